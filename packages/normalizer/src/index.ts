@@ -1,0 +1,45 @@
+export type { AttributePrimitive, AttributeValue, Attributes } from './types.js';
+export { normalizeAttributes, toStringArray, ATTR_OPENINFERENCE_SPAN_KIND } from './normalize.js';
+export type { NormalizeOptions } from './normalize.js';
+export { normalizeSpan, normalizeSpanName, hasTemplateField, DEFAULT_SPAN_NAME_MODE } from './span-name.js';
+export type { NormalizeSpanOptions, SpanNameAndAttributes, SpanNameMode } from './span-name.js';
+export { formatTemplate } from './format-template.js';
+export { isGenAiSpan, isGenAiScope, isInferenceSpan, INFERENCE_OPERATIONS, GENAI_SCOPE_PREFIXES } from './predicates.js';
+export { normalizeProviderName, PROVIDER_VALUE_MAP, PROVIDER_PREFIX_MAP } from './providers.js';
+export {
+  MAPPING_RULES,
+  REQUEST_TYPE_MAP,
+  OPERATION_VALUE_MAP,
+  OUTPUT_TYPE_MAP,
+  VERCEL_PROVIDER_CALL_OPERATIONS,
+} from './rules.js';
+export type { MappingRule, RuleScope, ValueKind } from './rules.js';
+export {
+  extractUsage,
+  extractUsageFromJson,
+  readUsage,
+  applyUsage,
+  toTokenCount,
+  USAGE_ATTRIBUTE_KEYS,
+  MAX_USAGE_JSON_LENGTH,
+} from './usage.js';
+export type { UsageCounts } from './usage.js';
+export {
+  SEMCONV_VERSION,
+  ATTR_GEN_AI_OPERATION_NAME,
+  ATTR_GEN_AI_PROVIDER_NAME,
+  ATTR_GEN_AI_REQUEST_MODEL,
+  ATTR_GEN_AI_REQUEST_STREAM,
+  ATTR_GEN_AI_RESPONSE_ID,
+  ATTR_GEN_AI_RESPONSE_MODEL,
+  ATTR_GEN_AI_RESPONSE_FINISH_REASONS,
+  ATTR_GEN_AI_USAGE_INPUT_TOKENS,
+  ATTR_GEN_AI_USAGE_OUTPUT_TOKENS,
+  ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
+  ATTR_GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
+  ATTR_GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
+  ATTR_GEN_AI_USAGE_TOTAL_TOKENS,
+  ATTR_LOGFIRE_MSG,
+  ATTR_LOGFIRE_MSG_TEMPLATE,
+  ATTR_LOGFIRE_SPAN_TYPE,
+} from './semconv.js';

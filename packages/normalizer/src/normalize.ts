@@ -1,0 +1,347 @@
+import type { Attributes, AttributeValue } from './types.js';
+import { PROVIDER_VALUE_MAP, normalizeProviderName } from './providers.js';
+import {
+  ATTR_AI_OPERATION_ID,
+  ATTR_LOGFIRE_RESPONSE_DATA,
+  ATTR_LOGFIRE_USAGE_RAW,
+  ATTR_OPERATION_NAME,
+  OPERATION_VALUE_MAP,
+  OUTPUT_TYPE_MAP,
+  REQUEST_TYPE_MAP,
+  RULES_BY_SOURCE,
+  VERCEL_PROVIDER_CALL_OPERATIONS,
+} from './rules.js';
+import type { MappingRule, ValueKind } from './rules.js';
+import {
+  ATTR_GEN_AI_OPERATION_NAME,
+  ATTR_GEN_AI_PROVIDER_NAME,
+  ATTR_GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
+  ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
+  ATTR_GEN_AI_USAGE_INPUT_TOKENS,
+  GEN_AI_OPERATION_NAME_VALUE_CHAT,
+  GEN_AI_OPERATION_NAME_VALUE_EMBEDDINGS,
+  GEN_AI_PROVIDER_NAME_VALUE_ANTHROPIC,
+} from './semconv.js';
+import { USAGE_ATTRIBUTE_KEYS, extractUsageFromJson, toTokenCount } from './usage.js';
+import type { UsageCounts } from './usage.js';
+
+/** Options for {@link normalizeAttributes}. */
+export interface NormalizeOptions {
+  /**
+   * Keep legacy and vendor keys after their value was copied to the canonical key. The default value is
+   * `false`: mapped legacy keys are removed, so backends see each value once.
+   */
+  keepLegacyAttributes?: boolean;
+}
+
+/** The OpenInference span kind attribute; its value tells an LLM call from an embedding call. */
+export const ATTR_OPENINFERENCE_SPAN_KIND = 'openinference.span.kind';
+
+const hasOwn = Object.prototype.hasOwnProperty;
+const USAGE_KEYS = Object.values(USAGE_ATTRIBUTE_KEYS);
+const USAGE_FIELDS = Object.keys(USAGE_ATTRIBUTE_KEYS) as Array<keyof UsageCounts>;
+
+/**
+ * Returns a new attribute map in the GenAI semantic conventions v1.41 (see `SEMCONV_VERSION`).
+ *
+ * - Legacy and vendor keys are copied to their canonical key, with value transforms (provider names,
+ *   token counts to integers, finish reasons to string[], …). The table is `MAPPING_RULES`.
+ * - A canonical key already present always wins; a legacy value never overwrites it.
+ * - Mapped legacy keys are removed unless `keepLegacyAttributes`; a legacy key whose value is junk is
+ *   left as it was. Keys that are not GenAI are copied untouched.
+ * - Idempotent: normalizing the result again gives a deep-equal map.
+ *
+ * Never mutates its input and never throws on any attribute map.
+ */
+export function normalizeAttributes(attributes: Attributes, options?: NormalizeOptions): Attributes {
+  if (attributes === null || typeof attributes !== 'object') return {};
+  // Most spans need no change: not GenAI, or already canonical. Proving that is one cheap pass, and
+  // then the copy is the engine's bulk clone instead of a key-by-key rebuild.
+  if (isAlreadyNormal(attributes)) return { ...attributes };
+  return rebuild(attributes, options?.keepLegacyAttributes === true);
+}
+
+/**
+ * True when normalizing would change nothing: no key is a legacy source or a trigger for a derived
+ * value, and every canonical key holds a clean value. Only keys that start with `g`, `l`, `a`, `o` or
+ * `r` can be either, so other keys cost one character test.
+ */
+function isAlreadyNormal(attributes: Attributes): boolean {
+  for (const key in attributes) {
+    if (!mayMatter(key)) continue;
+    const rule = KEY_TABLE[key];
+    if (rule === undefined) continue;
+    if (rule === TRIGGER || rule.rank !== 0) return false;
+    const value = attributes[key];
+    if (value !== undefined && !isClean(rule.kind, value)) return false;
+  }
+  return true;
+}
+
+/**
+ * A two-character test that rules out most keys that are neither mapping sources nor derivation
+ * triggers: every such key starts with `ge`, `ll`, `ai`, `op`, `re` or `__`.
+ */
+function mayMatter(key: string): boolean {
+  switch (key.charCodeAt(0)) {
+    case 103: // g
+      return key.charCodeAt(1) === 101; // e
+    case 108: // l
+      return key.charCodeAt(1) === 108; // l
+    case 97: // a
+      return key.charCodeAt(1) === 105; // i
+    case 111: // o
+      return key.charCodeAt(1) === 112; // p
+    case 114: // r
+      return key.charCodeAt(1) === 101; // e
+    case 95: // _
+      return key.charCodeAt(1) === 95; // _
+    default:
+      return false;
+  }
+}
+
+/** Marks keys whose presence can add or change a canonical value without being a mapping source. */
+const TRIGGER = 'trigger';
+
+/**
+ * The rules by source key, plus the derivation triggers, in a null-prototype object: on V8 a keyed load
+ * from a dictionary-mode object is about three times faster than `Map#get` for this hot lookup.
+ */
+const KEY_TABLE: Record<string, MappingRule | typeof TRIGGER | undefined> = Object.create(null);
+for (const [source, rule] of RULES_BY_SOURCE) KEY_TABLE[source] = rule;
+for (const key of [
+  ATTR_AI_OPERATION_ID,
+  ATTR_OPERATION_NAME,
+  ATTR_OPENINFERENCE_SPAN_KIND,
+  ATTR_LOGFIRE_RESPONSE_DATA,
+  ATTR_LOGFIRE_USAGE_RAW,
+  '__proto__',
+]) {
+  KEY_TABLE[key] = TRIGGER;
+}
+
+/** A canonical value that {@link convert} would return unchanged. */
+function isClean(kind: ValueKind, value: AttributeValue): boolean {
+  switch (kind) {
+    case 'int':
+      return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+    case 'string[]':
+      if (!Array.isArray(value)) return false;
+      for (const item of value) if (typeof item !== 'string') return false;
+      return true;
+    case 'stream':
+      return typeof value === 'boolean';
+    case 'provider':
+      // Anthropic goes the long way: its input count may need the cache added back.
+      return (
+        typeof value === 'string' &&
+        value !== GEN_AI_PROVIDER_NAME_VALUE_ANTHROPIC &&
+        (PROVIDER_VALUE_MAP.get(value) === value || normalizeProviderName(value) === value)
+      );
+    case 'operation':
+      return typeof value === 'string' && value.length > 0 && !OPERATION_VALUE_MAP.has(value);
+    default:
+      return false;
+  }
+}
+
+function rebuild(attributes: Attributes, keepLegacy: boolean): Attributes {
+  const out: Attributes = {};
+  const vercelOperation = vercelOperationOf(attributes);
+  const vercelOuter = vercelOperation !== undefined && vercelProviderCallOperation(vercelOperation) === undefined;
+
+  // Best legacy source per canonical key, found in one pass. Allocated only for spans that need it.
+  let pendingTargets: string[] | undefined;
+  let pendingRules: MappingRule[] | undefined;
+  let pendingValues: AttributeValue[] | undefined;
+
+  for (const key in attributes) {
+    if (!hasOwn.call(attributes, key)) continue;
+    const value = attributes[key];
+    const rule = RULES_BY_SOURCE.get(key);
+    if (rule === undefined || value === undefined) {
+      setAttribute(out, key, value);
+      continue;
+    }
+    const converted = convert(rule.kind, value);
+    if (rule.rank === 0) {
+      // A malformed canonical value is kept as it is: it still wins over any legacy source.
+      setAttribute(out, key, converted === undefined ? value : converted);
+      continue;
+    }
+    if (converted === undefined || (rule.scope === 'usage' && vercelOuter)) {
+      setAttribute(out, key, value);
+      continue;
+    }
+    if (keepLegacy) setAttribute(out, key, value);
+    if (attributes[rule.target] !== undefined) continue;
+    if (pendingTargets === undefined) {
+      pendingTargets = [];
+      pendingRules = [];
+      pendingValues = [];
+    }
+    const at = pendingTargets.indexOf(rule.target);
+    if (at < 0) {
+      pendingTargets.push(rule.target);
+      pendingRules!.push(rule);
+      pendingValues!.push(converted);
+    } else if (rule.rank < pendingRules![at]!.rank) {
+      pendingRules![at] = rule;
+      pendingValues![at] = converted;
+    }
+  }
+
+  if (pendingTargets !== undefined) {
+    for (let i = 0; i < pendingTargets.length; i++) {
+      const value = pendingValues![i]!;
+      // A legacy "not streaming" flag maps to leaving gen_ai.request.stream unset, as semconv asks.
+      if (value === false && pendingRules![i]!.kind === 'stream') continue;
+      setAttribute(out, pendingTargets[i]!, value);
+    }
+  }
+
+  deriveOperationName(out, vercelOperation);
+  if (!vercelOuter) fillLogfireUsage(out);
+  includeAnthropicCache(out);
+  return out;
+}
+
+function setAttribute(out: Attributes, key: string, value: AttributeValue | undefined): void {
+  // Plain assignment to `__proto__` would replace the prototype instead of adding a key.
+  if (key === '__proto__') {
+    Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+  } else {
+    out[key] = value;
+  }
+}
+
+function convert(kind: ValueKind, value: AttributeValue): AttributeValue | undefined {
+  switch (kind) {
+    case 'int':
+      return toTokenCount(value);
+    case 'number':
+      return toFiniteNumber(value);
+    case 'string':
+      return typeof value === 'string' && value.length > 0 ? value : undefined;
+    case 'string[]':
+      return toStringArray(value);
+    case 'stream':
+      return toStreamFlag(value);
+    case 'provider':
+      return typeof value === 'string' && value.length > 0 ? normalizeProviderName(value) : undefined;
+    case 'operation':
+      return typeof value === 'string' && value.length > 0 ? (OPERATION_VALUE_MAP.get(value) ?? value) : undefined;
+    case 'request-type':
+      return typeof value === 'string' ? REQUEST_TYPE_MAP.get(value.toLowerCase()) : undefined;
+    case 'output-type':
+      return typeof value === 'string' ? OUTPUT_TYPE_MAP.get(value.toLowerCase()) : undefined;
+  }
+}
+
+function toFiniteNumber(value: AttributeValue): number | undefined {
+  let n: number;
+  if (typeof value === 'number') n = value;
+  else if (typeof value === 'string' && value.trim().length > 0 && value.length <= 32) n = Number(value);
+  else return undefined;
+  return Number.isFinite(n) ? n : undefined;
+}
+
+function toStreamFlag(value: AttributeValue): boolean | undefined {
+  if (typeof value === 'boolean') return value;
+  if (typeof value === 'string') {
+    // LiteLLM writes Python's str(bool).
+    const lower = value.toLowerCase();
+    if (lower === 'true') return true;
+    if (lower === 'false') return false;
+  }
+  return undefined;
+}
+
+/** Finish reasons and stop sequences: a string, a JSON-string array (Logfire, LiteLLM) or an array. */
+export function toStringArray(value: unknown): string[] | undefined {
+  if (Array.isArray(value)) {
+    const out: string[] = [];
+    for (const item of value) {
+      if (typeof item === 'string') out.push(item);
+      else if (typeof item === 'number' || typeof item === 'boolean') out.push(String(item));
+    }
+    return out;
+  }
+  if (typeof value !== 'string' || value.length === 0) return undefined;
+  const first = value.charCodeAt(0);
+  if (first === 91 /* [ */ || first === 34 /* " */) {
+    try {
+      const parsed: unknown = JSON.parse(value);
+      if (Array.isArray(parsed)) return toStringArray(parsed);
+      if (typeof parsed === 'string') return [parsed];
+    } catch {
+      // Not JSON after all: a single reason that happens to start with a bracket or quote.
+    }
+  }
+  return [value];
+}
+
+function vercelOperationOf(attributes: Attributes): string | undefined {
+  const id = attributes[ATTR_AI_OPERATION_ID];
+  if (typeof id === 'string') return id.startsWith('ai.') ? id : undefined;
+  // Before `ai.operationId`, the AI SDK wrote `operation.name` = "<operation id> <function id>".
+  const name = attributes[ATTR_OPERATION_NAME];
+  if (typeof name !== 'string' || !name.startsWith('ai.')) return undefined;
+  const space = name.indexOf(' ');
+  return space < 0 ? name : name.slice(0, space);
+}
+
+function vercelProviderCallOperation(operationId: string): string | undefined {
+  const dot = operationId.lastIndexOf('.');
+  return dot < 0 ? undefined : VERCEL_PROVIDER_CALL_OPERATIONS.get(operationId.slice(dot));
+}
+
+function deriveOperationName(out: Attributes, vercelOperation: string | undefined): void {
+  if (out[ATTR_GEN_AI_OPERATION_NAME] !== undefined) return;
+  let operation: string | undefined;
+  if (vercelOperation !== undefined) operation = vercelProviderCallOperation(vercelOperation);
+  else {
+    const kind = out[ATTR_OPENINFERENCE_SPAN_KIND];
+    if (kind === 'LLM') operation = GEN_AI_OPERATION_NAME_VALUE_CHAT;
+    else if (kind === 'EMBEDDING') operation = GEN_AI_OPERATION_NAME_VALUE_EMBEDDINGS;
+  }
+  if (operation !== undefined) out[ATTR_GEN_AI_OPERATION_NAME] = operation;
+}
+
+/** Logfire puts cache and reasoning counts only in JSON strings; fill each missing canonical count. */
+function fillLogfireUsage(out: Attributes): void {
+  const raw = out[ATTR_LOGFIRE_USAGE_RAW];
+  const responseData = out[ATTR_LOGFIRE_RESPONSE_DATA];
+  if (raw === undefined && responseData === undefined) return;
+  let missing = false;
+  for (const key of USAGE_KEYS) {
+    if (out[key] === undefined) {
+      missing = true;
+      break;
+    }
+  }
+  if (!missing) return;
+  const usage = extractUsageFromJson(raw) ?? extractUsageFromJson(responseData);
+  if (usage === undefined) return;
+  for (const field of USAGE_FIELDS) {
+    const key = USAGE_ATTRIBUTE_KEYS[field];
+    const n = usage[field];
+    if (n !== undefined && out[key] === undefined) out[key] = n;
+  }
+}
+
+/**
+ * Semconv: Anthropic input tokens MUST include cache reads and writes. When the input count is smaller
+ * than the cache counts alone, the emitter left the cache out, so it is added back. Equal or larger is
+ * ambiguous and left alone.
+ */
+function includeAnthropicCache(out: Attributes): void {
+  if (out[ATTR_GEN_AI_PROVIDER_NAME] !== GEN_AI_PROVIDER_NAME_VALUE_ANTHROPIC) return;
+  const input = toTokenCount(out[ATTR_GEN_AI_USAGE_INPUT_TOKENS]);
+  if (input === undefined) return;
+  const cache =
+    (toTokenCount(out[ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS]) ?? 0) +
+    (toTokenCount(out[ATTR_GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS]) ?? 0);
+  if (input < cache) out[ATTR_GEN_AI_USAGE_INPUT_TOKENS] = input + cache;
+}

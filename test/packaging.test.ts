@@ -1,0 +1,94 @@
+/*
+ * Proves each publishable package works for a user: `npm pack` it (which builds it), install the tarball
+ * in a scratch project, then load it with plain `node` (no tsx) through `require` and `import`, and
+ * type-check a consumer against the shipped .d.ts files in both module systems.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const require = createRequire(import.meta.url);
+const tsc = require.resolve('typescript/bin/tsc');
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+
+function run(cmd: string, args: string[], cwd: string): string {
+  return execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+describe('@genai-enrich/normalizer as a published package', () => {
+  let work: string;
+  before(() => {
+    work = mkdtempSync(join(tmpdir(), 'genai-enrich-pack-'));
+    const pkgDir = join(root, 'packages', 'normalizer');
+    run(npm, ['pack', '--silent', '--pack-destination', work], pkgDir);
+    const tarball = readdirSync(work).find((f) => f.endsWith('.tgz'));
+    assert.ok(tarball, 'npm pack produced a tarball');
+    writeFileSync(join(work, 'package.json'), JSON.stringify({ name: 'consumer', private: true, version: '0.0.0' }));
+    run(npm, ['install', '--no-audit', '--no-fund', '--no-package-lock', '--ignore-scripts', join(work, tarball)], work);
+  });
+  after(() => rmSync(work, { recursive: true, force: true }));
+
+  const check = `
+    const input = { 'gen_ai.system': 'OpenAI', 'gen_ai.usage.prompt_tokens': '12' };
+    const out = m.normalizeAttributes(input);
+    if (out['gen_ai.provider.name'] !== 'openai' || out['gen_ai.usage.input_tokens'] !== 12) throw new Error(JSON.stringify(out));
+    if (m.formatTemplate('took {d:.2f}s', { d: 1.234 }) !== 'took 1.23s') throw new Error('formatTemplate');
+    console.log(typeof m.normalizeSpan);
+  `;
+
+  it('loads with require() under plain node', () => {
+    const out = run(process.execPath, ['-e', `const m = require('@genai-enrich/normalizer');${check}`], work);
+    assert.equal(out.trim(), 'function');
+  });
+
+  it('loads with import under plain node', () => {
+    const out = run(
+      process.execPath,
+      ['--input-type=module', '-e', `import * as m from '@genai-enrich/normalizer';${check}`],
+      work
+    );
+    assert.equal(out.trim(), 'function');
+  });
+
+  it('ships only built output, sources and the README', () => {
+    const manifest = JSON.parse(
+      readFileSync(join(work, 'node_modules', '@genai-enrich', 'normalizer', 'package.json'), 'utf8')
+    ) as { exports: Record<string, unknown> };
+    assert.ok(manifest.exports['.']);
+    const shipped = readdirSync(join(work, 'node_modules', '@genai-enrich', 'normalizer')).sort();
+    assert.deepEqual(shipped, ['README.md', 'dist', 'package.json', 'src']);
+  });
+
+  it('type-checks a consumer in ESM and CommonJS against the shipped .d.ts', () => {
+    const body = `
+      const out: Attributes = normalizeAttributes({ 'gen_ai.system': 'OpenAI' }, { keepLegacyAttributes: false });
+      const name: string | undefined = formatTemplate('x', out);
+      const usage: UsageCounts | undefined = extractUsage({});
+      export { name, usage };
+    `;
+    writeFileSync(
+      join(work, 'esm.mts'),
+      `import { normalizeAttributes, formatTemplate, extractUsage } from '@genai-enrich/normalizer';\n` +
+        `import type { Attributes, UsageCounts } from '@genai-enrich/normalizer';\n${body}`
+    );
+    writeFileSync(
+      join(work, 'cjs.cts'),
+      `import { normalizeAttributes, formatTemplate, extractUsage } from '@genai-enrich/normalizer';\n` +
+        `import type { Attributes, UsageCounts } from '@genai-enrich/normalizer';\n${body}`
+    );
+    writeFileSync(
+      join(work, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, types: [] },
+        files: ['esm.mts', 'cjs.cts'],
+      })
+    );
+    run(process.execPath, [tsc, '-p', 'tsconfig.json'], work);
+  });
+});
