@@ -3,7 +3,13 @@ export { normalizeAttributes, toStringArray, ATTR_OPENINFERENCE_SPAN_KIND } from
 export type { NormalizeOptions } from './normalize.js';
 export { normalizeSpan, normalizeSpanName, hasTemplateField, DEFAULT_SPAN_NAME_MODE } from './span-name.js';
 export type { NormalizeSpanOptions, SpanNameAndAttributes, SpanNameMode } from './span-name.js';
-export { formatTemplate } from './format-template.js';
+export {
+  formatTemplate,
+  MAX_OUTPUT_LENGTH,
+  MAX_FORMAT_WIDTH,
+  MAX_FORMAT_PRECISION,
+  MAX_JSON_DEPTH,
+} from './format-template.js';
 export { isGenAiSpan, isGenAiScope, isInferenceSpan, INFERENCE_OPERATIONS, GENAI_SCOPE_PREFIXES } from './predicates.js';
 export { normalizeProviderName, PROVIDER_VALUE_MAP, PROVIDER_PREFIX_MAP } from './providers.js';
 export {

@@ -1,0 +1,115 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { hasTemplateField, normalizeSpan, normalizeSpanName } from '../src/span-name.js';
+
+const STREAM_TEMPLATE = 'streaming response from {request_data[model]!r} took {duration:.2f}s';
+
+describe('hasTemplateField', () => {
+  it('finds replacement fields and ignores escaped braces', () => {
+    assert.equal(hasTemplateField(STREAM_TEMPLATE), true);
+    assert.equal(hasTemplateField('Chat Completion with {request_data[model]!r}'), true);
+    assert.equal(hasTemplateField('literal {{braces}}'), false);
+    assert.equal(hasTemplateField('empty {} field'), false);
+    assert.equal(hasTemplateField('open { only'), false);
+    assert.equal(hasTemplateField('{a{b}'), true);
+    assert.equal(hasTemplateField('chat gpt-4o'), false);
+  });
+});
+
+describe('normalizeSpanName', () => {
+  it('uses logfire.msg when the name is the template', () => {
+    const attrs = {
+      'logfire.msg_template': 'Chat Completion with {request_data[model]!r}',
+      'logfire.msg': "Chat Completion with 'gpt-4o'",
+      request_data: '{"model":"gpt-4o"}',
+    };
+    assert.equal(normalizeSpanName('Chat Completion with {request_data[model]!r}', attrs), "Chat Completion with 'gpt-4o'");
+  });
+
+  it('formats the template when logfire.msg is absent', () => {
+    const attrs = { 'logfire.msg_template': STREAM_TEMPLATE, request_data: '{"model":"gpt-4o"}', duration: 2.005 };
+    // CPython: '{:.2f}'.format(2.005) == '2.00' (2.005 is 2.00499999… in binary).
+    assert.equal(normalizeSpanName(STREAM_TEMPLATE, attrs), "streaming response from 'gpt-4o' took 2.00s");
+  });
+
+  it('formats a dotted attribute key', () => {
+    const attrs = { 'logfire.msg_template': 'Responses API with {gen_ai.request.model!r}', 'gen_ai.request.model': 'gpt-5' };
+    assert.equal(normalizeSpanName('Responses API with {gen_ai.request.model!r}', attrs), "Responses API with 'gpt-5'");
+  });
+
+  it('keeps the name when a field is missing', () => {
+    const attrs = { 'logfire.msg_template': STREAM_TEMPLATE, request_data: '{"model":"gpt-4o"}' };
+    assert.equal(normalizeSpanName(STREAM_TEMPLATE, attrs), STREAM_TEMPLATE);
+  });
+
+  it('leaves route templates on spans that are neither Logfire nor GenAI', () => {
+    assert.equal(normalizeSpanName('GET /users/{id}', { id: 42, 'http.route': '/users/{id}' }), 'GET /users/{id}');
+  });
+
+  it('fixes placeholders on GenAI spans without Logfire attributes', () => {
+    assert.equal(
+      normalizeSpanName('chat {gen_ai.request.model}', { 'gen_ai.request.model': 'gpt-4o' }),
+      'chat gpt-4o'
+    );
+  });
+
+  it('keeps every name in keep mode', () => {
+    assert.equal(normalizeSpanName(STREAM_TEMPLATE, { 'logfire.msg': 'x', 'logfire.msg_template': STREAM_TEMPLATE }, 'keep'), STREAM_TEMPLATE);
+  });
+
+  it('builds semconv names in semconv mode', () => {
+    assert.equal(
+      normalizeSpanName('openai.chat', { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'gpt-4o' }, 'semconv'),
+      'chat gpt-4o'
+    );
+    assert.equal(
+      normalizeSpanName('tool', { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'get_weather' }, 'semconv'),
+      'execute_tool get_weather'
+    );
+    assert.equal(normalizeSpanName('x', { 'gen_ai.operation.name': 'invoke_agent' }, 'semconv'), 'invoke_agent');
+    assert.equal(normalizeSpanName('GET /', { 'http.route': '/' }, 'semconv'), 'GET /');
+  });
+
+  it('does not give a Logfire log record an operation name in semconv mode', () => {
+    const attrs = {
+      'logfire.msg_template': STREAM_TEMPLATE,
+      'logfire.msg': "streaming response from 'gpt-4o' took 1.00s",
+      'logfire.span_type': 'log',
+      'gen_ai.operation.name': 'chat',
+      'gen_ai.request.model': 'gpt-4o',
+    };
+    assert.equal(normalizeSpanName(STREAM_TEMPLATE, attrs, 'semconv'), "streaming response from 'gpt-4o' took 1.00s");
+  });
+});
+
+describe('normalizeSpan', () => {
+  it('normalizes attributes and keeps the template in logfire.msg_template', () => {
+    const out = normalizeSpan({
+      name: 'Chat Completion with {request_data[model]!r}',
+      attributes: { 'gen_ai.system': 'openai', request_data: '{"model":"gpt-4o"}' },
+    });
+    assert.equal(out.name, "Chat Completion with 'gpt-4o'");
+    assert.deepEqual(out.attributes, {
+      request_data: '{"model":"gpt-4o"}',
+      'gen_ai.provider.name': 'openai',
+      'logfire.msg_template': 'Chat Completion with {request_data[model]!r}',
+    });
+  });
+
+  it('is idempotent', () => {
+    const span = {
+      name: STREAM_TEMPLATE,
+      attributes: { 'logfire.msg_template': STREAM_TEMPLATE, request_data: '{"model":"gpt-4o"}', duration: 1, 'gen_ai.system': 'openai' },
+    };
+    const once = normalizeSpan(span);
+    assert.deepEqual(normalizeSpan(once), once);
+  });
+
+  it('applies the semconv mode through options', () => {
+    const out = normalizeSpan(
+      { name: 'openai.chat', attributes: { 'llm.request.type': 'chat', 'gen_ai.request.model': 'gpt-4o' } },
+      { spanNames: 'semconv' }
+    );
+    assert.equal(out.name, 'chat gpt-4o');
+  });
+});
