@@ -18,6 +18,12 @@ import {
   ATTR_GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
   ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
   ATTR_GEN_AI_USAGE_INPUT_TOKENS,
+  ATTR_GEN_AI_USAGE_OUTPUT_TOKENS,
+  ATTR_GEN_AI_USAGE_TOTAL_TOKENS,
+  ATTR_SERVER_PORT,
+  GEN_AI_OPERATION_NAME_VALUE_TEXT_COMPLETION,
+  GEN_AI_PROVIDER_NAME_VALUE_AZURE_AI_OPENAI,
+  GEN_AI_PROVIDER_NAME_VALUE_OPENAI,
   GEN_AI_OPERATION_NAME_VALUE_CHAT,
   GEN_AI_OPERATION_NAME_VALUE_EMBEDDINGS,
   GEN_AI_PROVIDER_NAME_VALUE_ANTHROPIC,
@@ -36,6 +42,9 @@ export interface NormalizeOptions {
 
 /** The OpenInference span kind attribute; its value tells an LLM call from an embedding call. */
 export const ATTR_OPENINFERENCE_SPAN_KIND = 'openinference.span.kind';
+const ATTR_GEN_AI_SYSTEM = 'gen_ai.system';
+const ATTR_LLM_IS_STREAMING = 'llm.is_streaming';
+const ATTR_AI_PROMPT_MESSAGES = 'ai.prompt.messages';
 
 const hasOwn = Object.prototype.hasOwnProperty;
 const USAGE_KEYS = Object.values(USAGE_ATTRIBUTE_KEYS);
@@ -194,10 +203,18 @@ function rebuild(attributes: Attributes, keepLegacy: boolean): Attributes {
 
   if (pendingTargets !== undefined) {
     for (let i = 0; i < pendingTargets.length; i++) {
-      const value = pendingValues![i]!;
+      const rule = pendingRules![i]!;
+      let value = pendingValues![i]!;
       // A legacy "not streaming" flag maps to leaving gen_ai.request.stream unset, as semconv asks.
-      if (value === false && pendingRules![i]!.kind === 'stream') continue;
-      setAttribute(out, pendingTargets[i]!, value);
+      if (value === false && rule.kind === 'stream') continue;
+      if (rule.kind === 'request-type' && isOpenAiTextCompletion(attributes, rule.source)) {
+        value = GEN_AI_OPERATION_NAME_VALUE_TEXT_COMPLETION;
+      }
+      setAttribute(out, rule.target, value);
+      if (rule.kind === 'url' && out[ATTR_SERVER_PORT] === undefined) {
+        const port = portOf(parseUrl(attributes[rule.source]!)!);
+        if (port !== undefined) out[ATTR_SERVER_PORT] = port;
+      }
     }
   }
 
@@ -236,7 +253,26 @@ function convert(kind: ValueKind, value: AttributeValue): AttributeValue | undef
       return typeof value === 'string' ? REQUEST_TYPE_MAP.get(value.toLowerCase()) : undefined;
     case 'output-type':
       return typeof value === 'string' ? OUTPUT_TYPE_MAP.get(value.toLowerCase()) : undefined;
+    case 'url':
+      return parseUrl(value)?.hostname || undefined;
   }
+}
+
+function parseUrl(value: AttributeValue): URL | undefined {
+  if (typeof value !== 'string' || value.length > 2048) return undefined;
+  try {
+    return new URL(value);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The default port of a URL scheme, as `server.port` wants it when the URL names none. */
+function portOf(url: URL): number | undefined {
+  if (url.port !== '') return Number(url.port);
+  if (url.protocol === 'https:') return 443;
+  if (url.protocol === 'http:') return 80;
+  return undefined;
 }
 
 function toFiniteNumber(value: AttributeValue): number | undefined {
@@ -282,6 +318,21 @@ export function toStringArray(value: unknown): string[] | undefined {
   return [value];
 }
 
+/**
+ * `llm.request.type = completion` is the legacy text-completions API only on OpenLLMetry's OpenAI spans.
+ * LiteLLM (which writes `llm.is_streaming` as a string) and OpenLLMetry's other instrumentations use it
+ * for chat calls.
+ */
+function isOpenAiTextCompletion(attributes: Attributes, source: string): boolean {
+  const type = attributes[source];
+  if (typeof type !== 'string' || type.toLowerCase() !== 'completion') return false;
+  if (typeof attributes[ATTR_LLM_IS_STREAMING] === 'string') return false;
+  const provider = attributes[ATTR_GEN_AI_PROVIDER_NAME] ?? attributes[ATTR_GEN_AI_SYSTEM];
+  if (typeof provider !== 'string') return false;
+  const name = normalizeProviderName(provider);
+  return name === GEN_AI_PROVIDER_NAME_VALUE_OPENAI || name === GEN_AI_PROVIDER_NAME_VALUE_AZURE_AI_OPENAI;
+}
+
 function vercelOperationOf(attributes: Attributes): string | undefined {
   const id = attributes[ATTR_AI_OPERATION_ID];
   if (typeof id === 'string') return id.startsWith('ai.') ? id : undefined;
@@ -289,7 +340,16 @@ function vercelOperationOf(attributes: Attributes): string | undefined {
   const name = attributes[ATTR_OPERATION_NAME];
   if (typeof name !== 'string' || !name.startsWith('ai.')) return undefined;
   const space = name.indexOf(' ');
-  return space < 0 ? name : name.slice(0, space);
+  const operation = space < 0 ? name : name.slice(0, space);
+  // ai@3.2 wrote the outer operation's name on its provider-call span too; only the provider call
+  // carries the messages sent to the model and the gen_ai.* request keys.
+  if (
+    vercelProviderCallOperation(operation) === undefined &&
+    (attributes[ATTR_AI_PROMPT_MESSAGES] !== undefined || attributes[ATTR_GEN_AI_SYSTEM] !== undefined)
+  ) {
+    return operation + (operation.startsWith('ai.embed') ? '.doEmbed' : operation.startsWith('ai.stream') ? '.doStream' : '.doGenerate');
+  }
+  return operation;
 }
 
 function vercelProviderCallOperation(operationId: string): string | undefined {
@@ -343,5 +403,10 @@ function includeAnthropicCache(out: Attributes): void {
   const cache =
     (toTokenCount(out[ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS]) ?? 0) +
     (toTokenCount(out[ATTR_GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS]) ?? 0);
-  if (input < cache) out[ATTR_GEN_AI_USAGE_INPUT_TOKENS] = input + cache;
+  if (input >= cache) return;
+  out[ATTR_GEN_AI_USAGE_INPUT_TOKENS] = input + cache;
+  // A total the emitter computed from the same cache-less input is stale by the same amount.
+  const total = toTokenCount(out[ATTR_GEN_AI_USAGE_TOTAL_TOKENS]);
+  const output = toTokenCount(out[ATTR_GEN_AI_USAGE_OUTPUT_TOKENS]);
+  if (total !== undefined && total === input + (output ?? 0)) out[ATTR_GEN_AI_USAGE_TOTAL_TOKENS] = total + cache;
 }

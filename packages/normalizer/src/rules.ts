@@ -18,7 +18,8 @@ export type ValueKind =
   | 'provider' // provider spellings → gen_ai.provider.name values
   | 'operation' // canonical `gen_ai.operation.name` values (LiteLLM writes call types into it)
   | 'request-type' // OpenLLMetry / LiteLLM `llm.request.type`
-  | 'output-type'; // OpenAI `response_format` → gen_ai.output.type
+  | 'output-type' // OpenAI `response_format` → gen_ai.output.type
+  | 'url'; // a base URL → its host (server.port is filled from the same URL)
 
 /** Where a rule applies. */
 export type RuleScope =
@@ -100,8 +101,11 @@ export const MAPPING_RULES: readonly MappingRule[] = [
   rule('ai.usage.totalTokens', S.ATTR_GEN_AI_USAGE_TOTAL_TOKENS, 'int', 3, 'Vercel AI SDK'),
 
   // Request.
-  rule('llm.model_name', S.ATTR_GEN_AI_REQUEST_MODEL, 'string', 1, 'OpenInference'),
-  rule('ai.model.id', S.ATTR_GEN_AI_REQUEST_MODEL, 'string', 2, 'Vercel AI SDK'),
+  rule('llm.request.model_name', S.ATTR_GEN_AI_REQUEST_MODEL, 'string', 1, 'OpenInference (semconv ≥2.12)'),
+  // OpenInference overwrites llm.model_name with the response model once the call returns.
+  rule('llm.model_name', S.ATTR_GEN_AI_REQUEST_MODEL, 'string', 2, 'OpenInference'),
+  rule('ai.model.id', S.ATTR_GEN_AI_REQUEST_MODEL, 'string', 3, 'Vercel AI SDK'),
+  rule('embedding.model_name', S.ATTR_GEN_AI_REQUEST_MODEL, 'string', 4, 'OpenInference embeddings'),
   rule('llm.request.type', S.ATTR_GEN_AI_OPERATION_NAME, 'request-type', 1, 'OpenLLMetry ≤0.22 / Py pre-2026-03, LiteLLM'),
   rule('llm.is_streaming', S.ATTR_GEN_AI_REQUEST_STREAM, 'stream', 1, 'LiteLLM ("True"/"False"), OpenLLMetry Py pre-2026-03'),
   rule('gen_ai.is_streaming', S.ATTR_GEN_AI_REQUEST_STREAM, 'stream', 2, 'OpenLLMetry Py'),
@@ -113,13 +117,16 @@ export const MAPPING_RULES: readonly MappingRule[] = [
   rule('llm.chat.stop_sequences', S.ATTR_GEN_AI_REQUEST_STOP_SEQUENCES, 'string[]', 1, 'OpenLLMetry'),
   rule('gen_ai.openai.request.response_format', S.ATTR_GEN_AI_OUTPUT_TYPE, 'output-type', 1, 'OTel openai-v2 (default mode)'),
   rule('gen_ai.openai.request.service_tier', S.ATTR_OPENAI_REQUEST_SERVICE_TIER, 'string', 1, 'OTel openai-v2 (default mode)'),
+  rule('gen_ai.openai.api_base', S.ATTR_SERVER_ADDRESS, 'url', 1, 'OpenLLMetry Py, LiteLLM (old)'),
 
   // Response.
   rule('ai.response.id', S.ATTR_GEN_AI_RESPONSE_ID, 'string', 1, 'Vercel AI SDK'),
-  rule('ai.response.model', S.ATTR_GEN_AI_RESPONSE_MODEL, 'string', 1, 'Vercel AI SDK'),
-  rule('gen_ai.response.finish_reason', S.ATTR_GEN_AI_RESPONSE_FINISH_REASONS, 'string[]', 1, 'OpenLLMetry Py'),
-  rule('llm.response.finish_reason', S.ATTR_GEN_AI_RESPONSE_FINISH_REASONS, 'string[]', 2, 'OpenLLMetry (old)'),
-  rule('ai.response.finishReason', S.ATTR_GEN_AI_RESPONSE_FINISH_REASONS, 'string[]', 3, 'Vercel AI SDK'),
+  rule('llm.response.model_name', S.ATTR_GEN_AI_RESPONSE_MODEL, 'string', 1, 'OpenInference (semconv ≥2.12)'),
+  rule('ai.response.model', S.ATTR_GEN_AI_RESPONSE_MODEL, 'string', 2, 'Vercel AI SDK'),
+  rule('gen_ai.response.finish_reason', S.ATTR_GEN_AI_RESPONSE_FINISH_REASONS, 'string[]', 1, 'seen in the wild (OpenLLMetry Py writes it on metrics only)'),
+  rule('llm.finish_reason', S.ATTR_GEN_AI_RESPONSE_FINISH_REASONS, 'string[]', 2, 'OpenInference'),
+  rule('llm.response.finish_reason', S.ATTR_GEN_AI_RESPONSE_FINISH_REASONS, 'string[]', 3, 'OpenLLMetry (old)'),
+  rule('ai.response.finishReason', S.ATTR_GEN_AI_RESPONSE_FINISH_REASONS, 'string[]', 4, 'Vercel AI SDK'),
   rule('gen_ai.openai.response.service_tier', S.ATTR_OPENAI_RESPONSE_SERVICE_TIER, 'string', 1, 'OTel openai-v2 (default mode)'),
   rule('gen_ai.openai.response.system_fingerprint', S.ATTR_OPENAI_RESPONSE_SYSTEM_FINGERPRINT, 'string', 1, 'OTel openai-v2 (default mode), OpenLLMetry Py'),
   rule('gen_ai.openai.system_fingerprint', S.ATTR_OPENAI_RESPONSE_SYSTEM_FINGERPRINT, 'string', 2, 'LiteLLM (old)'),
@@ -131,9 +138,10 @@ export const RULES_BY_SOURCE: ReadonlyMap<string, MappingRule> = new Map(MAPPING
 /** OpenLLMetry's `llm.request.type` values and LiteLLM call types → `gen_ai.operation.name`. */
 export const REQUEST_TYPE_MAP: ReadonlyMap<string, string> = new Map([
   ['chat', S.GEN_AI_OPERATION_NAME_VALUE_CHAT],
-  // OpenLLMetry's `completion` is the legacy text-completions API. LiteLLM's `completion` call type is a
-  // chat call, but LiteLLM always writes gen_ai.operation.name beside it, and that canonical key wins.
-  ['completion', S.GEN_AI_OPERATION_NAME_VALUE_TEXT_COMPLETION],
+  // `completion` is a chat call for LiteLLM (litellm.completion()) and for OpenLLMetry's Anthropic,
+  // Bedrock, Vertex AI and Gemini instrumentations; only OpenLLMetry's OpenAI `openai.completion` spans are
+  // the legacy text-completions API. normalizeAttributes turns it into text_completion on those alone.
+  ['completion', S.GEN_AI_OPERATION_NAME_VALUE_CHAT],
   ['embedding', S.GEN_AI_OPERATION_NAME_VALUE_EMBEDDINGS],
   ['embeddings', S.GEN_AI_OPERATION_NAME_VALUE_EMBEDDINGS],
   ['acompletion', S.GEN_AI_OPERATION_NAME_VALUE_CHAT],

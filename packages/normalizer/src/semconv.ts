@@ -56,6 +56,10 @@ export const ATTR_GEN_AI_TOOL_NAME = 'gen_ai.tool.name';
 export const ATTR_GEN_AI_AGENT_NAME = 'gen_ai.agent.name';
 /** @experimental @example 'my_vector_store' */
 export const ATTR_GEN_AI_DATA_SOURCE_ID = 'gen_ai.data_source.id';
+/** Stable. @example 'api.openai.com' */
+export const ATTR_SERVER_ADDRESS = 'server.address';
+/** Stable. @example 443 */
+export const ATTR_SERVER_PORT = 'server.port';
 /** OpenAI-specific (v1.37.0 dropped the `gen_ai.` prefix). */
 export const ATTR_OPENAI_REQUEST_SERVICE_TIER = 'openai.request.service_tier';
 /** OpenAI-specific. */

@@ -143,6 +143,18 @@ describe('normalizeAttributes', () => {
       assert.equal(out['gen_ai.usage.input_tokens'], 1212);
     });
 
+    it('raises a total computed from the cache-less input by the same amount', () => {
+      const out = normalizeAttributes({
+        'gen_ai.provider.name': 'anthropic',
+        'gen_ai.usage.input_tokens': 12,
+        'gen_ai.usage.output_tokens': 5,
+        'gen_ai.usage.total_tokens': 17,
+        'gen_ai.usage.cache_read.input_tokens': 1000,
+      });
+      assert.equal(out['gen_ai.usage.input_tokens'], 1012);
+      assert.equal(out['gen_ai.usage.total_tokens'], 1017);
+    });
+
     it('leaves an input count that already includes the cache', () => {
       const attrs = {
         'gen_ai.provider.name': 'anthropic',
@@ -215,6 +227,16 @@ describe('normalizeAttributes', () => {
       assert.equal(out['gen_ai.usage.input_tokens'], 8);
     });
 
+    it('recognises an ai@3.2 provider call, which carries the outer operation name', () => {
+      const out = normalizeAttributes({
+        'operation.name': 'ai.streamText',
+        'ai.prompt.messages': '[]',
+        'gen_ai.usage.prompt_tokens': 14,
+      });
+      assert.equal(out['gen_ai.usage.input_tokens'], 14);
+      assert.equal(out['gen_ai.operation.name'], 'chat');
+    });
+
     it('reads the operation from operation.name when ai.operationId is absent', () => {
       const out = normalizeAttributes({ 'operation.name': 'ai.generateText', 'ai.usage.promptTokens': 3 });
       assert.equal(out['gen_ai.usage.input_tokens'], undefined);
@@ -251,9 +273,10 @@ describe('normalizeAttributes', () => {
     it('maps OpenInference, Vercel, OpenLLMetry and LiteLLM request keys', () => {
       assert.deepEqual(
         normalizeAttributes({
+          'gen_ai.system': 'OpenAI',
           'llm.model_name': 'gpt-4o-mini',
           'llm.request.type': 'completion',
-          'llm.is_streaming': 'True',
+          'llm.is_streaming': true,
           'gen_ai.openai.request.seed': 42,
           'gen_ai.request.n': 2,
           'llm.top_k': '5',
@@ -265,6 +288,7 @@ describe('normalizeAttributes', () => {
           'gen_ai.openai.response.system_fingerprint': 'fp_1',
         }),
         {
+          'gen_ai.provider.name': 'openai',
           'gen_ai.request.model': 'gpt-4o-mini',
           'gen_ai.operation.name': 'text_completion',
           'gen_ai.request.stream': true,
@@ -292,6 +316,38 @@ describe('normalizeAttributes', () => {
       assert.deepEqual(normalizeAttributes({ 'gen_ai.operation.name': 'aembedding' }), {
         'gen_ai.operation.name': 'embeddings',
       });
+    });
+
+    it('reads llm.request.type completion as chat except on OpenAI spans that are not LiteLLM', () => {
+      const op = (attrs: Record<string, string>) => normalizeAttributes(attrs)['gen_ai.operation.name'];
+      assert.equal(op({ 'llm.request.type': 'completion', 'gen_ai.system': 'OpenAI' }), 'text_completion');
+      assert.equal(op({ 'llm.request.type': 'completion', 'gen_ai.system': 'Azure' }), 'text_completion');
+      assert.equal(op({ 'llm.request.type': 'completion', 'gen_ai.system': 'Anthropic' }), 'chat');
+      assert.equal(op({ 'llm.request.type': 'completion', 'gen_ai.system': 'openai', 'llm.is_streaming': 'False' }), 'chat');
+      assert.equal(op({ 'llm.request.type': 'completion' }), 'chat');
+    });
+
+    it('maps an api_base URL to server.address and server.port', () => {
+      assert.deepEqual(normalizeAttributes({ 'gen_ai.openai.api_base': 'https://api.openai.com/v1/' }), {
+        'server.address': 'api.openai.com',
+        'server.port': 443,
+      });
+      assert.deepEqual(normalizeAttributes({ 'gen_ai.openai.api_base': 'http://127.0.0.1:8080/v1', 'server.port': 1 }), {
+        'server.port': 1,
+        'server.address': '127.0.0.1',
+      });
+      assert.deepEqual(normalizeAttributes({ 'gen_ai.openai.api_base': 'not a url' }), { 'gen_ai.openai.api_base': 'not a url' });
+    });
+
+    it('prefers the OpenInference request model name over llm.model_name, which holds the response model', () => {
+      assert.deepEqual(
+        normalizeAttributes({
+          'llm.model_name': 'claude-sonnet-4-5-20250929',
+          'llm.request.model_name': 'claude-sonnet-4-5',
+          'llm.response.model_name': 'claude-sonnet-4-5-20250929',
+        }),
+        { 'gen_ai.request.model': 'claude-sonnet-4-5', 'gen_ai.response.model': 'claude-sonnet-4-5-20250929' }
+      );
     });
 
     it('keeps an unknown llm.request.type untouched', () => {

@@ -1,6 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { hasTemplateField, normalizeSpan, normalizeSpanName } from '../src/span-name.js';
+import type { SpanNameMode } from '../src/span-name.js';
 
 const STREAM_TEMPLATE = 'streaming response from {request_data[model]!r} took {duration:.2f}s';
 
@@ -111,5 +113,24 @@ describe('normalizeSpan', () => {
       { spanNames: 'semconv' }
     );
     assert.equal(out.name, 'chat gpt-4o');
+  });
+});
+
+describe('normalizeSpan (properties)', () => {
+  it('never throws on arbitrary names and attributes, and always returns a string name', () => {
+    const value = fc.oneof(fc.string(), fc.double(), fc.integer(), fc.boolean(), fc.array(fc.string()));
+    const attrs = fc.dictionary(
+      fc.oneof(fc.constantFrom('logfire.msg_template', 'logfire.msg', 'logfire.span_type', 'request_data', 'gen_ai.operation.name', 'gen_ai.request.model'), fc.string()),
+      value
+    );
+    const name = fc.oneof(fc.string(), fc.constantFrom(STREAM_TEMPLATE, '{a}', '{{', '}', '{request_data[model]!r:>{w}}'));
+    fc.assert(
+      fc.property(name, attrs, fc.constantFrom<SpanNameMode[]>('fix-templates', 'semconv', 'keep'), (n, a, mode) => {
+        const out = normalizeSpan({ name: n, attributes: a }, { spanNames: mode });
+        assert.equal(typeof out.name, 'string');
+        if (mode === 'keep') assert.equal(out.name, n);
+      }),
+      { numRuns: Number(process.env['FC_NUM_RUNS'] ?? 2000) }
+    );
   });
 });
