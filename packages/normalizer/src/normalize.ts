@@ -160,15 +160,16 @@ function rebuild(attributes: Attributes, keepLegacy: boolean): Attributes {
   const vercelOperation = vercelOperationOf(attributes);
   const vercelOuter = vercelOperation !== undefined && vercelProviderCallOperation(vercelOperation) === undefined;
 
-  // Best legacy source per canonical key, found in one pass. Allocated only for spans that need it.
-  let pendingTargets: string[] | undefined;
+  // Best legacy source per canonical key (the rule and its converted value), found in one pass.
+  // Allocated only for spans that need it.
   let pendingRules: MappingRule[] | undefined;
   let pendingValues: AttributeValue[] | undefined;
 
   for (const key in attributes) {
     if (!hasOwn.call(attributes, key)) continue;
     const value = attributes[key];
-    const rule = RULES_BY_SOURCE.get(key);
+    const entry = KEY_TABLE[key];
+    const rule = entry === TRIGGER ? undefined : entry;
     if (rule === undefined || value === undefined) {
       setAttribute(out, key, value);
       continue;
@@ -185,26 +186,22 @@ function rebuild(attributes: Attributes, keepLegacy: boolean): Attributes {
     }
     if (keepLegacy) setAttribute(out, key, value);
     if (attributes[rule.target] !== undefined) continue;
-    if (pendingTargets === undefined) {
-      pendingTargets = [];
+    if (pendingRules === undefined || pendingValues === undefined) {
       pendingRules = [];
       pendingValues = [];
     }
-    const at = pendingTargets.indexOf(rule.target);
-    if (at < 0) {
-      pendingTargets.push(rule.target);
-      pendingRules!.push(rule);
-      pendingValues!.push(converted);
-    } else if (rule.rank < pendingRules![at]!.rank) {
-      pendingRules![at] = rule;
-      pendingValues![at] = converted;
+    let at = 0;
+    while (at < pendingRules.length && pendingRules[at]!.target !== rule.target) at++;
+    if (at === pendingRules.length || rule.rank < pendingRules[at]!.rank) {
+      pendingRules[at] = rule;
+      pendingValues[at] = converted;
     }
   }
 
-  if (pendingTargets !== undefined) {
-    for (let i = 0; i < pendingTargets.length; i++) {
-      const rule = pendingRules![i]!;
-      let value = pendingValues![i]!;
+  if (pendingRules !== undefined && pendingValues !== undefined) {
+    for (let i = 0; i < pendingRules.length; i++) {
+      const rule = pendingRules[i]!;
+      let value = pendingValues[i]!;
       // A legacy "not streaming" flag maps to leaving gen_ai.request.stream unset, as semconv asks.
       if (value === false && rule.kind === 'stream') continue;
       if (rule.kind === 'request-type' && isOpenAiTextCompletion(attributes, rule.source)) {
