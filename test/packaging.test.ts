@@ -21,16 +21,25 @@ function run(cmd: string, args: string[], cwd: string): string {
   return execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-describe('@genai-enrich/normalizer as a published package', () => {
+const apiVersion = (JSON.parse(readFileSync(join(root, 'node_modules', '@opentelemetry', 'api', 'package.json'), 'utf8')) as { version: string }).version;
+
+describe('the packages as published', () => {
   let work: string;
   before(() => {
     work = mkdtempSync(join(tmpdir(), 'genai-enrich-pack-'));
-    const pkgDir = join(root, 'packages', 'normalizer');
-    run(npm, ['pack', '--silent', '--pack-destination', work], pkgDir);
-    const tarball = readdirSync(work).find((f) => f.endsWith('.tgz'));
-    assert.ok(tarball, 'npm pack produced a tarball');
+    for (const pkg of ['normalizer', 'processor']) {
+      run(npm, ['pack', '--silent', '--pack-destination', work], join(root, 'packages', pkg));
+    }
+    const tarballs = readdirSync(work).filter((f) => f.endsWith('.tgz'));
+    assert.equal(tarballs.length, 2, 'npm pack produced both tarballs');
     writeFileSync(join(work, 'package.json'), JSON.stringify({ name: 'consumer', private: true, version: '0.0.0' }));
-    run(npm, ['install', '--no-audit', '--no-fund', '--no-package-lock', '--ignore-scripts', join(work, tarball)], work);
+    // The processor's peer, @opentelemetry/api, comes from npm's cache (filled by npm ci) when it can.
+    run(
+      npm,
+      ['install', '--no-audit', '--no-fund', '--no-package-lock', '--ignore-scripts', '--prefer-offline',
+        ...tarballs.map((t) => join(work, t)), `@opentelemetry/api@${apiVersion}`],
+      work
+    );
   });
   after(() => rmSync(work, { recursive: true, force: true }));
 
@@ -42,9 +51,18 @@ describe('@genai-enrich/normalizer as a published package', () => {
     console.log(typeof m.normalizeSpan);
   `;
 
+  const processorCheck = `
+    const exported = [];
+    const processor = new p.GenAiEnrichingProcessor({ onStart() {}, onEnd(s) { exported.push(s); }, forceFlush: async () => {}, shutdown: async () => {} });
+    if (processor.stats().received !== 0 || typeof p.DEFAULT_HOLD_MILLIS !== 'number') throw new Error('processor');
+    console.log(typeof processor.recordUsage);
+  `;
+
   it('loads with require() under plain node', () => {
     const out = run(process.execPath, ['-e', `const m = require('@genai-enrich/normalizer');${check}`], work);
     assert.equal(out.trim(), 'function');
+    const out2 = run(process.execPath, ['-e', `const p = require('@genai-enrich/processor');${processorCheck}`], work);
+    assert.equal(out2.trim(), 'function');
   });
 
   it('loads with import under plain node', () => {
@@ -54,6 +72,12 @@ describe('@genai-enrich/normalizer as a published package', () => {
       work
     );
     assert.equal(out.trim(), 'function');
+    const out2 = run(
+      process.execPath,
+      ['--input-type=module', '-e', `import * as p from '@genai-enrich/processor';${processorCheck}`],
+      work
+    );
+    assert.equal(out2.trim(), 'function');
   });
 
   it('ships only built output, sources and the README', () => {
@@ -61,26 +85,33 @@ describe('@genai-enrich/normalizer as a published package', () => {
       readFileSync(join(work, 'node_modules', '@genai-enrich', 'normalizer', 'package.json'), 'utf8')
     ) as { exports: Record<string, unknown> };
     assert.ok(manifest.exports['.']);
-    const shipped = readdirSync(join(work, 'node_modules', '@genai-enrich', 'normalizer')).sort();
-    assert.deepEqual(shipped, ['README.md', 'dist', 'package.json', 'src']);
+    for (const pkg of ['normalizer', 'processor']) {
+      const shipped = readdirSync(join(work, 'node_modules', '@genai-enrich', pkg)).sort();
+      assert.deepEqual(shipped, ['README.md', 'dist', 'package.json', 'src'], pkg);
+    }
   });
 
   it('type-checks a consumer in ESM and CommonJS against the shipped .d.ts', () => {
+    const processorImports =
+      `import { GenAiEnrichingProcessor } from '@genai-enrich/processor';\n` +
+      `import type { GenAiEnrichingProcessorStats } from '@genai-enrich/processor';\n`;
     const body = `
       const out: Attributes = normalizeAttributes({ 'gen_ai.system': 'OpenAI' }, { keepLegacyAttributes: false });
       const name: string | undefined = formatTemplate('x', out);
       const usage: UsageCounts | undefined = extractUsage({});
-      export { name, usage };
+      const processor = new GenAiEnrichingProcessor({ export() {}, shutdown: async () => {} }, { holdMillis: 1000 });
+      const stats: GenAiEnrichingProcessorStats = processor.stats();
+      export { name, usage, stats };
     `;
     writeFileSync(
       join(work, 'esm.mts'),
       `import { normalizeAttributes, formatTemplate, extractUsage } from '@genai-enrich/normalizer';\n` +
-        `import type { Attributes, UsageCounts } from '@genai-enrich/normalizer';\n${body}`
+        `import type { Attributes, UsageCounts } from '@genai-enrich/normalizer';\n${processorImports}${body}`
     );
     writeFileSync(
       join(work, 'cjs.cts'),
       `import { normalizeAttributes, formatTemplate, extractUsage } from '@genai-enrich/normalizer';\n` +
-        `import type { Attributes, UsageCounts } from '@genai-enrich/normalizer';\n${body}`
+        `import type { Attributes, UsageCounts } from '@genai-enrich/normalizer';\n${processorImports}${body}`
     );
     writeFileSync(
       join(work, 'tsconfig.json'),

@@ -1,0 +1,25 @@
+/*
+ * Attributes this processor writes, in its own namespace so they can never collide with semconv.
+ */
+
+/** `true` on a GenAI span the watchdog ended because it stayed open longer than `maxOpenMillis`. */
+export const ATTR_FORCE_ENDED = 'genai_enrich.force_ended';
+
+/**
+ * Where the span's token usage came from: `telemetry` (the instrumentation set it), `late_span` (a later
+ * span with the same `gen_ai.response.id`), `span_event`, `record_usage`, `late_attribute` (a write after
+ * `end()`), or `sibling_record` (Logfire's streaming record).
+ */
+export const ATTR_USAGE_SOURCE = 'genai_enrich.usage_source';
+
+/** `true` on an inference span forwarded without usage: it was held and no usage arrived. */
+export const ATTR_USAGE_MISSING = 'genai_enrich.usage_missing';
+
+/** How a held span was released: `joined`, `expired`, `evicted` or `flushed`. */
+export const ATTR_HOLD_OUTCOME = 'genai_enrich.hold_outcome';
+
+/**
+ * On a carrier (a span whose usage completed another span): the span id it completed. The carrier's own
+ * `gen_ai.usage.*` keys are removed, so a trace counts the usage once, on the inference span.
+ */
+export const ATTR_USAGE_MOVED_TO = 'genai_enrich.usage_moved_to';

@@ -1,0 +1,168 @@
+/*
+ * Public types. The SDK shapes are declared here structurally, from `@opentelemetry/api` types only, so
+ * the processor works with `@opentelemetry/sdk-trace-base` 2.x and `@opentelemetry/sdk-trace` 3.x alike
+ * (their SpanProcessor, SpanExporter and ReadableSpan shapes are identical) without importing either.
+ */
+import type {
+  Attributes,
+  AttributeValue,
+  Context,
+  HrTime,
+  Link,
+  SpanContext,
+  SpanKind,
+  SpanStatus,
+} from '@opentelemetry/api';
+import type { SpanNameMode, UsageCounts } from '@genai-enrich/normalizer';
+
+/** A span event, as the SDK records it. */
+export interface TimedEventLike {
+  time: HrTime;
+  name: string;
+  attributes?: Attributes;
+  droppedAttributesCount?: number;
+}
+
+/** The SDK's `ReadableSpan`, as far as this package reads it. */
+export interface ReadableSpanLike {
+  readonly name: string;
+  readonly kind: SpanKind;
+  readonly spanContext: () => SpanContext;
+  readonly parentSpanContext?: SpanContext;
+  readonly startTime: HrTime;
+  readonly endTime: HrTime;
+  readonly status: SpanStatus;
+  readonly attributes: Attributes;
+  readonly links: Link[];
+  readonly events: TimedEventLike[];
+  readonly ended: boolean;
+  readonly instrumentationScope: { name: string; version?: string; schemaUrl?: string };
+  // resource, duration and dropped counts are passed through untouched.
+}
+
+/** The SDK's writable `Span` handed to `onStart`/`onEnding`, as far as this package uses it. */
+export interface SpanLike extends ReadableSpanLike {
+  setAttribute(key: string, value: AttributeValue): this;
+  setAttributes(attributes: Attributes): this;
+  end(endTime?: HrTime | number | Date): void;
+}
+
+/** The SDK's `ExportResult`: `code` 0 is SUCCESS, 1 is FAILED. */
+export interface ExportResultLike {
+  code: number;
+  error?: Error;
+}
+
+/** The SDK's `SpanExporter`. */
+export interface SpanExporterLike {
+  export(spans: ReadableSpanLike[], resultCallback: (result: ExportResultLike) => void): void;
+  shutdown(): Promise<void>;
+  forceFlush?(): Promise<void>;
+}
+
+/** The SDK's `SpanProcessor`. */
+export interface SpanProcessorLike {
+  onStart(span: SpanLike, parentContext: Context): void;
+  onEnding?(span: SpanLike): void;
+  onEnd(span: ReadableSpanLike): void;
+  forceFlush(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+/** Late token usage, in semconv terms (input includes cached input, output includes reasoning). */
+export type LateUsage = UsageCounts;
+
+/** Where the usage a span was exported with came from (`genai_enrich.usage_source`). */
+export type UsageSource = 'telemetry' | 'late_span' | 'span_event' | 'record_usage' | 'late_attribute' | 'sibling_record';
+
+/** Time source and timers, replaceable for tests. */
+export interface Clock {
+  /** Milliseconds on a monotonic-enough clock. */
+  now(): number;
+  setTimeout(callback: () => void, ms: number): { unref?(): unknown };
+  clearTimeout(handle: { unref?(): unknown }): void;
+}
+
+/** Options of {@link GenAiEnrichingProcessor}; every field is optional. */
+export interface GenAiEnrichingProcessorOptions {
+  /**
+   * How long an ended GenAI inference span without token usage is held for late usage, in ms. A Logfire
+   * streaming record arrives as long after its request span as the stream lasts, tens of seconds for long
+   * answers, so the default covers a one-minute stream. The default value is 60000.
+   */
+  holdMillis?: number;
+  /** The most spans held at once; the oldest is forwarded (evicted) when full. The default value is 4096. */
+  maxHeldSpans?: number;
+  /**
+   * Late usage that arrives before its span has ended (through `recordUsage` or a span event) waits this
+   * many entries at most. The default value is 4096.
+   */
+  maxPendingUsage?: number;
+  /**
+   * A GenAI span still open after this many ms is ended by the processor (`genai_enrich.force_ended`).
+   * The openai client's default request timeout is 10 minutes, so no call it makes can legitimately stay
+   * open longer. The default value is 600000.
+   */
+  maxOpenMillis?: number;
+  /** The most open GenAI spans the watchdog tracks; beyond it, new spans are not watched. The default value is 10000. */
+  maxOpenSpans?: number;
+  /** Keep legacy attributes after mapping them to canonical keys. The default value is `false`. */
+  keepLegacyAttributes?: boolean;
+  /** How span names are rewritten. The default value is `'fix-templates'`. */
+  spanNames?: SpanNameMode;
+  /**
+   * Capture `setAttribute`/`setAttributes` calls made on a GenAI span after `end()`, which the SDK drops,
+   * and merge them into the held span. Patches those span instances only. The default value is `true`.
+   */
+  captureLateAttributes?: boolean;
+  /** Exporter mode only: the most spans queued for export; more are dropped and counted. The default value is 2048. */
+  maxQueueSize?: number;
+  /** Exporter mode only: the most spans in one export call. The default value is 512. */
+  maxExportBatchSize?: number;
+  /** Exporter mode only: the delay between two scheduled exports, in ms. The default value is 5000. */
+  scheduledDelayMillis?: number;
+  /** Exporter mode only: how long one export may take before it counts as failed, in ms. The default value is 30000. */
+  exportTimeoutMillis?: number;
+  /** @internal Time source and timers; tests pass a fake one. The default is the system clock. */
+  clock?: Clock;
+}
+
+/** Counters and gauges from {@link GenAiEnrichingProcessor.stats}. */
+export interface GenAiEnrichingProcessorStats {
+  /** Spans that entered `onEnd` before shutdown. */
+  received: number;
+  /** Spans handed to `next` (exactly once each). */
+  forwarded: number;
+  /** Spans held now, waiting for usage (a gauge). */
+  held: number;
+  /** Spans ever held. `holds = joined + expired + evicted + flushed + held`. */
+  holds: number;
+  /** Held spans released because late usage joined them. */
+  joined: number;
+  /** Held spans forwarded without usage after `holdMillis`. */
+  expired: number;
+  /** Held spans forwarded without usage because `maxHeldSpans` was reached. */
+  evicted: number;
+  /** Held spans forwarded by `forceFlush` or `shutdown`. */
+  flushed: number;
+  /** Spans whose usage moved to the span they completed (LiteLLM callback spans, Logfire streaming records). */
+  carriers: number;
+  /** Late usage waiting for its span to end (a gauge). */
+  pendingUsage: number;
+  /** Late usage that never found its span. */
+  pendingUsageExpired: number;
+  /** Late usage dropped because `maxPendingUsage` was reached. */
+  pendingUsageDropped: number;
+  /** Attribute writes captured after a span's `end()`. */
+  lateAttributes: number;
+  /** GenAI spans ended by the watchdog. */
+  forceEnded: number;
+  /** Open GenAI spans watched now (a gauge). */
+  open: number;
+  /** GenAI spans not watched because `maxOpenSpans` was reached. */
+  openUnwatched: number;
+  /** Exporter mode: spans dropped because the export queue was full. */
+  queueDropped: number;
+  /** Failed exports, `next` calls that threw, and internal errors. */
+  errors: number;
+}

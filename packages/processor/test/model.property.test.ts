@@ -1,0 +1,126 @@
+/*
+ * A model test: random interleavings of span starts and ends, late usage from every source, time passing,
+ * forceFlush and shutdown, against the real SDK and a fake clock. 10⁴ runs in CI (FC_PROCESSOR_RUNS);
+ * `FC_PROCESSOR_RUNS=100000 npm test` runs 10⁵.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import type { Span } from '@opentelemetry/api';
+import { pipeline } from './helpers/pipeline.js';
+
+const RUNS = Number(process.env['FC_PROCESSOR_RUNS'] ?? 10_000);
+const MAX_HELD = 3;
+
+type Action =
+  | { t: 'start'; kind: 'plain' | 'inference' | 'tool'; withId: boolean }
+  | { t: 'end'; pick: number; usage: boolean }
+  | { t: 'late'; pick: number }
+  | { t: 'record'; pick: number }
+  | { t: 'carrier'; pick: number }
+  | { t: 'advance'; ms: number }
+  | { t: 'flush' }
+  | { t: 'shutdown' };
+
+const action: fc.Arbitrary<Action> = fc.oneof(
+  { weight: 4, arbitrary: fc.record({ t: fc.constant('start' as const), kind: fc.constantFrom('plain' as const, 'inference' as const, 'tool' as const), withId: fc.boolean() }) },
+  { weight: 4, arbitrary: fc.record({ t: fc.constant('end' as const), pick: fc.nat(), usage: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('late' as const), pick: fc.nat() }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('record' as const), pick: fc.nat() }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('carrier' as const), pick: fc.nat() }) },
+  { weight: 2, arbitrary: fc.record({ t: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 1500 }) }) },
+  { weight: 1, arbitrary: fc.constant({ t: 'flush' as const }) },
+  { weight: 1, arbitrary: fc.constant({ t: 'shutdown' as const }) }
+);
+
+describe('GenAiEnrichingProcessor (model)', () => {
+  it('forwards every ended span exactly once, stays bounded and balanced, holds nothing after shutdown', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(action, { minLength: 10, maxLength: 60, size: 'max' }), async (actions) => {
+        const p = pipeline({ holdMillis: 1000, maxOpenMillis: 3000, maxHeldSpans: MAX_HELD, maxPendingUsage: 4 });
+        const spans: Array<{ span: Span; id: string; ended: boolean }> = [];
+        const endedBeforeShutdown = new Set<string>();
+        let shutDown = false;
+        let n = 0;
+        const check = () => {
+          const s = p.processor.stats();
+          assert.ok(s.held <= MAX_HELD, `held ${s.held}`);
+          assert.equal(s.received, s.forwarded + s.held);
+          assert.equal(s.holds, s.joined + s.expired + s.evicted + s.flushed + s.held);
+        };
+        const noteEnded = () => {
+          for (const entry of spans) {
+            if (!entry.ended && !entry.span.isRecording()) {
+              entry.ended = true;
+              if (!shutDown) endedBeforeShutdown.add(entry.span.spanContext().spanId);
+            }
+          }
+        };
+        for (const a of actions) {
+          switch (a.t) {
+            case 'start': {
+              const id = `resp_${n++}`;
+              const attributes =
+                a.kind === 'plain'
+                  ? { 'http.route': '/x' }
+                  : a.kind === 'tool'
+                    ? { 'gen_ai.operation.name': 'execute_tool' }
+                    : { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'm', ...(a.withId ? { 'gen_ai.response.id': id } : {}) };
+              spans.push({ span: p.tracer.startSpan('s', { attributes }), id, ended: false });
+              break;
+            }
+            case 'end': {
+              const entry = spans[a.pick % Math.max(1, spans.length)];
+              if (entry === undefined) break;
+              if (a.usage) entry.span.setAttributes({ 'gen_ai.usage.input_tokens': 3, 'gen_ai.usage.output_tokens': 1 });
+              entry.span.end();
+              break;
+            }
+            case 'late': {
+              const entry = spans[a.pick % Math.max(1, spans.length)];
+              entry?.span.setAttribute('gen_ai.usage.input_tokens', 7);
+              break;
+            }
+            case 'record': {
+              const entry = spans[a.pick % Math.max(1, spans.length)];
+              if (entry !== undefined) p.processor.recordUsage(entry.id, { inputTokens: 9, outputTokens: 2 });
+              break;
+            }
+            case 'carrier': {
+              const entry = spans[a.pick % Math.max(1, spans.length)];
+              if (entry === undefined) break;
+              const carrier = p.tracer.startSpan('carrier', {
+                attributes: { 'gen_ai.operation.name': 'chat', 'gen_ai.response.id': entry.id, 'gen_ai.usage.input_tokens': 5, 'gen_ai.usage.output_tokens': 1 },
+              });
+              spans.push({ span: carrier, id: `carrier_${n++}`, ended: false });
+              carrier.end();
+              break;
+            }
+            case 'advance':
+              p.clock.advance(a.ms);
+              break;
+            case 'flush':
+              await p.processor.forceFlush();
+              break;
+            case 'shutdown':
+              noteEnded();
+              shutDown = true;
+              await p.processor.shutdown();
+              assert.equal(p.processor.stats().held, 0);
+              break;
+          }
+          noteEnded();
+          check();
+        }
+        noteEnded();
+        shutDown = true;
+        await p.processor.shutdown();
+        assert.equal(p.processor.stats().held, 0, 'nothing is held after shutdown');
+        const counts = p.next.counts();
+        for (const id of endedBeforeShutdown) assert.equal(counts.get(id), 1, `span ${id} forwarded ${counts.get(id) ?? 0} times`);
+        for (const [id, c] of counts) assert.ok(endedBeforeShutdown.has(id) && c === 1, `unexpected forward of ${id}`);
+      }),
+      { numRuns: RUNS }
+    );
+  });
+});
