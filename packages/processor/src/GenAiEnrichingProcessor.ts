@@ -95,6 +95,7 @@ const STATE: unique symbol = Symbol('genai-enrich span state');
 type StatefulSpan = SpanLike & { [STATE]?: SpanState };
 
 const USAGE_KEYS: readonly string[] = [...Object.values(USAGE_ATTRIBUTE_KEYS), ATTR_GEN_AI_USAGE_TOTAL_TOKENS];
+const USAGE_KEY_SET: ReadonlySet<string> = new Set(USAGE_KEYS);
 const LOGFIRE_STREAM_TEMPLATE_PREFIX = 'streaming response from ';
 
 /**
@@ -475,7 +476,11 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
       const target = held.span.attributes as Attributes;
       const hadUsage = hasUsage(target);
       for (const key of Object.keys(late)) {
-        if (target[key] === undefined) target[key] = late[key];
+        // SDK 3.x keeps null values; a null or a placeholder zero count is not a value to keep.
+        const current = target[key] as unknown;
+        if (current === undefined || current === null || (!hadUsage && current === 0 && USAGE_KEY_SET.has(key))) {
+          target[key] = late[key];
+        }
       }
       if (!hadUsage && hasUsage(target)) {
         setAttr(held.span, ATTR_USAGE_SOURCE, 'late_attribute');
@@ -622,7 +627,8 @@ function applyUsage(span: ReadableSpanLike, usage: UsageCounts, source: UsageSou
     if (value === undefined) continue;
     const key = USAGE_ATTRIBUTE_KEYS[field];
     const current = attributes[key];
-    if (current === undefined || (placeholders && current === 0)) attributes[key] = value;
+    // A null (SDK 3.x keeps them) or junk count is missing; a zero is a placeholder when nothing else is set.
+    if (toTokenCount(current) === undefined || (placeholders && current === 0)) attributes[key] = value;
   }
   attributes[ATTR_USAGE_SOURCE] = source;
 }
