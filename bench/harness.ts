@@ -43,3 +43,71 @@ export function machineLine(): string {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   return `Node ${process.version}, ${os.cpus().length} × ${cpu}, ${os.platform()} ${os.arch()}`;
 }
+
+/**
+ * A case for {@link runRounds}: `run` does `opsPerBatch` operations synchronously and is the only timed
+ * part; `before` and `after` (which may be async, e.g. to flush a queue) run untimed around each batch.
+ */
+export interface RoundCase {
+  name: string;
+  before?: () => unknown;
+  run: () => unknown;
+  after?: () => unknown;
+}
+
+export interface RoundResult extends BenchResult {
+  /** ns/op of every timed round, in the order they ran. */
+  samples: number[];
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+/**
+ * Like {@link runBench}, for work that needs untimed (possibly async) set-up and clean-up around each
+ * timed batch, e.g. flushing a queue so that it never grows beyond one batch. A round of a case is
+ * `batches` timed batches (their times add up); cases are interleaved round by round, in an order
+ * shuffled afresh each round (seeded, so runs are repeatable), so that neither a case's position in the
+ * round nor the case run just before it is the same every time. Reports the median ns/op over the
+ * timed rounds.
+ */
+export async function runRounds(
+  cases: RoundCase[],
+  opts: { opsPerBatch: number; batches?: number; rounds?: number; warmupRounds?: number }
+): Promise<RoundResult[]> {
+  const batches = opts.batches ?? 1;
+  const rounds = opts.rounds ?? 15;
+  const warmupRounds = opts.warmupRounds ?? 3;
+  const samples = cases.map(() => [] as number[]);
+  const order = cases.map((_, i) => i);
+  let seed = 0x9e3779b9;
+  const random = (n: number): number => {
+    // xorshift32: a fixed sequence, only to vary the order.
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) % n;
+  };
+  for (let r = 0; r < warmupRounds + rounds; r++) {
+    for (let k = order.length - 1; k > 0; k--) {
+      const j = random(k + 1);
+      [order[k], order[j]] = [order[j]!, order[k]!];
+    }
+    for (const i of order) {
+      const c = cases[i]!;
+      let ns = 0;
+      for (let b = 0; b < batches; b++) {
+        await c.before?.();
+        const start = process.hrtime.bigint();
+        sink = c.run();
+        ns += Number(process.hrtime.bigint() - start);
+        await c.after?.();
+      }
+      if (r >= warmupRounds) samples[i]!.push(ns / (opts.opsPerBatch * batches));
+    }
+  }
+  if (sink === Symbol.for('never')) console.log(sink);
+  return cases.map((c, i) => ({ name: c.name, nsPerOp: median(samples[i]!), samples: samples[i]! }));
+}

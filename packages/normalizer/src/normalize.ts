@@ -71,10 +71,14 @@ export function normalizeAttributes(attributes: Attributes, options?: NormalizeO
 }
 
 /**
- * True when normalizing would change nothing: no key is a legacy source or a trigger for a derived
- * value, and every canonical key holds a clean value. Only keys that start with `g`, `l`, `a`, `o` or
- * `r` can be either, so other keys cost one character test.
+ * True when {@link normalizeAttributes} would change nothing: no key is a legacy source or a trigger
+ * for a derived value, and every canonical key holds a clean value. Cheap (one pass over the keys, most
+ * ruled out by their first two characters), so a caller that may write in place can skip the copy.
  */
+export function isNormalized(attributes: Attributes): boolean {
+  return attributes !== null && typeof attributes === 'object' && isAlreadyNormal(attributes);
+}
+
 function isAlreadyNormal(attributes: Attributes): boolean {
   for (const key in attributes) {
     if (!mayMatter(key)) continue;

@@ -35,8 +35,11 @@ import {
   ATTR_LOGFIRE_MSG_TEMPLATE,
   ATTR_LOGFIRE_SPAN_TYPE,
   USAGE_ATTRIBUTE_KEYS,
+  hasTemplateField,
+  isGenAiScope,
   isGenAiSpan,
   isInferenceSpan,
+  isNormalized,
   normalizeAttributes,
   normalizeSpan,
   readUsage,
@@ -93,6 +96,9 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 const STATE: unique symbol = Symbol('genai-enrich span state');
 type StatefulSpan = SpanLike & { [STATE]?: SpanState };
+const NORMALIZED: unique symbol = Symbol('genai-enrich normalized');
+type MarkedSpan = ReadableSpanLike & { [NORMALIZED]?: boolean };
+const MAX_CACHED_SCOPES = 1024;
 
 const USAGE_KEYS: readonly string[] = [...Object.values(USAGE_ATTRIBUTE_KEYS), ATTR_GEN_AI_USAGE_TOTAL_TOKENS];
 const USAGE_KEY_SET: ReadonlySet<string> = new Set(USAGE_KEYS);
@@ -121,7 +127,13 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
   private readonly _heldBySibling = new Map<string, Held[]>();
   private readonly _pending = new Map<string, Pending>();
   private readonly _open = new Map<SpanLike, number>();
-  private readonly _normalized = new WeakSet<object>();
+  /** Scope name → whether it is a GenAI instrumentation; spans of one tracer share a scope. */
+  private readonly _scopes = new Map<string, boolean>();
+  private _lastScope: object | undefined;
+  private _lastScopeGenAi = false;
+  // onEnd follows the same span's onEnding synchronously: remember that verdict instead of rescanning.
+  private _lastEnding: object | undefined;
+  private _lastEndingGenAi = false;
   private readonly _stats: GenAiEnrichingProcessorStats = {
     received: 0,
     forwarded: 0,
@@ -180,7 +192,7 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
   /** Notes open GenAI spans for the watchdog and catches attribute writes after `end()`. */
   onStart(span: SpanLike, parentContext: Context): void {
     try {
-      if (this._shutdownPromise === undefined && isGenAiSpan(span.attributes, span.instrumentationScope?.name)) {
+      if (this._shutdownPromise === undefined && this._isGenAi(span)) {
         this._watch(span);
         if (this._config.captureLateAttributes) this._patch(span as StatefulSpan);
       }
@@ -199,7 +211,10 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
   /** Normalizes GenAI spans in place while the SDK still lets them be written (SDK ≥ 2.3). */
   onEnding(span: SpanLike): void {
     try {
-      if (isGenAiSpan(span.attributes, span.instrumentationScope?.name)) this._normalize(span);
+      const genAi = this._isGenAi(span);
+      this._lastEnding = span;
+      this._lastEndingGenAi = genAi;
+      if (genAi) this._normalize(span);
     } catch (error) {
       this._error('onEnding', error);
     }
@@ -219,12 +234,14 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
     let done = false;
     try {
       if (this._open.size > 0) this._open.delete(span as SpanLike);
-      if (!isGenAiSpan(span.attributes, span.instrumentationScope?.name)) {
+      const genAi = this._lastEnding === span ? this._lastEndingGenAi : this._isGenAi(span);
+      this._lastEnding = undefined;
+      if (!genAi) {
         done = true;
         this._forward(span);
         return;
       }
-      if (!this._normalized.has(span)) this._normalize(span);
+      if ((span as MarkedSpan)[NORMALIZED] !== true) this._normalize(span);
       const attributes = span.attributes;
       this._harvestEvents(span);
       const responseId = attributes[ATTR_GEN_AI_RESPONSE_ID];
@@ -566,8 +583,35 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
 
   // ── forwarding and errors ────────────────────────────────────────────────────────────────────────
 
+  private _isGenAi(span: ReadableSpanLike): boolean {
+    const scope = span.instrumentationScope;
+    let known: boolean | undefined;
+    // All spans of one tracer share one scope object, so consecutive spans mostly hit this slot.
+    if (scope === this._lastScope) known = this._lastScopeGenAi;
+    else if (scope !== undefined && scope !== null && typeof scope.name === 'string') {
+      known = this._scopes.get(scope.name);
+      if (known === undefined) {
+        known = isGenAiScope(scope.name);
+        if (this._scopes.size < MAX_CACHED_SCOPES) this._scopes.set(scope.name, known);
+      }
+      this._lastScope = scope;
+      this._lastScopeGenAi = known;
+    }
+    return known === true || isGenAiSpan(span.attributes);
+  }
+
   private _normalize(span: ReadableSpanLike): void {
-    this._normalized.add(span);
+    (span as MarkedSpan)[NORMALIZED] = true;
+    const mode = this._config.spanNames;
+    const attributes = span.attributes;
+    // Most spans are already canonical: then the span's own attribute map stays, and no copy is made.
+    if (
+      isNormalized(attributes) &&
+      (mode === 'keep' ||
+        (mode === 'fix-templates' && attributes[ATTR_LOGFIRE_MSG_TEMPLATE] === undefined && !hasTemplateField(span.name)))
+    ) {
+      return;
+    }
     const out = normalizeSpan({ name: span.name, attributes: span.attributes }, this._normalizeOptions);
     const writable = span as Mutable<ReadableSpanLike>;
     writable.attributes = out.attributes;
