@@ -439,3 +439,27 @@ describe('normalizeAttributes', () => {
     });
   });
 });
+
+describe('isNormalized', () => {
+  it('agrees with normalizeAttributes on whether anything would change', async () => {
+    const { isNormalized } = await import('../src/normalize.js');
+    const samples: Attributes[] = [
+      {},
+      { 'http.route': '/x' },
+      { 'gen_ai.provider.name': 'openai', 'gen_ai.usage.input_tokens': 3 },
+      { 'gen_ai.provider.name': 'OpenAI' },
+      { 'gen_ai.system': 'openai' },
+      { 'gen_ai.usage.input_tokens': '3' },
+      { 'gen_ai.provider.name': 'anthropic', 'gen_ai.usage.input_tokens': 3 },
+      { 'ai.operationId': 'ai.streamText.doStream' },
+      { 'gen_ai.response.finish_reasons': '["stop"]' },
+    ];
+    for (const attrs of samples) {
+      const changed = JSON.stringify(normalizeAttributes(attrs)) !== JSON.stringify(attrs);
+      if (isNormalized(attrs)) assert.equal(changed, false, JSON.stringify(attrs));
+    }
+    assert.equal(isNormalized({ 'http.route': '/x' }), true);
+    assert.equal(isNormalized({ 'gen_ai.system': 'openai' }), false);
+    assert.equal(isNormalized(null as unknown as Attributes), false);
+  });
+});
