@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { normalizeAttributes } from '../src/normalize.js';
+import { isNormalized, normalizeAttributes } from '../src/normalize.js';
 import { MAPPING_RULES } from '../src/rules.js';
 import type { Attributes, AttributeValue } from '../src/types.js';
 
@@ -75,6 +75,18 @@ describe('normalizeAttributes (properties)', () => {
         const once = normalizeAttributes(attrs, { keepLegacyAttributes: keepLegacy });
         const twice = normalizeAttributes(once, { keepLegacyAttributes: keepLegacy });
         assert.deepStrictEqual(twice, once);
+      }),
+      { numRuns: NUM_RUNS }
+    );
+  });
+
+  it('isNormalized(x) implies normalizeAttributes(x) deep-equals x, and holds for every output', () => {
+    fc.assert(
+      fc.property(attributes, (attrs) => {
+        if (isNormalized(attrs)) assert.deepStrictEqual(normalizeAttributes(attrs), attrs);
+        const out = normalizeAttributes(attrs);
+        // An output is canonical except where a malformed canonical value was kept as it was.
+        if (!isNormalized(out)) assert.deepStrictEqual(normalizeAttributes(out), out);
       }),
       { numRuns: NUM_RUNS }
     );
