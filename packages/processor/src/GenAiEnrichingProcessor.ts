@@ -274,7 +274,7 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
       if (pending !== undefined) {
         this._pending.delete(own!);
         this._stats.pendingUsage = this._pending.size;
-        applyUsage(span, pending.usage, pending.source);
+        applyLateUsage(span, pending.usage, pending.source);
         done = true;
         this._forward(span);
         return;
@@ -397,7 +397,7 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
   private _deliver(responseId: string, usage: UsageCounts, source: UsageSource): void {
     const held = this._heldByResponseId.get(responseId);
     if (held !== undefined) {
-      applyUsage(held.span, usage, source);
+      applyLateUsage(held.span, usage, source);
       this._release(held, 'joined');
       return;
     }
@@ -415,7 +415,7 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
   /** Moves a carrier span's usage to the held span it completes, so the trace counts it once. */
   private _joinFromCarrier(target: Held, carrier: ReadableSpanLike, source: UsageSource): void {
     const usage = readUsage(carrier.attributes);
-    applyUsage(target.span, usage, source);
+    applyLateUsage(target.span, usage, source);
     const attributes = carrier.attributes as Attributes;
     for (const key of USAGE_KEYS) delete attributes[key];
     attributes[ATTR_USAGE_MOVED_TO] = target.span.spanContext().spanId;
@@ -436,7 +436,7 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
       if (typeof id !== 'string' || id.length === 0 || !hasUsage(attrs)) continue;
       const usage = readUsage(attrs);
       if (id === own) {
-        if (!hasUsage(span.attributes)) applyUsage(span, usage, 'span_event');
+        if (!hasUsage(span.attributes)) applyLateUsage(span, usage, 'span_event');
       } else {
         this._deliver(id, usage, 'span_event');
       }
@@ -663,7 +663,7 @@ function hasUsage(attributes: Attributes): boolean {
 }
 
 /** Writes late usage into a span; counts the emitter already set (other than placeholder zeros) win. */
-function applyUsage(span: ReadableSpanLike, usage: UsageCounts, source: UsageSource): void {
+function applyLateUsage(span: ReadableSpanLike, usage: UsageCounts, source: UsageSource): void {
   const attributes = span.attributes as Attributes;
   const placeholders = !hasUsage(attributes);
   for (const field of Object.keys(USAGE_ATTRIBUTE_KEYS) as Array<keyof UsageCounts>) {
