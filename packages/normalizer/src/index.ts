@@ -1,7 +1,7 @@
 export type { AttributePrimitive, AttributeValue, Attributes } from './types.js';
 export { normalizeAttributes, isNormalized, toStringArray, ATTR_OPENINFERENCE_SPAN_KIND } from './normalize.js';
 export type { NormalizeOptions } from './normalize.js';
-export { normalizeSpan, normalizeSpanName, hasTemplateField, DEFAULT_SPAN_NAME_MODE } from './span-name.js';
+export { normalizeSpan, normalizeSpanName, isSpanNormalized, hasTemplateField, DEFAULT_SPAN_NAME_MODE } from './span-name.js';
 export type { NormalizeSpanOptions, SpanNameAndAttributes, SpanNameMode } from './span-name.js';
 export {
   formatTemplate,

@@ -1,6 +1,6 @@
 import type { Attributes } from './types.js';
 import { formatTemplate } from './format-template.js';
-import { normalizeAttributes } from './normalize.js';
+import { isNormalized, normalizeAttributes } from './normalize.js';
 import type { NormalizeOptions } from './normalize.js';
 import { isGenAiSpan } from './predicates.js';
 import {
@@ -121,6 +121,16 @@ function semconvSpanName(normalized: Attributes, original: Attributes): string |
   }
   const subject = normalized[subjectKey];
   return typeof subject === 'string' && subject.length > 0 ? `${operation} ${subject}` : operation;
+}
+
+/**
+ * True when {@link normalizeSpan} would change neither the attributes nor the name, so a caller that may
+ * write in place can keep the span as it is. Conservative: `false` means "maybe".
+ */
+export function isSpanNormalized(span: SpanNameAndAttributes, options?: NormalizeSpanOptions): boolean {
+  const mode = options?.spanNames ?? DEFAULT_SPAN_NAME_MODE;
+  if (mode === 'semconv' || !isNormalized(span.attributes)) return false;
+  return mode === 'keep' || (span.attributes[ATTR_LOGFIRE_MSG_TEMPLATE] === undefined && !hasTemplateField(span.name));
 }
 
 /**

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { hasTemplateField, normalizeSpan, normalizeSpanName } from '../src/span-name.js';
+import { hasTemplateField, isSpanNormalized, normalizeSpan, normalizeSpanName } from '../src/span-name.js';
 import type { SpanNameMode } from '../src/span-name.js';
 
 const STREAM_TEMPLATE = 'streaming response from {request_data[model]!r} took {duration:.2f}s';
@@ -113,6 +113,34 @@ describe('normalizeSpan', () => {
       { spanNames: 'semconv' }
     );
     assert.equal(out.name, 'chat gpt-4o');
+  });
+});
+
+describe('isSpanNormalized', () => {
+  it('is true only when normalizeSpan would change nothing', () => {
+    const canonical = { 'gen_ai.provider.name': 'openai', 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'gpt-4o' };
+    assert.equal(isSpanNormalized({ name: 'chat gpt-4o', attributes: canonical }), true);
+    assert.equal(isSpanNormalized({ name: 'openai.chat', attributes: canonical }, { spanNames: 'semconv' }), false);
+    assert.equal(isSpanNormalized({ name: 'x', attributes: { 'gen_ai.system': 'openai' } }), false);
+    assert.equal(isSpanNormalized({ name: STREAM_TEMPLATE, attributes: {} }), false);
+    assert.equal(isSpanNormalized({ name: STREAM_TEMPLATE, attributes: {} }, { spanNames: 'keep' }), true);
+    assert.equal(isSpanNormalized({ name: 'x', attributes: { 'logfire.msg_template': 'x' } }), false);
+  });
+
+  it('never says true where normalizeSpan changes the span (property)', () => {
+    const value = fc.oneof(fc.string(), fc.integer(), fc.boolean());
+    const key = fc.oneof(fc.constantFrom('gen_ai.system', 'gen_ai.provider.name', 'gen_ai.usage.input_tokens', 'logfire.msg_template', 'logfire.msg', 'request_data', 'http.route'), fc.string());
+    const name = fc.oneof(fc.string(), fc.constantFrom(STREAM_TEMPLATE, '{a}', 'chat gpt-4o'));
+    fc.assert(
+      fc.property(name, fc.dictionary(key, value), fc.constantFrom<SpanNameMode[]>('fix-templates', 'semconv', 'keep'), (n, a, mode) => {
+        if (!isSpanNormalized({ name: n, attributes: a }, { spanNames: mode })) return;
+        const out = normalizeSpan({ name: n, attributes: a }, { spanNames: mode });
+        assert.equal(out.name, n);
+        // fc.dictionary builds null-prototype objects; compare the entries.
+        assert.deepStrictEqual({ ...out.attributes }, { ...a });
+      }),
+      { numRuns: Number(process.env['FC_NUM_RUNS'] ?? 2000) }
+    );
   });
 });
 

@@ -35,11 +35,10 @@ import {
   ATTR_LOGFIRE_MSG_TEMPLATE,
   ATTR_LOGFIRE_SPAN_TYPE,
   USAGE_ATTRIBUTE_KEYS,
-  hasTemplateField,
   isGenAiScope,
   isGenAiSpan,
   isInferenceSpan,
-  isNormalized,
+  isSpanNormalized,
   normalizeAttributes,
   normalizeSpan,
   readUsage,
@@ -273,7 +272,6 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
       const pending = own === undefined ? undefined : this._pending.get(own);
       if (pending !== undefined) {
         this._pending.delete(own!);
-        this._stats.pendingUsage = this._pending.size;
         applyLateUsage(span, pending.usage, pending.source);
         done = true;
         this._forward(span);
@@ -574,9 +572,9 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
       this._error('timer', error);
     }
     const next = Math.min(
-      firstDeadline(this._held.values()),
-      firstDeadline(this._pending.values()),
-      firstOpenDeadline(this._open)
+      first(this._held.values())?.deadline ?? Infinity,
+      first(this._pending.values())?.deadline ?? Infinity,
+      first(this._open.values()) ?? Infinity
     );
     if (next !== Infinity) this._schedule(next);
   }
@@ -602,16 +600,8 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
 
   private _normalize(span: ReadableSpanLike): void {
     (span as MarkedSpan)[NORMALIZED] = true;
-    const mode = this._config.spanNames;
-    const attributes = span.attributes;
     // Most spans are already canonical: then the span's own attribute map stays, and no copy is made.
-    if (
-      isNormalized(attributes) &&
-      (mode === 'keep' ||
-        (mode === 'fix-templates' && attributes[ATTR_LOGFIRE_MSG_TEMPLATE] === undefined && !hasTemplateField(span.name)))
-    ) {
-      return;
-    }
+    if (isSpanNormalized(span, this._normalizeOptions)) return;
     const out = normalizeSpan({ name: span.name, attributes: span.attributes }, this._normalizeOptions);
     const writable = span as Mutable<ReadableSpanLike>;
     writable.attributes = out.attributes;
@@ -699,12 +689,8 @@ function hrTimeToNanosApprox(time: readonly [number, number] | undefined): numbe
   return time === undefined ? 0 : time[0] * 1e9 + time[1];
 }
 
-function firstDeadline(values: IterableIterator<{ deadline: number }>): number {
-  const first = values.next();
-  return first.done === true ? Infinity : first.value.deadline;
-}
-
-function firstOpenDeadline(open: Map<SpanLike, number>): number {
-  const first = open.values().next();
-  return first.done === true ? Infinity : first.value;
+/** The first entry of an insertion-ordered Map: the one with the earliest deadline. */
+function first<T>(values: IterableIterator<T>): T | undefined {
+  const entry = values.next();
+  return entry.done === true ? undefined : entry.value;
 }
