@@ -1,0 +1,80 @@
+// A real OTLP/HTTP trace receiver on loopback: what a Collector would see from the exporter.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { gunzipSync } from 'node:zlib';
+import { decodeTraceRequest, type DecodedSpan } from './otlp-json.js';
+
+export interface OtlpReceiver {
+  /** e.g. `http://127.0.0.1:PORT/v1/traces`, for `new OTLPTraceExporter({ url })`. */
+  url: string;
+  spans: DecodedSpan[];
+  requests: number;
+  /** Resolves once `predicate(spans)` holds; rejects after `timeoutMs`. */
+  waitFor(predicate: (spans: DecodedSpan[]) => boolean, timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startOtlpReceiver(): Promise<OtlpReceiver> {
+  const spans: DecodedSpan[] = [];
+  const waiters = new Set<() => void>();
+  let requests = 0;
+
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (req.method !== 'POST' || req.url !== '/v1/traces') {
+        res.writeHead(404).end();
+        return;
+      }
+      if (!String(req.headers['content-type'] ?? '').startsWith('application/json')) {
+        // The tests only use the JSON exporter; a protobuf body here is a set-up mistake worth failing on.
+        res.writeHead(415, { 'content-type': 'text/plain' }).end('this receiver decodes application/json only');
+        return;
+      }
+      try {
+        let body = Buffer.concat(chunks);
+        if (req.headers['content-encoding'] === 'gzip') body = gunzipSync(body);
+        spans.push(...decodeTraceRequest(JSON.parse(body.toString('utf8'))));
+        requests++;
+      } catch (err) {
+        res.writeHead(400, { 'content-type': 'text/plain' }).end(String(err));
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      for (const w of waiters) w();
+    });
+  });
+  server.unref();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}/v1/traces`,
+    spans,
+    get requests() {
+      return requests;
+    },
+    waitFor(predicate, timeoutMs = 5000) {
+      if (predicate(spans)) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        const check = (): void => {
+          if (!predicate(spans)) return;
+          clearTimeout(timer);
+          waiters.delete(check);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`OTLP receiver: condition not met within ${timeoutMs} ms (${spans.length} spans received)`));
+        }, timeoutMs);
+        timer.unref();
+        waiters.add(check);
+      });
+    },
+    close() {
+      server.closeAllConnections();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
