@@ -1,0 +1,131 @@
+// One real-pipeline suite per instrumentation: make every call once, then assert on what the OTLP
+// receiver decoded. The per-instrumentation files hold only what differs: the set-up and, per call,
+// which usage fields a telemetry source carried and which were on the wire but lost (known gaps).
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Instrumentation } from '@opentelemetry/instrumentation';
+import type { DecodedSpan } from '../helpers/otlp-json.js';
+import { startRealPipeline, type RealPipeline } from '../helpers/real-pipeline.js';
+import {
+  assertCanonicalProvider,
+  assertEverySpanOnce,
+  assertNoLegacyKeys,
+  assertUsage,
+  assertUsageMissing,
+  inferenceSpans,
+  USAGE,
+  usageSum,
+} from './assertions.js';
+import { CALLS, runCalls, type CallName, type CallOutcome, type Client } from './calls.js';
+
+type UsageField = 'input' | 'output' | 'cacheRead' | 'reasoning';
+
+export type CallExpectation =
+  /** A telemetry source carried these fields; each must equal what the mock sent. */
+  | { usage: readonly UsageField[]; lost?: { fields: readonly UsageField[]; why: string } }
+  /** The inference span arrives without usage, marked. `why` says whether the wire had any. */
+  | { missing: 'not on the wire' | 'lost'; why: string; forceEnded?: boolean }
+  /** The instrumentation makes no inference span for this call. */
+  | { noSpan: string };
+
+export interface SuiteOptions {
+  title: string;
+  instrumentations: () => Promise<Instrumentation[]>;
+  client: (pipeline: RealPipeline) => Promise<Client> | Client;
+  expect: Partial<Record<CallName, CallExpectation>>;
+  /** Keys a span may keep although a rule maps them elsewhere, with the reason. */
+  allowedLegacyKeys?: (span: DecodedSpan) => readonly string[];
+}
+
+export const HOLD_MILLIS = 300;
+export const MAX_OPEN_MILLIS = 600;
+
+export function describeRealPipeline(options: SuiteOptions): void {
+  describe(options.title, () => {
+    let pipeline: RealPipeline;
+    let client: Client;
+    let outcomes: Map<CallName, CallOutcome>;
+
+    before(async () => {
+      pipeline = await startRealPipeline({
+        instrumentations: await options.instrumentations(),
+        processor: { holdMillis: HOLD_MILLIS, maxOpenMillis: MAX_OPEN_MILLIS },
+        // Slow enough that an early `break` leaves most of the stream unsent.
+        mock: { chunkDelayMs: 15 },
+      });
+      client = await options.client(pipeline);
+      outcomes = await runCalls(pipeline, client, 10_000);
+    });
+    after(() => pipeline?.close());
+
+    it('forwards every span the SDK started exactly once, and holds nothing afterwards', () => {
+      assertEverySpanOnce(pipeline);
+    });
+
+    it('leaves no legacy keys and names the provider canonically on every GenAI span', () => {
+      for (const span of pipeline.receiver.spans) {
+        const allowed = new Set(options.allowedLegacyKeys?.(span) ?? []);
+        const filtered = { ...span, attributes: { ...span.attributes } };
+        for (const k of allowed) delete filtered.attributes[k];
+        assertNoLegacyKeys(filtered);
+        if (Object.keys(span.attributes).some((k) => k.startsWith('gen_ai.'))) assertCanonicalProvider(span);
+      }
+    });
+
+    for (const call of CALLS) {
+      const expectation = options.expect[call];
+      if (expectation === undefined) continue;
+      it(`${call}: ${describeExpectation(expectation)}`, () => {
+        const outcome = outcomes.get(call);
+        assert.ok(outcome !== undefined, `the suite made the ${call} call`);
+        checkCall(outcome, expectation);
+      });
+    }
+  });
+}
+
+function describeExpectation(e: CallExpectation): string {
+  if ('noSpan' in e) return `no inference span (${e.noSpan})`;
+  if ('missing' in e) return `${e.forceEnded === true ? 'force-ended, ' : ''}usage missing and marked (${e.why})`;
+  return `usage ${e.usage.join('/')} equals the wire${e.lost !== undefined ? `; ${e.lost.fields.join('/')} lost (${e.lost.why})` : ''}`;
+}
+
+function checkCall(outcome: CallOutcome, e: CallExpectation): void {
+  const spans = inferenceSpans(outcome.spans);
+  if ('noSpan' in e) {
+    assert.deepEqual(spans, []);
+    return;
+  }
+  assert.equal(spans.length, 1, `one inference span for ${outcome.call}`);
+  const span = spans[0]!;
+  assert.equal(outcome.wire.length, 1, `one request on the wire for ${outcome.call}`);
+  const wire = outcome.wire[0]!;
+
+  if ('missing' in e) {
+    assertUsageMissing(span);
+    if (e.missing === 'not on the wire') assert.equal(wire.usage, undefined, 'the mock sent no usage');
+    else assert.notEqual(wire.usage, undefined, 'usage was on the wire: a known gap');
+    if (e.forceEnded === true) {
+      assert.equal(span.attributes[USAGE.forceEnded], true);
+      const millis = Number(span.endTimeUnixNano - span.startTimeUnixNano) / 1e6;
+      // Ended by the watchdog: not before maxOpenMillis, and not much later (its timer is exact).
+      assert.ok(millis >= MAX_OPEN_MILLIS - 1 && millis < MAX_OPEN_MILLIS + 2000, `force-ended after ${millis} ms`);
+    } else {
+      assert.equal(span.attributes[USAGE.forceEnded], undefined);
+    }
+    assert.equal(usageSum(outcome.spans, USAGE.input), 0);
+    return;
+  }
+
+  assertUsage(span, wire, e.usage);
+  assert.equal(span.attributes[USAGE.source], 'telemetry');
+  assert.equal(span.attributes[USAGE.missing], undefined);
+  for (const f of e.lost?.fields ?? []) {
+    const sent = f === 'cacheRead' ? wire.usage?.cacheReadInputTokens : wire.usage?.reasoningOutputTokens;
+    assert.ok(sent !== undefined && sent > 0, `the mock sent ${f}`);
+    assert.equal(span.attributes[USAGE[f]], undefined, `${f} is not carried by any source`);
+  }
+  // Counted once per call: the trace's sum is the wire's value, whatever other spans the call made.
+  assert.equal(usageSum(outcome.spans, USAGE.input), wire.usage?.inputTokens);
+  assert.equal(usageSum(outcome.spans, USAGE.output), wire.usage?.outputTokens);
+}
