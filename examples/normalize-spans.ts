@@ -1,5 +1,5 @@
 /*
- * `npm run demo` (until the processor lands): runs the normalizer over spans shaped like the ones real
+ * `npm run example:normalize`: runs the normalizer over spans shaped like the ones real
  * emitters send, and prints what changed. No server, no network.
  */
 import { normalizeSpan } from '@genai-enrich/normalizer';
