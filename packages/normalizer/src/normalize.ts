@@ -27,6 +27,7 @@ import {
   GEN_AI_OPERATION_NAME_VALUE_CHAT,
   GEN_AI_OPERATION_NAME_VALUE_EMBEDDINGS,
   GEN_AI_PROVIDER_NAME_VALUE_ANTHROPIC,
+  ATTR_GENAI_ENRICH_USAGE_MOVED_TO,
 } from './semconv.js';
 import { USAGE_ATTRIBUTE_KEYS, extractUsageFromJson, toTokenCount } from './usage.js';
 import type { UsageCounts } from './usage.js';
@@ -375,6 +376,8 @@ function fillLogfireUsage(out: Attributes): void {
   const raw = out[ATTR_LOGFIRE_USAGE_RAW];
   const responseData = out[ATTR_LOGFIRE_RESPONSE_DATA];
   if (raw === undefined && responseData === undefined) return;
+  // A record whose usage already moved to its request span would count the call twice.
+  if (out[ATTR_GENAI_ENRICH_USAGE_MOVED_TO] !== undefined) return;
   let missing = false;
   for (const key of USAGE_KEYS) {
     if (out[key] === undefined) {

@@ -109,3 +109,11 @@ export const GEN_AI_PROVIDER_NAME_VALUE_X_AI = 'x_ai';
 export const ATTR_LOGFIRE_MSG = 'logfire.msg';
 export const ATTR_LOGFIRE_MSG_TEMPLATE = 'logfire.msg_template';
 export const ATTR_LOGFIRE_SPAN_TYPE = 'logfire.span_type';
+/** Logfire: the request body as JSON, on both the request span and its stream record. */
+export const ATTR_LOGFIRE_REQUEST_DATA = 'request_data';
+
+/**
+ * genai-enrich's own marker (written by the processor): this span gave its usage to another span. Its
+ * raw usage sources (e.g. Logfire's `gen_ai.usage.raw`) must not be read again on a second pass.
+ */
+export const ATTR_GENAI_ENRICH_USAGE_MOVED_TO = 'genai_enrich.usage_moved_to';

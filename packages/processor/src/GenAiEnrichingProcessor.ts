@@ -33,6 +33,7 @@ import {
   ATTR_GEN_AI_USAGE_OUTPUT_TOKENS,
   ATTR_GEN_AI_USAGE_TOTAL_TOKENS,
   ATTR_LOGFIRE_MSG_TEMPLATE,
+  ATTR_LOGFIRE_REQUEST_DATA,
   ATTR_LOGFIRE_SPAN_TYPE,
   USAGE_ATTRIBUTE_KEYS,
   isGenAiScope,
@@ -74,6 +75,11 @@ interface Held {
   readonly responseId: string | undefined;
   /** `traceId/parentSpanId`: where a Logfire sibling record of this span would be. */
   readonly siblingKey: string;
+  /**
+   * A root-level Logfire request span's `request_data`. With no enclosing span, Logfire starts the stream
+   * record in a new trace, so the record finds its request span by the request it repeats instead.
+   */
+  readonly requestKey: string | undefined;
   readonly model: unknown;
 }
 
@@ -124,6 +130,7 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
   private readonly _held = new Map<string, Held>();
   private readonly _heldByResponseId = new Map<string, Held>();
   private readonly _heldBySibling = new Map<string, Held[]>();
+  private readonly _heldByLogfireRequest = new Map<string, Held[]>();
   private readonly _pending = new Map<string, Pending>();
   private readonly _open = new Map<SpanLike, number>();
   /** Scope name → whether it is a GenAI instrumentation; spans of one tracer share a scope. */
@@ -357,13 +364,13 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
       deadline: this._config.clock.now() + this._config.holdMillis,
       responseId,
       siblingKey: ctx.traceId + '/' + (span.parentSpanContext?.spanId ?? ''),
+      requestKey: logfireRootRequest(span),
       model: span.attributes[ATTR_GEN_AI_REQUEST_MODEL],
     };
     this._held.set(held.key, held);
     if (responseId !== undefined) this._heldByResponseId.set(responseId, held);
-    const siblings = this._heldBySibling.get(held.siblingKey);
-    if (siblings === undefined) this._heldBySibling.set(held.siblingKey, [held]);
-    else siblings.push(held);
+    addToIndex(this._heldBySibling, held.siblingKey, held);
+    if (held.requestKey !== undefined) addToIndex(this._heldByLogfireRequest, held.requestKey, held);
     this._stats.holds++;
     this._schedule(held.deadline);
   }
@@ -375,12 +382,8 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
     if (held.responseId !== undefined && this._heldByResponseId.get(held.responseId) === held) {
       this._heldByResponseId.delete(held.responseId);
     }
-    const siblings = this._heldBySibling.get(held.siblingKey);
-    if (siblings !== undefined) {
-      const at = siblings.indexOf(held);
-      if (at >= 0) siblings.splice(at, 1);
-      if (siblings.length === 0) this._heldBySibling.delete(held.siblingKey);
-    }
+    removeFromIndex(this._heldBySibling, held.siblingKey, held);
+    if (held.requestKey !== undefined) removeFromIndex(this._heldByLogfireRequest, held.requestKey, held);
     this._stats[outcome]++;
     setAttr(held.span, ATTR_HOLD_OUTCOME, outcome);
     if (outcome !== 'joined' && !hasUsage(held.span.attributes)) setAttr(held.span, ATTR_USAGE_MISSING, true);
@@ -415,6 +418,12 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
     const usage = readUsage(carrier.attributes);
     applyLateUsage(target.span, usage, source);
     const attributes = carrier.attributes as Attributes;
+    // The total is not a UsageCounts field, but it is billed usage too: it moves with the rest.
+    const total = toTokenCount(attributes[ATTR_GEN_AI_USAGE_TOTAL_TOKENS]);
+    const targetAttributes = target.span.attributes as Attributes;
+    if (total !== undefined && !((toTokenCount(targetAttributes[ATTR_GEN_AI_USAGE_TOTAL_TOKENS]) ?? 0) > 0)) {
+      targetAttributes[ATTR_GEN_AI_USAGE_TOTAL_TOKENS] = total;
+    }
     for (const key of USAGE_KEYS) delete attributes[key];
     attributes[ATTR_USAGE_MOVED_TO] = target.span.spanContext().spanId;
     this._stats.carriers++;
@@ -449,25 +458,16 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
 
   /**
    * Logfire reports streamed usage on a log record that is a sibling of the request span and carries no
-   * response id: match on trace, parent and request model, taking the nearest preceding held span.
+   * response id: match on trace, parent and request model, taking the nearest preceding held span. A
+   * root-level record (no enclosing span: Logfire puts it in a new trace) matches a root-level request
+   * span by the `request_data` both repeat.
    */
   private _findSibling(record: ReadableSpanLike): Held | undefined {
     const ctx = record.spanContext();
-    const siblings = this._heldBySibling.get(ctx.traceId + '/' + (record.parentSpanContext?.spanId ?? ''));
-    if (siblings === undefined) return undefined;
-    const model = record.attributes[ATTR_GEN_AI_REQUEST_MODEL];
-    const start = hrTimeToNanosApprox(record.startTime);
-    let best: Held | undefined;
-    let bestStart = -Infinity;
-    for (const held of siblings) {
-      if (held.model !== model) continue;
-      const heldStart = hrTimeToNanosApprox(held.span.startTime);
-      if (heldStart <= start && heldStart >= bestStart) {
-        best = held;
-        bestStart = heldStart;
-      }
-    }
-    return best;
+    const sibling = nearestPreceding(this._heldBySibling.get(ctx.traceId + '/' + (record.parentSpanContext?.spanId ?? '')), record);
+    if (sibling !== undefined || record.parentSpanContext !== undefined) return sibling;
+    const requestData = record.attributes[ATTR_LOGFIRE_REQUEST_DATA];
+    return typeof requestData === 'string' ? nearestPreceding(this._heldByLogfireRequest.get(requestData), record) : undefined;
   }
 
   // ── late attributes ──────────────────────────────────────────────────────────────────────────────
@@ -693,4 +693,42 @@ function hrTimeToNanosApprox(time: readonly [number, number] | undefined): numbe
 function first<T>(values: IterableIterator<T>): T | undefined {
   const entry = values.next();
   return entry.done === true ? undefined : entry.value;
+}
+
+/** The held span with the record's model that started last, at or before the record. */
+function nearestPreceding(candidates: readonly Held[] | undefined, record: ReadableSpanLike): Held | undefined {
+  if (candidates === undefined) return undefined;
+  const model = record.attributes[ATTR_GEN_AI_REQUEST_MODEL];
+  const start = hrTimeToNanosApprox(record.startTime);
+  let best: Held | undefined;
+  let bestStart = -Infinity;
+  for (const held of candidates) {
+    if (held.model !== model) continue;
+    const heldStart = hrTimeToNanosApprox(held.span.startTime);
+    if (heldStart <= start && heldStart >= bestStart) {
+      best = held;
+      bestStart = heldStart;
+    }
+  }
+  return best;
+}
+
+function logfireRootRequest(span: ReadableSpanLike): string | undefined {
+  if (span.parentSpanContext !== undefined || span.attributes[ATTR_LOGFIRE_MSG_TEMPLATE] === undefined) return undefined;
+  const requestData = span.attributes[ATTR_LOGFIRE_REQUEST_DATA];
+  return typeof requestData === 'string' ? requestData : undefined;
+}
+
+function addToIndex(index: Map<string, Held[]>, key: string, held: Held): void {
+  const list = index.get(key);
+  if (list === undefined) index.set(key, [held]);
+  else list.push(held);
+}
+
+function removeFromIndex(index: Map<string, Held[]>, key: string, held: Held): void {
+  const list = index.get(key);
+  if (list === undefined) return;
+  const at = list.indexOf(held);
+  if (at >= 0) list.splice(at, 1);
+  if (list.length === 0) index.delete(key);
 }

@@ -1,3 +1,5 @@
+import { ATTR_GENAI_ENRICH_USAGE_MOVED_TO } from '@genai-enrich/normalizer';
+
 /*
  * Attributes this processor writes, in its own namespace so they can never collide with semconv.
  */
@@ -22,4 +24,4 @@ export const ATTR_HOLD_OUTCOME = 'genai_enrich.hold_outcome';
  * On a carrier (a span whose usage completed another span): the span id it completed. The carrier's own
  * `gen_ai.usage.*` keys are removed, so a trace counts the usage once, on the inference span.
  */
-export const ATTR_USAGE_MOVED_TO = 'genai_enrich.usage_moved_to';
+export const ATTR_USAGE_MOVED_TO = ATTR_GENAI_ENRICH_USAGE_MOVED_TO;

@@ -326,6 +326,74 @@ describe('GenAiEnrichingProcessor', () => {
     });
   });
 
+  describe('Logfire records outside a span, and totals', () => {
+    const template = 'streaming response from {request_data[model]!r} took {duration:.2f}s';
+    const requestAttributes = (requestData: string): Attributes => ({
+      'logfire.msg_template': 'Chat Completion with {request_data[model]!r}',
+      'logfire.span_type': 'span',
+      request_data: requestData,
+      'gen_ai.provider.name': 'openai',
+      'gen_ai.operation.name': 'chat',
+      'gen_ai.request.model': 'gpt-4o-mini',
+    });
+    const recordAttributes = (requestData: string, input: number): Attributes => ({
+      'logfire.msg_template': template,
+      'logfire.span_type': 'log',
+      request_data: requestData,
+      duration: 0.8,
+      'gen_ai.provider.name': 'openai',
+      'gen_ai.operation.name': 'chat',
+      'gen_ai.request.model': 'gpt-4o-mini',
+      'gen_ai.usage.input_tokens': input,
+      'gen_ai.usage.output_tokens': 9,
+      'gen_ai.usage.total_tokens': input + 9,
+      'gen_ai.usage.raw': JSON.stringify({ prompt_tokens: input, completion_tokens: 9, total_tokens: input + 9 }),
+    });
+
+    it('a root-level stream record (its own trace) completes the root-level request with the same request_data', () => {
+      const p = pipeline();
+      const a = '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"a"}],"stream":true}';
+      const b = '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"b"}],"stream":true}';
+      const requestA = endSpan(p, 'Chat Completion with {request_data[model]!r}', requestAttributes(a));
+      const requestB = endSpan(p, 'Chat Completion with {request_data[model]!r}', requestAttributes(b));
+      assert.equal(p.processor.stats().held, 2);
+      const record = endSpan(p, template, recordAttributes(b, 77));
+      assert.notEqual(record.spanContext().traceId, requestB.spanContext().traceId);
+      assert.equal(requestB.attributes['gen_ai.usage.input_tokens'], 77);
+      assert.equal(requestB.attributes['gen_ai.usage.total_tokens'], 86, 'the total moves with the counts');
+      assert.equal(requestB.attributes['genai_enrich.usage_source'], 'sibling_record');
+      assert.equal(record.attributes['genai_enrich.usage_moved_to'], requestB.spanContext().spanId);
+      assert.equal(record.attributes['gen_ai.usage.total_tokens'], undefined);
+      assert.equal(requestA.attributes['gen_ai.usage.input_tokens'], undefined, 'a different request is not joined');
+      assert.equal(p.processor.stats().held, 1);
+      assertInvariants(p);
+    });
+
+    it('a record inside a span does not reach a root-level request in another trace', () => {
+      const p = pipeline();
+      const data = '{"model":"gpt-4o-mini","stream":true}';
+      endSpan(p, 'Chat Completion with {request_data[model]!r}', requestAttributes(data));
+      const parent = p.tracer.startSpan('job');
+      endSpan(p, template, recordAttributes(data, 5), parent);
+      parent.end();
+      assert.equal(p.processor.stats().held, 1);
+      assert.equal(p.processor.stats().joined, 0);
+    });
+
+    it('a carrier that gave its usage away is not counted again by a second processor', () => {
+      const first = pipeline();
+      const data = '{"model":"gpt-4o-mini","stream":true}';
+      endSpan(first, 'Chat Completion with {request_data[model]!r}', requestAttributes(data));
+      const record = endSpan(first, template, recordAttributes(data, 40));
+      assert.equal(record.attributes['gen_ai.usage.input_tokens'], undefined);
+      // The same record through another hop (e.g. the relay behind an SDK that already ran this processor).
+      const second = pipeline();
+      const again = endSpan(second, template, { ...record.attributes });
+      assert.equal(again.attributes['gen_ai.usage.input_tokens'], undefined, 'gen_ai.usage.raw is not read again');
+      assert.equal(second.processor.stats().joined, 0);
+    });
+  });
+
   describe('watchdog', () => {
     it('ddtrace: ends a GenAI span still open after maxOpenMillis, once, and never exports it twice', () => {
       const warnings: string[] = [];
