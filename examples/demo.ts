@@ -5,11 +5,14 @@
  *        │ instrumented by @opentelemetry/instrumentation-openai, and the Vercel AI SDK's own telemetry
  *        ▼
  *   NodeTracerProvider ─► [snapshot "before"] ─► GenAiEnrichingProcessor ─► [table "after"] ─► OTLP (--otlp URL)
+ *                                                   ▲
+ *   Logfire (Python) spans, replayed from an OTLP JSON fixture ─┘
  *
  * Prints, per span, what the instrumentation emitted and what the processor forwarded, then the
  * processor's stats. `--otlp http://127.0.0.1:4318` also sends the enriched spans to that OTLP/HTTP
  * endpoint (`/v1/traces` is appended when the URL has no path).
  */
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import { context, trace, type Attributes, type Context } from '@opentelemetry/api';
@@ -21,6 +24,8 @@ import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { MAPPING_RULES } from '@genai-enrich/normalizer';
 import { GenAiEnrichingProcessor } from '@genai-enrich/processor';
 import { startOpenAiMock } from '../test/helpers/openai-mock.js';
+import { decodeTraceRequest } from '../test/helpers/otlp-json.js';
+import { inEndOrder, toReplaySpans } from '../test/helpers/otlp-replay.js';
 
 const { values: args } = parseArgs({ options: { otlp: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
 if (args.help === true) {
@@ -134,6 +139,16 @@ await call('AI SDK streamText, responses (Vercel telemetry)', async () => {
   await result.usage;
 });
 
+// A Python service cannot load this processor; the relay will run it for them. Here the spans Logfire
+// exports for an OpenAI chat stream are replayed from an OTLP fixture written from Logfire's source: the
+// request span ends when the stream is returned, and the usage comes later on a sibling log record.
+const fixture = JSON.parse(readFileSync(new URL('../test/fixtures/python/logfire-chat-stream-include-usage.json', import.meta.url), 'utf8')) as unknown;
+for (const span of inEndOrder(toReplaySpans(decodeTraceRequest(fixture)))) {
+  before.byId.set(span.spanContext().spanId, { name: span.name, attributes: { ...span.attributes } });
+  labels.set(span.spanContext().traceId, 'Logfire (Python) chat stream, replayed from an OTLP fixture');
+  processor.onEnd(span as unknown as ReadableSpan);
+}
+
 // The early-stopped stream's span is never ended by its instrumentation: the processor's watchdog ends it
 // after maxOpenMillis, then it waits out holdMillis for usage that cannot come.
 const deadline = Date.now() + MAX_OPEN_MILLIS + HOLD_MILLIS + 2000;
@@ -165,13 +180,13 @@ function printTable(): void {
   }
   for (const [traceId, spans] of byTrace) {
     console.log(`\n${labels.get(traceId) ?? traceId}`);
-    spans.sort((a, b) => (a.parentSpanContext?.spanId === b.spanContext().spanId ? 1 : -1));
+    spans.sort((a, b) => a.startTime[0] - b.startTime[0] || a.startTime[1] - b.startTime[1]);
     for (const span of spans) {
       const raw = before.byId.get(span.spanContext().spanId);
       const forced = span.attributes['genai_enrich.force_ended'] === true;
       console.log(`  ${span.name}`);
-      console.log(`    ${'before'.padEnd(8)}${forced ? 'never ended: the SDK would never export it' : row(raw?.name ?? span.name, raw?.attributes ?? {})}`);
-      console.log(`    ${'after'.padEnd(8)}${row(span.name, span.attributes)}`);
+      console.log(`    ${'before'.padEnd(8)}${forced ? 'never ended: the SDK would never export it' : row(raw?.attributes ?? {})}`);
+      console.log(`    ${'after'.padEnd(8)}${row(span.attributes)}`);
       for (const fix of fixes(raw, span)) {
         const note = fix.startsWith(NOTE);
         console.log(`    ${(note ? 'note' : 'fixed').padEnd(8)}${note ? fix.slice(NOTE.length) : fix}`);
@@ -180,7 +195,7 @@ function printTable(): void {
   }
 }
 
-function row(name: string, a: Attributes): string {
+function row(a: Attributes): string {
   const provider = a['gen_ai.provider.name'] ?? a['gen_ai.system'] ?? a['ai.model.provider'] ?? '–';
   const providerKey = a['gen_ai.provider.name'] !== undefined ? '' : a['gen_ai.system'] !== undefined ? ' (gen_ai.system)' : a['ai.model.provider'] !== undefined ? ' (ai.model.provider)' : '';
   const tokens = (key: string, legacy: string): string => String(a[key] ?? (a[legacy] !== undefined ? `${String(a[legacy])}*` : '–'));
@@ -189,7 +204,6 @@ function row(name: string, a: Attributes): string {
     `in ${tokens('gen_ai.usage.input_tokens', 'ai.usage.inputTokens')}`.padEnd(9),
     `out ${tokens('gen_ai.usage.output_tokens', 'ai.usage.outputTokens')}`.padEnd(9),
     `cache ${tokens('gen_ai.usage.cache_read.input_tokens', 'ai.usage.cachedInputTokens')}`.padEnd(11),
-    name.length > 40 ? `${name.slice(0, 37)}...` : '',
   ].join(' ').trimEnd();
 }
 
@@ -212,6 +226,7 @@ function fixes(raw: Snapshot | undefined, span: ReadableSpan): string[] {
   if (rawProvider !== undefined && rawProvider !== a['gen_ai.provider.name']) out.push(`provider value: ${String(rawProvider)} → ${String(a['gen_ai.provider.name'])}`);
   const source = a['genai_enrich.usage_source'];
   if (source !== undefined && source !== 'telemetry') out.push(`usage joined from ${String(source)}`);
+  if (a['genai_enrich.usage_moved_to'] !== undefined) out.push('usage moved to the span it belongs to, so the trace counts it once');
   if (a['genai_enrich.usage_missing'] === true) out.push('no usage arrived within holdMillis: marked genai_enrich.usage_missing');
   const added = Object.keys(a).filter((k) => k.startsWith('gen_ai.usage.') && !(k in raw.attributes));
   if (added.length > 0 && renamed.length === 0) out.push(`added ${added.join(', ')}`);

@@ -32,6 +32,8 @@ describe('npm run demo', () => {
     assert.match(stdout, /ended by the watchdog after \d+ ms, and exported/);
     assert.match(stdout, /gen_ai\.system → gen_ai\.provider\.name/);
     assert.match(stdout, /provider value: openai\.chat → openai/);
+    assert.match(stdout, /usage joined from sibling_record/);
+    assert.match(stdout, /name: Chat Completion with \{request_data\[model\]!r\} → Chat Completion with 'gpt-4o-mini'/);
     assert.match(stdout, /invariant received = forwarded \+ held: holds/);
     const received = /received\s+(\d+)/.exec(stdout);
     const forwarded = /forwarded\s+(\d+)/.exec(stdout);
