@@ -1,0 +1,468 @@
+/*
+ * The relay's settings: one options object (`RelayOptions`) with exported `DEFAULT_*` constants, and the
+ * edge that fills it from the command line and the environment (`parseRelayCommand`). A flag wins over its
+ * environment variable, which wins over the default; an empty environment variable counts as unset, as in
+ * the OpenTelemetry SDKs. Validation collects every problem at once, each naming where the setting came
+ * from (flag, environment variable or option name) and the value it had.
+ */
+import { parseArgs } from 'node:util';
+import {
+  DEFAULT_HOLD_MILLIS,
+  DEFAULT_MAX_EXPORT_BATCH_SIZE,
+  DEFAULT_MAX_HELD_SPANS,
+  DEFAULT_MAX_OPEN_MILLIS,
+  DEFAULT_SCHEDULED_DELAY_MILLIS,
+} from '@genai-enrich/processor';
+
+/** How enriched spans are forwarded: OTLP/HTTP with a protobuf or a JSON body. */
+export type ForwardProtocol = 'http/protobuf' | 'http/json';
+
+/** Default {@link RelayOptions.listen}: loopback only, on the OTLP/HTTP port. */
+export const DEFAULT_LISTEN = '127.0.0.1:4318';
+/** Default {@link RelayOptions.forwardProtocol}, as the OpenTelemetry SDKs default to. */
+export const DEFAULT_FORWARD_PROTOCOL: ForwardProtocol = 'http/protobuf';
+/** Default {@link RelayOptions.maxBodyBytes}: 20 MiB, the OTLP specification's recommendation. */
+export const DEFAULT_MAX_BODY_BYTES = 20 * 1024 * 1024;
+/**
+ * Default {@link RelayOptions.maxQueueSize}: twice the default `maxHeldSpans`, four times the processor's own
+ * default. The queue must have room for every held span (a flush at shutdown releases them all at once) and
+ * for the requests arriving meanwhile.
+ */
+export const DEFAULT_RELAY_MAX_QUEUE_SIZE = 2 * DEFAULT_MAX_HELD_SPANS;
+/** The `Retry-After` value, in seconds, sent with 429 and 503 answers. */
+export const DEFAULT_RETRY_AFTER_SECONDS = 1;
+/** The OTLP/HTTP traces path, received on and appended to a base `forward` URL. */
+export const TRACES_PATH = '/v1/traces';
+
+/** Where the embedded mode (no `forward`) writes its OTLP JSON lines: `process.stdout` or a test double. */
+export interface RelayOutput {
+  write(chunk: Uint8Array | string, callback?: (error?: Error | null) => void): boolean;
+}
+
+/** Options of {@link startRelay}; every field is optional. */
+export interface RelayOptions {
+  /** `host:port` to listen on (`[::1]:4318` for IPv6; port 0 picks a free one). The default value is `'127.0.0.1:4318'`. */
+  listen?: string;
+  /**
+   * The OTLP/HTTP endpoint enriched spans go to: a base URL (`/v1/traces` is appended) or the full traces URL.
+   * None: each export batch is written to `output` (stdout) as one OTLP JSON line. The default is none.
+   */
+  forward?: string;
+  /** The forwarding body format. The default value is `'http/protobuf'`. */
+  forwardProtocol?: ForwardProtocol;
+  /** Extra headers on forwarded requests, as a record or `key=value,…` (values percent-decoded). The default is none. */
+  forwardHeaders?: Record<string, string> | string;
+  /** The largest request body accepted, before and after gzip decompression, in bytes. The default value is 20 MiB. */
+  maxBodyBytes?: number;
+  /** The processor's `holdMillis`. The default value is 60000. */
+  holdMillis?: number;
+  /** The processor's `maxHeldSpans`; at this many held spans the relay answers 429. The default value is 4096. */
+  maxHeldSpans?: number;
+  /** The processor's `maxOpenMillis`. The default value is 600000. */
+  maxOpenMillis?: number;
+  /**
+   * The processor's export queue bound, at least `maxHeldSpans`; when a request would not fit beside the
+   * queued and held spans the relay answers 503. The default value is 8192.
+   */
+  maxQueueSize?: number;
+  /** The processor's `maxExportBatchSize`, clamped to `maxQueueSize`. The default value is 512. */
+  maxExportBatchSize?: number;
+  /** The processor's `scheduledDelayMillis`: how long a partial batch waits before it is forwarded. The default value is 5000. */
+  scheduledDelayMillis?: number;
+  /** Embedded mode only: where OTLP JSON lines are written. Not a command-line setting. The default is `process.stdout`. */
+  output?: RelayOutput;
+}
+
+/** The options after validation, with every default filled in. */
+export interface RelayConfig {
+  /** `host:port`, normalized (`[::1]:4318` for IPv6). */
+  listen: string;
+  /** The full traces URL, or undefined for the embedded stdout mode. */
+  forward: string | undefined;
+  forwardProtocol: ForwardProtocol;
+  forwardHeaders: Record<string, string>;
+  maxBodyBytes: number;
+  holdMillis: number;
+  maxHeldSpans: number;
+  maxOpenMillis: number;
+  maxQueueSize: number;
+  maxExportBatchSize: number;
+  scheduledDelayMillis: number;
+}
+
+/** Invalid settings; `problems` lists each one, and the message joins them. */
+export class RelayConfigError extends Error {
+  readonly problems: readonly string[];
+
+  constructor(problems: readonly string[]) {
+    super(`invalid configuration: ${problems.join('; ')}`);
+    this.name = 'RelayConfigError';
+    this.problems = problems;
+  }
+}
+
+/** What the command line asks for. */
+export type RelayCommand =
+  | { command: 'run'; config: RelayConfig }
+  | { command: 'help' }
+  | { command: 'version' };
+
+type Key =
+  | 'listen'
+  | 'forward'
+  | 'forwardProtocol'
+  | 'forwardHeaders'
+  | 'maxBodyBytes'
+  | 'holdMillis'
+  | 'maxHeldSpans'
+  | 'maxOpenMillis'
+  | 'maxQueueSize'
+  | 'maxExportBatchSize'
+  | 'scheduledDelayMillis';
+
+/** One command-line setting: its option key, flag, environment variables and help. */
+export interface RelaySetting {
+  readonly key: Key;
+  readonly flag: string;
+  /** Environment variables, the first set one wins (signal-specific OTEL variables before general ones). */
+  readonly env: readonly string[];
+  readonly value: string;
+  readonly defaultText: string;
+  readonly help: string;
+}
+
+/** Every setting, in the order of `--help` and the README table. */
+export const RELAY_SETTINGS: readonly RelaySetting[] = [
+  { key: 'listen', flag: 'listen', env: ['GENAI_ENRICH_RELAY_LISTEN'], value: 'HOST:PORT', defaultText: DEFAULT_LISTEN, help: 'where to receive OTLP/HTTP (POST /v1/traces)' },
+  { key: 'forward', flag: 'forward', env: ['GENAI_ENRICH_RELAY_FORWARD'], value: 'URL', defaultText: 'none: stdout', help: 'OTLP/HTTP endpoint to forward to (base URL or full /v1/traces URL); none writes OTLP JSON lines to stdout' },
+  { key: 'forwardProtocol', flag: 'forward-protocol', env: ['OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL'], value: 'PROTOCOL', defaultText: DEFAULT_FORWARD_PROTOCOL, help: 'http/protobuf or http/json' },
+  { key: 'forwardHeaders', flag: 'forward-headers', env: ['OTEL_EXPORTER_OTLP_TRACES_HEADERS', 'OTEL_EXPORTER_OTLP_HEADERS'], value: 'K=V,…', defaultText: 'none', help: 'headers on forwarded requests, values percent-decoded' },
+  { key: 'maxBodyBytes', flag: 'max-body-bytes', env: ['GENAI_ENRICH_RELAY_MAX_BODY_BYTES'], value: 'BYTES', defaultText: '20MiB', help: 'largest request body, raw and after gunzip (413 above); KiB/MiB suffixes allowed' },
+  { key: 'holdMillis', flag: 'hold-millis', env: ['GENAI_ENRICH_RELAY_HOLD_MILLIS'], value: 'MS', defaultText: String(DEFAULT_HOLD_MILLIS), help: 'how long an inference span without usage waits for late usage' },
+  { key: 'maxHeldSpans', flag: 'max-held-spans', env: ['GENAI_ENRICH_RELAY_MAX_HELD_SPANS'], value: 'N', defaultText: String(DEFAULT_MAX_HELD_SPANS), help: 'most spans held at once; at this many, requests get 429' },
+  { key: 'maxOpenMillis', flag: 'max-open-millis', env: ['GENAI_ENRICH_RELAY_MAX_OPEN_MILLIS'], value: 'MS', defaultText: String(DEFAULT_MAX_OPEN_MILLIS), help: "the processor's watchdog for open spans" },
+  { key: 'maxQueueSize', flag: 'max-queue-size', env: ['GENAI_ENRICH_RELAY_MAX_QUEUE_SIZE'], value: 'N', defaultText: String(DEFAULT_RELAY_MAX_QUEUE_SIZE), help: 'export queue bound, at least --max-held-spans; a request that does not fit gets 503' },
+  { key: 'maxExportBatchSize', flag: 'max-export-batch-size', env: ['GENAI_ENRICH_RELAY_MAX_EXPORT_BATCH_SIZE'], value: 'N', defaultText: String(DEFAULT_MAX_EXPORT_BATCH_SIZE), help: 'most spans per forwarded request' },
+  { key: 'scheduledDelayMillis', flag: 'scheduled-delay-millis', env: ['GENAI_ENRICH_RELAY_SCHEDULED_DELAY_MILLIS'], value: 'MS', defaultText: String(DEFAULT_SCHEDULED_DELAY_MILLIS), help: 'how long a partial batch waits before it is forwarded' },
+];
+
+const FORWARD_PROTOCOLS: readonly ForwardProtocol[] = ['http/protobuf', 'http/json'];
+/** Node's timers overflow above this and fire at once. */
+const MAX_TIMER_MILLIS = 2 ** 31 - 1;
+/** A body limit above 1 GiB is a typo, not a plan: a body is held in memory while it is decoded. */
+const MAX_BODY_LIMIT = 2 ** 30;
+
+// [key, smallest, largest]. Counts start at 1; durations may be 0 where the processor allows it.
+const NUMERIC: ReadonlyArray<readonly [Key, number, number, number]> = [
+  ['maxBodyBytes', 1, MAX_BODY_LIMIT, DEFAULT_MAX_BODY_BYTES],
+  ['holdMillis', 0, MAX_TIMER_MILLIS, DEFAULT_HOLD_MILLIS],
+  ['maxHeldSpans', 1, Number.MAX_SAFE_INTEGER, DEFAULT_MAX_HELD_SPANS],
+  ['maxOpenMillis', 1, MAX_TIMER_MILLIS, DEFAULT_MAX_OPEN_MILLIS],
+  ['maxQueueSize', 1, Number.MAX_SAFE_INTEGER, DEFAULT_RELAY_MAX_QUEUE_SIZE],
+  ['maxExportBatchSize', 1, Number.MAX_SAFE_INTEGER, DEFAULT_MAX_EXPORT_BATCH_SIZE],
+  ['scheduledDelayMillis', 0, MAX_TIMER_MILLIS, DEFAULT_SCHEDULED_DELAY_MILLIS],
+];
+
+/** A setting's value and where it came from (`--listen`, `GENAI_ENRICH_RELAY_LISTEN` or `listen`). */
+interface Sourced {
+  readonly value: unknown;
+  readonly source: string;
+}
+type Raw = Partial<Record<Key, Sourced>>;
+
+/**
+ * Lists every problem with `options`, each naming the option and its bad value. An empty list means the
+ * options are valid. Unknown option names are reported too, since a typo would silently fall back to a default.
+ */
+export function validateRelayOptions(options: RelayOptions | undefined): string[] {
+  return resolve(fromOptions(options)).problems;
+}
+
+/** Validates `options` and fills in defaults; throws a {@link RelayConfigError} listing every problem. */
+export function resolveRelayConfig(options?: RelayOptions): RelayConfig {
+  const { config, problems } = resolve(fromOptions(options));
+  if (problems.length > 0) throw new RelayConfigError(problems);
+  return config;
+}
+
+/**
+ * Reads the command line (`argv` without node and the script) and the environment. Throws a
+ * {@link RelayConfigError} naming every bad flag or variable, with its value; `--help` and `--version`
+ * win over everything else.
+ */
+export function parseRelayCommand(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>> = process.env
+): RelayCommand {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
+    help: { type: 'boolean', short: 'h' },
+    version: { type: 'boolean', short: 'v' },
+  };
+  for (const setting of RELAY_SETTINGS) options[setting.flag] = { type: 'string' };
+  // Not strict: unknown flags and stray arguments are collected below, so they are reported together with
+  // every other problem instead of one at a time.
+  const { values, tokens } = parseArgs({ args: [...argv], options, strict: false, allowPositionals: true, tokens: true });
+  if (values['help'] === true) return { command: 'help' };
+  if (values['version'] === true) return { command: 'version' };
+
+  const problems: string[] = [];
+  for (const token of tokens) {
+    if (token.kind === 'positional') problems.push(`unexpected argument ${JSON.stringify(token.value)}`);
+    else if (token.kind === 'option') {
+      const known = options[token.name];
+      if (known === undefined) problems.push(`unknown option ${token.rawName}`);
+      else if (known.type === 'string' && token.value === undefined) problems.push(`${token.rawName}: expects a value`);
+      else if (known.type === 'boolean' && token.value !== undefined) problems.push(`${token.rawName}: takes no value`);
+    }
+  }
+  const raw: Raw = {};
+  for (const setting of RELAY_SETTINGS) {
+    const flagValue = values[setting.flag];
+    if (typeof flagValue === 'string') {
+      raw[setting.key] = { value: flagValue, source: `--${setting.flag}` };
+      continue;
+    }
+    for (const name of setting.env) {
+      const envValue = env[name];
+      if (envValue !== undefined && envValue.trim() !== '') {
+        raw[setting.key] = { value: envValue.trim(), source: name };
+        break;
+      }
+    }
+  }
+  const resolved = resolve(raw);
+  problems.push(...resolved.problems);
+  if (problems.length > 0) throw new RelayConfigError(problems);
+  return { command: 'run', config: resolved.config };
+}
+
+/** The `--help` text. */
+export function relayUsage(): string {
+  const lines = [
+    'Usage: genai-enrich-relay [options]',
+    '',
+    'Receives OTLP/HTTP traces (protobuf or JSON, optionally gzip), runs them through GenAiEnrichingProcessor',
+    '(late token usage joined, GenAI attributes and names normalized) and forwards every span exactly once.',
+    '',
+    'Options (flag, environment variable, default):',
+  ];
+  for (const s of RELAY_SETTINGS) {
+    lines.push(`  --${s.flag} ${s.value}`);
+    lines.push(`      ${s.help}`);
+    lines.push(`      env ${s.env.join(' or ')}; default ${s.defaultText}`);
+  }
+  lines.push('  -h, --help      print this help');
+  lines.push('  -v, --version   print the version');
+  lines.push('');
+  lines.push('Example: genai-enrich-relay --forward http://127.0.0.1:4319');
+  return lines.join('\n');
+}
+
+function fromOptions(options: RelayOptions | undefined): Raw & { unknown?: string[] } {
+  const raw: Raw & { unknown?: string[] } = {};
+  if (options === undefined || options === null || typeof options !== 'object') return raw;
+  const keys = new Set<string>(RELAY_SETTINGS.map((s) => s.key));
+  for (const [key, value] of Object.entries(options)) {
+    if (key === 'output') continue;
+    if (!keys.has(key)) (raw.unknown ??= []).push(key);
+    else if (value !== undefined) raw[key as Key] = { value, source: key };
+  }
+  return raw;
+}
+
+function resolve(raw: Raw & { unknown?: string[] }): { config: RelayConfig; problems: string[] } {
+  const problems: string[] = [];
+  const bad = (s: Sourced, reason: string, shown = describe(s.value)): void => {
+    problems.push(`${s.source} ${shown}: ${reason}`);
+  };
+  for (const key of raw.unknown ?? []) problems.push(`unknown option ${JSON.stringify(key)}`);
+
+  let { host, port } = parseListen(DEFAULT_LISTEN) as { host: string; port: number };
+  let listenValid = true;
+  if (raw.listen !== undefined) {
+    const parsed = typeof raw.listen.value === 'string' ? parseListen(raw.listen.value) : 'expected a "host:port" string';
+    if (typeof parsed === 'string') {
+      bad(raw.listen, parsed);
+      listenValid = false;
+    } else ({ host, port } = parsed);
+  }
+
+  let forward: string | undefined;
+  if (raw.forward !== undefined) {
+    const parsed = typeof raw.forward.value === 'string' ? parseForward(raw.forward.value) : undefined;
+    if (parsed === undefined) bad(raw.forward, 'expected an http:// or https:// URL');
+    else if (listenValid && sameEndpoint(parsed, host, port)) bad(raw.forward, `this is the relay's own listen address (${formatListen(host, port)})`);
+    else forward = parsed;
+  }
+
+  let forwardProtocol = DEFAULT_FORWARD_PROTOCOL;
+  if (raw.forwardProtocol !== undefined) {
+    const v = raw.forwardProtocol.value;
+    if (FORWARD_PROTOCOLS.includes(v as ForwardProtocol)) forwardProtocol = v as ForwardProtocol;
+    else bad(raw.forwardProtocol, 'expected http/protobuf or http/json');
+  }
+
+  let forwardHeaders: Record<string, string> = {};
+  if (raw.forwardHeaders !== undefined) {
+    const parsed = parseHeaders(raw.forwardHeaders.value);
+    if (typeof parsed === 'string') bad(raw.forwardHeaders, parsed, redactHeaders(raw.forwardHeaders.value));
+    else forwardHeaders = parsed;
+  }
+
+  const numbers = {} as Record<Key, number>;
+  for (const [key, min, max, fallback] of NUMERIC) {
+    numbers[key] = fallback;
+    const s = raw[key];
+    if (s === undefined) continue;
+    const n = key === 'maxBodyBytes' ? toBytes(s.value) : toInteger(s.value);
+    if (n === undefined || n < min || n > max) {
+      const unit = key === 'maxBodyBytes' ? ' (bytes, or with a KiB/MiB suffix)' : '';
+      bad(s, `expected an integer from ${min} to ${max}${unit}`);
+    } else numbers[key] = n;
+  }
+  if (raw.maxQueueSize !== undefined && numbers.maxQueueSize < numbers.maxHeldSpans) {
+    const held = raw.maxHeldSpans === undefined ? `the default max held spans, ${numbers.maxHeldSpans}` : `${raw.maxHeldSpans.source} (${numbers.maxHeldSpans})`;
+    bad(raw.maxQueueSize, `must be at least ${held}: a flush releases every held span into the queue at once`);
+  } else if (raw.maxHeldSpans !== undefined && numbers.maxQueueSize < numbers.maxHeldSpans) {
+    bad(raw.maxHeldSpans, `must not exceed the default max queue size, ${numbers.maxQueueSize}: a flush releases every held span into the queue at once`);
+  }
+  return {
+    problems,
+    config: {
+      listen: formatListen(host, port),
+      forward,
+      forwardProtocol,
+      forwardHeaders,
+      maxBodyBytes: numbers.maxBodyBytes,
+      holdMillis: numbers.holdMillis,
+      maxHeldSpans: numbers.maxHeldSpans,
+      maxOpenMillis: numbers.maxOpenMillis,
+      maxQueueSize: numbers.maxQueueSize,
+      // As the processor and the SDK do: a batch larger than the queue could never fill.
+      maxExportBatchSize: Math.min(numbers.maxExportBatchSize, numbers.maxQueueSize),
+      scheduledDelayMillis: numbers.scheduledDelayMillis,
+    },
+  };
+}
+
+/** The host and port of a valid {@link RelayConfig.listen}. */
+export function listenAddress(listen: string): { host: string; port: number } {
+  const parsed = parseListen(listen);
+  if (typeof parsed === 'string') throw new RelayConfigError([`listen ${JSON.stringify(listen)}: ${parsed}`]);
+  return parsed;
+}
+
+/** `host:port`, `[v6]:port` or a bare port (on loopback); a string is the reason it is invalid. */
+function parseListen(value: string): { host: string; port: number } | string {
+  let host: string;
+  let port: string;
+  const bracketed = /^\[([^\]]*)\]:(.*)$/.exec(value);
+  if (bracketed !== null) {
+    host = bracketed[1]!;
+    port = bracketed[2]!;
+  } else if (/^\d+$/.test(value)) {
+    host = '127.0.0.1';
+    port = value;
+  } else {
+    const colon = value.lastIndexOf(':');
+    if (colon < 0) return 'expected host:port';
+    host = value.slice(0, colon);
+    port = value.slice(colon + 1);
+    if (host.includes(':')) return 'put an IPv6 address in brackets, e.g. [::1]:4318';
+  }
+  if (!/^\d{1,5}$/.test(port) || Number(port) > 65535) return 'port must be 0–65535';
+  if (host === '' || /\s/.test(host)) return 'host is empty or has spaces (0.0.0.0 listens on every interface)';
+  return { host, port: Number(port) };
+}
+
+function formatListen(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** The full traces URL: a base URL gets `/v1/traces` appended, as OTEL_EXPORTER_OTLP_ENDPOINT does. */
+function parseForward(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return undefined;
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') return undefined;
+  if (!url.pathname.endsWith(TRACES_PATH)) url.pathname = url.pathname.replace(/\/+$/, '') + TRACES_PATH;
+  return url.toString();
+}
+
+/** Forwarding to the listen address would loop every span back in. Only a literal match is caught. */
+function sameEndpoint(forward: string, host: string, port: number): boolean {
+  if (port === 0) return false;
+  const url = new URL(forward);
+  const forwardPort = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port);
+  const forwardHost = url.hostname.replace(/^\[|\]$/g, '');
+  return forwardPort === port && forwardHost === host;
+}
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** `key=value,…` (W3C baggage style, as OTEL_EXPORTER_OTLP_HEADERS) or a record; a string is the reason it is invalid. */
+function parseHeaders(value: unknown): Record<string, string> | string {
+  const out: Record<string, string> = {};
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+      if (!HEADER_NAME.test(k)) return `${JSON.stringify(k)} is not a valid header name`;
+      if (typeof v !== 'string' || /[\r\n\0]/.test(v)) return `the value of ${JSON.stringify(k)} must be a string without line breaks`;
+      out[k] = v;
+    }
+    return out;
+  }
+  if (typeof value !== 'string') return 'expected key=value pairs separated by commas';
+  for (const entry of value.split(',')) {
+    if (entry.trim() === '') continue;
+    const eq = entry.indexOf('=');
+    if (eq < 0) return `entry ${JSON.stringify(redactEntry(entry))} is not key=value`;
+    const key = entry.slice(0, eq).trim();
+    if (!HEADER_NAME.test(key)) return `${JSON.stringify(key)} is not a valid header name`;
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(entry.slice(eq + 1).trim());
+    } catch {
+      return `the value of ${JSON.stringify(key)} is not valid percent-encoding`;
+    }
+    if (/[\r\n\0]/.test(decoded)) return `the value of ${JSON.stringify(key)} has a line break`;
+    out[key] = decoded;
+  }
+  return out;
+}
+
+/** Header values are often credentials: problems show the keys only. */
+function redactHeaders(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.split(',').map(redactEntry).join(','));
+  if (value !== null && typeof value === 'object') return `{${Object.keys(value).map((k) => `${JSON.stringify(k)}: …`).join(', ')}}`;
+  return describe(value);
+}
+
+function redactEntry(entry: string): string {
+  const eq = entry.indexOf('=');
+  return eq < 0 ? entry.trim() : `${entry.slice(0, eq).trim()}=…`;
+}
+
+function toInteger(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isInteger(value) ? value : undefined;
+  if (typeof value === 'string' && /^\d+$/.test(value.trim())) return Number(value.trim());
+  return undefined;
+}
+
+const BYTE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kib: 1024, m: 1024 ** 2, mib: 1024 ** 2 };
+
+function toBytes(value: unknown): number | undefined {
+  if (typeof value !== 'string') return toInteger(value);
+  const match = /^(\d+)\s*([a-z]*)$/i.exec(value.trim());
+  const unit = match === null ? undefined : BYTE_UNITS[match[2]!.toLowerCase()];
+  return match === null || unit === undefined ? undefined : Number(match[1]) * unit;
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) return String(value);
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : typeof value;
+}

@@ -1,0 +1,279 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import {
+  DEFAULT_FORWARD_PROTOCOL,
+  DEFAULT_HOLD_MILLIS,
+  DEFAULT_LISTEN,
+  DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_MAX_EXPORT_BATCH_SIZE,
+  DEFAULT_MAX_HELD_SPANS,
+  DEFAULT_MAX_OPEN_MILLIS,
+  DEFAULT_RELAY_MAX_QUEUE_SIZE,
+  DEFAULT_SCHEDULED_DELAY_MILLIS,
+  RELAY_SETTINGS,
+  RelayConfigError,
+  VERSION,
+  parseRelayCommand,
+  relayUsage,
+  resolveRelayConfig,
+  validateRelayOptions,
+} from '@genai-enrich/relay';
+import type { RelayCommand, RelayConfig } from '@genai-enrich/relay';
+
+function run(argv: string[], env: Record<string, string> = {}): RelayConfig {
+  const command: RelayCommand = parseRelayCommand(argv, env);
+  assert.equal(command.command, 'run');
+  return (command as { config: RelayConfig }).config;
+}
+
+/** The problems a bad command line is reported with. */
+function problems(argv: string[], env: Record<string, string> = {}): readonly string[] {
+  try {
+    parseRelayCommand(argv, env);
+  } catch (error) {
+    assert.ok(error instanceof RelayConfigError, String(error));
+    assert.equal(error.message, `invalid configuration: ${error.problems.join('; ')}`);
+    return error.problems;
+  }
+  assert.fail(`no error for ${JSON.stringify(argv)} ${JSON.stringify(env)}`);
+}
+
+describe('relay configuration', () => {
+  describe('defaults', () => {
+    it('are the DEFAULT_* constants, and the default config is valid', () => {
+      const config = run([]);
+      assert.deepEqual(config, {
+        listen: DEFAULT_LISTEN,
+        forward: undefined,
+        forwardProtocol: DEFAULT_FORWARD_PROTOCOL,
+        forwardHeaders: {},
+        maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
+        holdMillis: DEFAULT_HOLD_MILLIS,
+        maxHeldSpans: DEFAULT_MAX_HELD_SPANS,
+        maxOpenMillis: DEFAULT_MAX_OPEN_MILLIS,
+        maxQueueSize: DEFAULT_RELAY_MAX_QUEUE_SIZE,
+        maxExportBatchSize: DEFAULT_MAX_EXPORT_BATCH_SIZE,
+        scheduledDelayMillis: DEFAULT_SCHEDULED_DELAY_MILLIS,
+      });
+      assert.deepEqual(resolveRelayConfig({}), config);
+      assert.deepEqual(validateRelayOptions({}), []);
+      assert.deepEqual(validateRelayOptions(undefined), []);
+    });
+
+    it('listen on loopback port 4318, 20 MiB bodies, protobuf forwarding, a queue with room for every held span', () => {
+      assert.equal(DEFAULT_LISTEN, '127.0.0.1:4318');
+      assert.equal(DEFAULT_MAX_BODY_BYTES, 20 * 1024 * 1024);
+      assert.equal(DEFAULT_FORWARD_PROTOCOL, 'http/protobuf');
+      assert.ok(DEFAULT_RELAY_MAX_QUEUE_SIZE >= DEFAULT_MAX_HELD_SPANS);
+    });
+
+    it('VERSION is the package version', () => {
+      const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+      assert.equal(VERSION, manifest.version);
+    });
+  });
+
+  describe('flags and environment', () => {
+    it('reads every setting from its flag', () => {
+      const config = run([
+        '--listen', '0.0.0.0:9000',
+        '--forward', 'http://collector:4318',
+        '--forward-protocol', 'http/json',
+        '--forward-headers', 'authorization=Bearer%20abc,x-tenant=acme',
+        '--max-body-bytes', '4MiB',
+        '--hold-millis', '30000',
+        '--max-held-spans', '100',
+        '--max-open-millis', '1000',
+        '--max-queue-size', '400',
+        '--max-export-batch-size', '50',
+        '--scheduled-delay-millis', '0',
+      ]);
+      assert.deepEqual(config, {
+        listen: '0.0.0.0:9000',
+        forward: 'http://collector:4318/v1/traces',
+        forwardProtocol: 'http/json',
+        forwardHeaders: { authorization: 'Bearer abc', 'x-tenant': 'acme' },
+        maxBodyBytes: 4 * 1024 * 1024,
+        holdMillis: 30_000,
+        maxHeldSpans: 100,
+        maxOpenMillis: 1000,
+        maxQueueSize: 400,
+        maxExportBatchSize: 50,
+        scheduledDelayMillis: 0,
+      });
+    });
+
+    it('reads every setting from its environment variable', () => {
+      const config = run([], {
+        GENAI_ENRICH_RELAY_LISTEN: '[::1]:4320',
+        GENAI_ENRICH_RELAY_FORWARD: 'https://otlp.example.com/otlp/',
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+        OTEL_EXPORTER_OTLP_HEADERS: 'api-key=k1',
+        GENAI_ENRICH_RELAY_MAX_BODY_BYTES: '1024',
+        GENAI_ENRICH_RELAY_HOLD_MILLIS: '10',
+        GENAI_ENRICH_RELAY_MAX_HELD_SPANS: '5',
+        GENAI_ENRICH_RELAY_MAX_OPEN_MILLIS: '20',
+        GENAI_ENRICH_RELAY_MAX_QUEUE_SIZE: '30',
+        GENAI_ENRICH_RELAY_MAX_EXPORT_BATCH_SIZE: '40',
+        GENAI_ENRICH_RELAY_SCHEDULED_DELAY_MILLIS: '50',
+      });
+      assert.deepEqual(config, {
+        listen: '[::1]:4320',
+        forward: 'https://otlp.example.com/otlp/v1/traces',
+        forwardProtocol: 'http/json',
+        forwardHeaders: { 'api-key': 'k1' },
+        maxBodyBytes: 1024,
+        holdMillis: 10,
+        maxHeldSpans: 5,
+        maxOpenMillis: 20,
+        maxQueueSize: 30,
+        maxExportBatchSize: 30, // clamped to the queue, as the SDK does
+        scheduledDelayMillis: 50,
+      });
+    });
+
+    it('a flag wins over its environment variable; a signal-specific OTEL variable over the general one', () => {
+      const env = {
+        GENAI_ENRICH_RELAY_LISTEN: '127.0.0.1:1111',
+        GENAI_ENRICH_RELAY_FORWARD: 'http://from-env:4318',
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+        OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf',
+        GENAI_ENRICH_RELAY_HOLD_MILLIS: '1',
+      };
+      const config = run(['--listen', '127.0.0.1:2222', '--hold-millis', '2'], env);
+      assert.equal(config.listen, '127.0.0.1:2222');
+      assert.equal(config.holdMillis, 2);
+      assert.equal(config.forward, 'http://from-env:4318/v1/traces');
+      assert.equal(config.forwardProtocol, 'http/protobuf');
+      assert.equal(run(['--forward-protocol', 'http/json'], env).forwardProtocol, 'http/json');
+    });
+
+    it('a flag wins even when the environment variable is invalid, and an empty variable is unset', () => {
+      assert.equal(run(['--listen', '127.0.0.1:1'], { GENAI_ENRICH_RELAY_LISTEN: 'nonsense' }).listen, '127.0.0.1:1');
+      assert.equal(run([], { GENAI_ENRICH_RELAY_FORWARD: '', OTEL_EXPORTER_OTLP_PROTOCOL: ' ' }).forward, undefined);
+    });
+
+    it('keeps a full /v1/traces URL, appends it to a base URL, and accepts a bare port', () => {
+      assert.equal(run(['--forward', 'http://h:4319/v1/traces']).forward, 'http://h:4319/v1/traces');
+      assert.equal(run(['--forward', 'http://h:4319']).forward, 'http://h:4319/v1/traces');
+      assert.equal(run(['--forward', 'http://h:4319/prefix']).forward, 'http://h:4319/prefix/v1/traces');
+      assert.equal(run(['--listen', '0']).listen, '127.0.0.1:0');
+      assert.equal(run(['--listen=localhost:4318']).listen, 'localhost:4318');
+    });
+
+    it('--help and --version win over everything else', () => {
+      assert.deepEqual(parseRelayCommand(['--help', '--listen', 'x:y']), { command: 'help' });
+      assert.deepEqual(parseRelayCommand(['-h']), { command: 'help' });
+      assert.deepEqual(parseRelayCommand(['--version', '--bogus']), { command: 'version' });
+    });
+
+    it('the usage text lists every flag with its environment variables and default', () => {
+      const usage = relayUsage();
+      for (const setting of RELAY_SETTINGS) {
+        assert.ok(usage.includes(`--${setting.flag} `), setting.flag);
+        for (const env of setting.env) assert.ok(usage.includes(env), env);
+        assert.ok(usage.includes(`default ${setting.defaultText}`), `${setting.flag} default`);
+      }
+    });
+  });
+
+  describe('validation', () => {
+    it('names the flag and the value', () => {
+      assert.deepEqual(problems(['--listen', 'x:y']), ['--listen "x:y": port must be 0–65535']);
+      assert.deepEqual(problems(['--listen', 'localhost']), ['--listen "localhost": expected host:port']);
+      assert.deepEqual(problems(['--listen', '::1:4318']), ['--listen "::1:4318": put an IPv6 address in brackets, e.g. [::1]:4318']);
+      assert.deepEqual(problems(['--listen', '127.0.0.1:70000']), ['--listen "127.0.0.1:70000": port must be 0–65535']);
+      assert.deepEqual(problems(['--forward', 'ftp://h/']), ['--forward "ftp://h/": expected an http:// or https:// URL']);
+      assert.deepEqual(problems(['--forward', 'not a url']), ['--forward "not a url": expected an http:// or https:// URL']);
+      assert.deepEqual(problems(['--forward-protocol', 'grpc']), ['--forward-protocol "grpc": expected http/protobuf or http/json']);
+      assert.deepEqual(problems(['--max-body-bytes', '20GB']), [
+        '--max-body-bytes "20GB": expected an integer from 1 to 1073741824 (bytes, or with a KiB/MiB suffix)',
+      ]);
+      assert.deepEqual(problems(['--hold-millis', '-1']), ['--hold-millis "-1": expected an integer from 0 to 2147483647']);
+      assert.deepEqual(problems(['--max-held-spans', '0']), ['--max-held-spans "0": expected an integer from 1 to 9007199254740991']);
+      assert.deepEqual(problems(['--max-open-millis', '1.5']), ['--max-open-millis "1.5": expected an integer from 1 to 2147483647']);
+      assert.deepEqual(problems(['--max-queue-size', 'lots']), ['--max-queue-size "lots": expected an integer from 1 to 9007199254740991']);
+      assert.deepEqual(problems(['--max-export-batch-size', '0']), ['--max-export-batch-size "0": expected an integer from 1 to 9007199254740991']);
+      assert.deepEqual(problems(['--scheduled-delay-millis', '3000000000']), ['--scheduled-delay-millis "3000000000": expected an integer from 0 to 2147483647']);
+    });
+
+    it('names the environment variable and the value', () => {
+      assert.deepEqual(problems([], { GENAI_ENRICH_RELAY_LISTEN: 'x:y' }), ['GENAI_ENRICH_RELAY_LISTEN "x:y": port must be 0–65535']);
+      assert.deepEqual(problems([], { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }), ['OTEL_EXPORTER_OTLP_PROTOCOL "grpc": expected http/protobuf or http/json']);
+      assert.deepEqual(problems([], { OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }), [
+        'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL "grpc": expected http/protobuf or http/json',
+      ]);
+      assert.deepEqual(problems([], { GENAI_ENRICH_RELAY_HOLD_MILLIS: 'soon' }), [
+        'GENAI_ENRICH_RELAY_HOLD_MILLIS "soon": expected an integer from 0 to 2147483647',
+      ]);
+    });
+
+    it('reports several problems together, flags and environment alike', () => {
+      const found = problems(['--listen', 'x:y', '--max-held-spans', 'many', '--bogus', 'stray'], {
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
+        GENAI_ENRICH_RELAY_FORWARD: 'mailto:a@b',
+      });
+      assert.deepEqual(found, [
+        'unknown option --bogus',
+        'unexpected argument "stray"',
+        '--listen "x:y": port must be 0–65535',
+        'GENAI_ENRICH_RELAY_FORWARD "mailto:a@b": expected an http:// or https:// URL',
+        'OTEL_EXPORTER_OTLP_PROTOCOL "grpc": expected http/protobuf or http/json',
+        '--max-held-spans "many": expected an integer from 1 to 9007199254740991',
+      ]);
+    });
+
+    it('a flag without its value is a problem', () => {
+      assert.deepEqual(problems(['--forward']), ['--forward: expects a value']);
+      assert.deepEqual(problems(['--hold-millis', '5', '--listen']), ['--listen: expects a value']);
+    });
+
+    it('does not print header values, which are often credentials', () => {
+      const found = problems(['--forward-headers', 'authorization=Bearer sk-secret,broken']);
+      assert.deepEqual(found, ['--forward-headers "authorization=…,broken": entry "broken" is not key=value']);
+      assert.ok(!found.join().includes('sk-secret'));
+      assert.deepEqual(problems([], { OTEL_EXPORTER_OTLP_HEADERS: 'bad key=v' }), [
+        'OTEL_EXPORTER_OTLP_HEADERS "bad key=…": "bad key" is not a valid header name',
+      ]);
+      assert.deepEqual(problems(['--forward-headers', 'k=%E0%A4%A']), ['--forward-headers "k=…": the value of "k" is not valid percent-encoding']);
+    });
+
+    it('refuses to forward to its own listen address', () => {
+      assert.deepEqual(problems(['--forward', 'http://127.0.0.1:4318']), [
+        `--forward "http://127.0.0.1:4318": this is the relay's own listen address (127.0.0.1:4318)`,
+      ]);
+      assert.equal(run(['--listen', '127.0.0.1:0', '--forward', 'http://127.0.0.1:4318']).forward, 'http://127.0.0.1:4318/v1/traces');
+    });
+
+    it('the export queue must hold every held span', () => {
+      assert.deepEqual(problems(['--max-queue-size', '100']), [
+        '--max-queue-size "100": must be at least the default max held spans, 4096: a flush releases every held span into the queue at once',
+      ]);
+      assert.deepEqual(problems(['--max-queue-size', '100', '--max-held-spans', '200']), [
+        '--max-queue-size "100": must be at least --max-held-spans (200): a flush releases every held span into the queue at once',
+      ]);
+      assert.deepEqual(problems(['--max-held-spans', '10000']), [
+        '--max-held-spans "10000": must not exceed the default max queue size, 8192: a flush releases every held span into the queue at once',
+      ]);
+    });
+
+    it('validates the programmatic options object, naming each option', () => {
+      assert.deepEqual(
+        validateRelayOptions({ listen: 'x:y', forwardProtocol: 'grpc' as never, maxBodyBytes: 0, holdMillis: 1.5, forwardHeaders: { 'a b': 'c' } }),
+        [
+          'listen "x:y": port must be 0–65535',
+          'forwardProtocol "grpc": expected http/protobuf or http/json',
+          'forwardHeaders {"a b": …}: "a b" is not a valid header name',
+          'maxBodyBytes 0: expected an integer from 1 to 1073741824 (bytes, or with a KiB/MiB suffix)',
+          'holdMillis 1.5: expected an integer from 0 to 2147483647',
+        ]
+      );
+      assert.deepEqual(validateRelayOptions({ lisen: '127.0.0.1:1' } as never), ['unknown option "lisen"']);
+      assert.throws(() => resolveRelayConfig({ maxHeldSpans: -1 }), {
+        name: 'RelayConfigError',
+        message: 'invalid configuration: maxHeldSpans -1: expected an integer from 1 to 9007199254740991',
+      });
+    });
+  });
+});

@@ -1,0 +1,672 @@
+/*
+ * The relay end to end on loopback: real OpenTelemetry exporters (JSON and protobuf) and raw fetch bodies in,
+ * GenAiEnrichingProcessor in the middle, a loopback OTLP/HTTP receiver out. The JSON receiver is the shared
+ * test helper; the protobuf one below decodes with the relay's own decoder.
+ */
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createServer, request } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createGzip, gunzipSync, gzipSync } from 'node:zlib';
+import { SpanKind } from '@opentelemetry/api';
+import type { HrTime } from '@opentelemetry/api';
+import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { OTLPTraceExporter as OTLPJsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as OTLPProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { ATTR_HOLD_OUTCOME, ATTR_USAGE_MISSING, ATTR_USAGE_MOVED_TO, ATTR_USAGE_SOURCE } from '@genai-enrich/processor';
+import { startRelay } from '@genai-enrich/relay';
+import type { Relay, RelayOptions, RelayStats } from '@genai-enrich/relay';
+import { decodeTraceRequest, encodeTraceResponse } from '../src/otlp/index.js';
+import type { OtlpFormat, RelaySpan } from '../src/otlp/index.js';
+import { startOtlpReceiver } from '../../../test/helpers/otlp-receiver.js';
+import type { OtlpReceiver } from '../../../test/helpers/otlp-receiver.js';
+
+const FIXTURES = new URL('../../../test/fixtures/python/', import.meta.url);
+const MiB = 1024 * 1024;
+
+// ── servers, all on loopback and all closed in after() ──────────────────────────────────────────────
+
+const closers: Array<() => Promise<void>> = [];
+after(async () => {
+  for (const close of closers.reverse()) await close();
+});
+
+async function relayTo(receiverUrl: string | undefined, options: RelayOptions = {}): Promise<Relay> {
+  const relay = await startRelay({
+    listen: '127.0.0.1:0',
+    ...(receiverUrl === undefined ? {} : { forward: receiverUrl }),
+    scheduledDelayMillis: 10,
+    ...options,
+  });
+  closers.push(() => relay.close());
+  return relay;
+}
+
+async function jsonReceiver(): Promise<OtlpReceiver> {
+  const receiver = await startOtlpReceiver();
+  closers.push(() => receiver.close());
+  return receiver;
+}
+
+/** A loopback OTLP/HTTP receiver for protobuf (and JSON) bodies, decoding with the relay's decoder; it can stall. */
+interface ProtoReceiver {
+  url: string;
+  spans: RelaySpan[];
+  contentTypes: string[];
+  /** Stop answering: requests wait, unanswered, until release(). */
+  stall(): void;
+  release(): void;
+  waitFor(count: number, timeoutMs?: number): Promise<void>;
+}
+
+async function protoReceiver(): Promise<ProtoReceiver> {
+  const spans: RelaySpan[] = [];
+  const contentTypes: string[] = [];
+  const waiting: Array<() => void> = [];
+  const waiters = new Set<() => void>();
+  let stalled = false;
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const answer = (): void => {
+        const contentType = String(req.headers['content-type'] ?? '');
+        const format: OtlpFormat | undefined = contentType.startsWith('application/x-protobuf')
+          ? 'protobuf'
+          : contentType.startsWith('application/json')
+            ? 'json'
+            : undefined;
+        if (format === undefined) {
+          res.writeHead(415).end();
+          return;
+        }
+        let body = Buffer.concat(chunks);
+        if (req.headers['content-encoding'] === 'gzip') body = gunzipSync(body);
+        try {
+          const decoded = decodeTraceRequest(body, format);
+          contentTypes.push(contentType);
+          spans.push(...decoded.spans);
+        } catch (error) {
+          res.writeHead(400, { 'content-type': 'text/plain' }).end(String(error));
+          return;
+        }
+        res.writeHead(200, { 'content-type': contentType }).end(encodeTraceResponse(format));
+        for (const w of waiters) w();
+      };
+      if (stalled) waiting.push(answer);
+      else answer();
+    });
+  });
+  server.unref();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  closers.push(() => {
+    server.closeAllConnections();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/traces`,
+    spans,
+    contentTypes,
+    stall: () => {
+      stalled = true;
+    },
+    release: () => {
+      stalled = false;
+      for (const answer of waiting.splice(0)) answer();
+    },
+    waitFor(count, timeoutMs = 5000) {
+      if (spans.length >= count) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        const check = (): void => {
+          if (spans.length < count) return;
+          clearTimeout(timer);
+          waiters.delete(check);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`protobuf receiver: ${spans.length} of ${count} spans within ${timeoutMs} ms`));
+        }, timeoutMs);
+        timer.unref();
+        waiters.add(check);
+      });
+    },
+  };
+}
+
+// ── requests ─────────────────────────────────────────────────────────────────────────────────────────
+
+interface Answer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/** A request with node:http, so that a 413 sent while the body is still going out is read, not lost. */
+function send(url: string, options: { method?: string; headers?: Record<string, string>; body?: Uint8Array | Uint8Array[] } = {}): Promise<Answer> {
+  return new Promise<Answer>((resolve, reject) => {
+    let answered = false;
+    const req = request(url, { method: options.method ?? 'POST', headers: options.headers ?? {} }, (res) => {
+      answered = true;
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    // The relay may answer and close before the whole body is written (413): the answer still counts.
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE' && error.code !== 'ECONNRESET') reject(error);
+      else setTimeout(() => answered || reject(error), 1000).unref();
+    });
+    const body = options.body;
+    if (Array.isArray(body)) {
+      for (const chunk of body) req.write(chunk);
+      req.end();
+    } else req.end(body);
+  });
+}
+
+function postJson(relay: Relay, body: unknown, headers: Record<string, string> = {}): Promise<Answer> {
+  return send(relay.address.tracesUrl, {
+    headers: { 'content-type': 'application/json', ...headers },
+    body: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)),
+  });
+}
+
+async function stats(relay: Relay): Promise<RelayStats> {
+  const answer = await send(`${relay.address.url}/stats`, { method: 'GET' });
+  assert.equal(answer.status, 200);
+  return JSON.parse(answer.body.toString('utf8')) as RelayStats;
+}
+
+/** The `message` of a google.rpc.Status in protobuf (field 2), enough to read an error answer. */
+function rpcStatusMessage(bytes: Buffer): { code: number; message: string } {
+  let code = 0;
+  let message = '';
+  let at = 0;
+  const varint = (): number => {
+    let value = 0;
+    let shift = 0;
+    for (;;) {
+      const b = bytes[at++]!;
+      value += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) return value;
+      shift += 7;
+    }
+  };
+  while (at < bytes.length) {
+    const tag = varint();
+    if (tag === 0x08) code = varint();
+    else if (tag === 0x12) {
+      const length = varint();
+      message = bytes.subarray(at, at + length).toString('utf8');
+      at += length;
+    } else throw new Error(`unexpected tag ${tag}`);
+  }
+  return { code, message };
+}
+
+// ── spans and fixtures ───────────────────────────────────────────────────────────────────────────────
+
+/** `size` bytes of zeros, gzipped, without ever holding them in memory at once. */
+async function gzipZeros(size: number): Promise<Buffer> {
+  const gzip = createGzip({ level: 9 });
+  const out: Buffer[] = [];
+  gzip.on('data', (c: Buffer) => out.push(c));
+  const done = new Promise<void>((resolve, reject) => gzip.on('end', resolve).on('error', reject));
+  const block = Buffer.alloc(MiB);
+  for (let written = 0; written < size; written += MiB) {
+    if (!gzip.write(block)) await new Promise((resolve) => gzip.once('drain', resolve));
+  }
+  gzip.end();
+  await done;
+  return Buffer.concat(out);
+}
+
+function nanos(time: HrTime): bigint {
+  return BigInt(time[0]) * 1_000_000_000n + BigInt(time[1]);
+}
+
+/** Records what the SDK ended, to compare with what arrives. */
+class Recorder implements SpanProcessor {
+  readonly spans: ReadableSpan[] = [];
+  onStart(): void {}
+  onEnd(span: ReadableSpan): void {
+    this.spans.push(span);
+  }
+  forceFlush(): Promise<void> {
+    return Promise.resolve();
+  }
+  shutdown(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/** Makes a small trace with the SDK and sends it through `exporter`: an app span around an openai chat span. */
+async function sendTrace(exporter: OTLPJsonExporter | OTLPProtoExporter): Promise<ReadableSpan[]> {
+  const recorder = new Recorder();
+  const provider = new BasicTracerProvider({ spanProcessors: [recorder, new SimpleSpanProcessor(exporter)] });
+  const tracer = provider.getTracer('support-app', '1.2.3');
+  tracer.startActiveSpan('handle ticket', (parent) => {
+    const chat = tracer.startSpan('chat gpt-4o-mini', {
+      kind: SpanKind.CLIENT,
+      attributes: {
+        'gen_ai.system': 'openai',
+        'gen_ai.operation.name': 'chat',
+        'gen_ai.request.model': 'gpt-4o-mini',
+        'gen_ai.response.id': 'chatcmpl-relay-1',
+        'gen_ai.usage.prompt_tokens': 30,
+        'gen_ai.usage.completion_tokens': 6,
+      },
+    });
+    chat.end();
+    parent.end();
+  });
+  await provider.forceFlush();
+  await provider.shutdown();
+  return recorder.spans;
+}
+
+function fixtureBody(file: string): { resourceSpans: Array<{ scopeSpans: Array<{ spans: unknown[] }> }> } {
+  const body = JSON.parse(readFileSync(new URL(file, FIXTURES), 'utf8')) as Record<string, unknown>;
+  for (const key of Object.keys(body)) if (key.startsWith('_')) delete body[key];
+  return body as ReturnType<typeof fixtureBody>;
+}
+
+function byId<T>(spans: readonly T[], id: (span: T) => string): Map<string, T> {
+  const out = new Map<string, T>();
+  for (const span of spans) {
+    assert.ok(!out.has(id(span)), `span ${id(span)} arrived more than once`);
+    out.set(id(span), span);
+  }
+  return out;
+}
+
+/** An inference span with no usage: the processor holds it for late usage. */
+function heldSpanJson(spanId: string, responseId: string): unknown {
+  return {
+    traceId: '5b8efff798038103d269b633813fc60c',
+    spanId,
+    name: 'chat gpt-4o-mini',
+    kind: 3,
+    startTimeUnixNano: '1787830000000000000',
+    endTimeUnixNano: '1787830001000000000',
+    attributes: [
+      { key: 'gen_ai.operation.name', value: { stringValue: 'chat' } },
+      { key: 'gen_ai.system', value: { stringValue: 'openai' } },
+      { key: 'gen_ai.request.model', value: { stringValue: 'gpt-4o-mini' } },
+      { key: 'gen_ai.response.id', value: { stringValue: responseId } },
+    ],
+  };
+}
+
+function plainSpanJson(spanId: string, name = 'db query'): unknown {
+  return {
+    traceId: '5b8efff798038103d269b633813fc60c',
+    spanId,
+    name,
+    kind: 1,
+    startTimeUnixNano: '1787830000000000000',
+    endTimeUnixNano: '1787830000500000000',
+  };
+}
+
+function request1(spans: unknown[]): unknown {
+  return {
+    resourceSpans: [
+      { resource: { attributes: [{ key: 'service.name', value: { stringValue: 'relay-test' } }] }, scopeSpans: [{ scope: { name: 'relay-test' }, spans }] },
+    ],
+  };
+}
+
+function spanId(n: number): string {
+  return n.toString(16).padStart(16, '0');
+}
+
+// ── the tests ────────────────────────────────────────────────────────────────────────────────────────
+
+describe('relay server', () => {
+  describe('POST /v1/traces from real OpenTelemetry exporters', () => {
+    it('OTLP/JSON exporter → relay → JSON forwarding: each span once, normalized, ids and times kept', async () => {
+      const receiver = await jsonReceiver();
+      const relay = await relayTo(receiver.url, { forwardProtocol: 'http/json' });
+      const sent = await sendTrace(new OTLPJsonExporter({ url: relay.address.tracesUrl }));
+      await receiver.waitFor((spans) => spans.length >= 2);
+      const out = byId(receiver.spans, (s) => s.spanId);
+      assert.equal(out.size, 2);
+      for (const span of sent) {
+        const got = out.get(span.spanContext().spanId);
+        assert.ok(got !== undefined, span.name);
+        assert.equal(got.traceId, span.spanContext().traceId);
+        assert.equal(got.parentSpanId, span.parentSpanContext?.spanId ?? '');
+        assert.equal(got.startTimeUnixNano, nanos(span.startTime));
+        assert.equal(got.endTimeUnixNano, nanos(span.endTime));
+        assert.equal(got.kind, span.kind + 1);
+        assert.deepEqual(got.scope, { name: 'support-app', version: '1.2.3' });
+      }
+      const chat = [...out.values()].find((s) => s.name === 'chat gpt-4o-mini')!;
+      assert.equal(chat.attributes['gen_ai.provider.name'], 'openai');
+      assert.equal(chat.attributes['gen_ai.system'], undefined);
+      assert.equal(chat.attributes['gen_ai.usage.input_tokens'], 30);
+      assert.equal(chat.attributes['gen_ai.usage.output_tokens'], 6);
+      assert.equal(chat.attributes['gen_ai.usage.prompt_tokens'], undefined);
+      assert.equal(chat.attributes[ATTR_USAGE_SOURCE], 'telemetry');
+      const s = relay.stats();
+      assert.equal(s.processor.received, 2);
+      assert.equal(s.relay.spansReceived, 2);
+      assert.equal(s.relay.acceptedRequests, s.relay.exportRequests);
+    });
+
+    it('OTLP/protobuf exporter (gzip) → relay → protobuf forwarding: each span once, normalized, ids and times kept', async () => {
+      const receiver = await protoReceiver();
+      const relay = await relayTo(receiver.url);
+      const sent = await sendTrace(new OTLPProtoExporter({ url: relay.address.tracesUrl, compression: 'gzip' as never }));
+      await receiver.waitFor(2);
+      assert.ok(receiver.contentTypes.every((t) => t === 'application/x-protobuf'), receiver.contentTypes.join());
+      const out = byId(receiver.spans, (s) => s.spanContext().spanId);
+      assert.equal(out.size, 2);
+      for (const span of sent) {
+        const got = out.get(span.spanContext().spanId);
+        assert.ok(got !== undefined, span.name);
+        assert.equal(got.spanContext().traceId, span.spanContext().traceId);
+        assert.equal(got.parentSpanContext?.spanId, span.parentSpanContext?.spanId);
+        assert.deepEqual(got.startTime, span.startTime);
+        assert.deepEqual(got.endTime, span.endTime);
+        assert.equal(got.kind, span.kind);
+        assert.deepEqual(got.resource.attributes['service.name'], span.resource.attributes['service.name']);
+      }
+      const chat = [...out.values()].find((s) => s.name === 'chat gpt-4o-mini')!;
+      assert.equal(chat.attributes['gen_ai.provider.name'], 'openai');
+      assert.equal(chat.attributes['gen_ai.system'], undefined);
+      assert.equal(chat.attributes['gen_ai.usage.input_tokens'], 30);
+      assert.ok(relay.stats().relay.bytesDecoded > relay.stats().relay.bytesReceived, 'the body came gzipped');
+    });
+  });
+
+  describe('Python emitter fixtures POSTed as OTLP/JSON', () => {
+    it('Logfire chat stream, split over two requests: usage joined on the request span, template names filled in', async () => {
+      const receiver = await jsonReceiver();
+      const relay = await relayTo(receiver.url, { forwardProtocol: 'http/json' });
+      const body = fixtureBody('logfire-chat-stream-include-usage.json');
+      const openaiScope = body.resourceSpans[0]!.scopeSpans[0]!;
+      const [requestSpan, record] = openaiScope.spans;
+      // First the request span alone (Logfire exported it when it ended), then the stream record and the parent.
+      const first = structuredClone(body);
+      first.resourceSpans[0]!.scopeSpans = [{ ...openaiScope, spans: [requestSpan] }];
+      const second = structuredClone(body);
+      second.resourceSpans[0]!.scopeSpans[0]!.spans = [record];
+      assert.equal((await postJson(relay, first)).status, 200);
+      assert.equal(relay.stats().processor.held, 1, 'the request span waits for its usage');
+      // gzip on the second request, as Python's exporter sends with OTEL_EXPORTER_OTLP_COMPRESSION=gzip.
+      const answer = await send(relay.address.tracesUrl, {
+        headers: { 'content-type': 'application/json; charset=utf-8', 'content-encoding': 'gzip' },
+        body: gzipSync(JSON.stringify(second)),
+      });
+      assert.equal(answer.status, 200);
+      assert.equal(answer.headers['content-type'], 'application/json');
+      assert.equal(relay.stats().processor.held, 0);
+      await receiver.waitFor((spans) => spans.length >= 3);
+
+      const out = byId(receiver.spans, (s) => s.spanId);
+      assert.equal(out.size, 3);
+      const request = out.get('4f8a2c6e1d9b3a57')!;
+      assert.equal(request.name, "Chat Completion with 'gpt-4o-mini'");
+      assert.equal(request.attributes['gen_ai.usage.input_tokens'], 1536);
+      assert.equal(request.attributes['gen_ai.usage.output_tokens'], 96);
+      assert.equal(request.attributes['gen_ai.usage.cache_read.input_tokens'], 1280);
+      assert.equal(request.attributes[ATTR_USAGE_SOURCE], 'sibling_record');
+      assert.equal(request.attributes[ATTR_HOLD_OUTCOME], 'joined');
+      assert.equal(request.attributes['gen_ai.provider.name'], 'openai');
+      assert.equal(request.attributes['gen_ai.system'], undefined);
+      assert.equal(request.startTimeUnixNano, 1787822043120391295n, 'nanosecond times survive');
+      const outRecord = out.get('c71e9d3f5a2b8046')!;
+      assert.equal(outRecord.name, "streaming response from 'gpt-4o-mini' took 2.84s");
+      assert.equal(outRecord.attributes['gen_ai.usage.input_tokens'], undefined, 'the usage moved');
+      assert.equal(outRecord.attributes[ATTR_USAGE_MOVED_TO], '4f8a2c6e1d9b3a57');
+      assert.equal(out.get('b3e1f7a29c4d6e80')!.name, 'summarize ticket {ticket_id}', 'not GenAI: untouched');
+    });
+
+    it('LiteLLM proxy: the proxy span in a second request completes the client span of the first', async () => {
+      const receiver = await jsonReceiver();
+      const relay = await relayTo(receiver.url, { forwardProtocol: 'http/json' });
+      const body = fixtureBody('litellm-proxy-stream.json');
+      const [clientService, proxyService] = body.resourceSpans;
+      assert.equal((await postJson(relay, { resourceSpans: [clientService] })).status, 200);
+      assert.equal(relay.stats().processor.held, 1);
+      assert.equal((await postJson(relay, { resourceSpans: [proxyService] })).status, 200);
+      await receiver.waitFor((spans) => spans.length >= 3);
+      const out = byId(receiver.spans, (s) => s.spanId);
+      const client = out.get('8b2d6f0a4c1e3957')!;
+      assert.equal(client.attributes['gen_ai.usage.input_tokens'], 1423);
+      assert.equal(client.attributes['gen_ai.usage.output_tokens'], 187);
+      assert.equal(client.attributes['gen_ai.usage.total_tokens'], 1610);
+      assert.equal(client.attributes[ATTR_USAGE_SOURCE], 'late_span');
+      assert.equal(client.attributes[ATTR_HOLD_OUTCOME], 'joined');
+      const proxy = out.get('5f1b9d3e7a2c4680')!;
+      assert.equal(proxy.attributes[ATTR_USAGE_MOVED_TO], '8b2d6f0a4c1e3957');
+      assert.equal(proxy.attributes['gen_ai.usage.input_tokens'], undefined);
+      const s = relay.stats().processor;
+      assert.deepEqual([s.received, s.forwarded, s.joined, s.carriers], [3, 3, 1, 1]);
+    });
+  });
+
+  describe('bad requests', () => {
+    it('malformed protobuf → 400 with a google.rpc.Status naming the problem', async () => {
+      const relay = await relayTo(undefined, { output: { write: (_c, cb) => (cb?.(), true) } });
+      const answer = await send(relay.address.tracesUrl, {
+        headers: { 'content-type': 'application/x-protobuf' },
+        body: Uint8Array.from([0x0a, 0x05, 0x0a, 0x10]),
+      });
+      assert.equal(answer.status, 400);
+      assert.equal(answer.headers['content-type'], 'application/x-protobuf');
+      const status = rpcStatusMessage(answer.body);
+      assert.equal(status.code, 3);
+      assert.match(status.message, /^protobuf: /);
+      assert.equal((await send(`${relay.address.url}/health`, { method: 'GET' })).status, 200, 'still serving');
+    });
+
+    it('malformed JSON → 400 with {code, message}', async () => {
+      const relay = await relayTo(undefined, { output: { write: (_c, cb) => (cb?.(), true) } });
+      for (const body of ['{"resourceSpans": [', '[1, 2]', '{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"xyz"}]}]}]}']) {
+        const answer = await postJson(relay, body);
+        assert.equal(answer.status, 400, body);
+        assert.equal(answer.headers['content-type'], 'application/json');
+        const status = JSON.parse(answer.body.toString('utf8')) as { code: number; message: string };
+        assert.equal(status.code, 3);
+        assert.match(status.message, /^json: /, body);
+      }
+      const badGzip = await send(relay.address.tracesUrl, {
+        headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+        body: Buffer.from('not gzip at all'),
+      });
+      assert.equal(badGzip.status, 400);
+      assert.match(JSON.parse(badGzip.body.toString('utf8')).message as string, /invalid gzip body/);
+    });
+
+    it('an unsupported content type or encoding → 415; other methods → 405; other paths → 404', async () => {
+      const relay = await relayTo(undefined, { output: { write: (_c, cb) => (cb?.(), true) } });
+      const plain = await send(relay.address.tracesUrl, { headers: { 'content-type': 'text/plain' }, body: Buffer.from('hello') });
+      assert.equal(plain.status, 415);
+      assert.match(plain.body.toString(), /unsupported content type "text\/plain"/);
+      const none = await send(relay.address.tracesUrl, { body: Buffer.from('{}') });
+      assert.equal(none.status, 415);
+      const br = await postJson(relay, '{}', { 'content-encoding': 'br' });
+      assert.equal(br.status, 415);
+      assert.match(JSON.parse(br.body.toString()).message as string, /unsupported content encoding "br"/);
+      const get = await send(relay.address.tracesUrl, { method: 'GET' });
+      assert.equal(get.status, 405);
+      assert.equal(get.headers['allow'], 'POST');
+      assert.equal((await send(`${relay.address.url}/v1/metrics`, { headers: { 'content-type': 'application/json' }, body: Buffer.from('{}') })).status, 404);
+      assert.equal((await send(`${relay.address.url}/health`, { method: 'DELETE' })).status, 405);
+      assert.equal((await postJson(relay, '{}')).status, 200, 'an empty request is fine');
+      const s = await stats(relay);
+      assert.deepEqual(s.relay.responses, { '415': 3, '405': 2, '404': 1, '200': 1 });
+    });
+
+    it('a client that goes away mid-body does not hurt the relay', async () => {
+      const relay = await relayTo(undefined, { output: { write: (_c, cb) => (cb?.(), true) } });
+      await new Promise<void>((resolve) => {
+        const req = request(relay.address.tracesUrl, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': '1000' } });
+        req.on('error', () => resolve());
+        req.write('{"resourceSpans": [');
+        setTimeout(() => {
+          req.destroy();
+          resolve();
+        }, 20).unref();
+      });
+      assert.equal((await send(`${relay.address.url}/health`, { method: 'GET' })).status, 200);
+    });
+  });
+
+  describe('body size limits', () => {
+    it('413 when Content-Length is over the limit, and when a chunked body passes it while streaming', async () => {
+      const relay = await relayTo(undefined, { maxBodyBytes: 64 * 1024, output: { write: (_c, cb) => (cb?.(), true) } });
+      const declared = await postJson(relay, 'x'.repeat(100 * 1024));
+      assert.equal(declared.status, 413);
+      assert.equal(declared.headers['connection'], 'close');
+      assert.match(JSON.parse(declared.body.toString()).message as string, /the limit is 65536/);
+      // No Content-Length: 16 KiB chunks until it is over. The relay stops reading after the limit.
+      const chunks = Array.from({ length: 40 }, () => Buffer.alloc(16 * 1024, 0x20));
+      const streamed = await send(relay.address.tracesUrl, { headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' }, body: chunks });
+      assert.equal(streamed.status, 413);
+      assert.match(JSON.parse(streamed.body.toString()).message as string, /over 65536 bytes \(--max-body-bytes\)/);
+      const s = relay.stats().relay;
+      assert.ok(s.bytesReceived <= 64 * 1024 + 64 * 1024, `read ${s.bytesReceived} bytes, not the whole ${40 * 16 * 1024}`);
+    });
+
+    it('a gzip bomb (50 MiB of zeros) → 413 after inflating no more than the 20 MiB limit', async () => {
+      const relay = await relayTo(undefined, { output: { write: (_c, cb) => (cb?.(), true) } });
+      // Compressed from one reused 1 MiB block of zeros, so no 50 MiB buffer is left for the GC to skew the
+      // memory reading below.
+      const bomb = await gzipZeros(50 * MiB);
+      assert.ok(bomb.length < MiB, 'small on the wire');
+      const before = process.memoryUsage().arrayBuffers;
+      let peak = before;
+      const sampler = setInterval(() => {
+        peak = Math.max(peak, process.memoryUsage().arrayBuffers);
+      }, 1);
+      const answer = await send(relay.address.tracesUrl, {
+        headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip' },
+        body: bomb,
+      });
+      clearInterval(sampler);
+      peak = Math.max(peak, process.memoryUsage().arrayBuffers);
+      assert.equal(answer.status, 413);
+      assert.match(rpcStatusMessage(answer.body).message, /after gzip decompression/);
+      const s = relay.stats().relay;
+      assert.ok(s.bytesDecoded <= 20 * MiB + 64 * 1024, `inflated ${s.bytesDecoded} bytes`);
+      // The inflated part is collected up to the limit (20 MiB), then dropped; an unbounded inflate would hold 50.
+      assert.ok(peak - before < 30 * MiB, `array buffers grew by ${((peak - before) / MiB).toFixed(1)} MiB`);
+    });
+  });
+
+  describe('back-pressure', () => {
+    it('429 with Retry-After while maxHeldSpans spans are held; nothing accepted is lost', async () => {
+      const receiver = await jsonReceiver();
+      const relay = await relayTo(receiver.url, { forwardProtocol: 'http/json', maxHeldSpans: 2, maxQueueSize: 8 });
+      const held = request1([heldSpanJson(spanId(1), 'resp-1'), heldSpanJson(spanId(2), 'resp-2')]);
+      assert.equal((await postJson(relay, held)).status, 200);
+      assert.equal(relay.stats().processor.held, 2);
+      const more = request1([plainSpanJson(spanId(3))]);
+      const refused = await postJson(relay, more);
+      assert.equal(refused.status, 429);
+      assert.equal(refused.headers['retry-after'], '1');
+      assert.match(JSON.parse(refused.body.toString()).message as string, /2 spans are held for late usage/);
+      // Once the held spans are gone, the client's retry goes through.
+      await relay.processor.forceFlush();
+      assert.equal((await postJson(relay, more)).status, 200);
+      await receiver.waitFor((spans) => spans.length >= 3);
+      const out = byId(receiver.spans, (s) => s.spanId);
+      assert.deepEqual([...out.keys()].sort(), [spanId(1), spanId(2), spanId(3)]);
+      assert.equal(out.get(spanId(1))!.attributes[ATTR_HOLD_OUTCOME], 'flushed');
+      assert.equal(out.get(spanId(1))!.attributes[ATTR_USAGE_MISSING], true);
+      const s = relay.stats();
+      assert.equal(s.relay.throttled, 1);
+      assert.equal(s.processor.evicted, 0, 'nothing was pushed out to make room');
+    });
+
+    it('503 with Retry-After while a forward target that does not answer fills the queue; everything arrives once it does', async () => {
+      const receiver = await protoReceiver();
+      receiver.stall();
+      const relay = await relayTo(receiver.url, { maxQueueSize: 4, maxHeldSpans: 1, maxExportBatchSize: 2, scheduledDelayMillis: 0 });
+      let n = 0;
+      const batch = (size: number): unknown => request1(Array.from({ length: size }, () => plainSpanJson(spanId(++n))));
+      assert.equal((await postJson(relay, batch(2))).status, 200, 'exported at once, and stuck in flight');
+      assert.equal((await postJson(relay, batch(2))).status, 200, 'queued');
+      const tooMany = batch(3);
+      const refused = await postJson(relay, tooMany);
+      assert.equal(refused.status, 503);
+      assert.equal(refused.headers['retry-after'], '1');
+      assert.match(JSON.parse(refused.body.toString()).message as string, /the export queue has no room: 2 spans queued/);
+      assert.equal((await postJson(relay, batch(2))).status, 200, 'two more still fit');
+      assert.equal((await postJson(relay, batch(1))).status, 503, 'now it is full');
+      assert.equal((await stats(relay)).relay.queued, 4);
+
+      receiver.release();
+      for (let i = 0; i < 200 && relay.stats().relay.queued > 0; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.equal((await postJson(relay, tooMany)).status, 200, 'the retry is accepted');
+      await relay.processor.forceFlush();
+      await receiver.waitFor(9);
+      const out = byId(receiver.spans, (s) => s.spanContext().spanId);
+      assert.equal(out.size, 9, 'every accepted span arrived exactly once');
+      const s = relay.stats();
+      assert.equal(s.processor.queueDropped, 0);
+      assert.equal(s.relay.throttled, 2);
+      assert.equal(s.relay.spansRejected, 0);
+    });
+  });
+
+  describe('partial success, health and stats', () => {
+    it('a span with an invalid span id is rejected by partial success; the rest goes through', async () => {
+      const receiver = await jsonReceiver();
+      const relay = await relayTo(receiver.url, { forwardProtocol: 'http/json' });
+      const answer = await postJson(relay, request1([plainSpanJson(spanId(7)), plainSpanJson('0000000000000000', 'bad id')]));
+      assert.equal(answer.status, 200);
+      const response = JSON.parse(answer.body.toString()) as { partialSuccess?: { rejectedSpans?: string | number; errorMessage?: string } };
+      assert.equal(Number(response.partialSuccess?.rejectedSpans), 1);
+      assert.ok((response.partialSuccess?.errorMessage ?? '').length > 0);
+      await receiver.waitFor((spans) => spans.length >= 1);
+      await relay.processor.forceFlush();
+      assert.deepEqual(receiver.spans.map((s) => s.name), ['db query']);
+      assert.equal(relay.stats().relay.spansRejected, 1);
+    });
+
+    it('GET /health and GET /stats', async () => {
+      const receiver = await jsonReceiver();
+      const relay = await relayTo(receiver.url, { forwardProtocol: 'http/json' });
+      const health = await send(`${relay.address.url}/health`, { method: 'GET' });
+      assert.equal(health.status, 200);
+      assert.deepEqual(JSON.parse(health.body.toString()), { status: 'ok' });
+      const body = Buffer.from(JSON.stringify(request1([plainSpanJson(spanId(9)), heldSpanJson(spanId(10), 'resp-10')])));
+      assert.equal((await send(relay.address.tracesUrl, { headers: { 'content-type': 'application/json' }, body })).status, 200);
+      await receiver.waitFor((spans) => spans.length >= 1);
+      const s = await stats(relay);
+      assert.equal(s.processor.received, 2);
+      assert.equal(s.processor.held, 1);
+      assert.equal(s.processor.received, s.processor.forwarded + s.processor.held, 'the health invariant');
+      assert.equal(s.relay.exportRequests, 1);
+      assert.equal(s.relay.spansReceived, 2);
+      assert.equal(s.relay.bytesReceived, body.length);
+      assert.equal(s.relay.bytesDecoded, body.length);
+      assert.equal(s.relay.exportedSpans, 1);
+      assert.equal(s.relay.queued, 0);
+      assert.ok(s.relay.requests >= 3);
+    });
+
+    it('close(): held spans are forwarded as flushed, then the relay refuses connections', async () => {
+      const receiver = await jsonReceiver();
+      const relay = await relayTo(receiver.url, { forwardProtocol: 'http/json' });
+      assert.equal((await postJson(relay, request1([heldSpanJson(spanId(11), 'resp-11')]))).status, 200);
+      assert.equal(relay.stats().processor.held, 1);
+      await relay.close();
+      assert.equal(receiver.spans.length, 1);
+      assert.equal(receiver.spans[0]!.attributes[ATTR_HOLD_OUTCOME], 'flushed');
+      assert.equal(relay.stats().processor.flushed, 1);
+      await assert.rejects(send(`${relay.address.url}/health`, { method: 'GET' }), { code: 'ECONNREFUSED' });
+      await relay.close(); // idempotent
+    });
+  });
+});
