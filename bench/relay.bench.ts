@@ -1,0 +1,223 @@
+/*
+ * Spans per second through the relay on loopback, protobuf in and out, in batches of 512 GenAI spans, with
+ * the relay process pinned to one core (taskset, when the machine has it and more than one core).
+ *
+ *   this process: sender (pre-encoded batches, a few requests in flight) + sink (counts spans that arrive)
+ *        │ POST /v1/traces, application/x-protobuf
+ *        ▼
+ *   child on one core: either the relay (decode → GenAiEnrichingProcessor → batch → protobuf exporter)
+ *                      or the baseline (decode → the SDK's protobuf serializer → POST), nothing else
+ *        │
+ *        ▼ sink
+ *
+ * The spans are complete chat spans with legacy keys (gen_ai.system, prompt/completion tokens, …), so the
+ * relay normalizes every one and holds none. A run ends when the sink has counted every span sent.
+ * Both children run the same way (tsx, workspace sources), alternately, several rounds; the median is used.
+ *
+ * Run: `npm run bench:relay` (node --conditions=@genai-enrich/source --import tsx bench/relay.bench.ts).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
+import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { decodeTraceRequest } from '../packages/relay/src/otlp/index.js';
+import { machineLine } from './harness.js';
+
+const SPANS_PER_BATCH = 512;
+const BATCHES = Number(process.env['RELAY_BENCH_BATCHES'] ?? 200);
+const IN_FLIGHT = 4;
+const ROUNDS = Number(process.env['RELAY_BENCH_ROUNDS'] ?? 3);
+const self = fileURLToPath(import.meta.url);
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+// ── child modes ──────────────────────────────────────────────────────────────────────────────────────
+const mode = process.argv[2];
+if (mode === '--serve-relay') {
+  const { startRelay, resolveRelayConfig } = await import('../packages/relay/src/index.js');
+  const config = resolveRelayConfig(
+    {
+      listen: '127.0.0.1:0',
+      forward: process.argv[3]!,
+      forwardProtocol: 'http/protobuf',
+      scheduledDelayMillis: 50,
+      maxExportBatchSize: SPANS_PER_BATCH,
+      maxQueueSize: 65536,
+    },
+  );
+  const relay = await startRelay(config);
+  process.stdout.write(`${relay.address.port}\n`);
+  process.on('SIGTERM', () => void relay.close().then(() => process.exit(0)));
+} else if (mode === '--serve-baseline') {
+  const forward = process.argv[3]!;
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const { spans } = decodeTraceRequest(Buffer.concat(chunks), 'protobuf');
+      const body = ProtobufTraceSerializer.serializeRequest(spans as unknown as ReadableSpan[])!;
+      res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+      void fetch(forward, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body }).then((r) => r.arrayBuffer());
+    });
+  });
+  server.listen(0, '127.0.0.1', () => process.stdout.write(`${(server.address() as AddressInfo).port}\n`));
+  process.on('SIGTERM', () => server.close(() => process.exit(0)));
+} else {
+  await main();
+}
+
+// ── the parent: payload, sink, sender ────────────────────────────────────────────────────────────────
+function genAiBatch(): Uint8Array {
+  const exporter = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({
+    resource: resourceFromAttributes({ 'service.name': 'chat-api', 'telemetry.sdk.language': 'python' }),
+    spanProcessors: [new SimpleSpanProcessor(exporter)],
+  });
+  const tracer = provider.getTracer('opentelemetry.instrumentation.openai_v2', '2.1b0');
+  for (let i = 0; i < SPANS_PER_BATCH; i++) {
+    const ctx = trace.setSpanContext(ROOT_CONTEXT, {
+      traceId: (i >> 3).toString(16).padStart(32, 'a'),
+      spanId: 'b7ad6b7169203331',
+      traceFlags: 1,
+    });
+    const span = tracer.startSpan(
+      'chat gpt-4o-mini',
+      {
+        kind: SpanKind.CLIENT,
+        attributes: {
+          'gen_ai.system': 'openai',
+          'gen_ai.operation.name': 'chat',
+          'gen_ai.request.model': 'gpt-4o-mini',
+          'gen_ai.request.temperature': 0.2,
+          'gen_ai.request.max_tokens': 600,
+          'gen_ai.response.id': `chatcmpl-${i.toString(36).padStart(29, 'x')}`,
+          'gen_ai.response.model': 'gpt-4o-mini-2024-07-18',
+          'gen_ai.response.finish_reasons': ['stop'],
+          'gen_ai.usage.prompt_tokens': 1000 + i,
+          'gen_ai.usage.completion_tokens': 50 + (i % 100),
+          'gen_ai.usage.cache_read_input_tokens': 512,
+          'gen_ai.openai.response.service_tier': 'default',
+          'server.address': 'api.openai.com',
+          'server.port': 443,
+          'http.response.status_code': 200,
+        },
+      },
+      ctx,
+    );
+    span.end();
+  }
+  return ProtobufTraceSerializer.serializeRequest(exporter.getFinishedSpans())!;
+}
+
+interface Sink {
+  url: string;
+  spans: number;
+  server: Server;
+  waitFor(n: number): Promise<void>;
+}
+
+async function startSink(): Promise<Sink> {
+  let resolveWait: (() => void) | undefined;
+  let target = Infinity;
+  const sink: Sink = {
+    url: '',
+    spans: 0,
+    server: createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        sink.spans += decodeTraceRequest(Buffer.concat(chunks), 'protobuf').spans.length;
+        res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+        if (sink.spans >= target) resolveWait?.();
+      });
+    }),
+    waitFor(n) {
+      target = n;
+      return sink.spans >= n ? Promise.resolve() : new Promise<void>((r) => (resolveWait = r));
+    },
+  };
+  await new Promise<void>((r) => sink.server.listen(0, '127.0.0.1', r));
+  sink.url = `http://127.0.0.1:${(sink.server.address() as AddressInfo).port}/v1/traces`;
+  return sink;
+}
+
+function startChild(kind: 'relay' | 'baseline', forward: string): Promise<{ child: ChildProcess; port: number }> {
+  const pin = os.cpus().length > 1 && spawnSync('taskset', ['--version']).status === 0;
+  const args = ['--conditions=@genai-enrich/source', '--import', 'tsx', self, `--serve-${kind}`, forward];
+  const child = pin
+    ? spawn('taskset', ['-c', String(os.cpus().length - 1), process.execPath, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
+    : spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    child.stdout!.once('data', (d: Buffer) => resolve({ child, port: Number(d.toString().trim()) }));
+    child.once('exit', (code) => reject(new Error(`${kind} child exited with ${code}`)));
+  });
+}
+
+async function send(port: number, body: Uint8Array, batches: number): Promise<number> {
+  let next = 0;
+  let retries = 0;
+  const url = `http://127.0.0.1:${port}/v1/traces`;
+  async function worker(): Promise<void> {
+    while (next < batches) {
+      next++;
+      for (;;) {
+        const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body });
+        await res.arrayBuffer();
+        if (res.status === 200) break;
+        if (res.status !== 429 && res.status !== 503) throw new Error(`HTTP ${res.status}`);
+        retries++;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+  return retries;
+}
+
+async function measure(kind: 'relay' | 'baseline', body: Uint8Array): Promise<{ spansPerSecond: number; retries: number }> {
+  const sink = await startSink();
+  const { child, port } = await startChild(kind, sink.url);
+  try {
+    await send(port, body, 10); // warm-up
+    await sink.waitFor(10 * SPANS_PER_BATCH);
+    const before = sink.spans;
+    const start = process.hrtime.bigint();
+    const retries = await send(port, body, BATCHES);
+    await sink.waitFor(before + BATCHES * SPANS_PER_BATCH);
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    return { spansPerSecond: (BATCHES * SPANS_PER_BATCH) / seconds, retries };
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    sink.server.closeAllConnections();
+    sink.server.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const body = genAiBatch();
+  console.log(`relay throughput: ${BATCHES} batches × ${SPANS_PER_BATCH} GenAI spans, protobuf in and out, ${ROUNDS} rounds`);
+  console.log(machineLine());
+  const results: Record<'relay' | 'baseline', number[]> = { relay: [], baseline: [] };
+  let retries = 0;
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const kind of ['baseline', 'relay'] as const) {
+      const m = await measure(kind, body);
+      results[kind].push(m.spansPerSecond);
+      retries += m.retries;
+    }
+  }
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const relay = median(results.relay);
+  const baseline = median(results.baseline);
+  console.log(`| case | spans/s (median of ${ROUNDS}) | all rounds |`);
+  console.log('|---|---:|---|');
+  console.log(`| baseline: decode + encode only | ${Math.round(baseline)} | ${results.baseline.map((x) => Math.round(x)).join(', ')} |`);
+  console.log(`| relay: decode + processor + encode | ${Math.round(relay)} | ${results.relay.map((x) => Math.round(x)).join(', ')} |`);
+  console.log(`relay / baseline: ${(relay / baseline).toFixed(2)}; target ≥ 30000 spans/s on one core: ${relay >= 30000 ? 'met' : 'missed'}; 429/503 retries: ${retries}`);
+}
