@@ -27,13 +27,14 @@ describe('the packages as published', () => {
   let work: string;
   before(() => {
     work = mkdtempSync(join(tmpdir(), 'genai-enrich-pack-'));
-    for (const pkg of ['normalizer', 'processor']) {
+    for (const pkg of ['normalizer', 'processor', 'relay']) {
       run(npm, ['pack', '--silent', '--pack-destination', work], join(root, 'packages', pkg));
     }
     const tarballs = readdirSync(work).filter((f) => f.endsWith('.tgz'));
-    assert.equal(tarballs.length, 2, 'npm pack produced both tarballs');
+    assert.equal(tarballs.length, 3, 'npm pack produced every tarball');
     writeFileSync(join(work, 'package.json'), JSON.stringify({ name: 'consumer', private: true, version: '0.0.0' }));
-    // The processor's peer, @opentelemetry/api, comes from npm's cache (filled by npm ci) when it can.
+    // The processor's peer, @opentelemetry/api, and the relay's dependencies come from npm's cache (filled
+    // by npm ci) when they can.
     run(
       npm,
       ['install', '--no-audit', '--no-fund', '--no-package-lock', '--ignore-scripts', '--prefer-offline',
@@ -89,6 +90,19 @@ describe('the packages as published', () => {
       const shipped = readdirSync(join(work, 'node_modules', '@genai-enrich', pkg)).sort();
       assert.deepEqual(shipped, ['README.md', 'dist', 'package.json', 'src'], pkg);
     }
+    const relayShipped = readdirSync(join(work, 'node_modules', '@genai-enrich', 'relay')).sort();
+    assert.deepEqual(relayShipped, ['README.md', 'bin', 'dist', 'package.json', 'src']);
+  });
+
+  it('installs the relay bin, which runs with plain node', () => {
+    const bin = join(work, 'node_modules', '.bin', 'genai-enrich-relay');
+    const version = run(process.execPath, [bin, '--version'], work).trim();
+    assert.equal(version, (JSON.parse(readFileSync(join(root, 'packages', 'relay', 'package.json'), 'utf8')) as { version: string }).version);
+    assert.match(run(process.execPath, [bin, '--help'], work), /--forward/);
+    const relay = run(process.execPath, ['--input-type=module', '-e', `import * as r from '@genai-enrich/relay'; console.log(typeof r.startRelay);`], work);
+    assert.equal(relay.trim(), 'function');
+    const relayCjs = run(process.execPath, ['-e', `console.log(typeof require('@genai-enrich/relay').startRelay)`], work);
+    assert.equal(relayCjs.trim(), 'function');
   });
 
   it('type-checks a consumer in ESM and CommonJS against the shipped .d.ts', () => {
