@@ -6,7 +6,7 @@
  *        ▼
  *   NodeTracerProvider ─► [snapshot "before"] ─► GenAiEnrichingProcessor ─► [table "after"] ─► OTLP (--otlp URL)
  *                                                   ▲
- *   Logfire (Python) spans, replayed from an OTLP JSON fixture ─┘
+ *   Logfire (Python) spans: an OTLP JSON fixture, decoded by the relay ─┘
  *
  * Prints, per span, what the instrumentation emitted and what the processor forwarded, then the
  * processor's stats. `--otlp http://127.0.0.1:4318` also sends the enriched spans to that OTLP/HTTP
@@ -23,9 +23,8 @@ import { BatchSpanProcessor, type ReadableSpan, type Span, type SpanProcessor } 
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { MAPPING_RULES } from '@genai-enrich/normalizer';
 import { GenAiEnrichingProcessor } from '@genai-enrich/processor';
+import { decodeTraceRequest } from '@genai-enrich/relay';
 import { startOpenAiMock } from '../test/helpers/openai-mock.js';
-import { decodeTraceRequest } from '../test/helpers/otlp-json.js';
-import { inEndOrder, toReplaySpans } from '../test/helpers/otlp-replay.js';
 
 const { values: args } = parseArgs({ options: { otlp: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
 if (args.help === true) {
@@ -139,11 +138,14 @@ await call('AI SDK streamText, responses (Vercel telemetry)', async () => {
   await result.usage;
 });
 
-// A Python service cannot load this processor; the relay will run it for them. Here the spans Logfire
-// exports for an OpenAI chat stream are replayed from an OTLP fixture written from Logfire's source: the
-// request span ends when the stream is returned, and the usage comes later on a sibling log record.
-const fixture = JSON.parse(readFileSync(new URL('../test/fixtures/python/logfire-chat-stream-include-usage.json', import.meta.url), 'utf8')) as unknown;
-for (const span of inEndOrder(toReplaySpans(decodeTraceRequest(fixture)))) {
+// A Python service cannot load this processor; the relay runs it for them. Here the OTLP/JSON body Logfire
+// exports for an OpenAI chat stream (a fixture written from Logfire's source) is decoded by the relay's own
+// decoder and fed to the processor in end order, as the relay does: the request span ends when the stream
+// is returned, and the usage comes later on a sibling log record.
+const fixture = readFileSync(new URL('../test/fixtures/python/logfire-chat-stream-include-usage.json', import.meta.url));
+const { spans: logfireSpans } = decodeTraceRequest(fixture, 'json');
+logfireSpans.sort((a, b) => a.endTime[0] - b.endTime[0] || a.endTime[1] - b.endTime[1]);
+for (const span of logfireSpans) {
   before.byId.set(span.spanContext().spanId, { name: span.name, attributes: { ...span.attributes } });
   labels.set(span.spanContext().traceId, 'Logfire (Python) chat stream, replayed from an OTLP fixture');
   processor.onEnd(span as unknown as ReadableSpan);

@@ -1,4 +1,7 @@
 /*
+ * Kept apart from the relay's decoder on purpose: the tests read OTLP with code that is not under test, so
+ * a relay decoder bug cannot hide in both the input and the check. (The demo uses the relay's decoder.)
+ *
  * Turns decoded OTLP spans (test/helpers/otlp-json.ts) back into the ReadableSpan shape the SDK hands to
  * `SpanProcessor.onEnd`, so spans exported by a Python SDK can be replayed through GenAiEnrichingProcessor
  * and the real `@opentelemetry/exporter-trace-otlp-http` serializer.

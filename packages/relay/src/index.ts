@@ -1,4 +1,6 @@
 export { startRelay } from './server.js';
+export { decodeTraceRequest, encodeTraceResponse, OtlpDecodeError } from './otlp/index.js';
+export type { DecodeResult, OtlpFormat, RelayEvent, RelayScope, RelaySpan } from './otlp/index.js';
 export {
   DEFAULT_FORWARD_PROTOCOL,
   DEFAULT_LISTEN,
