@@ -1,0 +1,650 @@
+/*
+ * Incremental, bounded reader of an LLM provider's response body: response id, model and token usage.
+ *
+ * It runs inside the application's read of the body (the tap hands it each chunk before the app gets it),
+ * so it is built for the common case to cost little more than the read itself:
+ *
+ *   SSE chunk ─► at an event boundary? ─ no ──────────────────────────► line parser (below)
+ *                  │ yes
+ *                  ▼
+ *              native search for a "might matter" needle (`kens"` / `put_tok`; `DONE]` / `_stop"` too
+ *              once usage has been seen)
+ *                  │ none: skip to the chunk's last blank line, line-parse only the incomplete tail
+ *                  │ hit:  skip to the blank line before it, line-parse that one event, search again
+ *                  ▼
+ *   line parser: lines split with native indexOf (LF / CR), `data:` values joined into a bounded event
+ *   buffer; at the blank line an event is JSON.parse'd only if it is the first one (id, model), carries
+ *   `"usage"` + `{`, or is a terminal marker ([DONE], message_stop). An event over the bound goes through
+ *   the constant-memory JsonPicker instead.
+ *
+ *   JSON body ─► buffered up to the bound, JSON.parse'd at end(); past the bound ─► JsonPicker.
+ *
+ * Why the needles are safe to skip with: every count the mapping reads has a key ending in `_tokens"`
+ * (Anthropic's all end in `put_tokens"`), and a raw `"` cannot occur inside a JSON string (it is escaped
+ * there), so an event without the needle has no counts and skipping it changes nothing. `DONE]` and
+ * `_stop"` likewise cover `[DONE]` and `"message_stop"`; those only matter once usage has been seen (a
+ * [DONE] before any usage, a message_stop before any message_delta, end nothing and give nothing), so
+ * they are searched for only from then on, and the two searches never run over the whole stream.
+ * Needles were chosen by measurement: Node's Buffer#indexOf memchr's the first byte (so it should be rare
+ * in the provider's boilerplate: `k` occurs once per chat chunk, `p` never in Anthropic's deltas) and
+ * switches to a slower Boyer-Moore search at 8 bytes; `_tokens"` itself scans 5-10× slower than `kens"`.
+ *
+ * The `event:` SSE field is ignored: every provider repeats the event type inside the data.
+ */
+import type { UsageCounts } from '@genai-enrich/normalizer';
+import { Hay, SHORT_RANGE, findSeq, lastIndexOfSeqIn, needle, startsWithAt } from './bytes.js';
+import { JsonPicker, PICKER_MAX_USAGE_BYTES } from './json-picker.js';
+import {
+  anthropicUsage,
+  asName,
+  asRecord,
+  mapOpenAiChatUsage,
+  mapOpenAiResponsesUsage,
+  mergeAnthropicUsage,
+} from './usage-mapping.js';
+import type { AnthropicRaw, MappedUsage } from './usage-mapping.js';
+
+export type TapEndpoint = 'openai.chat' | 'openai.responses' | 'openai.embeddings' | 'anthropic.messages';
+export type TapBodyFormat = 'sse' | 'json';
+
+export interface TapFinding {
+  /** Chat `chatcmpl-…`, Responses `resp_…`, Anthropic `msg_…`; undefined for embeddings. */
+  responseId: string | undefined;
+  /** The model the response names. */
+  model: string | undefined;
+  /** In GenAI semconv terms (input includes cached input); has inputTokens or outputTokens. */
+  usage: UsageCounts;
+  /** The provider's own total when it sends one (OpenAI), else undefined. */
+  totalTokens: number | undefined;
+}
+
+/**
+ * Default bound on the bytes a parser buffers: 64 KiB.
+ *
+ * Large enough that every ordinary SSE event (a chat chunk is ~200-500 bytes, Anthropic's message_start
+ * a few KiB) and most non-streamed chat / Anthropic JSON bodies are parsed whole with JSON.parse, the
+ * fastest path. Small enough that a thousand concurrent tapped responses hold at most ~64 MiB; what does
+ * not fit (embeddings bodies, a Responses `response.completed` event repeating a long output) is read by
+ * the streaming picker with constant memory instead.
+ */
+export const DEFAULT_TAP_MAX_BUFFER_BYTES = 64 * 1024;
+
+/**
+ * What `bufferedBytes` may exceed `maxBufferBytes` by: the picker's capture of a `usage` object
+ * (16 KiB). In practice the two do not add up (a value moves into the picker only as the buffer is
+ * emptied), but the documented bound is the sum.
+ */
+export const TAP_CAPTURE_MAX_BYTES = PICKER_MAX_USAGE_BYTES;
+
+/** Smallest accepted maxBufferBytes: below it an SSE `data: [DONE]` line could not be recognized. */
+const MIN_BUFFER_BYTES = 256;
+
+const LF = 0x0a;
+const CR = 0x0d;
+const SPACE = 0x20;
+
+const NEEDLE_COUNTS = needle('kens"');
+const NEEDLE_ANTHROPIC_COUNTS = needle('put_tok');
+const NEEDLE_DONE = needle('DONE]');
+const NEEDLE_STOP = needle('_stop"');
+// Searched without its opening quote: memchr on `"` would stop at every quote of the event.
+const USAGE_KEY = needle('usage"');
+const MESSAGE_STOP = needle('"message_stop"');
+const DONE = needle('[DONE]');
+const LFLF = needle('\n\n');
+const LFCR = needle('\n\r');
+const CRCR = needle('\r\r');
+
+// Line states of the SSE line parser: 0 = at line start; 1..4 = that many bytes of "data" matched;
+// 5 = "data:" read, value not begun; 6 = in a data value; 7 = any other line (ignored to its end).
+const L_START = 0;
+const L_COLON = 4;
+const L_VALUE_START = 5;
+const L_VALUE = 6;
+const L_OTHER = 7;
+const DATA_FIELD = needle('data');
+const BOM = [0xef, 0xbb, 0xbf];
+
+const TERMINAL_RESPONSE_TYPES = new Set(['response.completed', 'response.incomplete', 'response.failed']);
+
+const decoder = new TextDecoder('utf-8');
+
+export class UsageStreamParser {
+  private readonly endpoint: TapEndpoint;
+  private readonly sse: boolean;
+  private readonly max: number;
+  /** [counts needle, terminal needle]; the second is searched for only once usage was seen. */
+  private readonly needles: readonly Uint8Array[];
+  private activeNeedles = 1;
+
+  private _finding: TapFinding | undefined;
+  private _failed = false;
+  /** Nothing more to read: the terminal event was handled, or the input can no longer yield a finding. */
+  private done = false;
+
+  /** The SSE event data (joined data lines) or the JSON body; `len` bytes are used. */
+  private buf: Uint8Array | undefined;
+  private len = 0;
+  private picker: JsonPicker | undefined;
+  /** The picker is reading the current SSE event, or the JSON body. */
+  private picking = false;
+
+  // SSE line state.
+  /** Bytes of a leading UTF-8 BOM still to check (EventSource drops one at the stream's start). */
+  private bomLeft = 3;
+  private line = L_START;
+  private pendingCR = false;
+  private eventHasData = false;
+  /** The first data event has not been dispatched yet (its id and model are kept). */
+  private needFirst = true;
+
+  // Per-push caches of the next LF, CR and needle hit (−1: not searched yet; the chunk length: none).
+  private lfAt = -1;
+  private crAt = -1;
+  private readonly hitAt: number[];
+
+  // What the events said so far.
+  private firstId: string | undefined;
+  private firstModel: string | undefined;
+  private lastUsage: MappedUsage | undefined;
+  private usageId: string | undefined;
+  private usageModel: string | undefined;
+  private anthropic: AnthropicRaw = {};
+  private anthropicDelta = false;
+
+  constructor(endpoint: TapEndpoint, format: TapBodyFormat, options?: { maxBufferBytes?: number }) {
+    this.endpoint = endpoint;
+    this.sse = format === 'sse';
+    const requested = options?.maxBufferBytes;
+    this.max =
+      typeof requested === 'number' && Number.isFinite(requested) && requested > 0
+        ? Math.max(MIN_BUFFER_BYTES, Math.min(Math.floor(requested), 1 << 30))
+        : DEFAULT_TAP_MAX_BUFFER_BYTES;
+    this.needles =
+      endpoint === 'anthropic.messages'
+        ? [NEEDLE_ANTHROPIC_COUNTS, NEEDLE_STOP]
+        : endpoint === 'openai.responses'
+          ? [NEEDLE_COUNTS] // its terminal events carry the usage themselves
+          : [NEEDLE_COUNTS, NEEDLE_DONE];
+    this.hitAt = this.needles.map(() => -1);
+  }
+
+  /** Set as soon as the stream's terminal event has been read with usage; undefined otherwise. */
+  get finding(): TapFinding | undefined {
+    return this._finding;
+  }
+
+  /** An internal error happened; the parser ignores all further input. */
+  get failed(): boolean {
+    return this._failed;
+  }
+
+  /**
+   * Bytes currently held: the event / body buffer plus the picker's capture. At most
+   * maxBufferBytes + {@link TAP_CAPTURE_MAX_BYTES}.
+   */
+  get bufferedBytes(): number {
+    return this.len + (this.picker?.bufferedBytes ?? 0);
+  }
+
+  /**
+   * Feeds the next body chunk. Never throws; keeps no reference to `chunk` (what it needs is copied into
+   * its bounded buffer) and never writes to it.
+   */
+  push(chunk: Uint8Array): void {
+    if (this._failed || this.done || chunk.length === 0) return;
+    try {
+      if (this.sse) this.pushSse(chunk);
+      else this.pushJson(chunk);
+    } catch {
+      this.fail();
+    }
+  }
+
+  /** The body ended normally. Returns the finding if complete usage was seen, else undefined. Never throws. */
+  end(): TapFinding | undefined {
+    if (this._finding !== undefined || this._failed) return this._finding;
+    try {
+      if (this.sse) {
+        // An event not closed by a blank line is incomplete and, as in EventSource, dropped.
+        if (!this.done) {
+          if (this.endpoint === 'anthropic.messages') {
+            if (this.anthropicDelta) this.findAnthropic();
+          } else if (this.endpoint !== 'openai.responses') {
+            this.findOpenAiChat();
+          }
+        }
+      } else if (!this.done) {
+        this.endJson();
+      }
+    } catch {
+      this.fail();
+    }
+    this.done = true;
+    this.release();
+    return this._finding;
+  }
+
+  private fail(): void {
+    this._failed = true;
+    this.release();
+  }
+
+  private release(): void {
+    this.buf = undefined;
+    this.len = 0;
+    this.picker = undefined;
+    this.picking = false;
+  }
+
+  private finish(): void {
+    this.done = true;
+    this.release();
+  }
+
+  // ---------------------------------------------------------------------------------------------- JSON
+
+  private pushJson(chunk: Uint8Array): void {
+    if (!this.picking) {
+      if (this.len + chunk.length <= this.max) {
+        this.append(chunk, 0, chunk.length);
+        return;
+      }
+      const picker = this.startPicker();
+      if (this.len > 0) picker.feed(this.buf!.subarray(0, this.len));
+      this.len = 0;
+      this.buf = undefined; // a body that large will not be buffered again
+    }
+    const picker = this.picker!;
+    picker.feed(chunk);
+    if (picker.failed) this.finish(); // malformed: nothing to find
+  }
+
+  private endJson(): void {
+    let body: Record<string, unknown> | undefined;
+    if (this.picking) {
+      body = this.picker!.finish() as Record<string, unknown> | undefined;
+    } else if (this.len > 0) {
+      body = parseObject(this.buf!, this.len);
+    }
+    if (body === undefined) return;
+    const id = this.endpoint === 'openai.embeddings' ? undefined : asName(body['id']);
+    const model = asName(body['model']);
+    let mapped: MappedUsage | undefined;
+    if (this.endpoint === 'anthropic.messages') {
+      const raw: AnthropicRaw = {};
+      mergeAnthropicUsage(raw, body['usage']);
+      mapped = anthropicUsage(raw);
+    } else if (this.endpoint === 'openai.responses') {
+      mapped = mapOpenAiResponsesUsage(body['usage']);
+    } else {
+      mapped = mapOpenAiChatUsage(body['usage']);
+    }
+    if (mapped !== undefined) this._finding = makeFinding(id, model, mapped);
+  }
+
+  // ----------------------------------------------------------------------------------------------- SSE
+
+  private pushSse(chunk: Uint8Array): void {
+    const hay = new Hay(chunk);
+    const n = chunk.length;
+    this.lfAt = -1;
+    this.crAt = -1;
+    for (let k = 0; k < this.hitAt.length; k++) this.hitAt[k] = -1;
+    let pos = 0;
+    if (this.bomLeft > 0) pos = this.skipBom(chunk);
+    if (this.pendingCR) {
+      // The previous chunk ended with CR: a LF here is the second half of that CRLF.
+      this.pendingCR = false;
+      if (chunk[0] === LF) pos = 1;
+    }
+    while (pos < n && !this.done) {
+      if (!this.needFirst && this.line === L_START && !this.eventHasData) {
+        // At an event boundary (or between the non-data lines of an event): skip what cannot matter.
+        const hit = this.nextHit(hay, pos);
+        if (hit < 0) {
+          const b = this.lastBoundary(chunk, pos, n);
+          if (b > pos) pos = b;
+          pos = this.lines(hay, pos, n);
+        } else {
+          const b = this.lastBoundary(chunk, pos, hit);
+          if (b > pos) pos = b;
+          pos = this.lines(hay, pos, hit);
+        }
+      } else {
+        pos = this.lines(hay, pos, -1);
+      }
+    }
+  }
+
+  /** Consumes what is left of a leading BOM (EF BB BF), which may be cut across chunks. */
+  private skipBom(chunk: Uint8Array): number {
+    let pos = 0;
+    while (this.bomLeft > 0 && pos < chunk.length) {
+      if (chunk[pos] !== BOM[3 - this.bomLeft]) {
+        // Not a BOM after all. Bytes of a partial one start the first line, which cannot be "data" then.
+        if (this.bomLeft < 3) this.line = L_OTHER;
+        this.bomLeft = 0;
+        return pos;
+      }
+      this.bomLeft--;
+      pos++;
+    }
+    return pos;
+  }
+
+  /** The first needle hit at or after `from` in this chunk, or -1. */
+  private nextHit(hay: Hay, from: number): number {
+    const n = hay.u8.length;
+    let best = n;
+    for (let k = 0; k < this.activeNeedles; k++) {
+      let at = this.hitAt[k]!;
+      if (at < from) {
+        at = hay.indexOf(this.needles[k]!, from);
+        if (at < 0) at = n;
+        this.hitAt[k] = at;
+      }
+      if (at < best) best = at;
+    }
+    return best < n ? best : -1;
+  }
+
+  /**
+   * The position just after the last blank line inside [from, to), or -1. Any two line-end bytes in a
+   * row other than CR LF end a line and then a blank line. Finding *a* late blank line is enough (any
+   * blank line is a safe place to resume), so LF LF, the usual one, is tried first.
+   */
+  private lastBoundary(chunk: Uint8Array, from: number, to: number): number {
+    // Usually the last LF is the end of a blank line already: check it before searching for LF LF.
+    // (A view bounds the backward scan: in a CR-only stream it would otherwise run to the chunk's start
+    // for every needle hit.)
+    const lf = to - from >= 2 ? chunk.subarray(from, to).lastIndexOf(LF) : -1;
+    if (lf > 0 && chunk[from + lf - 1] === LF) return from + lf + 1;
+    let i = lastIndexOfSeqIn(chunk, LFLF, from, to);
+    if (i >= 0) return i + 2;
+    i = lastIndexOfSeqIn(chunk, LFCR, from, to);
+    if (i < 0) i = lastIndexOfSeqIn(chunk, CRCR, from, to);
+    if (i < 0) return -1;
+    const after = i + 2; // just after the CR that ends the blank line
+    if (after < chunk.length) return chunk[after] === LF ? after + 1 : after;
+    this.pendingCR = true;
+    return after;
+  }
+
+  /**
+   * Parses lines from `pos`. Returns after the first blank line that starts after `stopAfter` (the
+   * position to resume skipping from), or at the end of the chunk.
+   */
+  private lines(hay: Hay, pos: number, stopAfter: number): number {
+    const u8 = hay.u8;
+    const n = u8.length;
+    while (pos < n) {
+      if (this.lfAt < pos) {
+        // Lines are short: look nearby in JavaScript first, then let memchr cross a long line.
+        let at = n - pos <= SHORT_RANGE ? u8.indexOf(LF, pos) : u8.subarray(pos, pos + SHORT_RANGE).indexOf(LF);
+        if (at >= 0 && n - pos > SHORT_RANGE) at += pos;
+        else if (at < 0 && n - pos > SHORT_RANGE) at = hay.indexOfByte(LF, pos + SHORT_RANGE);
+        this.lfAt = at < 0 ? n : at;
+      }
+      if (this.crAt < pos) {
+        // CR is rare: look for it only up to the next LF. A memchr to the chunk's end would cost a full
+        // scan of each chunk, as parsing starts at every chunk's head to finish the event cut there.
+        const at = u8.subarray(pos, this.lfAt).indexOf(CR);
+        this.crAt = at < 0 ? this.lfAt : pos + at;
+      }
+      const e = this.crAt < this.lfAt ? this.crAt : this.lfAt;
+      if (e > pos) this.lineBytes(u8, pos, e);
+      if (e >= n) return n;
+      const blank = this.line === L_START;
+      const at = pos;
+      this.endLine();
+      if (u8[e] === CR) {
+        if (e + 1 < n) pos = u8[e + 1] === LF ? e + 2 : e + 1;
+        else {
+          this.pendingCR = true;
+          pos = n;
+        }
+      } else {
+        pos = e + 1;
+      }
+      if (this.done) return n;
+      if (blank && at > stopAfter) return pos;
+    }
+    return pos;
+  }
+
+  /** Bytes [s, e) of the current line (no line end among them). */
+  private lineBytes(u8: Uint8Array, s: number, e: number): void {
+    let i = s;
+    let state = this.line;
+    if (state === L_OTHER) return;
+    if (state < L_VALUE_START) {
+      while (state < L_VALUE_START) {
+        if (i === e) {
+          this.line = state;
+          return;
+        }
+        const c = u8[i]!;
+        if (state === L_COLON ? c !== 0x3a /* : */ : c !== DATA_FIELD[state]) {
+          this.line = L_OTHER; // a comment, another field, or a field that only starts with "data"
+          return;
+        }
+        state++;
+        i++;
+      }
+    }
+    if (state === L_VALUE_START) {
+      if (i === e) {
+        this.line = state;
+        return;
+      }
+      if (u8[i] === SPACE) i++;
+      this.beginDataLine();
+      state = L_VALUE;
+    }
+    this.line = state;
+    if (i < e) this.appendData(u8, i, e);
+  }
+
+  private endLine(): void {
+    const state = this.line;
+    this.line = L_START;
+    if (state === L_START) this.dispatch();
+    else if (state === L_COLON || state === L_VALUE_START) this.beginDataLine(); // "data" or "data:": empty value
+  }
+
+  private beginDataLine(): void {
+    if (this.eventHasData) this.appendData(LF_BYTE, 0, 1);
+    this.eventHasData = true;
+  }
+
+  private appendData(bytes: Uint8Array, s: number, e: number): void {
+    if (this.picking) {
+      this.picker!.feed(bytes.subarray(s, e));
+      return;
+    }
+    if (this.len + (e - s) <= this.max) {
+      this.append(bytes, s, e);
+      return;
+    }
+    // Too large to buffer: scan the event as it streams by.
+    const picker = this.startPicker();
+    if (this.len > 0) picker.feed(this.buf!.subarray(0, this.len));
+    this.len = 0;
+    picker.feed(bytes.subarray(s, e));
+  }
+
+  private dispatch(): void {
+    if (!this.eventHasData) return;
+    this.eventHasData = false;
+    const first = this.needFirst;
+    if (this.picking) {
+      this.picking = false;
+      const picked = this.picker!.finish();
+      this.picker!.reset();
+      this.needFirst = false;
+      if (picked !== undefined) this.onEvent(picked as Record<string, unknown>, first);
+      return;
+    }
+    const n = this.len;
+    this.len = 0;
+    if (n === 0) return; // empty data: no event, as in EventSource
+    const buf = this.buf!;
+    this.needFirst = false;
+    if (this.endpoint !== 'anthropic.messages' && this.endpoint !== 'openai.responses' && isDone(buf, n)) {
+      // [DONE] ends the stream once usage was seen; before that it is ignored like any event without
+      // usage (the skipping scan does not look for it then).
+      if (this.lastUsage !== undefined) {
+        this.findOpenAiChat();
+        this.finish();
+      }
+      return;
+    }
+    if (
+      first ||
+      hasUsageObject(buf, n) ||
+      (this.endpoint === 'anthropic.messages' && findSeq(buf, n, MESSAGE_STOP) >= 0)
+    ) {
+      const event = parseObject(buf, n);
+      if (event !== undefined) this.onEvent(event, first);
+    }
+  }
+
+  private onEvent(event: Record<string, unknown>, first: boolean): void {
+    switch (this.endpoint) {
+      case 'anthropic.messages': {
+        const type = event['type'];
+        if (type === 'message_start') {
+          const message = asRecord(event['message']);
+          if (message === undefined) return;
+          this.firstId = asName(message['id']);
+          this.firstModel = asName(message['model']);
+          mergeAnthropicUsage(this.anthropic, message['usage']);
+        } else if (type === 'message_delta') {
+          if (mergeAnthropicUsage(this.anthropic, event['usage'])) {
+            this.anthropicDelta = true;
+            this.activeNeedles = 2;
+          }
+        } else if (type === 'message_stop') {
+          // message_start's output count is a placeholder: without a message_delta there is no finding.
+          if (this.anthropicDelta && this.findAnthropic()) this.finish();
+        }
+        return;
+      }
+      case 'openai.responses': {
+        const response = asRecord(event['response']);
+        if (response === undefined) return;
+        if (first) {
+          this.firstId = asName(response['id']);
+          this.firstModel = asName(response['model']);
+        }
+        const type = event['type'];
+        if (typeof type !== 'string' || !TERMINAL_RESPONSE_TYPES.has(type)) return;
+        const mapped = mapOpenAiResponsesUsage(response['usage']);
+        // A terminal event without usage does not end the search: nothing else would be skipped that way.
+        if (mapped === undefined) return;
+        this._finding = makeFinding(asName(response['id']) ?? this.firstId, asName(response['model']) ?? this.firstModel, mapped);
+        this.finish();
+        return;
+      }
+      default: {
+        if (first) {
+          this.firstId = asName(event['id']);
+          this.firstModel = asName(event['model']);
+        }
+        // Some OpenAI-compatible servers repeat usage on several chunks: the last one with counts wins.
+        const mapped = mapOpenAiChatUsage(event['usage']);
+        if (mapped === undefined) return;
+        this.lastUsage = mapped;
+        this.activeNeedles = this.needles.length;
+        this.usageId = asName(event['id']);
+        this.usageModel = asName(event['model']);
+      }
+    }
+  }
+
+  private findOpenAiChat(): void {
+    const mapped = this.lastUsage;
+    if (mapped === undefined) return;
+    const id = this.endpoint === 'openai.embeddings' ? undefined : (this.usageId ?? this.firstId);
+    this._finding = makeFinding(id, this.usageModel ?? this.firstModel, mapped);
+  }
+
+  private findAnthropic(): boolean {
+    const mapped = anthropicUsage(this.anthropic);
+    if (mapped === undefined) return false;
+    this._finding = makeFinding(this.firstId, this.firstModel, mapped);
+    return true;
+  }
+
+  // ------------------------------------------------------------------------------------------- buffers
+
+  /** Appends bytes [s, e) to the buffer; the caller checked the bound. */
+  private append(bytes: Uint8Array, s: number, e: number): void {
+    const need = this.len + (e - s);
+    let buf = this.buf;
+    if (buf === undefined || buf.length < need) {
+      // Grown by doubling, never past the bound: most streams need only a few hundred bytes.
+      const grown = new Uint8Array(Math.min(this.max, Math.max(need, (buf?.length ?? 0) * 2, 1024)));
+      if (buf !== undefined && this.len > 0) grown.set(buf.subarray(0, this.len));
+      buf = this.buf = grown;
+    }
+    buf.set(s === 0 && e === bytes.length ? bytes : bytes.subarray(s, e), this.len);
+    this.len = need;
+  }
+
+  private startPicker(): JsonPicker {
+    const picker = (this.picker ??= new JsonPicker());
+    picker.reset();
+    this.picking = true;
+    return picker;
+  }
+}
+
+const LF_BYTE = new Uint8Array([LF]);
+
+function makeFinding(responseId: string | undefined, model: string | undefined, mapped: MappedUsage): TapFinding {
+  return { responseId, model, usage: mapped.usage, totalTokens: mapped.totalTokens };
+}
+
+function parseObject(buf: Uint8Array, n: number): Record<string, unknown> | undefined {
+  try {
+    return asRecord(JSON.parse(decoder.decode(buf.subarray(0, n))));
+  } catch {
+    return undefined;
+  }
+}
+
+function isWs(c: number | undefined): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
+
+/** The data is `[DONE]`, give or take surrounding whitespace. */
+function isDone(buf: Uint8Array, n: number): boolean {
+  let s = 0;
+  while (s < n && isWs(buf[s])) s++;
+  let e = n;
+  while (e > s && isWs(buf[e - 1])) e--;
+  return e - s === DONE.length && startsWithAt(buf, s, DONE);
+}
+
+/** Whether the data holds `"usage"`, optional whitespace, `:`, optional whitespace, `{`. */
+function hasUsageObject(buf: Uint8Array, n: number): boolean {
+  let at = findSeq(buf, n, USAGE_KEY, 1);
+  while (at >= 0) {
+    let i = at + USAGE_KEY.length;
+    if (buf[at - 1] !== 0x22) {
+      at = findSeq(buf, n, USAGE_KEY, at + 1);
+      continue;
+    }
+    while (i < n && isWs(buf[i])) i++;
+    if (i < n && buf[i] === 0x3a) {
+      i++;
+      while (i < n && isWs(buf[i])) i++;
+      if (i < n && buf[i] === 0x7b) return true;
+    }
+    at = findSeq(buf, n, USAGE_KEY, at + 1);
+  }
+  return false;
+}
+
