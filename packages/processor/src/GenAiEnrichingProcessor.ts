@@ -9,15 +9,18 @@
  *                                                               or wait as pending usage
  *                 Logfire "streaming response from …" record ─► join the nearest held sibling
  *                                                               (same trace, parent and model)
- *               inference span without usage ─► pending usage for its id? ─► apply ─► forward
+ *               inference span with usage ─► tap report for it? ─► fill missing counts ─► forward
+ *               inference span without usage ─► pending usage, or a tap report, for it? ─► apply ─► forward
  *                                             └─► HOLD ────────────────────┐
- *   held ─┬─ usage joins (late span, event, recordUsage, late setAttribute, sibling) ─► forward [joined]
+ *   HTTP usage tap (processor.fetch) ─► _onTapReport: by response id, then by the span that was active
+ *               when the request was made ─► the held span, or wait for that span to end (pending)
+ *   held ─┬─ usage joins (late span, event, recordUsage, tap, late setAttribute, sibling) ► forward [joined]
  *         ├─ holdMillis passes ──────────────────────────── ► forward, usage_missing    [expired]
  *         ├─ maxHeldSpans reached, oldest first ──────────── ► forward, usage_missing    [evicted]
  *         └─ forceFlush / shutdown ───────────────────────── ► forward                   [flushed]
  *   watchdog: a GenAI span open longer than maxOpenMillis ─► force_ended=true, end() ─► onEnd above
  *
- * Holds, pending usage and watched spans all share one deadline rule (a constant delay from insertion),
+ * Holds, pending usage, tap reports and watched spans all share one deadline rule (a constant delay from insertion),
  * so each lives in an insertion-ordered Map whose first entry is its earliest deadline, and a single
  * unref()ed timer serves the earliest of the three.
  *
@@ -29,6 +32,7 @@ import type { Attributes, AttributeValue, Context } from '@opentelemetry/api';
 import {
   ATTR_GEN_AI_REQUEST_MODEL,
   ATTR_GEN_AI_RESPONSE_ID,
+  ATTR_GEN_AI_RESPONSE_MODEL,
   ATTR_GEN_AI_USAGE_INPUT_TOKENS,
   ATTR_GEN_AI_USAGE_OUTPUT_TOKENS,
   ATTR_GEN_AI_USAGE_TOTAL_TOKENS,
@@ -56,6 +60,7 @@ import {
 import { resolveConfig, validateConfig } from './config.js';
 import type { ResolvedConfig } from './config.js';
 import { ExportBatcher } from './export-batcher.js';
+import { usageTapFetch } from './tap/fetch.js';
 import type {
   GenAiEnrichingProcessorOptions,
   GenAiEnrichingProcessorStats,
@@ -64,6 +69,7 @@ import type {
   SpanExporterLike,
   SpanLike,
   SpanProcessorLike,
+  TapReport,
   UsageSource,
 } from './types.js';
 
@@ -87,6 +93,13 @@ interface Held {
 interface Pending {
   readonly usage: UsageCounts;
   readonly source: UsageSource;
+  readonly deadline: number;
+}
+
+/** A tap report waiting for its span to end, findable by span key and by response id. */
+interface TapPending {
+  readonly report: TapReport;
+  readonly key: string;
   readonly deadline: number;
 }
 
@@ -132,6 +145,11 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
   private readonly _heldBySibling = new Map<string, Held[]>();
   private readonly _heldByLogfireRequest = new Map<string, Held[]>();
   private readonly _pending = new Map<string, Pending>();
+  /** Tap reports by span key (or `id:` + response id when no span was active), in deadline order. */
+  private readonly _tapPending = new Map<string, TapPending>();
+  private readonly _tapPendingById = new Map<string, TapPending>();
+  /** Tap reports for spans that were still open (watched) when the report came; taken when they end. */
+  private readonly _tapForOpen = new Map<SpanLike, TapReport>();
   private readonly _open = new Map<SpanLike, number>();
   /** Scope name → whether it is a GenAI instrumentation; spans of one tracer share a scope. */
   private readonly _scopes = new Map<string, boolean>();
@@ -158,12 +176,18 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
     open: 0,
     openUnwatched: 0,
     queueDropped: 0,
+    tapReports: 0,
+    tapUsed: 0,
+    tapSuperseded: 0,
+    tapUnmatched: 0,
+    tapPending: 0,
     errors: 0,
   };
   private _timer: { unref?(): unknown } | undefined;
   private _timerDeadline = Infinity;
   private _shutdownPromise: Promise<void> | undefined;
   private readonly _reported = new Set<string>();
+  private _fetch: typeof globalThis.fetch | undefined;
 
   /**
    * @param next the exporter (batched here) or processor (delegated to) that receives every span.
@@ -193,6 +217,14 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
     } else {
       diag.error('GenAiEnrichingProcessor: next is neither a SpanExporter nor a SpanProcessor; spans go nowhere');
     }
+  }
+
+  /**
+   * A `fetch` that reads token usage off LLM provider responses for this processor, over
+   * `globalThis.fetch`: `new OpenAI({ fetch: processor.fetch })`. See `usageTapFetch` for the options.
+   */
+  get fetch(): typeof globalThis.fetch {
+    return (this._fetch ??= usageTapFetch(this));
   }
 
   /** Notes open GenAI spans for the watchdog and catches attribute writes after `end()`. */
@@ -238,8 +270,13 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
     if (this._shutdownPromise !== undefined) return;
     this._stats.received++;
     let done = false;
+    let openTap: TapReport | undefined;
     try {
       if (this._open.size > 0) this._open.delete(span as SpanLike);
+      if (this._tapForOpen.size > 0) {
+        openTap = this._tapForOpen.get(span as SpanLike);
+        if (openTap !== undefined) this._tapForOpen.delete(span as SpanLike);
+      }
       const genAi = this._lastEnding === span ? this._lastEndingGenAi : this._isGenAi(span);
       this._lastEnding = undefined;
       if (!genAi) {
@@ -270,8 +307,11 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
         this._forward(span);
         return;
       }
+      const tap = openTap ?? (this._tapPending.size > 0 ? this._takeTap(span, own) : undefined);
+      openTap = undefined;
       if (hasUsage(attributes)) {
         if (attributes[ATTR_USAGE_SOURCE] === undefined) setAttr(span, ATTR_USAGE_SOURCE, 'telemetry');
+        if (tap !== undefined) this._fillFromTap(span, tap);
         done = true;
         this._forward(span);
         return;
@@ -280,6 +320,13 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
       if (pending !== undefined) {
         this._pending.delete(own!);
         applyLateUsage(span, pending.usage, pending.source);
+        if (tap !== undefined) this._fillFromTap(span, tap);
+        done = true;
+        this._forward(span);
+        return;
+      }
+      if (tap !== undefined) {
+        this._applyTap(span, tap);
         done = true;
         this._forward(span);
         return;
@@ -289,6 +336,9 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
     } catch (error) {
       this._error('onEnd', error);
       if (!done) this._forward(span);
+    } finally {
+      // The span the report was for ended as something that takes no usage.
+      if (openTap !== undefined) this._stats.tapUnmatched++;
     }
   }
 
@@ -308,12 +358,67 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
     }
   }
 
+  /**
+   * @internal Usage the HTTP usage tap read in a provider response (see `usageTapFetch`). Completes the
+   * held span it belongs to (by response id, then by the span that was active when the request was made),
+   * or waits up to `holdMillis` for that span to end. Counts telemetry set keep their value. Never throws.
+   */
+  _onTapReport(raw: TapReport): void {
+    try {
+      if (this._shutdownPromise !== undefined || raw === null || typeof raw !== 'object') return;
+      const usage = cleanUsage(raw.usage);
+      if (usage === undefined) return;
+      const id = typeof raw.responseId === 'string' && raw.responseId.length > 0 ? raw.responseId : undefined;
+      const report: TapReport = {
+        responseId: id,
+        spanKey: typeof raw.spanKey === 'string' && raw.spanKey.length > 0 ? raw.spanKey : undefined,
+        model: typeof raw.model === 'string' ? raw.model : undefined,
+        usage,
+        totalTokens: toTokenCount(raw.totalTokens),
+        ...(raw.activeSpan !== null && typeof raw.activeSpan === 'object' ? { activeSpan: raw.activeSpan } : {}),
+      };
+      this._stats.tapReports++;
+      const held = (id !== undefined ? this._heldByResponseId.get(id) : undefined) ?? (report.spanKey !== undefined ? this._held.get(report.spanKey) : undefined);
+      if (held !== undefined) {
+        this._applyTap(held.span, report);
+        this._release(held, 'joined');
+        return;
+      }
+      // A span still open (an abandoned stream's span ends only when the watchdog ends it) keeps its report
+      // until it ends, however long that takes; the watchdog bounds it.
+      const open = report.activeSpan as SpanLike | undefined;
+      if (open !== undefined && this._open.has(open)) {
+        if (this._tapForOpen.has(open)) this._stats.tapUnmatched++;
+        else this._tapForOpen.set(open, report);
+        return;
+      }
+      const key = report.spanKey ?? (id !== undefined ? 'id:' + id : undefined);
+      if (key === undefined || this._tapPending.has(key) || (id !== undefined && this._tapPendingById.has(id))) {
+        // No key to join by, or a first report for this span already waits (the first wins).
+        this._stats.tapUnmatched++;
+        return;
+      }
+      if (this._tapPending.size >= this._config.maxPendingUsage) {
+        this._stats.tapUnmatched++;
+        this._reportOnce('tap-pending-full', 'GenAiEnrichingProcessor: maxPendingUsage reached; HTTP tap usage is being dropped');
+        return;
+      }
+      const entry: TapPending = { report, key, deadline: this._config.clock.now() + this._config.holdMillis };
+      this._tapPending.set(key, entry);
+      if (id !== undefined) this._tapPendingById.set(id, entry);
+      this._schedule(entry.deadline);
+    } catch (error) {
+      this._error('tap report', error);
+    }
+  }
+
   /** A snapshot of the counters; `received = forwarded + held` and `holds = joined + expired + evicted + flushed + held`. */
   stats(): GenAiEnrichingProcessorStats {
     const s = { ...this._stats };
     s.held = this._held.size;
     s.open = this._open.size;
     s.pendingUsage = this._pending.size;
+    s.tapPending = this._tapPending.size + this._tapForOpen.size;
     s.queueDropped = this._batcher?.dropped ?? 0;
     return s;
   }
@@ -341,6 +446,10 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
     this._releaseAll();
     this._stats.pendingUsageExpired += this._pending.size;
     this._pending.clear();
+    this._stats.tapUnmatched += this._tapPending.size + this._tapForOpen.size;
+    this._tapPending.clear();
+    this._tapForOpen.clear();
+    this._tapPendingById.clear();
     this._open.clear();
     try {
       if (this._processor !== undefined) await this._processor.shutdown();
@@ -428,6 +537,54 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
     attributes[ATTR_USAGE_MOVED_TO] = target.span.spanContext().spanId;
     this._stats.carriers++;
     this._release(target, 'joined');
+  }
+
+  /** The tap report waiting for this span, by its own span key or its response id; removed when found. */
+  private _takeTap(span: ReadableSpanLike, responseId: string | undefined): TapReport | undefined {
+    const ctx = span.spanContext();
+    const entry = this._tapPending.get(ctx.traceId + ctx.spanId) ?? (responseId !== undefined ? this._tapPendingById.get(responseId) : undefined);
+    if (entry === undefined) return undefined;
+    this._dropTap(entry);
+    return entry.report;
+  }
+
+  private _dropTap(entry: TapPending): void {
+    this._tapPending.delete(entry.key);
+    const id = entry.report.responseId;
+    if (id !== undefined && this._tapPendingById.get(id) === entry) this._tapPendingById.delete(id);
+  }
+
+  /** A span without usage takes all of the tap's counts, and the response id and model it lacks. */
+  private _applyTap(span: ReadableSpanLike, report: TapReport): void {
+    applyLateUsage(span, report.usage, 'http_tap');
+    const attributes = span.attributes as Attributes;
+    if (report.totalTokens !== undefined && attributes[ATTR_GEN_AI_USAGE_TOTAL_TOKENS] === undefined) {
+      attributes[ATTR_GEN_AI_USAGE_TOTAL_TOKENS] = report.totalTokens;
+    }
+    fillIdentity(attributes, report);
+    this._stats.tapUsed++;
+  }
+
+  /** A span whose telemetry carried usage keeps every count it has; the tap fills only the missing ones. */
+  private _fillFromTap(span: ReadableSpanLike, report: TapReport): void {
+    const attributes = span.attributes as Attributes;
+    let filled = false;
+    for (const field of Object.keys(USAGE_ATTRIBUTE_KEYS) as Array<keyof UsageCounts>) {
+      const value = report.usage[field];
+      const key = USAGE_ATTRIBUTE_KEYS[field];
+      // A zero detail (no cache, no reasoning) says nothing the missing key does not.
+      if (value !== undefined && value > 0 && toTokenCount(attributes[key]) === undefined) {
+        attributes[key] = value;
+        filled = true;
+      }
+    }
+    fillIdentity(attributes, report);
+    if (filled) {
+      attributes[ATTR_USAGE_SOURCE] = attributes[ATTR_USAGE_SOURCE] === 'telemetry' ? 'telemetry+http_tap' : attributes[ATTR_USAGE_SOURCE] ?? 'http_tap';
+      this._stats.tapUsed++;
+    } else {
+      this._stats.tapSuperseded++;
+    }
   }
 
   /** Span events that carry a response id and usage (e.g. `gen_ai.client.inference.operation.details`). */
@@ -563,6 +720,11 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
         this._pending.delete(id);
         this._stats.pendingUsageExpired++;
       }
+      for (const entry of this._tapPending.values()) {
+        if (entry.deadline > now) break;
+        this._dropTap(entry);
+        this._stats.tapUnmatched++;
+      }
       for (const [span, deadline] of this._open) {
         if (deadline > now) break;
         this._open.delete(span);
@@ -574,6 +736,7 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
     const next = Math.min(
       first(this._held.values())?.deadline ?? Infinity,
       first(this._pending.values())?.deadline ?? Infinity,
+      first(this._tapPending.values())?.deadline ?? Infinity,
       first(this._open.values()) ?? Infinity
     );
     if (next !== Infinity) this._schedule(next);
@@ -665,6 +828,16 @@ function applyLateUsage(span: ReadableSpanLike, usage: UsageCounts, source: Usag
     if (toTokenCount(current) === undefined || (placeholders && current === 0)) attributes[key] = value;
   }
   attributes[ATTR_USAGE_SOURCE] = source;
+}
+
+/** The tap read the response id and model off the wire: a span that lacks them (e.g. OpenLLMetry's Responses stream span) gets them. */
+function fillIdentity(attributes: Attributes, report: TapReport): void {
+  if (report.responseId !== undefined && report.responseId.length > 0 && attributes[ATTR_GEN_AI_RESPONSE_ID] === undefined) {
+    attributes[ATTR_GEN_AI_RESPONSE_ID] = report.responseId;
+  }
+  if (report.model !== undefined && report.model.length > 0 && attributes[ATTR_GEN_AI_RESPONSE_MODEL] === undefined) {
+    attributes[ATTR_GEN_AI_RESPONSE_MODEL] = report.model;
+  }
 }
 
 function cleanUsage(usage: LateUsage): UsageCounts | undefined {

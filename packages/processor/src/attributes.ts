@@ -10,7 +10,8 @@ export const ATTR_FORCE_ENDED = 'genai_enrich.force_ended';
 /**
  * Where the span's token usage came from: `telemetry` (the instrumentation set it), `late_span` (a later
  * span with the same `gen_ai.response.id`), `span_event`, `record_usage`, `late_attribute` (a write after
- * `end()`), or `sibling_record` (Logfire's streaming record).
+ * `end()`), `sibling_record` (Logfire's streaming record), `http_tap` (the provider's HTTP response, read
+ * by the usage tap), or `telemetry+http_tap` (the instrumentation set some counts, the tap filled the rest).
  */
 export const ATTR_USAGE_SOURCE = 'genai_enrich.usage_source';
 

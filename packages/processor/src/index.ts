@@ -1,4 +1,10 @@
 export { GenAiEnrichingProcessor } from './GenAiEnrichingProcessor.js';
+export { usageTapFetch, isUsageTap } from './tap/fetch.js';
+export type { UsageTapOptions } from './tap/fetch.js';
+export { installUsageTap, KNOWN_PROVIDER_HOSTS } from './tap/install.js';
+export type { InstallUsageTapOptions } from './tap/install.js';
+export { DEFAULT_TAP_MAX_BUFFER_BYTES, UsageStreamParser } from './tap/usage-parser.js';
+export type { TapBodyFormat, TapEndpoint, TapFinding } from './tap/usage-parser.js';
 export {
   DEFAULT_HOLD_MILLIS,
   DEFAULT_MAX_HELD_SPANS,
@@ -23,6 +29,7 @@ export type {
   SpanExporterLike,
   SpanLike,
   SpanProcessorLike,
+  TapReport,
   TimedEventLike,
   UsageSource,
 } from './types.js';

@@ -73,7 +73,34 @@ export interface SpanProcessorLike {
 export type LateUsage = UsageCounts;
 
 /** Where the usage a span was exported with came from (`genai_enrich.usage_source`). */
-export type UsageSource = 'telemetry' | 'late_span' | 'span_event' | 'record_usage' | 'late_attribute' | 'sibling_record';
+export type UsageSource =
+  | 'telemetry'
+  | 'late_span'
+  | 'span_event'
+  | 'record_usage'
+  | 'late_attribute'
+  | 'sibling_record'
+  | 'http_tap'
+  /** The instrumentation set some counts and the HTTP usage tap filled the rest (e.g. cache or reasoning). */
+  | 'telemetry+http_tap';
+
+/**
+ * What the HTTP usage tap read in one provider response, in semconv terms. `spanKey` is the trace id and
+ * span id of the span that was active when the request was made: spans without a response id join by it.
+ */
+export interface TapReport {
+  readonly responseId: string | undefined;
+  readonly spanKey: string | undefined;
+  readonly model: string | undefined;
+  readonly usage: UsageCounts;
+  readonly totalTokens: number | undefined;
+  /**
+   * The span object that was active when the request was made. While the watchdog still tracks it as
+   * open, the report waits for it past `holdMillis` (an abandoned stream's span ends only when the
+   * watchdog ends it). Only compared by identity, never read.
+   */
+  readonly activeSpan?: object;
+}
 
 /** Time source and timers, replaceable for tests. */
 export interface Clock {
@@ -163,6 +190,16 @@ export interface GenAiEnrichingProcessorStats {
   openUnwatched: number;
   /** Exporter mode: spans dropped because the export queue was full. */
   queueDropped: number;
+  /** Usage reports from the HTTP usage tap. `tapReports = tapUsed + tapSuperseded + tapUnmatched + tapPending`. */
+  tapReports: number;
+  /** Tap reports that supplied usage to a span (all of it, or the counts telemetry lacked). */
+  tapUsed: number;
+  /** Tap reports not needed: the span's telemetry already carried every count the tap had. */
+  tapSuperseded: number;
+  /** Tap reports that found no span: no join key, `maxPendingUsage` reached, or `holdMillis` passed. */
+  tapUnmatched: number;
+  /** Tap reports waiting for their span to end (a gauge). */
+  tapPending: number;
   /** Failed exports, `next` calls that threw, and internal errors. */
   errors: number;
 }

@@ -1,0 +1,182 @@
+// How GenAiEnrichingProcessor joins what the HTTP usage tap reports (`_onTapReport`), on real SDK spans
+// with a fake clock. The tap itself (fetch wrapper, parser) is tested in test/tap/.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Attributes } from '@opentelemetry/api';
+import type { ReadableSpan, Span } from '@opentelemetry/sdk-trace-base';
+import type { TapReport } from '../src/index.js';
+import { pipeline } from './helpers/pipeline.js';
+import type { Pipeline } from './helpers/pipeline.js';
+
+const CHAT_STREAM: Attributes = {
+  'gen_ai.provider.name': 'openai',
+  'gen_ai.operation.name': 'chat',
+  'gen_ai.request.model': 'gpt-4o-mini',
+  'gen_ai.request.stream': true,
+};
+
+const USAGE = { inputTokens: 120, outputTokens: 30, cacheReadInputTokens: 64, reasoningOutputTokens: 8 };
+
+function start(p: Pipeline, attributes: Attributes = CHAT_STREAM): Span {
+  return p.tracer.startSpan('chat gpt-4o-mini', { attributes }) as unknown as Span;
+}
+
+function keyOf(span: Span): string {
+  const c = span.spanContext();
+  return c.traceId + c.spanId;
+}
+
+function report(overrides: Partial<TapReport> = {}): TapReport {
+  return { responseId: 'chatcmpl-T1', spanKey: undefined, model: 'gpt-4o-mini-2024-07-18', usage: USAGE, totalTokens: 150, ...overrides };
+}
+
+function assertTapBalance(p: Pipeline): void {
+  const s = p.processor.stats();
+  assert.equal(s.tapReports, s.tapUsed + s.tapSuperseded + s.tapUnmatched + s.tapPending, JSON.stringify(s));
+  assert.equal(s.received, s.forwarded + s.held);
+  for (const [id, n] of p.next.counts()) assert.equal(n, 1, `span ${id} forwarded ${n} times`);
+}
+
+describe('GenAiEnrichingProcessor and the HTTP usage tap', () => {
+  it('completes a held span that has no response id by the span that was active at the request', () => {
+    const p = pipeline();
+    const span = start(p);
+    span.end();
+    assert.equal(p.processor.stats().held, 1);
+    p.processor._onTapReport(report({ responseId: 'resp_X', spanKey: keyOf(span) }));
+    const out = p.next.ended[0]!;
+    assert.equal(out, span as unknown as ReadableSpan);
+    assert.equal(out.attributes['gen_ai.usage.input_tokens'], 120);
+    assert.equal(out.attributes['gen_ai.usage.output_tokens'], 30);
+    assert.equal(out.attributes['gen_ai.usage.cache_read.input_tokens'], 64);
+    assert.equal(out.attributes['gen_ai.usage.reasoning.output_tokens'], 8);
+    assert.equal(out.attributes['gen_ai.usage.total_tokens'], 150);
+    assert.equal(out.attributes['gen_ai.response.id'], 'resp_X', 'the id the span lacked, from the wire');
+    assert.equal(out.attributes['gen_ai.response.model'], 'gpt-4o-mini-2024-07-18');
+    assert.equal(out.attributes['genai_enrich.usage_source'], 'http_tap');
+    assert.equal(out.attributes['genai_enrich.hold_outcome'], 'joined');
+    assert.equal(out.attributes['genai_enrich.usage_missing'], undefined);
+    assert.equal(p.processor.stats().tapUsed, 1);
+    assertTapBalance(p);
+  });
+
+  it('completes a held span by its response id', () => {
+    const p = pipeline();
+    const span = start(p, { ...CHAT_STREAM, 'gen_ai.response.id': 'chatcmpl-T1' });
+    span.end();
+    p.processor._onTapReport(report({ spanKey: 'not-this-span' }));
+    assert.equal(p.next.ended[0]?.attributes['gen_ai.usage.input_tokens'], 120);
+    assertTapBalance(p);
+  });
+
+  it('a report that comes before its span ends waits for it, by span key or by response id', () => {
+    const p = pipeline();
+    const bySpan = start(p);
+    const byId = start(p, { ...CHAT_STREAM, 'gen_ai.response.id': 'chatcmpl-T2' });
+    p.processor._onTapReport(report({ responseId: undefined, spanKey: keyOf(bySpan), usage: { inputTokens: 7, outputTokens: 2 } }));
+    p.processor._onTapReport(report({ responseId: 'chatcmpl-T2', spanKey: undefined, usage: { inputTokens: 9, outputTokens: 3 } }));
+    assert.equal(p.processor.stats().tapPending, 2);
+    bySpan.end();
+    byId.end();
+    assert.equal(p.processor.stats().held, 0, 'neither span is held: the usage was already there');
+    assert.equal(p.next.ended[0]?.attributes['gen_ai.usage.input_tokens'], 7);
+    assert.equal(p.next.ended[1]?.attributes['gen_ai.usage.input_tokens'], 9);
+    assert.equal(p.next.ended[1]?.attributes['genai_enrich.usage_source'], 'http_tap');
+    assert.equal(p.processor.stats().tapPending, 0);
+    assertTapBalance(p);
+  });
+
+  it('counts an instrumentation set win; the tap fills only the counts that are missing', () => {
+    const p = pipeline();
+    const span = start(p, { ...CHAT_STREAM, 'gen_ai.usage.input_tokens': 100, 'gen_ai.usage.output_tokens': 25 });
+    p.processor._onTapReport(report({ spanKey: keyOf(span) }));
+    span.end();
+    const out = p.next.ended[0]!;
+    assert.equal(out.attributes['gen_ai.usage.input_tokens'], 100);
+    assert.equal(out.attributes['gen_ai.usage.output_tokens'], 25);
+    assert.equal(out.attributes['gen_ai.usage.cache_read.input_tokens'], 64);
+    assert.equal(out.attributes['gen_ai.usage.reasoning.output_tokens'], 8);
+    assert.equal(out.attributes['genai_enrich.usage_source'], 'telemetry+http_tap');
+    assertTapBalance(p);
+  });
+
+  it('a report with nothing new for a span with telemetry usage is superseded, and zero details fill nothing', () => {
+    const p = pipeline();
+    const span = start(p, { ...CHAT_STREAM, 'gen_ai.usage.input_tokens': 100, 'gen_ai.usage.output_tokens': 25 });
+    p.processor._onTapReport(report({ spanKey: keyOf(span), usage: { inputTokens: 1, outputTokens: 1, cacheReadInputTokens: 0, reasoningOutputTokens: 0 } }));
+    span.end();
+    const out = p.next.ended[0]!;
+    assert.equal(out.attributes['genai_enrich.usage_source'], 'telemetry');
+    assert.equal(out.attributes['gen_ai.usage.cache_read.input_tokens'], undefined);
+    assert.equal(p.processor.stats().tapSuperseded, 1);
+    assertTapBalance(p);
+  });
+
+  it('keeps a report for a span still open past holdMillis, and applies it when the watchdog ends the span', () => {
+    const p = pipeline({ holdMillis: 100, maxOpenMillis: 1000 });
+    const span = start(p);
+    p.processor._onTapReport(report({ responseId: undefined, spanKey: keyOf(span), activeSpan: span }));
+    p.clock.advance(500);
+    assert.equal(p.processor.stats().tapPending, 1, 'not expired: its span is still open');
+    p.clock.advance(500);
+    const out = p.next.ended[0]!;
+    assert.equal(out.attributes['genai_enrich.force_ended'], true);
+    assert.equal(out.attributes['gen_ai.usage.input_tokens'], 120);
+    assert.equal(out.attributes['genai_enrich.usage_source'], 'http_tap');
+    assertTapBalance(p);
+  });
+
+  it('a report for an open span that ends as no inference span is counted unmatched, not kept', () => {
+    const p = pipeline();
+    const span = start(p, { 'gen_ai.provider.name': 'openai', 'gen_ai.operation.name': 'invoke_agent' });
+    p.processor._onTapReport(report({ spanKey: keyOf(span), activeSpan: span }));
+    span.end();
+    assert.equal(p.processor.stats().tapUnmatched, 1);
+    assertTapBalance(p);
+  });
+
+  it('reports without a key, past holdMillis, or beyond maxPendingUsage are counted unmatched', () => {
+    const p = pipeline({ holdMillis: 100, maxPendingUsage: 2 });
+    p.processor._onTapReport(report({ responseId: undefined, spanKey: undefined }));
+    p.processor._onTapReport(report({ responseId: 'a' }));
+    p.processor._onTapReport(report({ responseId: 'b' }));
+    p.processor._onTapReport(report({ responseId: 'c' }));
+    assert.equal(p.processor.stats().tapUnmatched, 2);
+    assert.equal(p.processor.stats().tapPending, 2);
+    p.clock.advance(100);
+    assert.equal(p.processor.stats().tapPending, 0);
+    assert.equal(p.processor.stats().tapUnmatched, 4);
+    assertTapBalance(p);
+  });
+
+  it('the first report for a span wins', () => {
+    const p = pipeline();
+    const span = start(p);
+    p.processor._onTapReport(report({ responseId: undefined, spanKey: keyOf(span), usage: { inputTokens: 1, outputTokens: 1 } }));
+    p.processor._onTapReport(report({ responseId: undefined, spanKey: keyOf(span), usage: { inputTokens: 2, outputTokens: 2 } }));
+    span.end();
+    assert.equal(p.next.ended[0]?.attributes['gen_ai.usage.input_tokens'], 1);
+    assertTapBalance(p);
+  });
+
+  it('shutdown counts waiting reports as unmatched; reports after shutdown are ignored', async () => {
+    const p = pipeline();
+    const open = start(p);
+    p.processor._onTapReport(report({ responseId: 'x' }));
+    p.processor._onTapReport(report({ responseId: 'y', spanKey: keyOf(open), activeSpan: open }));
+    await p.processor.shutdown();
+    const s = p.processor.stats();
+    assert.equal(s.tapPending, 0);
+    assert.equal(s.tapUnmatched, 2);
+    p.processor._onTapReport(report({ responseId: 'z' }));
+    assert.equal(p.processor.stats().tapReports, 2);
+  });
+
+  it('never throws on junk reports', () => {
+    const p = pipeline();
+    for (const junk of [null, undefined, 42, {}, { usage: null }, { spanKey: 5, usage: { inputTokens: 'x' } }]) {
+      assert.doesNotThrow(() => p.processor._onTapReport(junk as never));
+    }
+    assertTapBalance(p);
+  });
+});
