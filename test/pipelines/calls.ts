@@ -34,9 +34,9 @@ export interface CallOutcome {
 const MESSAGES = [{ role: 'user' as const, content: 'Say hello.' }];
 
 /** The `openai` client, loaded through `require` after the instrumentations were registered. */
-export function openAiClient(baseURL: string): Client {
+export function openAiClient(baseURL: string, fetch?: typeof globalThis.fetch): Client {
   const { OpenAI } = requireCjs('openai') as typeof import('openai');
-  const client = new OpenAI({ apiKey: 'test-key', baseURL, maxRetries: 0 });
+  const client = new OpenAI({ apiKey: 'test-key', baseURL, maxRetries: 0, ...(fetch !== undefined ? { fetch } : {}) });
   return {
     unsupported: {},
     async run(call) {
@@ -82,10 +82,10 @@ export function openAiClient(baseURL: string): Client {
 }
 
 /** The Vercel AI SDK with `@ai-sdk/openai`, telemetry on, through the pipeline's tracer provider. */
-export async function vercelAiClient(baseURL: string, tracer: Tracer): Promise<Client> {
+export async function vercelAiClient(baseURL: string, tracer: Tracer, fetch?: typeof globalThis.fetch): Promise<Client> {
   const { generateText, streamText, embed } = await import('ai');
   const { createOpenAI } = await import('@ai-sdk/openai');
-  const openai = createOpenAI({ apiKey: 'test-key', baseURL });
+  const openai = createOpenAI({ apiKey: 'test-key', baseURL, ...(fetch !== undefined ? { fetch } : {}) });
   const telemetry = { isEnabled: true, tracer };
   return {
     unsupported: {

@@ -1,9 +1,15 @@
 // One real-pipeline suite per instrumentation: make every call once, then assert on what the OTLP
 // receiver decoded. The per-instrumentation files hold only what differs: the set-up and, per call,
 // which usage fields a telemetry source carried and which were on the wire but lost (known gaps).
+//
+// Each suite runs twice, from two files: as the instrumentation leaves it, and with the HTTP usage tap
+// (`processor.fetch` given to the client). With the tap, every known gap must close: usage that was on
+// the wire arrives on the inference span, once, from `http_tap` (or `telemetry+http_tap` where the
+// instrumentation set part of it); usage that was not on the wire stays missing.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
+import type { MockCall } from '../helpers/openai-mock.js';
 import type { DecodedSpan } from '../helpers/otlp-json.js';
 import { startRealPipeline, type RealPipeline } from '../helpers/real-pipeline.js';
 import {
@@ -31,7 +37,8 @@ export type CallExpectation =
 export interface SuiteOptions {
   title: string;
   instrumentations: () => Promise<Instrumentation[]>;
-  client: (pipeline: RealPipeline) => Promise<Client> | Client;
+  /** `fetch` is the usage tap in the tapped run, undefined otherwise. */
+  client: (pipeline: RealPipeline, fetch: typeof globalThis.fetch | undefined) => Promise<Client> | Client;
   expect: Partial<Record<CallName, CallExpectation>>;
   /** Keys a span may keep although a rule maps them elsewhere, with the reason. */
   allowedLegacyKeys?: (span: DecodedSpan) => readonly string[];
@@ -40,8 +47,9 @@ export interface SuiteOptions {
 export const HOLD_MILLIS = 300;
 export const MAX_OPEN_MILLIS = 600;
 
-export function describeRealPipeline(options: SuiteOptions): void {
-  describe(options.title, () => {
+/** `tap`: give the client `processor.fetch`. One mode per test file: an instrumentation patches once per process. */
+export function describeRealPipeline(options: SuiteOptions, { tap = false }: { tap?: boolean } = {}): void {
+  describe(`${options.title}${tap ? ', with the usage tap' : ''}`, () => {
     let pipeline: RealPipeline;
     let client: Client;
     let outcomes: Map<CallName, CallOutcome>;
@@ -53,7 +61,7 @@ export function describeRealPipeline(options: SuiteOptions): void {
         // Slow enough that an early `break` leaves most of the stream unsent.
         mock: { chunkDelayMs: 15 },
       });
-      client = await options.client(pipeline);
+      client = await options.client(pipeline, tap ? pipeline.processor.fetch : undefined);
       outcomes = await runCalls(pipeline, client, 10_000);
     });
     after(() => pipeline?.close());
@@ -61,6 +69,14 @@ export function describeRealPipeline(options: SuiteOptions): void {
     it('forwards every span the SDK started exactly once, and holds nothing afterwards', () => {
       assertEverySpanOnce(pipeline);
     });
+
+    if (tap) {
+      it('accounts for every tap report', () => {
+        const s = pipeline.processor.stats();
+        assert.ok(s.tapReports > 0, 'the tap reported usage');
+        assert.equal(s.tapReports, s.tapUsed + s.tapSuperseded + s.tapUnmatched + s.tapPending);
+      });
+    }
 
     it('leaves no legacy keys and names the provider canonically on every GenAI span', () => {
       for (const span of pipeline.receiver.spans) {
@@ -75,18 +91,22 @@ export function describeRealPipeline(options: SuiteOptions): void {
     for (const call of CALLS) {
       const expectation = options.expect[call];
       if (expectation === undefined) continue;
-      it(`${call}: ${describeExpectation(expectation)}`, () => {
+      it(`${call}: ${describeExpectation(expectation, tap)}`, () => {
         const outcome = outcomes.get(call);
         assert.ok(outcome !== undefined, `the suite made the ${call} call`);
-        checkCall(outcome, expectation);
+        if (tap) checkTappedCall(outcome, expectation);
+        else checkCall(outcome, expectation);
       });
     }
   });
 }
 
-function describeExpectation(e: CallExpectation): string {
+function describeExpectation(e: CallExpectation, tap: boolean): string {
   if ('noSpan' in e) return `no inference span (${e.noSpan})`;
-  if ('missing' in e) return `${e.forceEnded === true ? 'force-ended, ' : ''}usage missing and marked (${e.why})`;
+  const forced = 'missing' in e && e.forceEnded === true ? 'force-ended, ' : '';
+  if (tap && 'missing' in e && e.missing === 'lost') return `${forced}usage the instrumentation lost is recovered from the wire`;
+  if (tap && 'usage' in e && e.lost !== undefined) return `usage ${e.usage.join('/')} from telemetry, ${e.lost.fields.join('/')} filled from the wire`;
+  if ('missing' in e) return `${forced}usage missing and marked (${e.why})`;
   return `usage ${e.usage.join('/')} equals the wire${e.lost !== undefined ? `; ${e.lost.fields.join('/')} lost (${e.lost.why})` : ''}`;
 }
 
@@ -128,4 +148,42 @@ function checkCall(outcome: CallOutcome, e: CallExpectation): void {
   // Counted once per call: the trace's sum is the wire's value, whatever other spans the call made.
   assert.equal(usageSum(outcome.spans, USAGE.input), wire.usage?.inputTokens);
   assert.equal(usageSum(outcome.spans, USAGE.output), wire.usage?.outputTokens);
+}
+
+const TAPPED_FIELDS = ['input', 'output', 'cacheRead', 'reasoning'] as const;
+
+function wireValue(wire: MockCall, f: UsageField): number | undefined {
+  const u = wire.usage;
+  if (u === undefined) return undefined;
+  return f === 'input' ? u.inputTokens : f === 'output' ? u.outputTokens : f === 'cacheRead' ? u.cacheReadInputTokens : u.reasoningOutputTokens;
+}
+
+/** With the tap: known gaps close; what telemetry carried and what was never on the wire stay as they were. */
+function checkTappedCall(outcome: CallOutcome, e: CallExpectation): void {
+  if ('noSpan' in e || ('missing' in e && e.missing === 'not on the wire')) {
+    checkCall(outcome, e);
+    return;
+  }
+  const spans = inferenceSpans(outcome.spans);
+  assert.equal(spans.length, 1, `one inference span for ${outcome.call}`);
+  const span = spans[0]!;
+  assert.equal(outcome.wire.length, 1, `one request on the wire for ${outcome.call}`);
+  const wire = outcome.wire[0]!;
+  assert.ok(wire.usage !== undefined, 'the mock sent usage for this call');
+  const fromTelemetry: readonly UsageField[] = 'usage' in e ? e.usage : [];
+  // Every count the wire carried is on the span now; zero details need not be.
+  for (const f of TAPPED_FIELDS) {
+    const sent = wireValue(wire, f)!;
+    const got = span.attributes[USAGE[f]];
+    if (sent > 0 || fromTelemetry.includes(f)) assert.equal(got, sent, `span "${span.name}" ${USAGE[f]}`);
+    else assert.ok(got === undefined || got === 0, `span "${span.name}" ${USAGE[f]} is ${String(got)}, the wire sent 0`);
+  }
+  const expectedSource = 'missing' in e ? 'http_tap' : e.lost !== undefined ? 'telemetry+http_tap' : 'telemetry';
+  assert.equal(span.attributes[USAGE.source], expectedSource);
+  assert.equal(span.attributes[USAGE.missing], undefined);
+  assert.equal(span.attributes[USAGE.forceEnded], 'missing' in e && e.forceEnded === true ? true : undefined);
+  if (wire.responseId !== '') assert.equal(span.attributes['gen_ai.response.id'], wire.responseId, 'the response id, from telemetry or the wire');
+  // Counted once per call: the trace's sum is the wire's value.
+  assert.equal(usageSum(outcome.spans, USAGE.input), wire.usage.inputTokens);
+  assert.equal(usageSum(outcome.spans, USAGE.output), wire.usage.outputTokens);
 }
