@@ -399,6 +399,11 @@ for (const mode of MODES) {
         open: 0,
         openUnwatched: 0,
         queueDropped: 0,
+        tapReports: 0,
+        tapUsed: 0,
+        tapSuperseded: 0,
+        tapUnmatched: 0,
+        tapPending: 0,
         errors: 0,
       };
       assert.deepEqual(s, expected);
@@ -513,6 +518,38 @@ describe('SDK 3.x specifics', () => {
     assert.equal(out[0].attributes['genai_enrich.usage_source'], 'late_attribute');
   });
 
+  it('the usage tap on Node 24: processor.fetch reads a provider response and completes the held span', async () => {
+    const { createServer } = await import('node:http');
+    const body = JSON.stringify({
+      id: 'chatcmpl-S3',
+      object: 'chat.completion',
+      created: 1,
+      model: 'gpt-4o-mini-2024-07-18',
+      choices: [],
+      usage: { prompt_tokens: 12, completion_tokens: 3, total_tokens: 15, prompt_tokens_details: { cached_tokens: 4 } },
+    });
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(body));
+    });
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const p = pipeline('processor');
+      p.tracer.startSpan('chat', { attributes: { ...CHAT_STREAM, 'gen_ai.response.id': 'chatcmpl-S3' } }).end();
+      assert.equal(p.processor.stats().held, 1);
+      const response = await p.processor.fetch(`http://127.0.0.1:${server.address().port}/v1/chat/completions`, { method: 'POST', body: '{}' });
+      assert.equal(await response.text(), body, 'the application reads the body unchanged');
+      const out = await p.exported();
+      await p.provider.shutdown();
+      assert.equal(out.length, 1);
+      assert.equal(out[0].attributes['gen_ai.usage.input_tokens'], 12);
+      assert.equal(out[0].attributes['gen_ai.usage.cache_read.input_tokens'], 4);
+      assert.equal(out[0].attributes['genai_enrich.usage_source'], 'http_tap');
+    } finally {
+      server.close();
+    }
+  });
+
   it("the published .d.ts type-check against SDK 3.x's types (TypeScript from the repository root)", (t) => {
     const tsc = join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
     if (!existsSync(tsc)) {
@@ -526,13 +563,18 @@ describe('SDK 3.x specifics', () => {
       join(dir, 'consumer.ts'),
       `import { TracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import type { SpanProcessor, Span, ReadableSpan } from '@opentelemetry/sdk-trace';
-import { GenAiEnrichingProcessor } from '@genai-enrich/processor';
-import type { SpanLike, ReadableSpanLike, SpanExporterLike, SpanProcessorLike } from '@genai-enrich/processor';
+import { GenAiEnrichingProcessor, installUsageTap, usageTapFetch } from '@genai-enrich/processor';
+import type { FetchLike, SpanLike, ReadableSpanLike, SpanExporterLike, SpanProcessorLike } from '@genai-enrich/processor';
 
 const exporterMode: SpanProcessor = new GenAiEnrichingProcessor(new InMemorySpanExporter(), { holdMillis: 1000 });
 const processorMode: SpanProcessor = new GenAiEnrichingProcessor(new SimpleSpanProcessor({ exporter: new InMemorySpanExporter() }));
 const provider = new TracerProvider({ spanProcessors: [exporterMode, processorMode] });
 provider.getTracer('t').startSpan('s').end();
+
+// The usage tap's types stand alone: no DOM lib, no @types/node.
+const tapped: FetchLike = usageTapFetch(processorMode as GenAiEnrichingProcessor, { includeUsage: true });
+const uninstall: () => void = installUsageTap(processorMode as GenAiEnrichingProcessor, { hosts: ['localhost:4000'] });
+export const tap = [tapped, uninstall, (exporterMode as GenAiEnrichingProcessor).fetch];
 
 // The structural shapes accept the SDK's objects, parameter by parameter.
 export function shapes(span: Span, readable: ReadableSpan, exporter: InMemorySpanExporter, processor: SpanProcessor) {

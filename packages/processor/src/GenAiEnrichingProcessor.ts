@@ -61,6 +61,7 @@ import { resolveConfig, validateConfig } from './config.js';
 import type { ResolvedConfig } from './config.js';
 import { ExportBatcher } from './export-batcher.js';
 import { usageTapFetch } from './tap/fetch.js';
+import type { FetchLike } from './tap/fetch.js';
 import type {
   GenAiEnrichingProcessorOptions,
   GenAiEnrichingProcessorStats,
@@ -187,7 +188,7 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
   private _timerDeadline = Infinity;
   private _shutdownPromise: Promise<void> | undefined;
   private readonly _reported = new Set<string>();
-  private _fetch: typeof globalThis.fetch | undefined;
+  private _fetch: FetchLike | undefined;
 
   /**
    * @param next the exporter (batched here) or processor (delegated to) that receives every span.
@@ -223,7 +224,7 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
    * A `fetch` that reads token usage off LLM provider responses for this processor, over
    * `globalThis.fetch`: `new OpenAI({ fetch: processor.fetch })`. See `usageTapFetch` for the options.
    */
-  get fetch(): typeof globalThis.fetch {
+  get fetch(): FetchLike {
     return (this._fetch ??= usageTapFetch(this));
   }
 

@@ -1,6 +1,6 @@
 export { GenAiEnrichingProcessor } from './GenAiEnrichingProcessor.js';
 export { usageTapFetch, isUsageTap } from './tap/fetch.js';
-export type { UsageTapOptions } from './tap/fetch.js';
+export type { FetchLike, UsageTapOptions } from './tap/fetch.js';
 export { installUsageTap, KNOWN_PROVIDER_HOSTS } from './tap/install.js';
 export type { InstallUsageTapOptions } from './tap/install.js';
 export { DEFAULT_TAP_MAX_BUFFER_BYTES, UsageStreamParser } from './tap/usage-parser.js';

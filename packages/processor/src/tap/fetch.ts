@@ -22,6 +22,13 @@ import { UsageChunkStripper } from './strip.js';
 import { DEFAULT_TAP_MAX_BUFFER_BYTES, UsageStreamParser } from './usage-parser.js';
 import type { TapBodyFormat, TapEndpoint, TapFinding } from './usage-parser.js';
 
+/**
+ * A `fetch` function, typed structurally so that the published types need neither the DOM lib nor
+ * `@types/node`: it accepts `globalThis.fetch`, and is accepted wherever a client takes a fetch option.
+ */
+export type FetchLike = (input: any, init?: any) => Promise<any>;
+
+// What the implementation works with: the runtime's own fetch types.
 type Fetch = typeof globalThis.fetch;
 type FetchInput = Parameters<Fetch>[0];
 
@@ -33,7 +40,7 @@ export interface TapReportSink {
 /** Options of {@link usageTapFetch}; every field is optional. */
 export interface UsageTapOptions {
   /** The fetch to wrap. The default is `globalThis.fetch`, looked up at each call. */
-  fetch?: Fetch;
+  fetch?: FetchLike;
   /**
    * Add `stream_options: { include_usage: true }` to OpenAI chat completion stream requests that lack it,
    * and strip the extra usage-only chunk this makes the provider send from what the application reads.
@@ -49,7 +56,7 @@ export interface UsageTapOptions {
 }
 
 const TAPPED: unique symbol = Symbol('genai-enrich usage tap');
-type TappedFetch = Fetch & { [TAPPED]?: { readonly base: () => Fetch } };
+type TappedFetch = FetchLike & { [TAPPED]?: { readonly base: () => FetchLike } };
 
 interface Plan {
   readonly endpoint: TapEndpoint;
@@ -68,7 +75,7 @@ interface Plan {
  * any host (so OpenAI-compatible servers work too), JSON and SSE alike. Usage the instrumentation already
  * set on the span wins; the tap fills only what is missing (`genai_enrich.usage_source` says which).
  */
-export function usageTapFetch(processor: TapReportSink, options: UsageTapOptions = {}): Fetch {
+export function usageTapFetch(processor: TapReportSink, options: UsageTapOptions = {}): FetchLike {
   const explicit = options.fetch;
   const includeUsage = options.includeUsage === true;
   const maxBufferBytes =
@@ -76,7 +83,7 @@ export function usageTapFetch(processor: TapReportSink, options: UsageTapOptions
       ? Math.floor(options.maxBufferBytes)
       : DEFAULT_TAP_MAX_BUFFER_BYTES;
   // A tap over a tap would count the same response twice: always wrap the untapped fetch underneath.
-  const base = (): Fetch => untapped(explicit ?? globalThis.fetch);
+  const base = (): Fetch => untapped(explicit ?? globalThis.fetch) as Fetch;
 
   const tapped: TappedFetch = async function usageTap(input: FetchInput, init?: RequestInit): Promise<Response> {
     let plan: Plan | undefined;
@@ -97,13 +104,13 @@ export function usageTapFetch(processor: TapReportSink, options: UsageTapOptions
 }
 
 /** @internal Marks `fetch` as a tap over `base`, so that no tap is ever built over it. */
-export function markAsTap(fetch: Fetch, base: () => Fetch): Fetch {
+export function markAsTap(fetch: FetchLike, base: () => FetchLike): FetchLike {
   (fetch as TappedFetch)[TAPPED] = { base };
   return fetch;
 }
 
 /** The fetch under any number of taps. */
-export function untapped(fetch: Fetch): Fetch {
+export function untapped(fetch: FetchLike): FetchLike {
   let f = fetch as TappedFetch;
   for (let i = 0; i < 8 && f[TAPPED] !== undefined; i++) f = f[TAPPED].base() as TappedFetch;
   return f;
@@ -115,7 +122,7 @@ export function isUsageTap(fetch: unknown): boolean {
 }
 
 /** The endpoint a request goes to, if the tap reads its responses. */
-export function tapEndpoint(url: URL, method: string): TapEndpoint | undefined {
+export function tapEndpoint(url: { readonly pathname: string }, method: string): TapEndpoint | undefined {
   if (method.toUpperCase() !== 'POST') return undefined;
   let path = url.pathname;
   if (path.endsWith('/')) path = path.slice(0, -1);
