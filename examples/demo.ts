@@ -94,6 +94,8 @@ const { generateText, streamText } = await import('ai');
 const { createOpenAI } = await import('@ai-sdk/openai');
 
 const client = new OpenAI({ apiKey: 'demo', baseURL: mock.baseURL });
+// The same client with the HTTP usage tap: it reads usage off the provider's response for the processor.
+const tapped = new OpenAI({ apiKey: 'demo', baseURL: mock.baseURL, fetch: processor.fetch });
 const vercel = createOpenAI({ apiKey: 'demo', baseURL: mock.baseURL });
 const tracer = provider.getTracer('genai-enrich-demo');
 const messages = [{ role: 'user' as const, content: 'Say hello.' }];
@@ -111,6 +113,9 @@ async function call(label: string, fn: () => Promise<unknown>): Promise<void> {
 
 await call('openai chat (OTel contrib instrumentation)', () =>
   client.chat.completions.create({ model: 'gpt-4o-mini', messages }),
+);
+await call('openai responses, with the usage tap (OTel contrib + processor.fetch)', () =>
+  tapped.responses.create({ model: 'gpt-4o-mini', input: 'Say hello.' }),
 );
 await call('openai chat stream, include_usage (OTel contrib)', async () => {
   const stream = await client.chat.completions.create({
