@@ -23,7 +23,7 @@ import {
   responsesSse,
   writeSse,
 } from './usage-fixtures.js';
-import type { Fixture, SseStyle } from './usage-fixtures.js';
+import type { ChatSpec, Fixture, SseStyle } from './usage-fixtures.js';
 
 const utf8 = new TextEncoder();
 
@@ -508,5 +508,29 @@ describe('UsageStreamParser: options', () => {
 
   it('DEFAULT_TAP_MAX_BUFFER_BYTES is 64 KiB', () => {
     assert.equal(DEFAULT_TAP_MAX_BUFFER_BYTES, 65536);
+  });
+});
+
+describe('UsageStreamParser: the needle search covers the last TAIL_WINDOW bytes of a chunk', () => {
+  // A long stream delivered in a few large chunks, as a fast connection does: most events are skipped, and
+  // the usage event, which every provider sends last or next to last, is still found.
+  const long: ChatSpec = { ...CHAT, texts: Array.from({ length: 20_000 }, (_, i) => ` word${i}`) };
+  const fixture = chatSse(long);
+
+  it('finds the usage of a 2 MB chat stream fed as one chunk, or in 256 KiB chunks', () => {
+    assert.ok(fixture.body.length > 2_000_000);
+    assert.deepEqual(feedFixture(fixture).early, fixture.expected);
+    const cuts = Array.from({ length: Math.floor(fixture.body.length / 262_144) }, (_, i) => (i + 1) * 262_144);
+    assert.deepEqual(feedFixture(fixture, cuts).early, fixture.expected);
+  });
+
+  it('takes the last of several usage events (servers that repeat usage on every chunk)', () => {
+    const events = [
+      { data: { ...chatChunk(CHAT, { content: 'a' }), usage: { prompt_tokens: 5, completion_tokens: 1, total_tokens: 6 } } },
+      { data: { ...chatChunk(CHAT, { content: 'b' }), usage: { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7 } } },
+      { data: '[DONE]' },
+    ];
+    const fed = feed('openai.chat', 'sse', sse(events));
+    assert.equal(fed.early?.usage.outputTokens, 2);
   });
 });
