@@ -20,6 +20,7 @@ import type {
   Usage,
 } from '@anthropic-ai/sdk/resources/messages/messages';
 import type { ErrorObject, ErrorResponse } from '@anthropic-ai/sdk/resources/shared';
+import { Exchange } from './exchange.js';
 
 export interface AnthropicMockCall {
   endpoint: 'messages';
@@ -158,38 +159,6 @@ function wireDeltaUsage(u: AnthropicMockUsage): MessageDeltaUsage {
     output_tokens_details: null,
     server_tool_use: null,
   };
-}
-
-/** Tracks one HTTP exchange so a vanished client never crashes the mock or reads as a completed call. */
-class Exchange {
-  closed = false;
-
-  constructor(
-    readonly res: ServerResponse,
-    readonly call: AnthropicMockCall,
-  ) {
-    res.on('error', () => {
-      this.closed = true;
-    });
-    res.on('close', () => {
-      this.closed = true;
-      if (!res.writableFinished) call.completed = false;
-    });
-  }
-
-  /** Returns false (and writes nothing) once the client has gone. */
-  write(chunk: string): boolean {
-    if (this.closed || this.res.destroyed) return false;
-    this.res.write(chunk);
-    return true;
-  }
-
-  end(chunk?: string): boolean {
-    if (this.closed || this.res.destroyed) return false;
-    this.res.end(chunk);
-    this.call.completed = true;
-    return true;
-  }
 }
 
 export async function startAnthropicMock(options: AnthropicMockOptions = {}): Promise<AnthropicMock> {

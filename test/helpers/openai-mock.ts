@@ -21,6 +21,7 @@ import type {
   ResponseStreamEvent,
   ResponseUsage,
 } from 'openai/resources/responses/responses';
+import { Exchange } from './exchange.js';
 
 export interface MockCall {
   endpoint: 'chat' | 'responses' | 'embeddings';
@@ -171,38 +172,6 @@ function responsesUsage(u: MockUsage): ResponseUsage {
     output_tokens_details: { reasoning_tokens: u.reasoningOutputTokens },
     total_tokens: u.totalTokens,
   };
-}
-
-/** Tracks one HTTP exchange so a vanished client never crashes the mock or reads as a completed call. */
-class Exchange {
-  closed = false;
-
-  constructor(
-    readonly res: ServerResponse,
-    readonly call: MockCall,
-  ) {
-    res.on('error', () => {
-      this.closed = true;
-    });
-    res.on('close', () => {
-      this.closed = true;
-      if (!res.writableFinished) call.completed = false;
-    });
-  }
-
-  /** Returns false (and writes nothing) once the client has gone. */
-  write(chunk: string): boolean {
-    if (this.closed || this.res.destroyed) return false;
-    this.res.write(chunk);
-    return true;
-  }
-
-  end(chunk?: string): boolean {
-    if (this.closed || this.res.destroyed) return false;
-    this.res.end(chunk);
-    this.call.completed = true;
-    return true;
-  }
 }
 
 export async function startOpenAiMock(options: OpenAiMockOptions = {}): Promise<OpenAiMock> {
