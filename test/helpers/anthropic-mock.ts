@@ -9,8 +9,6 @@
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type {
   Message,
@@ -20,7 +18,7 @@ import type {
   Usage,
 } from '@anthropic-ai/sdk/resources/messages/messages';
 import type { ErrorObject, ErrorResponse } from '@anthropic-ai/sdk/resources/shared';
-import { Exchange } from './exchange.js';
+import { Exchange, alnum, isRecord, listenLoopback, readBody, splitText } from './mock-server.js';
 
 export interface AnthropicMockCall {
   endpoint: 'messages';
@@ -100,23 +98,7 @@ export function mockAnthropicResponseModel(requestModel: string): string {
   return MODEL_DATES[requestModel] ?? requestModel;
 }
 
-const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-function alnum(length: number): string {
-  // 248 = 4 * 62: rejecting larger bytes keeps the alphabet unbiased.
-  let out = '';
-  while (out.length < length) {
-    for (const byte of randomBytes(length * 2)) {
-      if (byte < 248 && out.length < length) out += ALNUM[byte % 62];
-    }
-  }
-  return out;
-}
 
-function splitText(text: string, parts: number): string[] {
-  return Array.from({ length: parts }, (_, i) =>
-    text.slice(Math.floor((i * text.length) / parts), Math.floor(((i + 1) * text.length) / parts)),
-  );
-}
 
 /**
  * Call k (1-based) of a mock: input 30 + 10k, output 7 + k; odd calls read 1024 cached tokens, even calls
@@ -298,35 +280,10 @@ export async function startAnthropicMock(options: AnthropicMockOptions = {}): Pr
       else res.destroy();
     });
   });
-  server.on('connection', (socket) => socket.unref());
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  server.unref();
-  const { port } = server.address() as AddressInfo;
-
-  let closing: Promise<void> | undefined;
-  return {
-    baseURL: `http://127.0.0.1:${port}`,
-    calls,
-    close() {
-      closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      return closing;
-    },
-  };
+  const { port, close } = await listenLoopback(server);
+  return { baseURL: `http://127.0.0.1:${port}`, calls, close };
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function requireModel(body: Record<string, unknown>): string {
   if (typeof body.model !== 'string' || body.model === '') {
@@ -335,11 +292,3 @@ function requireModel(body: Record<string, unknown>): string {
   return body.model;
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const parts: Buffer[] = [];
-    req.on('data', (part: Buffer) => parts.push(part));
-    req.on('end', () => resolve(Buffer.concat(parts).toString('utf8')));
-    req.on('error', reject);
-  });
-}

@@ -8,7 +8,6 @@
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createHash, randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ChatCompletion, ChatCompletionChunk } from 'openai/resources/chat/completions';
@@ -21,7 +20,7 @@ import type {
   ResponseStreamEvent,
   ResponseUsage,
 } from 'openai/resources/responses/responses';
-import { Exchange } from './exchange.js';
+import { Exchange, alnum, isRecord, listenLoopback, readBody, splitText } from './mock-server.js';
 
 export interface MockCall {
   endpoint: 'chat' | 'responses' | 'embeddings';
@@ -116,24 +115,8 @@ export function mockResponseModel(requestModel: string): string {
   return `${requestModel}-2024-07-18`;
 }
 
-const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-function alnum(length: number): string {
-  // 248 = 4 * 62: rejecting larger bytes keeps the alphabet unbiased.
-  let out = '';
-  while (out.length < length) {
-    for (const byte of randomBytes(length * 2)) {
-      if (byte < 248 && out.length < length) out += ALNUM[byte % 62];
-    }
-  }
-  return out;
-}
 const hex = (bytes: number): string => randomBytes(bytes).toString('hex');
 
-function splitText(text: string, parts: number): string[] {
-  return Array.from({ length: parts }, (_, i) =>
-    text.slice(Math.floor((i * text.length) / parts), Math.floor(((i + 1) * text.length) / parts)),
-  );
-}
 
 /** Call k (1-based) of a mock; cache read ≤ input and reasoning ≤ output for every k. */
 function usageForCall(k: number, endpoint: MockCall['endpoint']): MockUsage {
@@ -449,35 +432,10 @@ export async function startOpenAiMock(options: OpenAiMockOptions = {}): Promise<
       else res.destroy();
     });
   });
-  server.on('connection', (socket) => socket.unref());
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  server.unref();
-  const { port } = server.address() as AddressInfo;
-
-  let closing: Promise<void> | undefined;
-  return {
-    baseURL: `http://127.0.0.1:${port}/v1`,
-    calls,
-    close() {
-      closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      return closing;
-    },
-  };
+  const { port, close } = await listenLoopback(server);
+  return { baseURL: `http://127.0.0.1:${port}/v1`, calls, close };
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function requireModel(body: Record<string, unknown>): string {
   if (typeof body.model !== 'string' || body.model === '') {
@@ -504,11 +462,3 @@ function float32Base64(vector: number[]): string {
   return bytes.toString('base64');
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const parts: Buffer[] = [];
-    req.on('data', (part: Buffer) => parts.push(part));
-    req.on('end', () => resolve(Buffer.concat(parts).toString('utf8')));
-    req.on('error', reject);
-  });
-}
