@@ -20,9 +20,10 @@
  *         └─ forceFlush / shutdown ───────────────────────── ► forward                   [flushed]
  *   watchdog: a GenAI span open longer than maxOpenMillis ─► force_ended=true, end() ─► onEnd above
  *
- * Holds, pending usage, tap reports and watched spans all share one deadline rule (a constant delay from insertion),
- * so each lives in an insertion-ordered Map whose first entry is its earliest deadline, and a single
- * unref()ed timer serves the earliest of the three.
+ * Holds, pending usage, tap reports and watched spans all share one deadline rule (a constant delay from
+ * insertion), so each lives in an insertion-ordered Map whose first entry is its earliest deadline, and a
+ * single unref()ed timer serves the earliest of them. A tap report for a span still open waits with that
+ * span instead (its end, forced by the watchdog if need be, takes it).
  *
  * `next` is a SpanProcessor (delegated to) or a SpanExporter (batched here, as BatchSpanProcessor does).
  * Nothing here throws into the SDK: failures are counted in stats().errors and reported once via diag.
@@ -362,7 +363,8 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
   /**
    * @internal Usage the HTTP usage tap read in a provider response (see `usageTapFetch`). Completes the
    * held span it belongs to (by response id, then by the span that was active when the request was made),
-   * or waits up to `holdMillis` for that span to end. Counts telemetry set keep their value. Never throws.
+   * or waits for that span to end: up to `holdMillis`, or as long as the watchdog keeps it open. Counts
+   * telemetry set keep their value. Never throws.
    */
   _onTapReport(raw: TapReport): void {
     try {
@@ -413,7 +415,10 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
     }
   }
 
-  /** A snapshot of the counters; `received = forwarded + held` and `holds = joined + expired + evicted + flushed + held`. */
+  /**
+   * A snapshot of the counters; `received = forwarded + held`, `holds = joined + expired + evicted + flushed + held`
+   * and `tapReports = tapUsed + tapSuperseded + tapUnmatched + tapPending`.
+   */
   stats(): GenAiEnrichingProcessorStats {
     const s = { ...this._stats };
     s.held = this._held.size;

@@ -196,7 +196,7 @@ export interface GenAiEnrichingProcessorStats {
   tapUsed: number;
   /** Tap reports not needed: the span's telemetry already carried every count the tap had. */
   tapSuperseded: number;
-  /** Tap reports that found no span: no join key, `maxPendingUsage` reached, or `holdMillis` passed. */
+  /** Tap reports that found no span: no key, a second report for one span, `maxPendingUsage` reached, `holdMillis` passed, or the span ended as no inference span. */
   tapUnmatched: number;
   /** Tap reports waiting for their span to end (a gauge). */
   tapPending: number;

@@ -8,10 +8,12 @@
  * dispatch nothing before that, so what they see is only re-chunked, never delayed past an event.
  */
 
+import { findSeq, needle } from './bytes.js';
+
 const LF = 0x0a;
 const CR = 0x0d;
-const USAGE_NEEDLE = new TextEncoder().encode('"usage"');
-const EMPTY_CHOICES_NEEDLE = new TextEncoder().encode('"choices":[]');
+const USAGE_NEEDLE = needle('"usage"');
+const EMPTY_CHOICES_NEEDLE = needle('"choices":[]');
 
 export class UsageChunkStripper {
   private readonly _maxBufferBytes: number;
@@ -23,6 +25,8 @@ export class UsageChunkStripper {
   /** The last byte seen ended a line (or the stream just started). */
   private _atLineStart = true;
   private _lastWasCr = false;
+  /** A blank line just ended with CR: the event ends after it, with the LF that may follow. */
+  private _endAfterCr = false;
   private readonly _decoder = new TextDecoder();
   /** Usage-only chunks removed so far. */
   stripped = 0;
@@ -88,8 +92,6 @@ export class UsageChunkStripper {
     return out;
   }
 
-  private _endAfterCr = false;
-
   private _hold(bytes: Uint8Array, out: Uint8Array[]): void {
     if (this._passThrough) {
       out.push(bytes);
@@ -126,7 +128,7 @@ export class UsageChunkStripper {
   }
 
   private _isUsageOnlyChunk(event: Uint8Array): boolean {
-    if (indexOf(event, USAGE_NEEDLE) < 0 || indexOf(event, EMPTY_CHOICES_NEEDLE) < 0) return false;
+    if (findSeq(event, event.length, USAGE_NEEDLE) < 0 || findSeq(event, event.length, EMPTY_CHOICES_NEEDLE) < 0) return false;
     let data = '';
     let first = true;
     for (const line of this._decoder.decode(event).split(/\r\n|\r|\n/)) {
@@ -153,8 +155,4 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
     at += p.length;
   }
   return out;
-}
-
-function indexOf(haystack: Uint8Array, needle: Uint8Array): number {
-  return Buffer.from(haystack.buffer, haystack.byteOffset, haystack.byteLength).indexOf(needle);
 }
