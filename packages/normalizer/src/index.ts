@@ -20,15 +20,18 @@ export {
   VERCEL_PROVIDER_CALL_OPERATIONS,
 } from './rules.js';
 export type { MappingRule, RuleScope, ValueKind } from './rules.js';
+export { extractUsage, extractUsageFromJson, toTokenCount, USAGE_ATTRIBUTE_KEYS, MAX_USAGE_JSON_LENGTH } from './usage.js';
 export {
-  extractUsage,
-  extractUsageFromJson,
+  USAGE_KEYS,
+  isUsageKey,
+  hasUsage,
   readUsage,
+  toUsageCounts,
   applyUsage,
-  toTokenCount,
-  USAGE_ATTRIBUTE_KEYS,
-  MAX_USAGE_JSON_LENGTH,
-} from './usage.js';
+  applyLateUsage,
+  fillMissingUsage,
+  moveUsage,
+} from './usage-attributes.js';
 export type { UsageCounts } from './usage.js';
 export {
   SEMCONV_VERSION,

@@ -30,7 +30,7 @@ import {
   ATTR_GENAI_ENRICH_USAGE_MOVED_TO,
 } from './semconv.js';
 import { USAGE_ATTRIBUTE_KEYS, extractUsageFromJson, toTokenCount } from './usage.js';
-import type { UsageCounts } from './usage.js';
+import { applyUsage } from './usage-attributes.js';
 
 /** Options for {@link normalizeAttributes}. */
 export interface NormalizeOptions {
@@ -48,8 +48,8 @@ const ATTR_LLM_IS_STREAMING = 'llm.is_streaming';
 const ATTR_AI_PROMPT_MESSAGES = 'ai.prompt.messages';
 
 const hasOwn = Object.prototype.hasOwnProperty;
-const USAGE_KEYS = Object.values(USAGE_ATTRIBUTE_KEYS);
-const USAGE_FIELDS = Object.keys(USAGE_ATTRIBUTE_KEYS) as Array<keyof UsageCounts>;
+/** The five count keys (not the total): a Logfire span missing any of them may find it in its JSON. */
+const COUNT_KEYS = Object.values(USAGE_ATTRIBUTE_KEYS);
 
 /**
  * Returns a new attribute map in the GenAI semantic conventions v1.41 (see `SEMCONV_VERSION`).
@@ -379,7 +379,7 @@ function fillLogfireUsage(out: Attributes): void {
   // A record whose usage already moved to its request span would count the call twice.
   if (out[ATTR_GENAI_ENRICH_USAGE_MOVED_TO] !== undefined) return;
   let missing = false;
-  for (const key of USAGE_KEYS) {
+  for (const key of COUNT_KEYS) {
     if (out[key] === undefined) {
       missing = true;
       break;
@@ -387,12 +387,7 @@ function fillLogfireUsage(out: Attributes): void {
   }
   if (!missing) return;
   const usage = extractUsageFromJson(raw) ?? extractUsageFromJson(responseData);
-  if (usage === undefined) return;
-  for (const field of USAGE_FIELDS) {
-    const key = USAGE_ATTRIBUTE_KEYS[field];
-    const n = usage[field];
-    if (n !== undefined && out[key] === undefined) out[key] = n;
-  }
+  if (usage !== undefined) applyUsage(out, usage);
 }
 
 /**

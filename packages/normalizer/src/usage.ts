@@ -1,4 +1,4 @@
-import type { Attributes, AttributeValue } from './types.js';
+import type { AttributeValue } from './types.js';
 import {
   ATTR_GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
   ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
@@ -131,23 +131,4 @@ export function extractUsageFromJson(value: AttributeValue | undefined): UsageCo
     return undefined;
   }
   return extractUsage(parsed);
-}
-
-/** Reads the canonical `gen_ai.usage.*` counts of an attribute map. */
-export function readUsage(attributes: Attributes): UsageCounts {
-  const out: UsageCounts = {};
-  for (const field of USAGE_FIELDS) {
-    const n = toTokenCount(attributes[USAGE_ATTRIBUTE_KEYS[field]]);
-    if (n !== undefined) out[field] = n;
-  }
-  return out;
-}
-
-/** Writes usage counts as canonical attributes into `target`, skipping any key already present. */
-export function applyUsage(target: Attributes, usage: UsageCounts): void {
-  for (const field of USAGE_FIELDS) {
-    const n = toTokenCount(usage[field]);
-    const key = USAGE_ATTRIBUTE_KEYS[field];
-    if (n !== undefined && target[key] === undefined) target[key] = n;
-  }
 }

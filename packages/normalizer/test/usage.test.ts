@@ -1,7 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyUsage, extractUsage, extractUsageFromJson, readUsage, toTokenCount } from '../src/usage.js';
-import type { Attributes } from '../src/types.js';
+import { extractUsage, extractUsageFromJson, toTokenCount } from '../src/usage.js';
 
 describe('toTokenCount', () => {
   it('accepts non-negative integers and numeric strings', () => {
@@ -76,18 +75,5 @@ describe('extractUsage', () => {
     assert.equal(extractUsageFromJson('[1]'), undefined);
     assert.equal(extractUsageFromJson(3), undefined);
     assert.equal(extractUsageFromJson('{"prompt_tokens":3,"pad":"' + 'x'.repeat(1 << 20) + '"}'), undefined);
-  });
-});
-
-describe('readUsage / applyUsage', () => {
-  it('round-trips canonical usage attributes and never overwrites', () => {
-    const attrs: Attributes = { 'gen_ai.usage.input_tokens': 5 };
-    applyUsage(attrs, { inputTokens: 9, outputTokens: 2, reasoningOutputTokens: 1 });
-    assert.deepEqual(attrs, {
-      'gen_ai.usage.input_tokens': 5,
-      'gen_ai.usage.output_tokens': 2,
-      'gen_ai.usage.reasoning.output_tokens': 1,
-    });
-    assert.deepEqual(readUsage(attrs), { inputTokens: 5, outputTokens: 2, reasoningOutputTokens: 1 });
   });
 });
