@@ -1,6 +1,7 @@
 /*
- * A model test: random interleavings of span starts and ends, late usage from every source, time passing,
- * forceFlush and shutdown, against the real SDK and a fake clock. 10⁴ runs in CI (FC_PROCESSOR_RUNS);
+ * A model test: random interleavings of span starts and ends, late usage from every source (HTTP usage tap
+ * reports by response id and by the span active at the request included), time passing, forceFlush and
+ * shutdown, against the real SDK and a fake clock. 10⁴ runs in CI (FC_PROCESSOR_RUNS);
  * `FC_PROCESSOR_RUNS=100000 npm test` runs 10⁵.
  */
 import { describe, it } from 'node:test';
@@ -11,6 +12,13 @@ import { pipeline } from './helpers/pipeline.js';
 
 const RUNS = Number(process.env['FC_PROCESSOR_RUNS'] ?? 10_000);
 const MAX_HELD = 3;
+const MAX_PENDING = 4;
+/** Tap usage: all counts, input/output only (adds nothing to a span with usage: superseded), a detail only. */
+const TAP_USAGE = {
+  full: { inputTokens: 11, outputTokens: 4, cacheReadInputTokens: 2 },
+  counts: { inputTokens: 11, outputTokens: 4 },
+  detail: { cacheReadInputTokens: 2 },
+};
 
 type Action =
   | { t: 'start'; kind: 'plain' | 'inference' | 'tool'; withId: boolean }
@@ -18,6 +26,7 @@ type Action =
   | { t: 'late'; pick: number }
   | { t: 'record'; pick: number }
   | { t: 'carrier'; pick: number }
+  | { t: 'tap'; pick: number; by: 'id' | 'span' | 'both' | 'none'; usage: keyof typeof TAP_USAGE }
   | { t: 'advance'; ms: number }
   | { t: 'flush' }
   | { t: 'shutdown' };
@@ -28,6 +37,15 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ t: fc.constant('late' as const), pick: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('record' as const), pick: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('carrier' as const), pick: fc.nat() }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      t: fc.constant('tap' as const),
+      pick: fc.nat(),
+      by: fc.constantFrom('id' as const, 'span' as const, 'both' as const, 'none' as const),
+      usage: fc.constantFrom('full' as const, 'counts' as const, 'detail' as const),
+    }),
+  },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 1500 }) }) },
   { weight: 1, arbitrary: fc.constant({ t: 'flush' as const }) },
   { weight: 1, arbitrary: fc.constant({ t: 'shutdown' as const }) }
@@ -37,7 +55,7 @@ describe('GenAiEnrichingProcessor (model)', () => {
   it('forwards every ended span exactly once, stays bounded and balanced, holds nothing after shutdown', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(action, { minLength: 10, maxLength: 60, size: 'max' }), async (actions) => {
-        const p = pipeline({ holdMillis: 1000, maxOpenMillis: 3000, maxHeldSpans: MAX_HELD, maxPendingUsage: 4 });
+        const p = pipeline({ holdMillis: 1000, maxOpenMillis: 3000, maxHeldSpans: MAX_HELD, maxPendingUsage: MAX_PENDING });
         const spans: Array<{ span: Span; id: string; ended: boolean }> = [];
         const endedBeforeShutdown = new Set<string>();
         let shutDown = false;
@@ -47,6 +65,9 @@ describe('GenAiEnrichingProcessor (model)', () => {
           assert.ok(s.held <= MAX_HELD, `held ${s.held}`);
           assert.equal(s.received, s.forwarded + s.held);
           assert.equal(s.holds, s.joined + s.expired + s.evicted + s.flushed + s.held);
+          assert.equal(s.tapReports, s.tapUsed + s.tapSuperseded + s.tapUnmatched + s.tapPending, JSON.stringify(s));
+          // Reports wait by key (maxPendingUsage) or with a span that is still open (one each).
+          assert.ok(s.tapPending <= MAX_PENDING + s.open, `tapPending ${s.tapPending}`);
         };
         const noteEnded = () => {
           for (const entry of spans) {
@@ -96,6 +117,23 @@ describe('GenAiEnrichingProcessor (model)', () => {
               carrier.end();
               break;
             }
+            case 'tap': {
+              // What the HTTP usage tap hands the processor: the response id read off the wire and/or the
+              // span that was active when the request was made (its key, and the span object itself).
+              const entry = spans[a.pick % Math.max(1, spans.length)];
+              if (entry === undefined) break;
+              const ctx = entry.span.spanContext();
+              const bySpan = a.by === 'span' || a.by === 'both';
+              p.processor._onTapReport({
+                responseId: a.by === 'id' || a.by === 'both' ? entry.id : undefined,
+                spanKey: bySpan ? ctx.traceId + ctx.spanId : undefined,
+                model: 'm-2024',
+                usage: TAP_USAGE[a.usage],
+                totalTokens: 15,
+                ...(bySpan ? { activeSpan: entry.span } : {}),
+              });
+              break;
+            }
             case 'advance':
               p.clock.advance(a.ms);
               break;
@@ -116,6 +154,7 @@ describe('GenAiEnrichingProcessor (model)', () => {
         shutDown = true;
         await p.processor.shutdown();
         assert.equal(p.processor.stats().held, 0, 'nothing is held after shutdown');
+        assert.equal(p.processor.stats().tapPending, 0, 'no tap report waits after shutdown');
         const counts = p.next.counts();
         for (const id of endedBeforeShutdown) assert.equal(counts.get(id), 1, `span ${id} forwarded ${counts.get(id) ?? 0} times`);
         for (const [id, c] of counts) assert.ok(endedBeforeShutdown.has(id) && c === 1, `unexpected forward of ${id}`);
