@@ -45,8 +45,8 @@ export function machineLine(): string {
 }
 
 /**
- * A case for {@link runRounds}: `run` does `opsPerBatch` operations synchronously and is the only timed
- * part; `before` and `after` (which may be async, e.g. to flush a queue) run untimed around each batch.
+ * A case for {@link runRounds}: `run` does `opsPerBatch` operations and is the only timed part (when it
+ * returns a promise, the time until it settles counts too); `before` and `after` (which may be async, e.g. to flush a queue) run untimed around each batch.
  */
 export interface RoundCase {
   name: string;
@@ -102,6 +102,8 @@ export async function runRounds(
         await c.before?.();
         const start = process.hrtime.bigint();
         sink = c.run();
+        // A case whose work finishes in promises returns one; waiting for it is part of its time.
+        if (sink instanceof Promise) sink = await sink;
         ns += Number(process.hrtime.bigint() - start);
         await c.after?.();
       }

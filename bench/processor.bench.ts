@@ -11,7 +11,11 @@
  *       gen_ai.response.id each): held, then joined by `recordUsage(id, { inputTokens, outputTokens })`
  *       32 spans later, so a few dozen spans are held at any time
  * plus BatchSpanProcessor on the GenAI spans of (3) and (4), so that the cost of the processor can also be
- * read against the same spans (the SDK's own cost grows with the number of attributes).
+ * read against the same spans (the SDK's own cost grows with the number of attributes), and a peer that
+ * users already run, Langfuse's `LangfuseSpanProcessor` (`@langfuse/otel`, its default options, exporting to
+ * the same no-op exporter), on the spans of (1), (3) and (4). Langfuse's onEnd finishes each span in a
+ * promise (filter, mask, media scan) before its own BatchSpanProcessor takes it, so its timed section
+ * also waits until that work is done (one setImmediate after the batch: no I/O is involved).
  *
  * Fairness: every processor is configured alike (maxQueueSize 100 000, maxExportBatchSize 512, delay 5 s).
  * Spans are timed in batches of 500, below maxExportBatchSize, and every processor is flushed after each
@@ -37,6 +41,7 @@ import { ExportResultCode } from '@opentelemetry/core';
 import type { ExportResult } from '@opentelemetry/core';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { ReadableSpan, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { LangfuseSpanProcessor } from '@langfuse/otel';
 import { GenAiEnrichingProcessor } from '@genai-enrich/processor';
 import type { GenAiEnrichingProcessorOptions } from '@genai-enrich/processor';
 import { machineLine, median, runRounds } from './harness.js';
@@ -173,10 +178,16 @@ interface Pipeline {
   openai: Tracer;
 }
 
-function pipeline(kind: 'batch' | 'enriching'): Pipeline {
+type Kind = 'batch' | 'enriching' | 'langfuse';
+
+function pipeline(kind: Kind): Pipeline {
   const exporter = new NoopExporter();
   const enriching = kind === 'enriching' ? new GenAiEnrichingProcessor(exporter, PROCESSOR_OPTIONS) : undefined;
-  const processor = enriching ?? new BatchSpanProcessor(exporter, QUEUE);
+  const processor =
+    enriching ??
+    (kind === 'langfuse'
+      ? new LangfuseSpanProcessor({ exporter, publicKey: 'pk-bench', secretKey: 'sk-bench', flushAt: QUEUE.maxExportBatchSize })
+      : new BatchSpanProcessor(exporter, QUEUE));
   const provider = new BasicTracerProvider({ spanProcessors: [processor] });
   return {
     exporter,
@@ -196,7 +207,10 @@ interface Case extends RoundCase {
   spans: number;
 }
 
-function makeCase(label: string, name: string, workload: Workload, kind: 'batch' | 'enriching'): Case {
+/** Resolves once the promises queued by the batch have run (Langfuse finishes each span in one). */
+const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+function makeCase(label: string, name: string, workload: Workload, kind: Kind): Case {
   const pipe = pipeline(kind);
   let ids: string[] = [];
   const c: Case = {
@@ -217,7 +231,7 @@ function makeCase(label: string, name: string, workload: Workload, kind: 'batch'
       for (let i = 0; i < n; i++) httpSpan(pipe.http);
       c.spans += n;
     };
-  } else if (workload === 'complete' || kind === 'batch') {
+  } else if (workload === 'complete' || kind !== 'enriching') {
     const withUsage = workload === 'complete';
     c.run = () => {
       for (let i = 0; i < n; i++) chatSpan(pipe.openai, ids[i]!, withUsage);
@@ -232,6 +246,13 @@ function makeCase(label: string, name: string, workload: Workload, kind: 'batch'
       }
       for (let i = Math.max(0, n - JOIN_LAG); i < n; i++) processor.recordUsage(ids[i]!, { inputTokens: 24, outputTokens: 2 });
       c.spans += n;
+    };
+  }
+  if (kind === 'langfuse') {
+    const run = c.run;
+    c.run = () => {
+      run();
+      return settle();
     };
   }
   return c;
@@ -329,6 +350,9 @@ const cases: Case[] = [
   makeCase('(4)', 'GenAiEnrichingProcessor, GenAI spans held, joined by recordUsage', 'held', 'enriching'),
   makeCase('(1c)', 'BatchSpanProcessor, the GenAI spans of (3)', 'complete', 'batch'),
   makeCase('(1h)', 'BatchSpanProcessor, the GenAI spans of (4)', 'held', 'batch'),
+  makeCase('(L)', 'LangfuseSpanProcessor, the HTTP spans of (1)', 'http', 'langfuse'),
+  makeCase('(Lc)', 'LangfuseSpanProcessor, the GenAI spans of (3)', 'complete', 'langfuse'),
+  makeCase('(Lh)', 'LangfuseSpanProcessor, the GenAI spans of (4)', 'held', 'langfuse'),
 ];
 const results = await runRounds(cases, {
   opsPerBatch: SPANS_PER_BATCH,
@@ -340,7 +364,9 @@ const results = await runRounds(cases, {
 // Nothing may have been dropped, expired, evicted or left unexported.
 for (const c of cases) {
   const s = c.pipe.enriching?.stats();
-  if (c.pipe.exporter.exported !== c.spans) throw new Error(`${c.name}: ${c.spans} spans, ${c.pipe.exporter.exported} exported`);
+  // Langfuse's default filter exports only GenAI spans: it drops the HTTP spans by design.
+  const expected = c.label === '(L)' ? 0 : c.spans;
+  if (c.pipe.exporter.exported !== expected) throw new Error(`${c.name}: ${c.spans} spans, ${c.pipe.exporter.exported} exported`);
   if (s !== undefined && (s.errors || s.queueDropped || s.expired || s.evicted || s.flushed || s.held)) {
     throw new Error(`${c.name}: unexpected stats ${JSON.stringify(s)}`);
   }
@@ -349,7 +375,7 @@ for (const c of cases) {
 
 const ns = new Map(cases.map((c, i) => [c.label, results[i]!]));
 const base = ns.get('(1)')!.nsPerOp;
-const sameSpans: Record<string, string> = { '(2)': '(1)', '(3)': '(1c)', '(4)': '(1h)' };
+const sameSpans: Record<string, string> = { '(2)': '(1)', '(3)': '(1c)', '(4)': '(1h)', '(L)': '(1)', '(Lc)': '(1c)', '(Lh)': '(1h)' };
 const targets: Record<string, number> = { '(2)': 1.05, '(3)': 1.5 };
 const us = (x: number): string => (x / 1000).toFixed(2);
 const spread = (samples: number[]): string => {
