@@ -28,6 +28,7 @@ import {
   unknownOptionProblems,
   warnInvalidOptions,
 } from '../src/option-bounds.js';
+import * as internal from '../src/internal.js';
 
 afterEach(() => diag.disable());
 
@@ -133,5 +134,14 @@ describe('messages', () => {
     warnInvalidOptions('usageTapFetch', []);
     warnInvalidOptions('usageTapFetch', ['a', 'b']);
     assert.deepEqual(warnings, ['usageTapFetch: invalid options, defaults used instead: a; b']);
+  });
+});
+
+describe('@genai-enrich/processor/internal', () => {
+  it('re-exports the bounds for the relay', () => {
+    assert.equal(internal.PROCESSOR_OPTION_BOUNDS, PROCESSOR_OPTION_BOUNDS);
+    assert.equal(internal.describeValue, describeValue);
+    assert.equal(internal.integerRange, integerRange);
+    assert.equal(internal.isWithinBounds, isWithinBounds);
   });
 });
