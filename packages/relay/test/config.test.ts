@@ -11,15 +11,14 @@ import {
   DEFAULT_MAX_OPEN_MILLIS,
   DEFAULT_RELAY_MAX_QUEUE_SIZE,
   DEFAULT_SCHEDULED_DELAY_MILLIS,
-  RELAY_SETTINGS,
   RelayConfigError,
   VERSION,
-  parseRelayCommand,
-  relayUsage,
   resolveRelayConfig,
   validateRelayOptions,
 } from '@genai-enrich/relay';
-import type { RelayCommand, RelayConfig } from '@genai-enrich/relay';
+import type { RelayConfig } from '@genai-enrich/relay';
+import { RELAY_SETTINGS, parseRelayCommand, relayUsage } from '@genai-enrich/relay/internal';
+import type { RelayCommand } from '@genai-enrich/relay/internal';
 import { validateConfig } from '@genai-enrich/processor';
 import { PROCESSOR_OPTION_BOUNDS, integerRange } from '@genai-enrich/processor/internal';
 
