@@ -86,6 +86,12 @@ describe('the packages as published', () => {
       readFileSync(join(work, 'node_modules', '@genai-enrich', 'normalizer', 'package.json'), 'utf8')
     ) as { exports: Record<string, unknown> };
     assert.ok(manifest.exports['.']);
+    for (const pkg of ['processor', 'relay']) {
+      const withInternal = JSON.parse(readFileSync(join(work, 'node_modules', '@genai-enrich', pkg, 'package.json'), 'utf8')) as {
+        exports: Record<string, unknown>;
+      };
+      assert.deepEqual(Object.keys(withInternal.exports), ['.', './internal', './package.json'], pkg);
+    }
     for (const pkg of ['normalizer', 'processor']) {
       const shipped = readdirSync(join(work, 'node_modules', '@genai-enrich', pkg)).sort();
       assert.deepEqual(shipped, ['README.md', 'dist', 'package.json', 'src'], pkg);
@@ -103,6 +109,28 @@ describe('the packages as published', () => {
     assert.equal(relay.trim(), 'function');
     const relayCjs = run(process.execPath, ['-e', `console.log(typeof require('@genai-enrich/relay').startRelay)`], work);
     assert.equal(relayCjs.trim(), 'function');
+  });
+
+  // Not public API, but the relay's own dist loads the processor's internals in both module systems.
+  it('loads the ./internal subpaths with require() and import under plain node', () => {
+    const probe = (p: string, r: string): string =>
+      `console.log(typeof ${p}.PROCESSOR_OPTION_BOUNDS.holdMillis.max, typeof ${r}.parseRelayCommand, ${p}.GenAiEnrichingProcessor, ${r}.startRelay)`;
+    const cjs = run(
+      process.execPath,
+      ['-e', `const p = require('@genai-enrich/processor/internal'); const r = require('@genai-enrich/relay/internal'); ${probe('p', 'r')}`],
+      work
+    );
+    assert.equal(cjs.trim(), 'number function undefined undefined', 'the internals, and nothing of the public index');
+    const esm = run(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `import * as p from '@genai-enrich/processor/internal'; import * as r from '@genai-enrich/relay/internal'; ${probe('p', 'r')}`,
+      ],
+      work
+    );
+    assert.equal(esm.trim(), 'number function undefined undefined');
   });
 
   it('type-checks a consumer in ESM and CommonJS against the shipped .d.ts', () => {
@@ -135,5 +163,35 @@ describe('the packages as published', () => {
       })
     );
     run(process.execPath, [tsc, '-p', 'tsconfig.json'], work);
+  });
+
+  it('type-checks the ./internal subpaths under node16 (exports) and node10 (typesVersions) resolution', () => {
+    const internals =
+      `import { PROCESSOR_OPTION_BOUNDS, integerRange } from '@genai-enrich/processor/internal';\n` +
+      `import { parseRelayCommand } from '@genai-enrich/relay/internal';\n` +
+      `import type { RelayCommand } from '@genai-enrich/relay/internal';\n` +
+      // The public entry points still resolve beside them (typesVersions maps only the internal path).
+      `import { validateConfig } from '@genai-enrich/processor';\n` +
+      `import { validateRelayOptions } from '@genai-enrich/relay';\n` +
+      `const problems: string[] = [...validateConfig({}), ...validateRelayOptions({})];\n` +
+      `const range: string = integerRange(PROCESSOR_OPTION_BOUNDS.holdMillis);\n` +
+      `const command: RelayCommand = parseRelayCommand([], {});\n` +
+      `export { problems, range, command };\n`;
+    writeFileSync(join(work, 'internal-esm.mts'), internals);
+    writeFileSync(join(work, 'internal-cjs.cts'), internals);
+    writeFileSync(join(work, 'internal-node10.ts'), internals);
+    const strict = { strict: true, noEmit: true, types: [] };
+    writeFileSync(
+      join(work, 'tsconfig.internal.json'),
+      JSON.stringify({ compilerOptions: { ...strict, module: 'NodeNext', moduleResolution: 'NodeNext' }, files: ['internal-esm.mts', 'internal-cjs.cts'] })
+    );
+    // node10 is what a CommonJS project without `exports` support resolves with, and what the relay's own
+    // CommonJS build uses (scripts/build-package.mjs).
+    writeFileSync(
+      join(work, 'tsconfig.node10.json'),
+      JSON.stringify({ compilerOptions: { ...strict, target: 'ES2022', module: 'CommonJS', moduleResolution: 'Node10' }, files: ['internal-node10.ts'] })
+    );
+    run(process.execPath, [tsc, '-p', 'tsconfig.internal.json'], work);
+    run(process.execPath, [tsc, '-p', 'tsconfig.node10.json'], work);
   });
 });

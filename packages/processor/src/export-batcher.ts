@@ -13,6 +13,7 @@
 import { context, diag, TraceFlags } from '@opentelemetry/api';
 import type { Clock, ExportResultLike, ReadableSpanLike, SpanExporterLike } from './types.js';
 import { suppressTracing } from './suppress-tracing.js';
+import { MAX_TIMER_MILLIS } from './option-bounds.js';
 
 /** Options of {@link ExportBatcher}; the processor fills in the defaults. */
 export interface ExportBatcherOptions {
@@ -32,21 +33,21 @@ export interface ExportBatcherOptions {
 
 type TimerHandle = ReturnType<Clock['setTimeout']>;
 
-/** Node clamps larger delays to 1 ms (with a warning), which would turn "wait forever" into "fire now". */
-const MAX_TIMER_MILLIS = 2_147_483_647;
-
 /** Resources of SDK spans may still be resolving attributes; the SDK waits for them before exporting. */
 interface AsyncResourceLike {
   asyncAttributesPending?: boolean;
   waitForAsyncAttributes?(): Promise<unknown>;
 }
 
+// The processor passes values already checked against PROCESSOR_OPTION_BOUNDS (option-bounds.ts); these
+// clamps keep the queue and the timers sane for any other caller, without a second set of messages.
 function count(value: number): number {
   // `!(value >= 1)` also catches NaN; the upper clamp keeps `Math.ceil(n / size)` meaningful for Infinity.
   return !(value >= 1) ? 1 : Math.min(Math.floor(value), Number.MAX_SAFE_INTEGER);
 }
 
 function millis(value: number): number {
+  // Node would fire a longer delay at once: "wait a long time" must not become "do not wait".
   return !(value >= 0) ? 0 : Math.min(value, MAX_TIMER_MILLIS);
 }
 

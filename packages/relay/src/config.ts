@@ -13,6 +13,8 @@ import {
   DEFAULT_MAX_OPEN_MILLIS,
   DEFAULT_SCHEDULED_DELAY_MILLIS,
 } from '@genai-enrich/processor';
+import { PROCESSOR_OPTION_BOUNDS, describeValue, integerRange, isWithinBounds } from '@genai-enrich/processor/internal';
+import type { IntegerBounds } from '@genai-enrich/processor/internal';
 
 /** How enriched spans are forwarded: OTLP/HTTP with a protobuf or a JSON body. */
 export type ForwardProtocol = 'http/protobuf' | 'http/json';
@@ -147,20 +149,22 @@ export const RELAY_SETTINGS: readonly RelaySetting[] = [
 ];
 
 const FORWARD_PROTOCOLS: readonly ForwardProtocol[] = ['http/protobuf', 'http/json'];
-/** Node's timers overflow above this and fire at once. */
-const MAX_TIMER_MILLIS = 2 ** 31 - 1;
-/** A body limit above 1 GiB is a typo, not a plan: a body is held in memory while it is decoded. */
-const MAX_BODY_LIMIT = 2 ** 30;
 
-// [key, smallest, largest]. Counts start at 1; durations may be 0 where the processor allows it.
-const NUMERIC: ReadonlyArray<readonly [Key, number, number, number]> = [
-  ['maxBodyBytes', 1, MAX_BODY_LIMIT, DEFAULT_MAX_BODY_BYTES],
-  ['holdMillis', 0, MAX_TIMER_MILLIS, DEFAULT_HOLD_MILLIS],
-  ['maxHeldSpans', 1, Number.MAX_SAFE_INTEGER, DEFAULT_MAX_HELD_SPANS],
-  ['maxOpenMillis', 1, MAX_TIMER_MILLIS, DEFAULT_MAX_OPEN_MILLIS],
-  ['maxQueueSize', 1, Number.MAX_SAFE_INTEGER, DEFAULT_RELAY_MAX_QUEUE_SIZE],
-  ['maxExportBatchSize', 1, Number.MAX_SAFE_INTEGER, DEFAULT_MAX_EXPORT_BATCH_SIZE],
-  ['scheduledDelayMillis', 0, MAX_TIMER_MILLIS, DEFAULT_SCHEDULED_DELAY_MILLIS],
+/**
+ * The numeric settings. The processor's options keep the processor's own bounds (option-bounds.ts in the
+ * processor), so the relay accepts exactly what the processor would. Relay-only: the body limit, and
+ * `maxQueueSize`'s default, which leaves room for every held span; `resolve` also checks that the queue
+ * is at least `maxHeldSpans`.
+ */
+const NUMERIC: ReadonlyArray<readonly [Key, IntegerBounds]> = [
+  // A body limit above 1 GiB is a typo, not a plan: a body is held in memory while it is decoded.
+  ['maxBodyBytes', { defaultValue: DEFAULT_MAX_BODY_BYTES, min: 1, max: 2 ** 30 }],
+  ['holdMillis', PROCESSOR_OPTION_BOUNDS.holdMillis],
+  ['maxHeldSpans', PROCESSOR_OPTION_BOUNDS.maxHeldSpans],
+  ['maxOpenMillis', PROCESSOR_OPTION_BOUNDS.maxOpenMillis],
+  ['maxQueueSize', { ...PROCESSOR_OPTION_BOUNDS.maxQueueSize, defaultValue: DEFAULT_RELAY_MAX_QUEUE_SIZE }],
+  ['maxExportBatchSize', PROCESSOR_OPTION_BOUNDS.maxExportBatchSize],
+  ['scheduledDelayMillis', PROCESSOR_OPTION_BOUNDS.scheduledDelayMillis],
 ];
 
 /** A setting's value and where it came from (`--listen`, `GENAI_ENRICH_RELAY_LISTEN` or `listen`). */
@@ -272,7 +276,7 @@ function fromOptions(options: RelayOptions | undefined): Raw & { unknown?: strin
 
 function resolve(raw: Raw & { unknown?: string[] }): { config: RelayConfig; problems: string[] } {
   const problems: string[] = [];
-  const bad = (s: Sourced, reason: string, shown = describe(s.value)): void => {
+  const bad = (s: Sourced, reason: string, shown = describeValue(s.value)): void => {
     problems.push(`${s.source} ${shown}: ${reason}`);
   };
   for (const key of raw.unknown ?? []) problems.push(`unknown option ${JSON.stringify(key)}`);
@@ -310,14 +314,15 @@ function resolve(raw: Raw & { unknown?: string[] }): { config: RelayConfig; prob
   }
 
   const numbers = {} as Record<Key, number>;
-  for (const [key, min, max, fallback] of NUMERIC) {
-    numbers[key] = fallback;
+  for (const [key, bounds] of NUMERIC) {
+    numbers[key] = bounds.defaultValue;
     const s = raw[key];
     if (s === undefined) continue;
+    // Flags and variables are text: parse it first, then check the number as the processor would.
     const n = key === 'maxBodyBytes' ? toBytes(s.value) : toInteger(s.value);
-    if (n === undefined || n < min || n > max) {
+    if (!isWithinBounds(n, bounds)) {
       const unit = key === 'maxBodyBytes' ? ' (bytes, or with a KiB/MiB suffix)' : '';
-      bad(s, `expected an integer from ${min} to ${max}${unit}`);
+      bad(s, `expected ${integerRange(bounds)}${unit}`);
     } else numbers[key] = n;
   }
   if (raw.maxQueueSize !== undefined && numbers.maxQueueSize < numbers.maxHeldSpans) {
@@ -437,7 +442,7 @@ function parseHeaders(value: unknown): Record<string, string> | string {
 function redactHeaders(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.split(',').map(redactEntry).join(','));
   if (value !== null && typeof value === 'object') return `{${Object.keys(value).map((k) => `${JSON.stringify(k)}: …`).join(', ')}}`;
-  return describe(value);
+  return describeValue(value);
 }
 
 function redactEntry(entry: string): string {
@@ -460,9 +465,3 @@ function toBytes(value: unknown): number | undefined {
   return match === null || unit === undefined ? undefined : Number(match[1]) * unit;
 }
 
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) return String(value);
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : typeof value;
-}

@@ -1,20 +1,22 @@
+/*
+ * @genai-enrich/relay's public API: start a relay from code, its options and their defaults, and the OTLP
+ * decoder for replaying stored bodies through a processor. The command line's own machinery (settings
+ * table, argv parsing, help text) and the response encoder are in `./internal.ts`, not here.
+ */
 export { startRelay } from './server.js';
-export { decodeTraceRequest, encodeTraceResponse, OtlpDecodeError } from './otlp/index.js';
-export type { DecodeResult, OtlpFormat, RelayEvent, RelayScope, RelaySpan } from './otlp/index.js';
+export type { Relay, RelayAddress, RelayCounters, RelayStats } from './server.js';
 export {
   DEFAULT_FORWARD_PROTOCOL,
   DEFAULT_LISTEN,
   DEFAULT_MAX_BODY_BYTES,
   DEFAULT_RELAY_MAX_QUEUE_SIZE,
   DEFAULT_RETRY_AFTER_SECONDS,
-  RELAY_SETTINGS,
   RelayConfigError,
-  TRACES_PATH,
-  parseRelayCommand,
-  relayUsage,
   resolveRelayConfig,
   validateRelayOptions,
 } from './config.js';
+export type { ForwardProtocol, RelayConfig, RelayOptions, RelayOutput } from './config.js';
+// The processor's defaults for the options the relay passes through, so that one import has them all.
 export {
   DEFAULT_HOLD_MILLIS,
   DEFAULT_MAX_EXPORT_BATCH_SIZE,
@@ -22,7 +24,6 @@ export {
   DEFAULT_MAX_OPEN_MILLIS,
   DEFAULT_SCHEDULED_DELAY_MILLIS,
 } from '@genai-enrich/processor';
-export { OtlpJsonLinesExporter } from './stdout-exporter.js';
+export { decodeTraceRequest, OtlpDecodeError } from './otlp/index.js';
+export type { DecodeResult, OtlpFormat, RelayEvent, RelayScope, RelaySpan } from './otlp/index.js';
 export { VERSION } from './version.js';
-export type { ForwardProtocol, RelayCommand, RelayConfig, RelayOptions, RelayOutput, RelaySetting } from './config.js';
-export type { Relay, RelayAddress, RelayCounters, RelayStats } from './server.js';

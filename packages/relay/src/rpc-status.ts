@@ -3,6 +3,7 @@
  * in the request's content type: `{ "code": 3, "message": "…" }` for JSON, or the protobuf message
  * `Status { int32 code = 1; string message = 2; }` (details, field 3, is left out).
  */
+import { encodeNumberAndText } from './otlp/protobuf-writer.js';
 
 /** gRPC status codes used here, from google/rpc/code.proto. */
 export const RPC_CODE = {
@@ -12,23 +13,9 @@ export const RPC_CODE = {
   UNAVAILABLE: 14,
 } as const;
 
-/** A `google.rpc.Status` as protobuf bytes. */
+/** A `google.rpc.Status` as protobuf bytes; `code` is one of {@link RPC_CODE} (non-negative). */
 export function encodeRpcStatusProtobuf(code: number, message: string): Uint8Array {
-  const text = Buffer.from(message, 'utf8');
-  const out: number[] = [];
-  if (code !== 0) {
-    out.push(0x08); // field 1, varint
-    pushVarint(out, code);
-  }
-  if (text.length > 0) {
-    out.push(0x12); // field 2, length-delimited
-    pushVarint(out, text.length);
-  }
-  const head = Uint8Array.from(out);
-  const body = new Uint8Array(head.length + text.length);
-  body.set(head);
-  body.set(text, head.length);
-  return body;
+  return encodeNumberAndText(code, message);
 }
 
 /** A `google.rpc.Status` in the OTLP/JSON mapping. */
@@ -36,11 +23,3 @@ export function encodeRpcStatusJson(code: number, message: string): Uint8Array {
   return Buffer.from(JSON.stringify({ code, message }), 'utf8');
 }
 
-function pushVarint(out: number[], value: number): void {
-  let v = value >>> 0;
-  while (v > 0x7f) {
-    out.push((v & 0x7f) | 0x80);
-    v >>>= 7;
-  }
-  out.push(v);
-}

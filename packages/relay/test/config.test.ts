@@ -11,15 +11,16 @@ import {
   DEFAULT_MAX_OPEN_MILLIS,
   DEFAULT_RELAY_MAX_QUEUE_SIZE,
   DEFAULT_SCHEDULED_DELAY_MILLIS,
-  RELAY_SETTINGS,
   RelayConfigError,
   VERSION,
-  parseRelayCommand,
-  relayUsage,
   resolveRelayConfig,
   validateRelayOptions,
 } from '@genai-enrich/relay';
-import type { RelayCommand, RelayConfig } from '@genai-enrich/relay';
+import type { RelayConfig } from '@genai-enrich/relay';
+import { RELAY_SETTINGS, parseRelayCommand, relayUsage } from '@genai-enrich/relay/internal';
+import type { RelayCommand } from '@genai-enrich/relay/internal';
+import { validateConfig } from '@genai-enrich/processor';
+import { PROCESSOR_OPTION_BOUNDS, integerRange } from '@genai-enrich/processor/internal';
 
 function run(argv: string[], env: Record<string, string> = {}): RelayConfig {
   const command: RelayCommand = parseRelayCommand(argv, env);
@@ -275,5 +276,30 @@ describe('relay configuration', () => {
         message: 'invalid configuration: maxHeldSpans -1: expected an integer from 1 to 9007199254740991',
       });
     });
+  });
+});
+
+describe("the processor's options in the relay", () => {
+  // The relay passes these through to GenAiEnrichingProcessor: it must accept exactly what the processor
+  // accepts, with the processor's range in its messages (under the relay's own names).
+  const passedThrough = ['holdMillis', 'maxHeldSpans', 'maxOpenMillis', 'maxQueueSize', 'maxExportBatchSize', 'scheduledDelayMillis'] as const;
+
+  it('are bounded as the processor bounds them', () => {
+    for (const name of passedThrough) {
+      const bounds = PROCESSOR_OPTION_BOUNDS[name];
+      // maxHeldSpans: 1 keeps the relay-only rule (queue ≥ held spans) out of the way.
+      const atMin = { maxHeldSpans: 1, [name]: bounds.min };
+      assert.deepEqual(validateRelayOptions(atMin), [], `${name} at its minimum`);
+      assert.deepEqual(validateConfig(atMin), [], `${name} at its minimum, for the processor`);
+      for (const bad of [bounds.min - 1, bounds.max + 1]) {
+        assert.deepEqual(validateRelayOptions({ maxHeldSpans: 1, [name]: bad }), [`${name} ${bad}: expected ${integerRange(bounds)}`]);
+        assert.deepEqual(validateConfig({ [name]: bad }), [`${name} must be ${integerRange(bounds)}, got ${bad}`]);
+      }
+    }
+  });
+
+  it('keep the relay-only default of the queue, which leaves room for every held span', () => {
+    assert.notEqual(DEFAULT_RELAY_MAX_QUEUE_SIZE, PROCESSOR_OPTION_BOUNDS.maxQueueSize.defaultValue);
+    assert.equal(resolveRelayConfig({}).maxQueueSize, DEFAULT_RELAY_MAX_QUEUE_SIZE);
   });
 });

@@ -21,6 +21,8 @@ import type { TapReport } from '../types.js';
 import { UsageChunkStripper } from './strip.js';
 import { DEFAULT_TAP_MAX_BUFFER_BYTES, UsageStreamParser } from './usage-parser.js';
 import type { TapBodyFormat, TapEndpoint, TapFinding } from './usage-parser.js';
+import { resolveTapOptions } from './options.js';
+import type { ResolvedTapOptions } from './options.js';
 
 /**
  * A `fetch` function, typed structurally so that the published types need neither the DOM lib nor
@@ -49,8 +51,8 @@ export interface UsageTapOptions {
   includeUsage?: boolean;
   /**
    * The most bytes the tap holds per response (an incomplete SSE line, or a JSON body until it is known
-   * to be small). Larger events and bodies are scanned with constant memory instead. The default value is
-   * {@link DEFAULT_TAP_MAX_BUFFER_BYTES}.
+   * to be small). Larger events and bodies are scanned with constant memory instead. An integer from 1024
+   * to 1073741824 (1 GiB); the default value is {@link DEFAULT_TAP_MAX_BUFFER_BYTES}.
    */
   maxBufferBytes?: number;
 }
@@ -74,14 +76,17 @@ interface Plan {
  * It recognizes OpenAI chat completions, Responses and embeddings, and Anthropic messages, by path, on
  * any host (so OpenAI-compatible servers work too), JSON and SSE alike. Usage the instrumentation already
  * set on the span wins; the tap fills only what is missing (`genai_enrich.usage_source` says which).
+ *
+ * Bad options are reported once through `diag.warn`, naming each option and its value, and replaced by
+ * their defaults, as the processor does with its own.
  */
 export function usageTapFetch(processor: TapReportSink, options: UsageTapOptions = {}): FetchLike {
-  const explicit = options.fetch;
-  const includeUsage = options.includeUsage === true;
-  const maxBufferBytes =
-    typeof options.maxBufferBytes === 'number' && Number.isFinite(options.maxBufferBytes) && options.maxBufferBytes >= 1024
-      ? Math.floor(options.maxBufferBytes)
-      : DEFAULT_TAP_MAX_BUFFER_BYTES;
+  return createUsageTap(processor, resolveTapOptions('usageTapFetch', options));
+}
+
+/** @internal {@link usageTapFetch} with options already checked (installUsageTap checks its own once). */
+export function createUsageTap(processor: TapReportSink, options: ResolvedTapOptions): FetchLike {
+  const { fetch: explicit, includeUsage, maxBufferBytes } = options;
   // A tap over a tap would count the same response twice: always wrap the untapped fetch underneath.
   const base = (): Fetch => untapped(explicit ?? globalThis.fetch) as Fetch;
 

@@ -4,8 +4,9 @@
  * to the original fetch untouched.
  */
 import { diag } from '@opentelemetry/api';
-import { isUsageTap, markAsTap, usageTapFetch } from './fetch.js';
+import { createUsageTap, isUsageTap, markAsTap } from './fetch.js';
 import type { TapReportSink, UsageTapOptions } from './fetch.js';
+import { resolveTapOptions } from './options.js';
 
 type Fetch = typeof globalThis.fetch;
 type FetchInput = Parameters<Fetch>[0];
@@ -39,9 +40,11 @@ export interface InstallUsageTapOptions extends Omit<UsageTapOptions, 'fetch'> {
 /**
  * Replaces `globalThis.fetch` with one that taps requests to provider hosts, and returns a function that
  * undoes it. Clients that keep a reference to fetch (the openai client takes it when constructed) must be
- * created after this call.
+ * created after this call. Bad options are reported once through `diag.warn`, naming each option and its
+ * value, and replaced by their defaults (a bad `hosts` entry is left out).
  */
 export function installUsageTap(processor: TapReportSink, options: InstallUsageTapOptions = {}): () => void {
+  const resolved = resolveTapOptions('installUsageTap', options);
   const original = globalThis.fetch;
   if (typeof original !== 'function') {
     diag.warn('installUsageTap: globalThis.fetch is not a function; nothing installed');
@@ -51,8 +54,8 @@ export function installUsageTap(processor: TapReportSink, options: InstallUsageT
     diag.warn('installUsageTap: globalThis.fetch is already a usage tap; not installed twice');
     return () => {};
   }
-  const hosts = [...KNOWN_PROVIDER_HOSTS, ...(options.hosts ?? [])].map((h) => String(h).toLowerCase());
-  const tap = usageTapFetch(processor, { ...options, fetch: original });
+  const hosts = [...KNOWN_PROVIDER_HOSTS, ...resolved.hosts];
+  const tap = createUsageTap(processor, { ...resolved, fetch: original });
   let active = true;
   // Marked as a tap over the original, so that a processor.fetch built over it does not tap twice.
   const installed = markAsTap(function fetchWithUsageTap(input: FetchInput, init?: RequestInit): Promise<Response> {

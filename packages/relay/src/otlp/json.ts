@@ -29,6 +29,7 @@
  * - invalid UTF-8 in the body becomes U+FFFD (TextDecoder, non-fatal); a byte order mark is dropped.
  */
 import type { Attributes, HrTime, Link } from '@opentelemetry/api';
+import { describeValue } from '@genai-enrich/processor/internal';
 import { DecodeProblem, OtlpDecodeError } from './errors.js';
 import {
   MAX_ANY_VALUE_DEPTH,
@@ -97,20 +98,23 @@ function isObject(value: unknown): value is JsonObject {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
+/**
+ * A bad value from the body, as decode errors show it: scalars with their JSON type (`the string "x"`,
+ * shortened, since a body may hold megabytes in one string; `the number 1.5`), everything else as option
+ * messages describe it (`null`, `an array`, `an object`).
+ */
 function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
   switch (typeof value) {
-    case 'object':
-      return 'an object';
     case 'string': {
       const shown = value.length > 40 ? value.slice(0, 40) + '…' : value;
       return `the string ${JSON.stringify(shown)}`;
     }
     case 'number':
       return `the number ${value}`;
+    case 'boolean':
+      return `boolean ${value}`;
     default:
-      return `${typeof value} ${String(value)}`;
+      return describeValue(value);
   }
 }
 

@@ -4,20 +4,11 @@
  * partial_success unset when everything was accepted, and MAY set it with rejected_spans 0 to carry a
  * warning. Fields at their default are left out in both encodings, as proto3 serializers do.
  */
+import { encodeNumberAndText, pushVarint } from './protobuf-writer.js';
 import type { OtlpFormat } from './types.js';
 
 const textEncoder = new TextEncoder();
 const EMPTY_JSON = textEncoder.encode('{}');
-
-function pushVarint(out: number[], value: number): void {
-  // Division rather than `>>>`: rejected_spans is an int64 and may exceed 2^32.
-  let v = value;
-  while (v >= 0x80) {
-    out.push((v % 0x80) | 0x80);
-    v = Math.floor(v / 0x80);
-  }
-  out.push(v);
-}
 
 /**
  * The body of the response to an export request, in the request's format. Without `partial` (or with 0
@@ -39,21 +30,11 @@ export function encodeTraceResponse(format: OtlpFormat, partial?: { rejectedSpan
     return textEncoder.encode(JSON.stringify({ partialSuccess }));
   }
 
-  const inner: number[] = [];
-  if (rejected !== 0) {
-    inner.push(0x08); // field 1, varint
-    pushVarint(inner, rejected);
-  }
-  const messageBytes = textEncoder.encode(message);
-  if (messageBytes.length !== 0) {
-    inner.push(0x12); // field 2, length-delimited
-    pushVarint(inner, messageBytes.length);
-  }
+  const inner = encodeNumberAndText(rejected, message);
   const head: number[] = [0x0a]; // ExportTraceServiceResponse.partial_success, field 1, length-delimited
-  pushVarint(head, inner.length + messageBytes.length);
-  const out = new Uint8Array(head.length + inner.length + messageBytes.length);
+  pushVarint(head, inner.length);
+  const out = new Uint8Array(head.length + inner.length);
   out.set(head, 0);
   out.set(inner, head.length);
-  out.set(messageBytes, head.length + inner.length);
   return out;
 }

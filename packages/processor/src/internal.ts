@@ -1,0 +1,13 @@
+/*
+ * @genai-enrich/processor/internal: NOT PUBLIC API. What the other packages of this repository (the relay),
+ * the demo and the benches need from the processor beyond its public index. It may change in any release
+ * without notice; applications import from `@genai-enrich/processor` only.
+ *
+ * Keep this a plain list of re-exports: the code lives in the modules it names. The package.json `exports`
+ * entry "./internal" maps it for Node and for TypeScript's node16/nodenext resolution; `typesVersions` maps
+ * it for the older node10 resolution, which ignores `exports` (the relay's CommonJS build resolves so).
+ */
+// The processor's option bounds and their wording, so that the relay checks the options it passes through
+// exactly as the processor would.
+export { PROCESSOR_OPTION_BOUNDS, describeValue, integerRange, isWithinBounds } from './option-bounds.js';
+export type { IntegerBounds, ProcessorNumericOption } from './option-bounds.js';
