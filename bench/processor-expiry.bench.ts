@@ -28,7 +28,7 @@ import type { ExportResult } from '@opentelemetry/core';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { GenAiEnrichingProcessor } from '@genai-enrich/processor';
-import type { Clock } from '@genai-enrich/processor';
+import type { Clock } from '@genai-enrich/processor/internal';
 import { machineLine, runRounds } from './harness.js';
 import type { RoundCase } from './harness.js';
 

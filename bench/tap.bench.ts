@@ -15,8 +15,10 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { GenAiEnrichingProcessor, UsageStreamParser } from '../packages/processor/src/index.js';
-import type { ReadableSpanLike, TapEndpoint } from '../packages/processor/src/index.js';
+import { GenAiEnrichingProcessor } from '@genai-enrich/processor';
+import { UsageStreamParser } from '@genai-enrich/processor/internal';
+import type { ReadableSpanLike } from '@genai-enrich/processor';
+import type { TapEndpoint } from '@genai-enrich/processor/internal';
 import { machineLine } from './harness.js';
 
 const TARGET_BYTES = 10 * 1024 * 1024;

@@ -19,7 +19,7 @@
  *
  *   recordUsage, another span's event ─► held span with that id? join, release [joined]; else late usage waits
  *   setAttribute after end() on a held span ─► merge; usage now? release [joined]
- *   HTTP usage tap (processor.fetch) ─► held span by response id or active span? its usage, release [joined];
+ *   HTTP usage tap (processor.fetch, tap/sink.ts) ─► held span by response id or active span? its usage, release [joined];
  *                                       else it waits with the open span, or by key or id
  *   held ─► release: joined │ holdMillis passes [expired] │ maxHeldSpans [evicted] │ flush, shutdown [flushed]
  *   watchdog: open longer than maxOpenMillis ─► force_ended = true, end() ─► onEnd
@@ -29,7 +29,6 @@
  * SpanExporter batched as BatchSpanProcessor would. Nothing here throws into the SDK: failures are counted
  * in stats().errors and reported once per place via diag (problems.ts).
  */
-import { diag } from '@opentelemetry/api';
 import type { Attributes, Context } from '@opentelemetry/api';
 import {
   ATTR_GEN_AI_RESPONSE_ID,
@@ -50,9 +49,11 @@ import type { LateAttributesListener } from './late-attributes.js';
 import { PendingUsage, eventUsage, joinUsage } from './late-usage.js';
 import { LogfireRequests, isLogfireStreamRecord } from './logfire.js';
 import { NextStage } from './next-stage.js';
+import { warnInvalidOptions } from './option-bounds.js';
 import { Problems } from './problems.js';
 import { TapReports } from './tap-reports.js';
 import { usageTapFetch } from './tap/fetch.js';
+import { registerTapSink } from './tap/sink.js';
 import { Watchdog } from './watchdog.js';
 import type { FetchLike } from './tap/fetch.js';
 import type {
@@ -102,8 +103,7 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
    *   `diag.warn` (naming each option and value) and replaced by their defaults.
    */
   constructor(next: SpanExporterLike | SpanProcessorLike, options?: GenAiEnrichingProcessorOptions) {
-    const invalid = validateConfig(options);
-    if (invalid.length > 0) diag.warn(`GenAiEnrichingProcessor: invalid options, defaults used instead: ${invalid.join('; ')}`);
+    warnInvalidOptions('GenAiEnrichingProcessor', validateConfig(options));
     const config = resolveConfig(options);
     const problems = this._problems;
     this._captureLateAttributes = config.captureLateAttributes;
@@ -123,6 +123,7 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
       () => problems.warnOnce('open-full', 'GenAiEnrichingProcessor: maxOpenSpans reached; new GenAI spans are not watched'),
       (error) => problems.error('force end', error)
     );
+    registerTapSink(this, (report) => this._joinTapReport(report));
   }
 
   /**
@@ -188,12 +189,13 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
   }
 
   /**
-   * @internal Usage the HTTP usage tap read in a provider response (see `usageTapFetch`). Completes the
+   * Usage the HTTP usage tap read in a provider response (see `usageTapFetch`; registered as this
+   * processor's tap sink in the constructor). Completes the
    * held span it belongs to (by response id, then by the span that was active when the request was made),
    * or waits for that span to end: up to `holdMillis`, or as long as the watchdog keeps it open. Counts
    * telemetry set keep their value. Never throws.
    */
-  _onTapReport(raw: TapReport): void {
+  private _joinTapReport(raw: TapReport): void {
     try {
       if (this._shutdownPromise !== undefined) return;
       const report = this._taps.receive(raw);

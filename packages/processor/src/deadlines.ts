@@ -14,10 +14,8 @@
  * store that deletes from its front (expiry, eviction) then pays for every earlier deletion on each walk:
  * linear per eviction at large bounds. The list makes every operation O(1) at any size.
  */
+import { MAX_TIMER_MILLIS } from './option-bounds.js';
 import type { Clock } from './types.js';
-
-/** Node's timers overflow above this many ms and fire at once. */
-export const MAX_TIMER_MILLIS = 2 ** 31 - 1;
 
 interface Entry<K, V> {
   readonly key: K;

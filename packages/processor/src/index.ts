@@ -1,10 +1,11 @@
+/*
+ * @genai-enrich/processor: the public API. One processor class and its options; the HTTP usage tap that
+ * feeds it; the defaults and attribute names users configure and query by; the structural SDK types that
+ * say what `next` may be. Everything else is internal (see ./internal.ts for what the repository's own
+ * relay, demo and benches reach through `@genai-enrich/processor/internal`).
+ */
 export { GenAiEnrichingProcessor } from './GenAiEnrichingProcessor.js';
-export { usageTapFetch, isUsageTap } from './tap/fetch.js';
-export type { FetchLike, UsageTapOptions } from './tap/fetch.js';
-export { installUsageTap, KNOWN_PROVIDER_HOSTS } from './tap/install.js';
-export type { InstallUsageTapOptions } from './tap/install.js';
-export { DEFAULT_TAP_MAX_BUFFER_BYTES, UsageStreamParser } from './tap/usage-parser.js';
-export type { TapBodyFormat, TapEndpoint, TapFinding } from './tap/usage-parser.js';
+export type { GenAiEnrichingProcessorOptions, GenAiEnrichingProcessorStats, LateUsage, UsageSource } from './types.js';
 export {
   DEFAULT_HOLD_MILLIS,
   DEFAULT_MAX_HELD_SPANS,
@@ -19,17 +20,20 @@ export {
   validateConfig,
 } from './config.js';
 export { ATTR_FORCE_ENDED, ATTR_HOLD_OUTCOME, ATTR_USAGE_MISSING, ATTR_USAGE_MOVED_TO, ATTR_USAGE_SOURCE } from './attributes.js';
+
+// The HTTP usage tap.
+export { usageTapFetch, isUsageTap } from './tap/fetch.js';
+export type { FetchLike, UsageTapOptions } from './tap/fetch.js';
+export { installUsageTap, KNOWN_PROVIDER_HOSTS } from './tap/install.js';
+export type { InstallUsageTapOptions } from './tap/install.js';
+export { DEFAULT_TAP_MAX_BUFFER_BYTES } from './tap/usage-parser.js';
+
+// What `next` may be, typed structurally so that one build serves SDK 1.x, 2.x and 3.x.
 export type {
-  Clock,
   ExportResultLike,
-  GenAiEnrichingProcessorOptions,
-  GenAiEnrichingProcessorStats,
-  LateUsage,
   ReadableSpanLike,
   SpanExporterLike,
   SpanLike,
   SpanProcessorLike,
-  TapReport,
   TimedEventLike,
-  UsageSource,
 } from './types.js';

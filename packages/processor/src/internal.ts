@@ -11,3 +11,13 @@
 // exactly as the processor would.
 export { PROCESSOR_OPTION_BOUNDS, describeValue, integerRange, isWithinBounds } from './option-bounds.js';
 export type { IntegerBounds, ProcessorNumericOption } from './option-bounds.js';
+
+// The usage tap's incremental parser and the reports it makes, for the tap bench.
+export { UsageStreamParser } from './tap/usage-parser.js';
+export type { TapBodyFormat, TapEndpoint, TapFinding } from './tap/usage-parser.js';
+export type { TapReport } from './types.js';
+export { registerTapSink } from './tap/sink.js';
+export type { TapReportSink } from './tap/sink.js';
+
+// The time source the processor's `clock` option takes, for tests and benches that drive time.
+export type { Clock } from './types.js';

@@ -1,10 +1,11 @@
-// How GenAiEnrichingProcessor joins what the HTTP usage tap reports (`_onTapReport`), on real SDK spans
+// How GenAiEnrichingProcessor joins what the HTTP usage tap reports (through its tap sink), on real SDK spans
 // with a fake clock. The tap itself (fetch wrapper, parser) is tested in test/tap/.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Attributes } from '@opentelemetry/api';
 import type { ReadableSpan, Span } from '@opentelemetry/sdk-trace-base';
-import type { TapReport } from '../src/index.js';
+import type { TapReport } from '../src/types.js';
+import { tapSinkOf } from '../src/tap/sink.js';
 import { pipeline } from './helpers/pipeline.js';
 import type { Pipeline } from './helpers/pipeline.js';
 
@@ -19,6 +20,11 @@ const USAGE = { inputTokens: 120, outputTokens: 30, cacheReadInputTokens: 64, re
 
 function start(p: Pipeline, attributes: Attributes = CHAT_STREAM): Span {
   return p.tracer.startSpan('chat gpt-4o-mini', { attributes }) as unknown as Span;
+}
+
+/** Hands the processor a report as the tap does. */
+function tapReport(p: Pipeline, report: TapReport): void {
+  tapSinkOf(p.processor, 'test')(report);
 }
 
 function keyOf(span: Span): string {
@@ -43,7 +49,7 @@ describe('GenAiEnrichingProcessor and the HTTP usage tap', () => {
     const span = start(p);
     span.end();
     assert.equal(p.processor.stats().held, 1);
-    p.processor._onTapReport(report({ responseId: 'resp_X', spanKey: keyOf(span) }));
+    tapReport(p, report({ responseId: 'resp_X', spanKey: keyOf(span) }));
     const out = p.next.ended[0]!;
     assert.equal(out, span as unknown as ReadableSpan);
     assert.equal(out.attributes['gen_ai.usage.input_tokens'], 120);
@@ -64,7 +70,7 @@ describe('GenAiEnrichingProcessor and the HTTP usage tap', () => {
     const p = pipeline();
     const span = start(p, { ...CHAT_STREAM, 'gen_ai.response.id': 'chatcmpl-T1' });
     span.end();
-    p.processor._onTapReport(report({ spanKey: 'not-this-span' }));
+    tapReport(p, report({ spanKey: 'not-this-span' }));
     assert.equal(p.next.ended[0]?.attributes['gen_ai.usage.input_tokens'], 120);
     assertTapBalance(p);
   });
@@ -73,8 +79,8 @@ describe('GenAiEnrichingProcessor and the HTTP usage tap', () => {
     const p = pipeline();
     const bySpan = start(p);
     const byId = start(p, { ...CHAT_STREAM, 'gen_ai.response.id': 'chatcmpl-T2' });
-    p.processor._onTapReport(report({ responseId: undefined, spanKey: keyOf(bySpan), usage: { inputTokens: 7, outputTokens: 2 } }));
-    p.processor._onTapReport(report({ responseId: 'chatcmpl-T2', spanKey: undefined, usage: { inputTokens: 9, outputTokens: 3 } }));
+    tapReport(p, report({ responseId: undefined, spanKey: keyOf(bySpan), usage: { inputTokens: 7, outputTokens: 2 } }));
+    tapReport(p, report({ responseId: 'chatcmpl-T2', spanKey: undefined, usage: { inputTokens: 9, outputTokens: 3 } }));
     assert.equal(p.processor.stats().tapPending, 2);
     bySpan.end();
     byId.end();
@@ -89,7 +95,7 @@ describe('GenAiEnrichingProcessor and the HTTP usage tap', () => {
   it('counts an instrumentation set win; the tap fills only the counts that are missing', () => {
     const p = pipeline();
     const span = start(p, { ...CHAT_STREAM, 'gen_ai.usage.input_tokens': 100, 'gen_ai.usage.output_tokens': 25 });
-    p.processor._onTapReport(report({ spanKey: keyOf(span) }));
+    tapReport(p, report({ spanKey: keyOf(span) }));
     span.end();
     const out = p.next.ended[0]!;
     assert.equal(out.attributes['gen_ai.usage.input_tokens'], 100);
@@ -103,7 +109,7 @@ describe('GenAiEnrichingProcessor and the HTTP usage tap', () => {
   it('a report with nothing new for a span with telemetry usage is superseded, and zero details fill nothing', () => {
     const p = pipeline();
     const span = start(p, { ...CHAT_STREAM, 'gen_ai.usage.input_tokens': 100, 'gen_ai.usage.output_tokens': 25 });
-    p.processor._onTapReport(report({ spanKey: keyOf(span), usage: { inputTokens: 1, outputTokens: 1, cacheReadInputTokens: 0, reasoningOutputTokens: 0 } }));
+    tapReport(p, report({ spanKey: keyOf(span), usage: { inputTokens: 1, outputTokens: 1, cacheReadInputTokens: 0, reasoningOutputTokens: 0 } }));
     span.end();
     const out = p.next.ended[0]!;
     assert.equal(out.attributes['genai_enrich.usage_source'], 'telemetry');
@@ -115,7 +121,7 @@ describe('GenAiEnrichingProcessor and the HTTP usage tap', () => {
   it('keeps a report for a span still open past holdMillis, and applies it when the watchdog ends the span', () => {
     const p = pipeline({ holdMillis: 100, maxOpenMillis: 1000 });
     const span = start(p);
-    p.processor._onTapReport(report({ responseId: undefined, spanKey: keyOf(span), activeSpan: span }));
+    tapReport(p, report({ responseId: undefined, spanKey: keyOf(span), activeSpan: span }));
     p.clock.advance(500);
     assert.equal(p.processor.stats().tapPending, 1, 'not expired: its span is still open');
     p.clock.advance(500);
@@ -129,7 +135,7 @@ describe('GenAiEnrichingProcessor and the HTTP usage tap', () => {
   it('a report for an open span that ends as no inference span is counted unmatched, not kept', () => {
     const p = pipeline();
     const span = start(p, { 'gen_ai.provider.name': 'openai', 'gen_ai.operation.name': 'invoke_agent' });
-    p.processor._onTapReport(report({ spanKey: keyOf(span), activeSpan: span }));
+    tapReport(p, report({ spanKey: keyOf(span), activeSpan: span }));
     span.end();
     assert.equal(p.processor.stats().tapUnmatched, 1);
     assertTapBalance(p);
@@ -137,10 +143,10 @@ describe('GenAiEnrichingProcessor and the HTTP usage tap', () => {
 
   it('reports without a key, past holdMillis, or beyond maxPendingUsage are counted unmatched', () => {
     const p = pipeline({ holdMillis: 100, maxPendingUsage: 2 });
-    p.processor._onTapReport(report({ responseId: undefined, spanKey: undefined }));
-    p.processor._onTapReport(report({ responseId: 'a' }));
-    p.processor._onTapReport(report({ responseId: 'b' }));
-    p.processor._onTapReport(report({ responseId: 'c' }));
+    tapReport(p, report({ responseId: undefined, spanKey: undefined }));
+    tapReport(p, report({ responseId: 'a' }));
+    tapReport(p, report({ responseId: 'b' }));
+    tapReport(p, report({ responseId: 'c' }));
     assert.equal(p.processor.stats().tapUnmatched, 2);
     assert.equal(p.processor.stats().tapPending, 2);
     p.clock.advance(100);
@@ -152,8 +158,8 @@ describe('GenAiEnrichingProcessor and the HTTP usage tap', () => {
   it('the first report for a span wins', () => {
     const p = pipeline();
     const span = start(p);
-    p.processor._onTapReport(report({ responseId: undefined, spanKey: keyOf(span), usage: { inputTokens: 1, outputTokens: 1 } }));
-    p.processor._onTapReport(report({ responseId: undefined, spanKey: keyOf(span), usage: { inputTokens: 2, outputTokens: 2 } }));
+    tapReport(p, report({ responseId: undefined, spanKey: keyOf(span), usage: { inputTokens: 1, outputTokens: 1 } }));
+    tapReport(p, report({ responseId: undefined, spanKey: keyOf(span), usage: { inputTokens: 2, outputTokens: 2 } }));
     span.end();
     assert.equal(p.next.ended[0]?.attributes['gen_ai.usage.input_tokens'], 1);
     assertTapBalance(p);
@@ -162,20 +168,20 @@ describe('GenAiEnrichingProcessor and the HTTP usage tap', () => {
   it('shutdown counts waiting reports as unmatched; reports after shutdown are ignored', async () => {
     const p = pipeline();
     const open = start(p);
-    p.processor._onTapReport(report({ responseId: 'x' }));
-    p.processor._onTapReport(report({ responseId: 'y', spanKey: keyOf(open), activeSpan: open }));
+    tapReport(p, report({ responseId: 'x' }));
+    tapReport(p, report({ responseId: 'y', spanKey: keyOf(open), activeSpan: open }));
     await p.processor.shutdown();
     const s = p.processor.stats();
     assert.equal(s.tapPending, 0);
     assert.equal(s.tapUnmatched, 2);
-    p.processor._onTapReport(report({ responseId: 'z' }));
+    tapReport(p, report({ responseId: 'z' }));
     assert.equal(p.processor.stats().tapReports, 2);
   });
 
   it('never throws on junk reports', () => {
     const p = pipeline();
     for (const junk of [null, undefined, 42, {}, { usage: null }, { spanKey: 5, usage: { inputTokens: 'x' } }]) {
-      assert.doesNotThrow(() => p.processor._onTapReport(junk as never));
+      assert.doesNotThrow(() => tapReport(p, junk as never));
     }
     assertTapBalance(p);
   });

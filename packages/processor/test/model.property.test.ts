@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { Span } from '@opentelemetry/api';
+import { tapSinkOf } from '../src/tap/sink.js';
 import { pipeline } from './helpers/pipeline.js';
 
 const RUNS = Number(process.env['FC_PROCESSOR_RUNS'] ?? 10_000);
@@ -124,7 +125,7 @@ describe('GenAiEnrichingProcessor (model)', () => {
               if (entry === undefined) break;
               const ctx = entry.span.spanContext();
               const bySpan = a.by === 'span' || a.by === 'both';
-              p.processor._onTapReport({
+              tapSinkOf(p.processor, 'test')({
                 responseId: a.by === 'id' || a.by === 'both' ? entry.id : undefined,
                 spanKey: bySpan ? ctx.traceId + ctx.spanId : undefined,
                 model: 'm-2024',

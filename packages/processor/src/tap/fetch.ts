@@ -8,7 +8,7 @@
  *                               ▼
  *        base fetch ─► Response ─► body wrapped: each chunk the app pulls goes through UsageStreamParser
  *                                  (synchronously, before the app gets that same chunk) and on to the app
- *                                  │ terminal event / body end with usage ─► processor._onTapReport
+ *                                  │ terminal event / body end with usage ─► the processor's tap sink
  *                                  │                                  (response id + span key + usage)
  *                                  └ app cancels / body errors ─► parser dropped, nothing reported
  *
@@ -17,7 +17,9 @@
  * any failure of its own leaves the original request or response in place.
  */
 import { context, isSpanContextValid, trace } from '@opentelemetry/api';
-import type { TapReport } from '../types.js';
+import type { GenAiEnrichingProcessor } from '../GenAiEnrichingProcessor.js';
+import { tapSinkOf } from './sink.js';
+import type { TapReportSink } from './sink.js';
 import { UsageChunkStripper } from './strip.js';
 import { DEFAULT_TAP_MAX_BUFFER_BYTES, UsageStreamParser } from './usage-parser.js';
 import type { TapBodyFormat, TapEndpoint, TapFinding } from './usage-parser.js';
@@ -33,11 +35,6 @@ export type FetchLike = (input: any, init?: any) => Promise<any>;
 // What the implementation works with: the runtime's own fetch types.
 type Fetch = typeof globalThis.fetch;
 type FetchInput = Parameters<Fetch>[0];
-
-/** Where the tap hands what it read: a GenAiEnrichingProcessor. */
-export interface TapReportSink {
-  _onTapReport(report: TapReport): void;
-}
 
 /** Options of {@link usageTapFetch}; every field is optional. */
 export interface UsageTapOptions {
@@ -80,12 +77,12 @@ interface Plan {
  * Bad options are reported once through `diag.warn`, naming each option and its value, and replaced by
  * their defaults, as the processor does with its own.
  */
-export function usageTapFetch(processor: TapReportSink, options: UsageTapOptions = {}): FetchLike {
-  return createUsageTap(processor, resolveTapOptions('usageTapFetch', options));
+export function usageTapFetch(processor: GenAiEnrichingProcessor, options: UsageTapOptions = {}): FetchLike {
+  return createUsageTap(tapSinkOf(processor, 'usageTapFetch'), resolveTapOptions('usageTapFetch', options));
 }
 
-/** @internal {@link usageTapFetch} with options already checked (installUsageTap checks its own once). */
-export function createUsageTap(processor: TapReportSink, options: ResolvedTapOptions): FetchLike {
+/** @internal {@link usageTapFetch} with the sink found and options already checked (installUsageTap checks its own once). */
+export function createUsageTap(sink: TapReportSink, options: ResolvedTapOptions): FetchLike {
   const { fetch: explicit, includeUsage, maxBufferBytes } = options;
   // A tap over a tap would count the same response twice: always wrap the untapped fetch underneath.
   const base = (): Fetch => untapped(explicit ?? globalThis.fetch) as Fetch;
@@ -100,7 +97,7 @@ export function createUsageTap(processor: TapReportSink, options: ResolvedTapOpt
     const response = await base()(input, plan?.init ?? init);
     if (plan === undefined) return response;
     try {
-      return tapResponse(response, plan, processor, maxBufferBytes);
+      return tapResponse(response, plan, sink, maxBufferBytes);
     } catch {
       return response;
     }
@@ -197,7 +194,7 @@ function tapResponse(response: Response, plan: Plan, sink: TapReportSink, maxBuf
   const report = (finding: TapFinding): void => {
     parser = undefined; // one report per response
     try {
-      sink._onTapReport({
+      sink({
         responseId: finding.responseId,
         spanKey: plan.spanKey,
         model: finding.model,

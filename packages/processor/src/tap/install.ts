@@ -5,7 +5,9 @@
  */
 import { diag } from '@opentelemetry/api';
 import { createUsageTap, isUsageTap, markAsTap } from './fetch.js';
-import type { TapReportSink, UsageTapOptions } from './fetch.js';
+import type { UsageTapOptions } from './fetch.js';
+import type { GenAiEnrichingProcessor } from '../GenAiEnrichingProcessor.js';
+import { tapSinkOf } from './sink.js';
 import { resolveTapOptions } from './options.js';
 
 type Fetch = typeof globalThis.fetch;
@@ -43,7 +45,7 @@ export interface InstallUsageTapOptions extends Omit<UsageTapOptions, 'fetch'> {
  * created after this call. Bad options are reported once through `diag.warn`, naming each option and its
  * value, and replaced by their defaults (a bad `hosts` entry is left out).
  */
-export function installUsageTap(processor: TapReportSink, options: InstallUsageTapOptions = {}): () => void {
+export function installUsageTap(processor: GenAiEnrichingProcessor, options: InstallUsageTapOptions = {}): () => void {
   const resolved = resolveTapOptions('installUsageTap', options);
   const original = globalThis.fetch;
   if (typeof original !== 'function') {
@@ -55,7 +57,7 @@ export function installUsageTap(processor: TapReportSink, options: InstallUsageT
     return () => {};
   }
   const hosts = [...KNOWN_PROVIDER_HOSTS, ...resolved.hosts];
-  const tap = createUsageTap(processor, { ...resolved, fetch: original });
+  const tap = createUsageTap(tapSinkOf(processor, 'installUsageTap'), { ...resolved, fetch: original });
   let active = true;
   // Marked as a tap over the original, so that a processor.fetch built over it does not tap twice.
   const installed = markAsTap(function fetchWithUsageTap(input: FetchInput, init?: RequestInit): Promise<Response> {

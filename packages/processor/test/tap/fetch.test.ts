@@ -11,19 +11,15 @@ import type { CreateEmbeddingResponse } from 'openai/resources/embeddings';
 import type { ResponseStreamEvent } from 'openai/resources/responses/responses';
 import type { RawMessageStreamEvent } from '@anthropic-ai/sdk/resources/messages';
 import { GenAiEnrichingProcessor, isUsageTap, usageTapFetch } from '../../src/index.js';
-import type { TapReport } from '../../src/index.js';
+import type { TapReport } from '../../src/types.js';
 import { withIncludeUsage } from '../../src/tap/fetch.js';
 import { startProviderServer, splitAt } from './provider-server.js';
 import type { Answer, ProviderServer } from './provider-server.js';
+import { RecordingSink } from './recording-sink.js';
 
 const encoder = new TextEncoder();
 
-class Sink {
-  readonly reports: TapReport[] = [];
-  _onTapReport(report: TapReport): void {
-    this.reports.push(report);
-  }
-}
+const Sink = RecordingSink;
 
 function sse(events: readonly unknown[]): string {
   return events.map((e) => (typeof e === 'string' ? `data: ${e}\n\n` : `data: ${JSON.stringify(e)}\n\n`)).join('');
@@ -194,7 +190,7 @@ describe('usageTapFetch', () => {
       for (const pieces of [[bytes], splitAt(bytes, nastyCuts(bytes))]) {
         answer = () => ({ contentType: c.contentType, pieces, delayMs: 0 });
         const sink = new Sink();
-        const response = await usageTapFetch(sink)(server.url + c.path, { method: 'POST', body: '{}' });
+        const response = await usageTapFetch(sink.processor)(server.url + c.path, { method: 'POST', body: '{}' });
         assert.deepEqual(await readAll(response), bytes);
         if (c.expected === undefined) {
           assert.deepEqual(sink.reports, [], 'no usage on the wire, none reported');
@@ -209,7 +205,7 @@ describe('usageTapFetch', () => {
 
   it('keeps the status, headers and url of the response', async () => {
     answer = () => ({ contentType: 'application/json', pieces: [encoder.encode(JSON.stringify(CHAT_JSON))] });
-    const response = await usageTapFetch(new Sink())(server.url + '/v1/chat/completions', { method: 'POST', body: '{}' });
+    const response = await usageTapFetch(new Sink().processor)(server.url + '/v1/chat/completions', { method: 'POST', body: '{}' });
     assert.equal(response.status, 200);
     assert.equal(response.ok, true);
     assert.equal(response.headers.get('content-type'), 'application/json');
@@ -222,7 +218,7 @@ describe('usageTapFetch', () => {
     const span = provider.getTracer('t').startSpan('chat');
     answer = () => ({ contentType: 'application/json', pieces: [encoder.encode(JSON.stringify(CHAT_JSON))] });
     const sink = new Sink();
-    const tap = usageTapFetch(sink);
+    const tap = usageTapFetch(sink.processor);
     const response = await context.with(trace.setSpan(context.active(), span), () =>
       tap(server.url + '/v1/chat/completions', { method: 'POST', body: '{}' })
     );
@@ -237,7 +233,7 @@ describe('usageTapFetch', () => {
     const bytes = encoder.encode(chatStream(true));
     answer = () => ({ contentType: 'text/event-stream', pieces: splitAt(bytes, [40, 80, 200, 400]), delayMs: 20 });
     const sink = new Sink();
-    const response = await usageTapFetch(sink)(server.url + '/v1/chat/completions', { method: 'POST', body: '{}' });
+    const response = await usageTapFetch(sink.processor)(server.url + '/v1/chat/completions', { method: 'POST', body: '{}' });
     const reader = response.body!.getReader();
     const first = await reader.read();
     assert.equal(first.done, false);
@@ -253,14 +249,14 @@ describe('usageTapFetch', () => {
     const cut = bytes.length - 30; // inside the usage chunk
     answer = () => ({ contentType: 'text/event-stream', pieces: [bytes.subarray(0, cut)] });
     const sink = new Sink();
-    const response = await usageTapFetch(sink)(server.url + '/v1/chat/completions', { method: 'POST', body: '{}' });
+    const response = await usageTapFetch(sink.processor)(server.url + '/v1/chat/completions', { method: 'POST', body: '{}' });
     assert.deepEqual(await readAll(response), bytes.subarray(0, cut));
     assert.deepEqual(sink.reports, []);
   });
 
   it('leaves other requests, and error responses, untouched', async () => {
     const sink = new Sink();
-    const tap = usageTapFetch(sink);
+    const tap = usageTapFetch(sink.processor);
     answer = () => ({ contentType: 'application/json', pieces: [encoder.encode(JSON.stringify(CHAT_JSON))] });
     for (const [path, method] of [['/v1/models', 'GET'], ['/v1/chat/completions', 'GET'], ['/v1/files', 'POST']] as const) {
       const r = await tap(server.url + path, { method, ...(method === 'POST' ? { body: '{}' } : {}) });
@@ -275,7 +271,7 @@ describe('usageTapFetch', () => {
 
   it('passes the base fetch errors through unchanged', async () => {
     const failing = (() => Promise.reject(new TypeError('fetch failed'))) as typeof fetch;
-    await assert.rejects(usageTapFetch(new Sink(), { fetch: failing })('http://127.0.0.1:9/v1/chat/completions', { method: 'POST' }), {
+    await assert.rejects(usageTapFetch(new Sink().processor, { fetch: failing })('http://127.0.0.1:9/v1/chat/completions', { method: 'POST' }), {
       name: 'TypeError',
       message: 'fetch failed',
     });
@@ -283,8 +279,8 @@ describe('usageTapFetch', () => {
 
   it('never taps twice: a tap over a tap reads each response once', async () => {
     const sink = new Sink();
-    const inner = usageTapFetch(sink);
-    const outer = usageTapFetch(sink, { fetch: inner });
+    const inner = usageTapFetch(sink.processor);
+    const outer = usageTapFetch(sink.processor, { fetch: inner });
     assert.ok(isUsageTap(outer));
     answer = () => ({ contentType: 'application/json', pieces: [encoder.encode(JSON.stringify(CHAT_JSON))] });
     await readAll(await outer(server.url + '/v1/chat/completions', { method: 'POST', body: '{}' }));
@@ -296,7 +292,7 @@ describe('usageTapFetch', () => {
       const sink = new Sink();
       answer = () => ({ contentType: 'text/event-stream', pieces: splitAt(encoder.encode(chatStream(true)), [100, 333, 500]) });
       const request = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], stream: true };
-      const response = await usageTapFetch(sink, { includeUsage: true })(server.url + '/v1/chat/completions', {
+      const response = await usageTapFetch(sink.processor, { includeUsage: true })(server.url + '/v1/chat/completions', {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'content-length': String(JSON.stringify(request).length) },
         body: JSON.stringify(request),
@@ -319,7 +315,7 @@ describe('usageTapFetch', () => {
     it('when the application asked for usage itself, nothing is stripped', async () => {
       answer = () => ({ contentType: 'text/event-stream', pieces: [encoder.encode(chatStream(true))] });
       const body = JSON.stringify({ stream: true, stream_options: { include_usage: true } });
-      const response = await usageTapFetch(new Sink(), { includeUsage: true })(server.url + '/v1/chat/completions', { method: 'POST', body });
+      const response = await usageTapFetch(new Sink().processor, { includeUsage: true })(server.url + '/v1/chat/completions', { method: 'POST', body });
       assert.equal(new TextDecoder().decode(await readAll(response)), chatStream(true));
     });
   });

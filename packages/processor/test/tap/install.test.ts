@@ -4,9 +4,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { diag, DiagLogLevel } from '@opentelemetry/api';
 import { KNOWN_PROVIDER_HOSTS, installUsageTap, isUsageTap } from '../../src/index.js';
-import type { TapReport } from '../../src/index.js';
 import { startProviderServer } from './provider-server.js';
 import type { ProviderServer } from './provider-server.js';
+import { RecordingSink } from './recording-sink.js';
 
 const CHAT = JSON.stringify({
   id: 'chatcmpl-I1',
@@ -17,12 +17,7 @@ const CHAT = JSON.stringify({
   usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 },
 });
 
-class Sink {
-  readonly reports: TapReport[] = [];
-  _onTapReport(report: TapReport): void {
-    this.reports.push(report);
-  }
-}
+const Sink = RecordingSink;
 
 describe('installUsageTap', () => {
   let tapped: ProviderServer;
@@ -37,7 +32,7 @@ describe('installUsageTap', () => {
   it('taps the hosts it is given, passes the rest through, and restores fetch', async () => {
     const original = globalThis.fetch;
     const sink = new Sink();
-    const uninstall = installUsageTap(sink, { hosts: [new URL(tapped.url).host] });
+    const uninstall = installUsageTap(sink.processor, { hosts: [new URL(tapped.url).host] });
     try {
       assert.notEqual(globalThis.fetch, original);
       assert.ok(isUsageTap(globalThis.fetch));
@@ -55,7 +50,7 @@ describe('installUsageTap', () => {
 
   it('a host name without a port matches every port; a leading dot matches subdomains', async () => {
     const sink = new Sink();
-    const uninstall = installUsageTap(sink, { hosts: ['127.0.0.1'] });
+    const uninstall = installUsageTap(sink.processor, { hosts: ['127.0.0.1'] });
     try {
       await (await fetch(tapped.url + '/v1/chat/completions', { method: 'POST', body: '{}' })).text();
       await (await fetch(other.url + '/v1/chat/completions', { method: 'POST', body: '{}' })).text();
@@ -71,9 +66,9 @@ describe('installUsageTap', () => {
   it('installs once: a second install warns and changes nothing', () => {
     const warnings: string[] = [];
     diag.setLogger({ warn: (m: string) => warnings.push(m), error() {}, info() {}, debug() {}, verbose() {} }, DiagLogLevel.WARN);
-    const first = installUsageTap(new Sink());
+    const first = installUsageTap(new Sink().processor);
     const installed = globalThis.fetch;
-    const second = installUsageTap(new Sink());
+    const second = installUsageTap(new Sink().processor);
     assert.equal(globalThis.fetch, installed);
     assert.equal(warnings.length, 1);
     second();
@@ -86,7 +81,7 @@ describe('installUsageTap', () => {
   it('a wrapper installed after the tap keeps working after uninstall, with the tap passing through', async () => {
     const original = globalThis.fetch;
     const sink = new Sink();
-    const uninstall = installUsageTap(sink, { hosts: [new URL(tapped.url).host] });
+    const uninstall = installUsageTap(sink.processor, { hosts: [new URL(tapped.url).host] });
     const underneath = globalThis.fetch;
     let wrapped = 0;
     globalThis.fetch = ((input: Parameters<typeof fetch>[0], init?: RequestInit) => {

@@ -4,16 +4,15 @@ import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { diag, DiagLogLevel } from '@opentelemetry/api';
 import { DEFAULT_TAP_MAX_BUFFER_BYTES, installUsageTap, usageTapFetch } from '../../src/index.js';
-import type { TapReport } from '../../src/index.js';
+import { RecordingSink } from './recording-sink.js';
 import { resolveTapOptions, validateTapOptions } from '../../src/tap/options.js';
 
 // A non-streamed chat completion: the tap reads its id and usage.
 const CHAT = JSON.stringify({ id: 'chatcmpl-O1', model: 'gpt-4o-mini', choices: [], usage: { prompt_tokens: 3, completion_tokens: 2 } });
 
 /** A sink that keeps what the tap reports. */
-function sink(): { reports: TapReport[]; _onTapReport(report: TapReport): void } {
-  const reports: TapReport[] = [];
-  return { reports, _onTapReport: (report) => reports.push(report) };
+function sink(): RecordingSink {
+  return new RecordingSink();
 }
 
 /** A provider that answers every request with one chat completion, without a server. */
@@ -90,7 +89,7 @@ describe('bad tap options are reported by name', () => {
   it('usageTapFetch warns once, naming each option and value, and still taps with the defaults', async () => {
     const warnings = captureWarnings();
     const reports = sink();
-    const tap = usageTapFetch(reports, { fetch: provider, maxBufferBytes: 100, includeUsage: 'yes' } as never);
+    const tap = usageTapFetch(reports.processor, { fetch: provider, maxBufferBytes: 100, includeUsage: 'yes' } as never);
     assert.deepEqual(warnings, [
       'usageTapFetch: invalid options, defaults used instead: includeUsage must be a boolean, got "yes"; ' +
         'maxBufferBytes must be an integer from 1024 to 1073741824, got 100',
@@ -103,8 +102,8 @@ describe('bad tap options are reported by name', () => {
 
   it('usageTapFetch with good options warns nothing', () => {
     const warnings = captureWarnings();
-    usageTapFetch(sink(), { fetch: provider, includeUsage: false, maxBufferBytes: 1024 });
-    usageTapFetch(sink());
+    usageTapFetch(sink().processor, { fetch: provider, includeUsage: false, maxBufferBytes: 1024 });
+    usageTapFetch(sink().processor);
     assert.deepEqual(warnings, []);
   });
 
@@ -113,7 +112,7 @@ describe('bad tap options are reported by name', () => {
     globalThis.fetch = provider as typeof globalThis.fetch;
     const warnings = captureWarnings();
     const reports = sink();
-    const uninstall = installUsageTap(reports, { hosts: ['gateway.test', 5], maxBufferBytes: 512 } as never);
+    const uninstall = installUsageTap(reports.processor, { hosts: ['gateway.test', 5], maxBufferBytes: 512 } as never);
     try {
       assert.deepEqual(warnings, [
         'installUsageTap: invalid options, defaults used instead: maxBufferBytes must be an integer from 1024 to 1073741824, got 512; ' +
