@@ -20,7 +20,19 @@ export {
   VERCEL_PROVIDER_CALL_OPERATIONS,
 } from './rules.js';
 export type { MappingRule, RuleScope, ValueKind } from './rules.js';
-export { extractUsage, extractUsageFromJson, toTokenCount, USAGE_ATTRIBUTE_KEYS, MAX_USAGE_JSON_LENGTH } from './usage.js';
+export {
+  extractUsage,
+  extractUsageFromJson,
+  toTokenCount,
+  USAGE_ATTRIBUTE_KEYS,
+  MAX_USAGE_JSON_LENGTH,
+  readProviderCounts,
+  toProviderUsage,
+  mapProviderUsage,
+} from './usage.js';
+export type { ProviderCounts, ProviderUsage } from './usage.js';
+export { USAGE_SHAPES, MIXED_USAGE_SHAPES, FALLBACK_USAGE_SHAPES } from './provider-usage.js';
+export type { UsageShape, UsageShapePaths, ProviderCountName } from './provider-usage.js';
 export {
   USAGE_KEYS,
   isUsageKey,

@@ -6,6 +6,8 @@ import {
   ATTR_GEN_AI_USAGE_OUTPUT_TOKENS,
   ATTR_GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
 } from './semconv.js';
+import { FALLBACK_USAGE_SHAPES, MIXED_USAGE_SHAPES } from './provider-usage.js';
+import type { ProviderCountName, UsageShape } from './provider-usage.js';
 
 /**
  * Token counts in semconv terms: `inputTokens` includes cached input, `outputTokens` includes reasoning.
@@ -56,18 +58,115 @@ function obj(value: unknown): Record<string, unknown> | undefined {
     : undefined;
 }
 
+/** A provider's own counts, read by a {@link UsageShape} before its rules turn them into semconv counts. */
+export type ProviderCounts = { [K in ProviderCountName]?: number };
+
+/** One provider usage object in semconv terms, with the provider's own total when it sends one. */
+export interface ProviderUsage {
+  usage: UsageCounts;
+  totalTokens: number | undefined;
+}
+
+const PROVIDER_COUNT_NAMES: readonly ProviderCountName[] = [
+  'input',
+  'output',
+  'cacheRead',
+  'cacheCreation',
+  'reasoning',
+  'total',
+];
+
+function readPath(u: Record<string, unknown>, path: string): unknown {
+  if (path.indexOf('.') < 0) return u[path];
+  let value: unknown = u;
+  for (const key of path.split('.')) {
+    const o = obj(value);
+    if (o === undefined) return undefined;
+    value = o[key];
+  }
+  return value;
+}
+
+/**
+ * Reads the counts of `value`, a usage object of `shape`, into `into`. A count that is absent, null or
+ * junk (see {@link toTokenCount}) leaves what `into` had, so a stream's later events override earlier ones
+ * only where they say something (Anthropic: `message_start`, then `message_delta`). Returns whether any
+ * count was read. Never throws.
+ */
+export function readProviderCounts(shape: UsageShape, value: unknown, into: ProviderCounts): boolean {
+  const u = obj(value);
+  if (u === undefined) return false;
+  let any = false;
+  for (const name of PROVIDER_COUNT_NAMES) {
+    const path = shape.paths[name];
+    if (path === undefined) continue;
+    const n = toTokenCount(readPath(u, path));
+    if (n !== undefined) {
+      into[name] = n;
+      any = true;
+    }
+  }
+  return any;
+}
+
+/** `base` plus the counts the provider left out of it; undefined when absent or not a safe integer. */
+function withExcluded(
+  shape: UsageShape,
+  counts: ProviderCounts,
+  base: number | undefined,
+  excluded: readonly ProviderCountName[] | undefined
+): number | undefined {
+  if (excluded === undefined) return base;
+  if (base === undefined) {
+    // Only a provider that leaves zero counts out has a sum without its base count.
+    if (shape.omitsZeroCounts !== true || !excluded.some((name) => counts[name] !== undefined)) return undefined;
+  }
+  let sum = base ?? 0;
+  for (const name of excluded) sum += counts[name] ?? 0;
+  return Number.isSafeInteger(sum) ? sum : undefined;
+}
+
+/** The semconv counts of a shape's provider counts, whichever are there. */
+function semconvCounts(shape: UsageShape, counts: ProviderCounts): UsageCounts {
+  const usage: UsageCounts = {};
+  const input = withExcluded(shape, counts, counts.input, shape.inputExcludes);
+  if (input !== undefined) usage.inputTokens = input;
+  const output = withExcluded(shape, counts, counts.output, shape.outputExcludes);
+  if (output !== undefined) usage.outputTokens = output;
+  if (counts.cacheRead !== undefined) usage.cacheReadInputTokens = counts.cacheRead;
+  if (counts.cacheCreation !== undefined) usage.cacheCreationInputTokens = counts.cacheCreation;
+  if (counts.reasoning !== undefined) usage.reasoningOutputTokens = counts.reasoning;
+  return usage;
+}
+
+/**
+ * A shape's provider counts in semconv terms (the shape's rules applied: a sum that is not a safe integer
+ * is dropped). Undefined unless there is an input or an output count: cache or reasoning counts alone are
+ * not a usage report.
+ */
+export function toProviderUsage(shape: UsageShape, counts: ProviderCounts): ProviderUsage | undefined {
+  const usage = semconvCounts(shape, counts);
+  if (usage.inputTokens === undefined && usage.outputTokens === undefined) return undefined;
+  return { usage, totalTokens: counts.total };
+}
+
+/** One usage object of a known shape in semconv terms: {@link readProviderCounts}, then {@link toProviderUsage}. */
+export function mapProviderUsage(shape: UsageShape, value: unknown): ProviderUsage | undefined {
+  const counts: ProviderCounts = {};
+  return readProviderCounts(shape, value, counts) ? toProviderUsage(shape, counts) : undefined;
+}
+
 /**
  * Extracts usage from a provider's own usage object, whichever API produced it, and returns it in
- * semconv terms:
- * - OpenAI Chat Completions: `prompt_tokens`, `completion_tokens`, `prompt_tokens_details.cached_tokens`,
- *   `completion_tokens_details.reasoning_tokens` (prompt tokens already include the cache);
- * - OpenAI Responses: `input_tokens`, `output_tokens`, `input_tokens_details.cached_tokens`,
- *   `output_tokens_details.reasoning_tokens`;
- * - OpenAI embeddings: `prompt_tokens`;
- * - Anthropic Messages: `input_tokens` *excludes* `cache_read_input_tokens` and
- *   `cache_creation_input_tokens`, so they are added back, as semconv requires;
- * - Gemini: `promptTokenCount`, `candidatesTokenCount`, `cachedContentTokenCount`, `thoughtsTokenCount`
- *   (candidates exclude thoughts, so they are added).
+ * semconv terms. The object is read by the rows of `USAGE_SHAPES` (OpenAI Chat Completions,
+ * embeddings and Responses, Anthropic Messages, Gemini):
+ * - the {@link MIXED_USAGE_SHAPES} together, each count from the first of them that has it, so that a
+ *   proxy's mix of OpenAI and Anthropic keys (LiteLLM: `prompt_tokens` beside `cache_read_input_tokens`)
+ *   is read as it means. Shapes that name their input count alike (Responses and Anthropic:
+ *   `input_tokens`) read it alike, so the rules of the one that has rules apply: Anthropic's cache keys are
+ *   added when they are there, which they never are in a Responses object;
+ * - then, if that found no input count, the first {@link FALLBACK_USAGE_SHAPES} row that finds one
+ *   (Gemini), whose counts replace those found before.
  *
  * Accepts the usage object itself or a response/record that holds it under `usage` or `usageMetadata`.
  * Returns `undefined` when no count is found. Never throws.
@@ -78,39 +177,32 @@ export function extractUsage(payload: unknown): UsageCounts | undefined {
   const nested = obj(u['usage']) ?? obj(u['usageMetadata']) ?? obj(obj(u['response'])?.['usage']);
   if (nested !== undefined) u = nested;
   const out: UsageCounts = {};
-  const promptTokens = toTokenCount(u['prompt_tokens']);
-  const inputTokens = toTokenCount(u['input_tokens']);
-  const cacheRead = toTokenCount(u['cache_read_input_tokens']);
-  const cacheCreation = toTokenCount(u['cache_creation_input_tokens']);
-  if (promptTokens !== undefined) {
-    out.inputTokens = promptTokens;
-  } else if (inputTokens !== undefined) {
-    // Anthropic's is the only API whose usage carries top-level cache counts beside an input count
-    // that leaves them out.
-    out.inputTokens = inputTokens + (cacheRead ?? 0) + (cacheCreation ?? 0);
+  /** The shape that gave the input count. */
+  let inputShape: UsageShape | undefined;
+  for (const shape of MIXED_USAGE_SHAPES) {
+    const counts: ProviderCounts = {};
+    if (!readProviderCounts(shape, u, counts)) continue;
+    const usage = semconvCounts(shape, counts);
+    const givesInput =
+      inputShape === undefined
+        ? counts.input !== undefined
+        : inputShape.paths.input === shape.paths.input && shape.inputExcludes !== undefined;
+    if (givesInput) {
+      inputShape = shape;
+      if (usage.inputTokens !== undefined) out.inputTokens = usage.inputTokens;
+      else delete out.inputTokens; // the sum is not a safe integer
+    }
+    for (const field of USAGE_FIELDS) {
+      if (field !== 'inputTokens' && out[field] === undefined && usage[field] !== undefined) out[field] = usage[field];
+    }
   }
-  const output = toTokenCount(u['completion_tokens']) ?? toTokenCount(u['output_tokens']);
-  if (output !== undefined) out.outputTokens = output;
-  const cached =
-    toTokenCount(obj(u['prompt_tokens_details'])?.['cached_tokens']) ??
-    toTokenCount(obj(u['input_tokens_details'])?.['cached_tokens']) ??
-    cacheRead;
-  if (cached !== undefined) out.cacheReadInputTokens = cached;
-  if (cacheCreation !== undefined) out.cacheCreationInputTokens = cacheCreation;
-  const reasoning =
-    toTokenCount(obj(u['completion_tokens_details'])?.['reasoning_tokens']) ??
-    toTokenCount(obj(u['output_tokens_details'])?.['reasoning_tokens']);
-  if (reasoning !== undefined) out.reasoningOutputTokens = reasoning;
-
-  const geminiPrompt = toTokenCount(u['promptTokenCount']);
-  if (geminiPrompt !== undefined && out.inputTokens === undefined) {
-    out.inputTokens = geminiPrompt;
-    const thoughts = toTokenCount(u['thoughtsTokenCount']);
-    const candidates = toTokenCount(u['candidatesTokenCount']);
-    if (candidates !== undefined || thoughts !== undefined) out.outputTokens = (candidates ?? 0) + (thoughts ?? 0);
-    if (thoughts !== undefined) out.reasoningOutputTokens = thoughts;
-    const geminiCached = toTokenCount(u['cachedContentTokenCount']);
-    if (geminiCached !== undefined) out.cacheReadInputTokens = geminiCached;
+  if (out.inputTokens === undefined) {
+    for (const shape of FALLBACK_USAGE_SHAPES) {
+      const counts: ProviderCounts = {};
+      if (!readProviderCounts(shape, u, counts) || counts.input === undefined) continue;
+      Object.assign(out, semconvCounts(shape, counts));
+      break;
+    }
   }
   for (const field of USAGE_FIELDS) if (out[field] !== undefined) return out;
   return undefined;

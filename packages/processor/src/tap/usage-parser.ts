@@ -19,9 +19,11 @@
  *
  *   JSON body ─► buffered up to the bound, JSON.parse'd at end(); past the bound ─► JsonPicker.
  *
- * Why the needles are safe to skip with: every count the mapping reads has a key ending in `_tokens"`
- * (Anthropic's all end in `put_tokens"`), and a raw `"` cannot occur inside a JSON string (it is escaped
- * there), so an event without the needle has no counts and skipping it changes nothing. `DONE]` and
+ * Why the needles are safe to skip with: every count key of the endpoint's usage shape (the normalizer's
+ * provider usage table, by way of usage-mapping.ts) ends in `_tokens"`, and Anthropic's all in
+ * `put_tokens"` (a test checks the table against the needles), and a raw `"` cannot occur inside a JSON
+ * string (it is escaped there), so an event without the needle has no counts and skipping it changes
+ * nothing. `DONE]` and
  * `_stop"` likewise cover `[DONE]` and `"message_stop"`; those only matter once usage has been seen (a
  * [DONE] before any usage, a message_stop before any message_delta, end nothing and give nothing), so
  * they are searched for only from then on, and the two searches never run over the whole stream.
@@ -31,18 +33,11 @@
  *
  * The `event:` SSE field is ignored: every provider repeats the event type inside the data.
  */
-import type { UsageCounts } from '@genai-enrich/normalizer';
+import { mapProviderUsage, readProviderCounts, toProviderUsage } from '@genai-enrich/normalizer';
+import type { ProviderCounts, ProviderUsage, UsageCounts, UsageShape } from '@genai-enrich/normalizer';
 import { Hay, SHORT_RANGE, findSeq, lastIndexOfSeqIn, needle, startsWithAt } from './bytes.js';
 import { JsonPicker, PICKER_MAX_USAGE_BYTES } from './json-picker.js';
-import {
-  anthropicUsage,
-  asName,
-  asRecord,
-  mapOpenAiChatUsage,
-  mapOpenAiResponsesUsage,
-  mergeAnthropicUsage,
-} from './usage-mapping.js';
-import type { AnthropicRaw, MappedUsage } from './usage-mapping.js';
+import { TAP_USAGE, asName, asRecord } from './usage-mapping.js';
 
 export type TapEndpoint = 'openai.chat' | 'openai.responses' | 'openai.embeddings' | 'anthropic.messages';
 export type TapBodyFormat = 'sse' | 'json';
@@ -95,8 +90,9 @@ const LF = 0x0a;
 const CR = 0x0d;
 const SPACE = 0x20;
 
-const NEEDLE_COUNTS = needle('kens"');
-const NEEDLE_ANTHROPIC_COUNTS = needle('put_tok');
+const COUNT_KEY_NEEDLES = Object.fromEntries(
+  Object.entries(TAP_USAGE).map(([endpoint, reading]) => [endpoint, needle(reading.countKeyNeedle)])
+) as Record<TapEndpoint, Uint8Array>;
 const NEEDLE_DONE = needle('DONE]');
 const NEEDLE_STOP = needle('_stop"');
 // Searched without its opening quote: memchr on `"` would stop at every quote of the event.
@@ -123,6 +119,8 @@ const decoder = new TextDecoder('utf-8');
 
 export class UsageStreamParser {
   private readonly endpoint: TapEndpoint;
+  /** Where the endpoint's usage object keeps its counts (the normalizer's provider usage table). */
+  private readonly shape: UsageShape;
   private readonly sse: boolean;
   private readonly max: number;
   /** [counts needle, terminal needle]; the second is searched for only once usage was seen. */
@@ -158,26 +156,29 @@ export class UsageStreamParser {
   // What the events said so far.
   private firstId: string | undefined;
   private firstModel: string | undefined;
-  private lastUsage: MappedUsage | undefined;
+  private lastUsage: ProviderUsage | undefined;
   private usageId: string | undefined;
   private usageModel: string | undefined;
-  private anthropic: AnthropicRaw = {};
+  /** Anthropic's counts, merged field by field across message_start and message_delta. */
+  private anthropic: ProviderCounts = {};
   private anthropicDelta = false;
 
   constructor(endpoint: TapEndpoint, format: TapBodyFormat, options?: { maxBufferBytes?: number }) {
     this.endpoint = endpoint;
+    this.shape = TAP_USAGE[endpoint].shape;
     this.sse = format === 'sse';
     const requested = options?.maxBufferBytes;
     this.max =
       typeof requested === 'number' && Number.isFinite(requested) && requested > 0
         ? Math.max(MIN_BUFFER_BYTES, Math.min(Math.floor(requested), 1 << 30))
         : DEFAULT_TAP_MAX_BUFFER_BYTES;
+    const counts = COUNT_KEY_NEEDLES[endpoint];
     this.needles =
       endpoint === 'anthropic.messages'
-        ? [NEEDLE_ANTHROPIC_COUNTS, NEEDLE_STOP]
+        ? [counts, NEEDLE_STOP]
         : endpoint === 'openai.responses'
-          ? [NEEDLE_COUNTS] // its terminal events carry the usage themselves
-          : [NEEDLE_COUNTS, NEEDLE_DONE];
+          ? [counts] // its terminal events carry the usage themselves
+          : [counts, NEEDLE_DONE];
     this.hitAt = this.needles.map(() => -1);
   }
 
@@ -282,16 +283,7 @@ export class UsageStreamParser {
     if (body === undefined) return;
     const id = this.endpoint === 'openai.embeddings' ? undefined : asName(body['id']);
     const model = asName(body['model']);
-    let mapped: MappedUsage | undefined;
-    if (this.endpoint === 'anthropic.messages') {
-      const raw: AnthropicRaw = {};
-      mergeAnthropicUsage(raw, body['usage']);
-      mapped = anthropicUsage(raw);
-    } else if (this.endpoint === 'openai.responses') {
-      mapped = mapOpenAiResponsesUsage(body['usage']);
-    } else {
-      mapped = mapOpenAiChatUsage(body['usage']);
-    }
+    const mapped = mapProviderUsage(this.shape, body['usage']);
     if (mapped !== undefined) this._finding = makeFinding(id, model, mapped);
   }
 
@@ -532,9 +524,9 @@ export class UsageStreamParser {
           if (message === undefined) return;
           this.firstId = asName(message['id']);
           this.firstModel = asName(message['model']);
-          mergeAnthropicUsage(this.anthropic, message['usage']);
+          readProviderCounts(this.shape, message['usage'], this.anthropic);
         } else if (type === 'message_delta') {
-          if (mergeAnthropicUsage(this.anthropic, event['usage'])) {
+          if (readProviderCounts(this.shape, event['usage'], this.anthropic)) {
             this.anthropicDelta = true;
             this.activeNeedles = 2;
           }
@@ -553,7 +545,7 @@ export class UsageStreamParser {
         }
         const type = event['type'];
         if (typeof type !== 'string' || !TERMINAL_RESPONSE_TYPES.has(type)) return;
-        const mapped = mapOpenAiResponsesUsage(response['usage']);
+        const mapped = mapProviderUsage(this.shape, response['usage']);
         // A terminal event without usage does not end the search: nothing else would be skipped that way.
         if (mapped === undefined) return;
         this._finding = makeFinding(asName(response['id']) ?? this.firstId, asName(response['model']) ?? this.firstModel, mapped);
@@ -566,7 +558,7 @@ export class UsageStreamParser {
           this.firstModel = asName(event['model']);
         }
         // Some OpenAI-compatible servers repeat usage on several chunks: the last one with counts wins.
-        const mapped = mapOpenAiChatUsage(event['usage']);
+        const mapped = mapProviderUsage(this.shape, event['usage']);
         if (mapped === undefined) return;
         this.lastUsage = mapped;
         this.activeNeedles = this.needles.length;
@@ -584,7 +576,7 @@ export class UsageStreamParser {
   }
 
   private findAnthropic(): boolean {
-    const mapped = anthropicUsage(this.anthropic);
+    const mapped = toProviderUsage(this.shape, this.anthropic);
     if (mapped === undefined) return false;
     this._finding = makeFinding(this.firstId, this.firstModel, mapped);
     return true;
@@ -616,7 +608,7 @@ export class UsageStreamParser {
 
 const LF_BYTE = new Uint8Array([LF]);
 
-function makeFinding(responseId: string | undefined, model: string | undefined, mapped: MappedUsage): TapFinding {
+function makeFinding(responseId: string | undefined, model: string | undefined, mapped: ProviderUsage): TapFinding {
   return { responseId, model, usage: mapped.usage, totalTokens: mapped.totalTokens };
 }
 

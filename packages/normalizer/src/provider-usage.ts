@@ -1,0 +1,113 @@
+/*
+ * Provider usage shapes: one row per API, naming where its usage object keeps each token count and how
+ * those counts relate to the semconv ones. Data only; usage.ts reads usage objects by these rows, for the
+ * attribute path (extractUsage: Logfire's `response_data`, `gen_ai.usage.raw`) and for the processor's
+ * HTTP usage tap (which knows its endpoint, so its shape):
+ *
+ *   usage object ──readProviderCounts(shape)──► ProviderCounts ──toProviderUsage(shape)──► UsageCounts
+ *                  (a stream that splits its usage across     (the provider's             + the provider's
+ *                   events is read into one ProviderCounts)    own counts)                  total
+ *
+ * A new provider is a new row (and, for extractUsage, an entry in MIXED_ or FALLBACK_USAGE_SHAPES). The
+ * rows follow the providers' API references; test/provider-usage.test.ts maps a real usage object of each
+ * (typed by the provider's SDK where the repository has it).
+ */
+
+/** The counts a usage shape can name, in the provider's own terms. */
+export type ProviderCountName = 'input' | 'output' | 'cacheRead' | 'cacheCreation' | 'reasoning' | 'total';
+
+/**
+ * Where a usage object keeps each count: a key of the object, or a dotted path into nested objects
+ * (`prompt_tokens_details.cached_tokens`). Input and output are always named: a usage object counts as
+ * found when it has either.
+ */
+export type UsageShapePaths = { readonly [K in ProviderCountName]?: string } & {
+  readonly input: string;
+  readonly output: string;
+};
+
+export interface UsageShape {
+  /** For messages and tests: `<provider>.<api>`. */
+  readonly name: string;
+  readonly paths: UsageShapePaths;
+  /**
+   * Counts the provider leaves out of its input count. Semconv's input count includes them, so they are
+   * added to it (Anthropic: cache reads and writes).
+   */
+  readonly inputExcludes?: readonly ProviderCountName[];
+  /** Counts the provider leaves out of its output count; added, like `inputExcludes` (Gemini: thoughts). */
+  readonly outputExcludes?: readonly ProviderCountName[];
+  /**
+   * The provider leaves zero counts out of its JSON (protobuf's JSON mapping: Gemini). A sum is then taken
+   * when any of its parts is there, a missing part counting 0; otherwise the count itself must be there.
+   */
+  readonly omitsZeroCounts?: boolean;
+}
+
+function row(shape: UsageShape): UsageShape {
+  return Object.freeze({ ...shape, paths: Object.freeze({ ...shape.paths }) });
+}
+
+/** One row per provider usage shape. */
+export const USAGE_SHAPES = Object.freeze({
+  /** OpenAI Chat Completions, and embeddings (`prompt_tokens` and `total_tokens` only). Prompt includes the cache. */
+  openaiChat: row({
+    name: 'openai.chat',
+    paths: {
+      input: 'prompt_tokens',
+      output: 'completion_tokens',
+      cacheRead: 'prompt_tokens_details.cached_tokens',
+      reasoning: 'completion_tokens_details.reasoning_tokens',
+      total: 'total_tokens',
+    },
+  }),
+  /** OpenAI Responses. Input includes the cache, output includes reasoning. */
+  openaiResponses: row({
+    name: 'openai.responses',
+    paths: {
+      input: 'input_tokens',
+      output: 'output_tokens',
+      cacheRead: 'input_tokens_details.cached_tokens',
+      reasoning: 'output_tokens_details.reasoning_tokens',
+      total: 'total_tokens',
+    },
+  }),
+  /** Anthropic Messages: `input_tokens` leaves out cache reads and writes. No total. */
+  anthropicMessages: row({
+    name: 'anthropic.messages',
+    paths: {
+      input: 'input_tokens',
+      output: 'output_tokens',
+      cacheRead: 'cache_read_input_tokens',
+      cacheCreation: 'cache_creation_input_tokens',
+    },
+    inputExcludes: ['cacheRead', 'cacheCreation'],
+  }),
+  /** Gemini `usageMetadata`: candidates leave out thoughts; the prompt includes cached content. */
+  gemini: row({
+    name: 'gcp.gemini',
+    paths: {
+      input: 'promptTokenCount',
+      output: 'candidatesTokenCount',
+      cacheRead: 'cachedContentTokenCount',
+      reasoning: 'thoughtsTokenCount',
+      total: 'totalTokenCount',
+    },
+    outputExcludes: ['reasoning'],
+    omitsZeroCounts: true,
+  }),
+});
+
+/**
+ * What extractUsage reads a usage object of unknown origin as. Proxies (LiteLLM) mix OpenAI's and
+ * Anthropic's keys in one object, so these shapes are read together, count by count: each count comes
+ * from the first of them, in this order, that has it.
+ */
+export const MIXED_USAGE_SHAPES: readonly UsageShape[] = Object.freeze([
+  USAGE_SHAPES.openaiChat,
+  USAGE_SHAPES.openaiResponses,
+  USAGE_SHAPES.anthropicMessages,
+]);
+
+/** Read by extractUsage only when the mixed shapes found no input count; the first that finds one wins. */
+export const FALLBACK_USAGE_SHAPES: readonly UsageShape[] = Object.freeze([USAGE_SHAPES.gemini]);
