@@ -26,6 +26,7 @@ export type UsageShapePaths = { readonly [K in ProviderCountName]?: string } & {
   readonly output: string;
 };
 
+/** One row of the table. Read as it is when first used: a shape is not to be changed afterwards. */
 export interface UsageShape {
   /** For messages and tests: `<provider>.<api>`. */
   readonly name: string;

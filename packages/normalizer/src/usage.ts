@@ -76,15 +76,30 @@ const PROVIDER_COUNT_NAMES: readonly ProviderCountName[] = [
   'total',
 ];
 
-function readPath(u: Record<string, unknown>, path: string): unknown {
-  if (path.indexOf('.') < 0) return u[path];
-  let value: unknown = u;
-  for (const key of path.split('.')) {
-    const o = obj(value);
-    if (o === undefined) return undefined;
-    value = o[key];
+/**
+ * Each shape's paths, split once, in the order of PROVIDER_COUNT_NAMES (undefined: the shape has no such
+ * count). The usage tap reads a usage object per SSE event on some servers, where splitting every time
+ * cost more than the rest of the reading. Weak, so a caller's own shapes are not held.
+ */
+const compiledPaths = new WeakMap<UsageShape, ReadonlyArray<readonly string[] | undefined>>();
+
+function pathsOf(shape: UsageShape): ReadonlyArray<readonly string[] | undefined> {
+  let paths = compiledPaths.get(shape);
+  if (paths === undefined) {
+    paths = PROVIDER_COUNT_NAMES.map((name) => {
+      const path = shape.paths[name];
+      return typeof path === 'string' && path.length > 0 ? path.split('.') : undefined;
+    });
+    compiledPaths.set(shape, paths);
   }
-  return value;
+  return paths;
+}
+
+function countAt(u: Record<string, unknown>, keys: readonly string[] | undefined): number | undefined {
+  if (keys === undefined) return undefined;
+  let v = u[keys[0]!];
+  for (let k = 1; k < keys.length && v !== undefined; k++) v = obj(v)?.[keys[k]!];
+  return toTokenCount(v);
 }
 
 /**
@@ -96,17 +111,28 @@ function readPath(u: Record<string, unknown>, path: string): unknown {
 export function readProviderCounts(shape: UsageShape, value: unknown, into: ProviderCounts): boolean {
   const u = obj(value);
   if (u === undefined) return false;
-  let any = false;
-  for (const name of PROVIDER_COUNT_NAMES) {
-    const path = shape.paths[name];
-    if (path === undefined) continue;
-    const n = toTokenCount(readPath(u, path));
-    if (n !== undefined) {
-      into[name] = n;
-      any = true;
-    }
-  }
-  return any;
+  const paths = pathsOf(shape);
+  // One named store per count (a store keyed by a variable name was the slowest part).
+  const input = countAt(u, paths[0]);
+  if (input !== undefined) into.input = input;
+  const output = countAt(u, paths[1]);
+  if (output !== undefined) into.output = output;
+  const cacheRead = countAt(u, paths[2]);
+  if (cacheRead !== undefined) into.cacheRead = cacheRead;
+  const cacheCreation = countAt(u, paths[3]);
+  if (cacheCreation !== undefined) into.cacheCreation = cacheCreation;
+  const reasoning = countAt(u, paths[4]);
+  if (reasoning !== undefined) into.reasoning = reasoning;
+  const total = countAt(u, paths[5]);
+  if (total !== undefined) into.total = total;
+  return (
+    input !== undefined ||
+    output !== undefined ||
+    cacheRead !== undefined ||
+    cacheCreation !== undefined ||
+    reasoning !== undefined ||
+    total !== undefined
+  );
 }
 
 /** `base` plus the counts the provider left out of it; undefined when absent or not a safe integer. */
