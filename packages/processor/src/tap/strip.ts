@@ -6,14 +6,24 @@
  * (code that reads `chunk.choices[0]` without a guard). Every other byte passes unchanged. To know whether
  * an event is that chunk, its bytes are held until the event is complete (its blank line): SSE clients
  * dispatch nothing before that, so what they see is only re-chunked, never delayed past an event.
+ *
+ *   chunk ─► line ends (sse.ts) ─► an empty line ends the event ─► its bytes, with what was held:
+ *                                                                    usage-only chunk ─► dropped
+ *                                                                    any other event  ─► passed on
+ *            the rest of the chunk (an event still open) ─► held, up to the bound; past it, passed on
+ *
+ * An empty line that ends with CR ends the event only after the next byte: a LF there (perhaps in the next
+ * chunk) still belongs to it.
  */
 
-import { findSeq, needle } from './bytes.js';
+import { Hay, findSeq, needle, startsWithAt } from './bytes.js';
+import { SseLineEnds } from './sse.js';
 
-const LF = 0x0a;
-const CR = 0x0d;
+const SPACE = 0x20;
 const USAGE_NEEDLE = needle('"usage"');
 const EMPTY_CHOICES_NEEDLE = needle('"choices":[]');
+const DATA_COLON = needle('data:');
+const BOM = new Uint8Array([0xef, 0xbb, 0xbf]);
 
 export class UsageChunkStripper {
   private readonly _maxBufferBytes: number;
@@ -22,12 +32,13 @@ export class UsageChunkStripper {
   private _bytes = 0;
   /** The current event outgrew the buffer: it is passed through as it comes, unchecked. */
   private _passThrough = false;
+  private readonly _lineEnds = new SseLineEnds();
   /** The last byte seen ended a line (or the stream just started). */
   private _atLineStart = true;
-  private _lastWasCr = false;
-  /** A blank line just ended with CR: the event ends after it, with the LF that may follow. */
+  /** An empty line ended with the last chunk's CR: the event ends after the LF that may open the next one. */
   private _endAfterCr = false;
-  private readonly _decoder = new TextDecoder();
+  // Keeps a BOM inside a value, as decoding the whole event did; only a leading one is dropped, below.
+  private readonly _decoder = new TextDecoder('utf-8', { ignoreBOM: true });
   /** Usage-only chunks removed so far. */
   stripped = 0;
 
@@ -43,39 +54,35 @@ export class UsageChunkStripper {
   /** Takes the next body chunk; returns the bytes to pass on now, in order. */
   push(chunk: Uint8Array): Uint8Array[] {
     const out: Uint8Array[] = [];
+    const n = chunk.length;
+    if (n === 0) return out;
+    const lineEnds = this._lineEnds;
+    let pos = lineEnds.beginChunk(chunk);
     let eventStart = 0;
-    for (let i = 0; i < chunk.length; i++) {
-      const byte = chunk[i]!;
-      if (this._endAfterCr) {
-        // A blank line ended with CR: its LF, if one follows, still belongs to the event that ended.
-        this._endAfterCr = false;
-        const end = byte === LF ? i + 1 : i;
-        this._endEvent(chunk, eventStart, end, out);
-        eventStart = end;
-        this._atLineStart = true;
-        this._lastWasCr = false;
-        if (byte === LF) continue;
-      }
-      if (byte === LF) {
-        if (this._lastWasCr) {
-          this._lastWasCr = false; // the LF of a CRLF: the line ended at the CR
-          continue;
-        }
-        if (this._atLineStart) {
-          this._endEvent(chunk, eventStart, i + 1, out);
-          eventStart = i + 1;
-        }
-        this._atLineStart = true;
-      } else if (byte === CR) {
-        if (this._atLineStart) this._endAfterCr = true;
-        this._atLineStart = true;
-        this._lastWasCr = true;
-      } else {
-        this._atLineStart = false;
-        this._lastWasCr = false;
-      }
+    if (this._endAfterCr) {
+      this._endAfterCr = false;
+      this._endEvent(chunk, 0, pos, out);
+      eventStart = pos;
     }
-    if (eventStart < chunk.length) this._hold(chunk.subarray(eventStart), out);
+    const hay = new Hay(chunk);
+    while (pos < n) {
+      const e = lineEnds.lineEnd(hay, pos);
+      if (e >= n) {
+        this._atLineStart = false; // a line goes on in the next chunk
+        break;
+      }
+      const empty = e === pos && this._atLineStart;
+      this._atLineStart = true;
+      pos = lineEnds.afterLineEnd(chunk, e);
+      if (!empty) continue;
+      if (lineEnds.pendingCR) {
+        this._endAfterCr = true;
+        break;
+      }
+      this._endEvent(chunk, eventStart, pos, out);
+      eventStart = pos;
+    }
+    if (eventStart < n) this._hold(chunk.subarray(eventStart), out);
     return out;
   }
 
@@ -129,12 +136,19 @@ export class UsageChunkStripper {
 
   private _isUsageOnlyChunk(event: Uint8Array): boolean {
     if (findSeq(event, event.length, USAGE_NEEDLE) < 0 || findSeq(event, event.length, EMPTY_CHOICES_NEEDLE) < 0) return false;
+    // The event's `data:` lines, without one space after the colon, joined with LF.
     let data = '';
     let first = true;
-    for (const line of this._decoder.decode(event).split(/\r\n|\r|\n/)) {
-      if (!line.startsWith('data:')) continue;
-      data += (first ? '' : '\n') + line.slice(line.startsWith('data: ') ? 6 : 5);
-      first = false;
+    const lineEnds = new SseLineEnds();
+    const hay = new Hay(event);
+    for (let pos = startsWithAt(event, 0, BOM) ? BOM.length : 0; pos < event.length; ) {
+      const e = lineEnds.lineEnd(hay, pos);
+      if (e - pos >= DATA_COLON.length && startsWithAt(event, pos, DATA_COLON)) {
+        const s = pos + DATA_COLON.length;
+        data += (first ? '' : '\n') + this._decoder.decode(event.subarray(s < e && event[s] === SPACE ? s + 1 : s, e));
+        first = false;
+      }
+      pos = e < event.length ? lineEnds.afterLineEnd(event, e) : e;
     }
     try {
       const chunk = JSON.parse(data) as { choices?: unknown; usage?: unknown };

@@ -12,10 +12,13 @@
  *                  │ none: skip to the chunk's last blank line, line-parse only the incomplete tail
  *                  │ hit:  skip to the blank line before it, line-parse that one event, search again
  *                  ▼
- *   line parser: lines split with native indexOf (LF / CR), `data:` values joined into a bounded event
- *   buffer; at the blank line an event is JSON.parse'd only if it is the first one (id, model), carries
- *   `"usage"` + `{`, or is a terminal marker ([DONE], message_stop). An event over the bound goes through
- *   the constant-memory JsonPicker instead.
+ *   line parser: line ends from SseLineEnds (sse.ts, shared with the stripper: native indexOf for LF / CR,
+ *   a CR LF cut across chunks; it also finds the blank lines skipping resumes at), `data:` values joined
+ *   into a bounded event buffer; at the blank line an event is JSON.parse'd only if it is the first one
+ *   (id, model), carries `"usage"` + `{`, or is a terminal marker ([DONE], message_stop). An event over
+ *   the bound goes through the constant-memory JsonPicker instead. Its usage is read by the endpoint's
+ *   row of the normalizer's usage table (usage-mapping.ts); Anthropic's message_start and message_delta
+ *   into the same counts, field by field.
  *
  *   JSON body ─► buffered up to the bound, JSON.parse'd at end(); past the bound ─► JsonPicker.
  *
@@ -35,8 +38,9 @@
  */
 import { mapProviderUsage, readProviderCounts, toProviderUsage } from '@genai-enrich/normalizer';
 import type { ProviderCounts, ProviderUsage, UsageCounts, UsageShape } from '@genai-enrich/normalizer';
-import { Hay, SHORT_RANGE, findSeq, lastIndexOfSeqIn, needle, startsWithAt } from './bytes.js';
+import { Hay, findSeq, needle, startsWithAt } from './bytes.js';
 import { JsonPicker, PICKER_MAX_USAGE_BYTES } from './json-picker.js';
+import { LF, SseLineEnds } from './sse.js';
 import { TAP_USAGE, asName, asRecord } from './usage-mapping.js';
 
 export type TapEndpoint = 'openai.chat' | 'openai.responses' | 'openai.embeddings' | 'anthropic.messages';
@@ -86,8 +90,6 @@ const MIN_BUFFER_BYTES = 256;
  */
 const TAIL_WINDOW = 8 * 1024;
 
-const LF = 0x0a;
-const CR = 0x0d;
 const SPACE = 0x20;
 
 const COUNT_KEY_NEEDLES = Object.fromEntries(
@@ -99,9 +101,6 @@ const NEEDLE_STOP = needle('_stop"');
 const USAGE_KEY = needle('usage"');
 const MESSAGE_STOP = needle('"message_stop"');
 const DONE = needle('[DONE]');
-const LFLF = needle('\n\n');
-const LFCR = needle('\n\r');
-const CRCR = needle('\r\r');
 
 // Line states of the SSE line parser: 0 = at line start; 1..4 = that many bytes of "data" matched;
 // 5 = "data:" read, value not begun; 6 = in a data value; 7 = any other line (ignored to its end).
@@ -143,14 +142,12 @@ export class UsageStreamParser {
   /** Bytes of a leading UTF-8 BOM still to check (EventSource drops one at the stream's start). */
   private bomLeft = 3;
   private line = L_START;
-  private pendingCR = false;
+  private readonly lineEnds = new SseLineEnds();
   private eventHasData = false;
   /** The first data event has not been dispatched yet (its id and model are kept). */
   private needFirst = true;
 
-  // Per-push caches of the next LF, CR and needle hit (−1: not searched yet; the chunk length: none).
-  private lfAt = -1;
-  private crAt = -1;
+  // Per-push cache of the next hit of each needle (−1: not searched yet; the chunk length: none).
   private readonly hitAt: number[];
 
   // What the events said so far.
@@ -292,27 +289,21 @@ export class UsageStreamParser {
   private pushSse(chunk: Uint8Array): void {
     const hay = new Hay(chunk);
     const n = chunk.length;
-    this.lfAt = -1;
-    this.crAt = -1;
     for (let k = 0; k < this.hitAt.length; k++) this.hitAt[k] = -1;
-    let pos = 0;
+    // Past the LF of a CR LF the previous chunk cut; a BOM can only come first, so never after that.
+    let pos = this.lineEnds.beginChunk(chunk);
     if (this.bomLeft > 0) pos = this.skipBom(chunk);
-    if (this.pendingCR) {
-      // The previous chunk ended with CR: a LF here is the second half of that CRLF.
-      this.pendingCR = false;
-      if (chunk[0] === LF) pos = 1;
-    }
     while (pos < n && !this.done) {
       if (!this.needFirst && this.line === L_START && !this.eventHasData) {
         // At an event boundary (or between the non-data lines of an event): skip what cannot matter.
         // Only a chunk's last TAIL_WINDOW bytes are searched: see TAIL_WINDOW.
         const hit = this.nextHit(hay, n - pos > TAIL_WINDOW ? n - TAIL_WINDOW : pos);
         if (hit < 0) {
-          const b = this.lastBoundary(chunk, pos, n);
+          const b = this.lineEnds.lastBlankLineEnd(chunk, pos, n);
           if (b > pos) pos = b;
           pos = this.lines(hay, pos, n);
         } else {
-          const b = this.lastBoundary(chunk, pos, hit);
+          const b = this.lineEnds.lastBlankLineEnd(chunk, pos, hit);
           if (b > pos) pos = b;
           pos = this.lines(hay, pos, hit);
         }
@@ -355,63 +346,21 @@ export class UsageStreamParser {
   }
 
   /**
-   * The position just after the last blank line inside [from, to), or -1. Any two line-end bytes in a
-   * row other than CR LF end a line and then a blank line. Finding *a* late blank line is enough (any
-   * blank line is a safe place to resume), so LF LF, the usual one, is tried first.
-   */
-  private lastBoundary(chunk: Uint8Array, from: number, to: number): number {
-    // Usually the last LF is the end of a blank line already: check it before searching for LF LF.
-    // (A view bounds the backward scan: in a CR-only stream it would otherwise run to the chunk's start
-    // for every needle hit.)
-    const lf = to - from >= 2 ? chunk.subarray(from, to).lastIndexOf(LF) : -1;
-    if (lf > 0 && chunk[from + lf - 1] === LF) return from + lf + 1;
-    let i = lastIndexOfSeqIn(chunk, LFLF, from, to);
-    if (i >= 0) return i + 2;
-    i = lastIndexOfSeqIn(chunk, LFCR, from, to);
-    if (i < 0) i = lastIndexOfSeqIn(chunk, CRCR, from, to);
-    if (i < 0) return -1;
-    const after = i + 2; // just after the CR that ends the blank line
-    if (after < chunk.length) return chunk[after] === LF ? after + 1 : after;
-    this.pendingCR = true;
-    return after;
-  }
-
-  /**
    * Parses lines from `pos`. Returns after the first blank line that starts after `stopAfter` (the
    * position to resume skipping from), or at the end of the chunk.
    */
   private lines(hay: Hay, pos: number, stopAfter: number): number {
     const u8 = hay.u8;
     const n = u8.length;
+    const lineEnds = this.lineEnds;
     while (pos < n) {
-      if (this.lfAt < pos) {
-        // Lines are short: look nearby in JavaScript first, then let memchr cross a long line.
-        let at = n - pos <= SHORT_RANGE ? u8.indexOf(LF, pos) : u8.subarray(pos, pos + SHORT_RANGE).indexOf(LF);
-        if (at >= 0 && n - pos > SHORT_RANGE) at += pos;
-        else if (at < 0 && n - pos > SHORT_RANGE) at = hay.indexOfByte(LF, pos + SHORT_RANGE);
-        this.lfAt = at < 0 ? n : at;
-      }
-      if (this.crAt < pos) {
-        // CR is rare: look for it only up to the next LF. A memchr to the chunk's end would cost a full
-        // scan of each chunk, as parsing starts at every chunk's head to finish the event cut there.
-        const at = u8.subarray(pos, this.lfAt).indexOf(CR);
-        this.crAt = at < 0 ? this.lfAt : pos + at;
-      }
-      const e = this.crAt < this.lfAt ? this.crAt : this.lfAt;
+      const e = lineEnds.lineEnd(hay, pos);
       if (e > pos) this.lineBytes(u8, pos, e);
       if (e >= n) return n;
       const blank = this.line === L_START;
       const at = pos;
       this.endLine();
-      if (u8[e] === CR) {
-        if (e + 1 < n) pos = u8[e + 1] === LF ? e + 2 : e + 1;
-        else {
-          this.pendingCR = true;
-          pos = n;
-        }
-      } else {
-        pos = e + 1;
-      }
+      pos = lineEnds.afterLineEnd(u8, e);
       if (this.done) return n;
       if (blank && at > stopAfter) return pos;
     }
