@@ -31,8 +31,8 @@ export {
   mapProviderUsage,
 } from './usage.js';
 export type { ProviderCounts, ProviderUsage } from './usage.js';
-export { USAGE_SHAPES, MIXED_USAGE_SHAPES, FALLBACK_USAGE_SHAPES } from './provider-usage.js';
-export type { UsageShape, UsageShapePaths, ProviderCountName } from './provider-usage.js';
+export { USAGE_SHAPES } from './provider-usage.js';
+export type { UsageShape, ProviderCountName } from './provider-usage.js';
 export {
   USAGE_KEYS,
   isUsageKey,
