@@ -18,7 +18,7 @@
  *            nothing ─► HOLD                                                              held-spans.ts
  *
  *   recordUsage, another span's event ─► held span with that id? join, release [joined]; else late usage waits
- *   setAttribute after end() on a held span ─► merge; usage now? release [joined]
+ *   setAttribute after end() on a held span ─► merge; usage now? release [joined] once the burst of writes is done
  *   HTTP usage tap (processor.fetch, tap/sink.ts) ─► held span by response id or active span? its usage, release [joined];
  *                                       else it waits with the open span, or by key or id
  *   held ─► release: joined │ holdMillis passes [expired] │ maxHeldSpans [evicted] │ flush, shutdown [flushed]
@@ -342,7 +342,11 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
     this._held.release(held, 'joined');
   }
 
-  /** Attribute writes on a GenAI span after `end()`, which the SDK would drop. */
+  /**
+   * Attribute writes on a GenAI span after `end()`, which the SDK would drop. Instrumentations write late
+   * usage in bursts (`setAttribute(input)`, then `setAttributes({ output, … })`), so the span that a write
+   * gives its usage is released on the next microtask: every write of the same synchronous burst lands.
+   */
   private _joinLateAttributes(span: SpanLike, attributes: Attributes): void {
     try {
       if (this._shutdownPromise !== undefined) return;
@@ -352,7 +356,7 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
       const target = held.span.attributes as Attributes;
       if (mergeLateAttributes(target, this._spans.normalizeAttributes(attributes))) {
         target[ATTR_USAGE_SOURCE] = 'late_attribute';
-        this._held.release(held, 'joined');
+        queueMicrotask(() => this._held.release(held, 'joined'));
       }
     } catch (error) {
       this._problems.error('late setAttribute', error);

@@ -241,20 +241,39 @@ describe('GenAiEnrichingProcessor', () => {
       assert.equal(p.processor.stats().pendingUsage, 0);
     });
 
-    it('(c) celeste: usage set after end() — which the SDK drops — joins the held span', () => {
+    it('(c) celeste: usage set after end() — which the SDK drops — joins the held span, every write of the burst', async () => {
       const p = pipeline();
       const span = p.tracer.startSpan('chat claude', {
         attributes: { 'gen_ai.provider.name': 'anthropic', 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'claude-sonnet-4-5' },
       });
       span.end();
       assert.equal(p.next.ended.length, 0);
-      span.setAttribute('gen_ai.usage.input_tokens', 12);
+      span.setAttribute('gen_ai.usage.input_tokens', 1012);
       span.setAttributes({ 'gen_ai.usage.output_tokens': 30, 'gen_ai.usage.cache_read_input_tokens': 1000 });
-      // The first late write already completed the span; the second arrives after it was forwarded.
+      assert.equal(p.next.ended.length, 0, 'released once the synchronous burst of writes is over');
+      await Promise.resolve();
       const out = p.next.ended[0]!;
-      assert.equal(out.attributes['gen_ai.usage.input_tokens'], 12);
+      assert.equal(out.attributes['gen_ai.usage.input_tokens'], 1012);
+      assert.equal(out.attributes['gen_ai.usage.output_tokens'], 30, 'the second write of the burst lands too');
+      assert.equal(out.attributes['gen_ai.usage.cache_read.input_tokens'], 1000);
       assert.equal(out.attributes['genai_enrich.usage_source'], 'late_attribute');
-      assert.equal(p.processor.stats().lateAttributes, 1);
+      assert.equal(p.processor.stats().lateAttributes, 2);
+      span.setAttribute('gen_ai.usage.reasoning.output_tokens', 3);
+      assert.equal(p.processor.stats().lateAttributes, 2, 'a write after the span left is not captured');
+      assertInvariants(p);
+    });
+
+    it('(c) a late burst: input in one call, output in the next, nothing lost (issue 10)', async () => {
+      const p = pipeline();
+      const span = p.tracer.startSpan('chat', { attributes: { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'm' } });
+      span.end();
+      span.setAttribute('gen_ai.usage.input_tokens', 7);
+      span.setAttributes({ 'gen_ai.usage.output_tokens': 3 });
+      await Promise.resolve();
+      assert.equal(p.next.ended.length, 1);
+      assert.equal(p.next.ended[0]!.attributes['gen_ai.usage.input_tokens'], 7);
+      assert.equal(p.next.ended[0]!.attributes['gen_ai.usage.output_tokens'], 3);
+      assert.equal(p.processor.stats().joined, 1);
       assertInvariants(p);
     });
 
