@@ -75,7 +75,7 @@ export function median(values: readonly number[]): number {
  */
 export async function runRounds(
   cases: RoundCase[],
-  opts: { opsPerBatch: number; batches?: number; rounds?: number; warmupRounds?: number }
+  opts: { opsPerBatch: number; batches?: number; rounds?: number; warmupRounds?: number },
 ): Promise<RoundResult[]> {
   const batches = opts.batches ?? 1;
   const rounds = opts.rounds ?? 15;

@@ -56,7 +56,8 @@ const canonical: Attributes = {
   'gen_ai.request.seed': 7,
   'gen_ai.request.stop_sequences': ['\n\n'],
   'gen_ai.input.messages': '[{"role":"user","parts":[{"type":"text","content":"What is the capital of France?"}]}]',
-  'gen_ai.output.messages': '[{"role":"assistant","parts":[{"type":"text","content":"Paris."}],"finish_reason":"stop"}]',
+  'gen_ai.output.messages':
+    '[{"role":"assistant","parts":[{"type":"text","content":"Paris."}],"finish_reason":"stop"}]',
   'gen_ai.system_instructions': '[{"type":"text","content":"You are a helpful assistant."}]',
   'gen_ai.response.model': 'gpt-4o-2024-08-06',
   'gen_ai.response.id': 'chatcmpl-AbC123',
@@ -135,6 +136,6 @@ const spans: Array<[string, Attributes]> = [
 ];
 table(
   'Attribute maps from real SDK spans (`@opentelemetry/sdk-trace-base` 2.x)',
-  spans.map(([name, attrs]) => [name, sdkAttributes(attrs)])
+  spans.map(([name, attrs]) => [name, sdkAttributes(attrs)]),
 );
 table('Attribute maps as object literals (worst case for the ratio)', spans);

@@ -37,7 +37,12 @@ const BOUNDS = (process.env['BENCH_EXPIRY_BOUNDS'] ?? '1000,100000,1000000').spl
 const ONE_BOUND = process.env['BENCH_EXPIRY_ONE_BOUND'];
 const SPANS_PER_BATCH = 500;
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 31);
-const QUEUE = { maxQueueSize: 10_000, maxExportBatchSize: 512, scheduledDelayMillis: 5000, exportTimeoutMillis: 30_000 };
+const QUEUE = {
+  maxQueueSize: 10_000,
+  maxExportBatchSize: 512,
+  scheduledDelayMillis: 5000,
+  exportTimeoutMillis: 30_000,
+};
 
 class NoopExporter implements SpanExporter {
   exported = 0;
@@ -109,7 +114,9 @@ function makeCase(label: string, mode: 'baseline' | 'expiry' | 'eviction', bound
           maxOpenSpans: 10 * SPANS_PER_BATCH,
           maxOpenMillis: 2 ** 31 - 1,
         });
-  const tracer = new BasicTracerProvider({ spanProcessors: [processor ?? batch] }).getTracer('@opentelemetry/instrumentation-openai');
+  const tracer = new BasicTracerProvider({ spanProcessors: [processor ?? batch] }).getTracer(
+    '@opentelemetry/instrumentation-openai',
+  );
   const parent = oneParent ? trace.setSpan(ROOT_CONTEXT, tracer.startSpan('invoke_agent')) : ROOT_CONTEXT;
   const c: Case = {
     label,
@@ -155,14 +162,20 @@ async function measure(bound: number): Promise<string[]> {
   for (const c of cases) {
     const s = c.processor?.stats();
     const left = s === undefined ? 0 : c.label.startsWith('(E') ? s.expired : s.evicted;
-    if (s !== undefined && (s.errors !== 0 || s.held < c.bound - 1 || s.forwarded + s.held !== c.spans || left !== s.forwarded)) {
+    if (
+      s !== undefined &&
+      (s.errors !== 0 || s.held < c.bound - 1 || s.forwarded + s.held !== c.spans || left !== s.forwarded)
+    ) {
       throw new Error(`${c.name}: every span beyond the bound should have left by ${c.label}: ${JSON.stringify(s)}`);
     }
-    if (c.exporter.exported !== c.spans - (s?.held ?? 0)) throw new Error(`${c.name}: ${c.exporter.exported} exported of ${c.spans}`);
+    if (c.exporter.exported !== c.spans - (s?.held ?? 0))
+      throw new Error(`${c.name}: ${c.exporter.exported} exported of ${c.spans}`);
   }
   results.forEach((r, i) => {
     const label = cases[i]!.label;
-    rows.push(`| ${bound.toLocaleString('en')} | ${label} ${r.name} | ${(r.nsPerOp / 1000).toFixed(2)} | ${(r.nsPerOp / base).toFixed(2)} |`);
+    rows.push(
+      `| ${bound.toLocaleString('en')} | ${label} ${r.name} | ${(r.nsPerOp / 1000).toFixed(2)} | ${(r.nsPerOp / base).toFixed(2)} |`,
+    );
   });
   for (const c of cases) await c.processor?.shutdown();
   return rows;
@@ -181,10 +194,13 @@ if (ONE_BOUND !== undefined) {
       stdio: ['ignore', 'pipe', 'inherit'],
       maxBuffer: 1 << 20,
     });
-    if (child.status !== 0) throw new Error(`bound ${bound}: the child process failed (${child.status ?? child.signal})`);
+    if (child.status !== 0)
+      throw new Error(`bound ${bound}: the child process failed (${child.status ?? child.signal})`);
     rows.push(...(JSON.parse(child.stdout.trim().split('\n').pop()!) as string[]));
   }
-  console.log(`\n### Held spans that never get usage: µs per span (start → end → held → leaves), median of ${ROUNDS} rounds of ${SPANS_PER_BATCH}\n`);
+  console.log(
+    `\n### Held spans that never get usage: µs per span (start → end → held → leaves), median of ${ROUNDS} rounds of ${SPANS_PER_BATCH}\n`,
+  );
   console.log('| spans held | case | µs/span | × (0) at the same bound |');
   console.log('|---:|---|---:|---:|');
   for (const row of rows) console.log(row);

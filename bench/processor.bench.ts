@@ -78,7 +78,12 @@ const JOIN_LAG = 32;
 const HELD_SPANS = 20_000;
 const HEAP_REPEATS = 5;
 
-const QUEUE = { maxQueueSize: 100_000, maxExportBatchSize: 512, scheduledDelayMillis: 5000, exportTimeoutMillis: 30_000 };
+const QUEUE = {
+  maxQueueSize: 100_000,
+  maxExportBatchSize: 512,
+  scheduledDelayMillis: 5000,
+  exportTimeoutMillis: 30_000,
+};
 const PROCESSOR_OPTIONS: GenAiEnrichingProcessorOptions = {
   ...QUEUE,
   holdMillis: 600_000,
@@ -186,7 +191,12 @@ function pipeline(kind: Kind): Pipeline {
   const processor =
     enriching ??
     (kind === 'langfuse'
-      ? new LangfuseSpanProcessor({ exporter, publicKey: 'pk-bench', secretKey: 'sk-bench', flushAt: QUEUE.maxExportBatchSize })
+      ? new LangfuseSpanProcessor({
+          exporter,
+          publicKey: 'pk-bench',
+          secretKey: 'sk-bench',
+          flushAt: QUEUE.maxExportBatchSize,
+        })
       : new BatchSpanProcessor(exporter, QUEUE));
   const provider = new BasicTracerProvider({ spanProcessors: [processor] });
   return {
@@ -244,7 +254,8 @@ function makeCase(label: string, name: string, workload: Workload, kind: Kind): 
         chatSpan(pipe.openai, ids[i]!, false);
         if (i >= JOIN_LAG) processor.recordUsage(ids[i - JOIN_LAG]!, { inputTokens: 24, outputTokens: 2 });
       }
-      for (let i = Math.max(0, n - JOIN_LAG); i < n; i++) processor.recordUsage(ids[i]!, { inputTokens: 24, outputTokens: 2 });
+      for (let i = Math.max(0, n - JOIN_LAG); i < n; i++)
+        processor.recordUsage(ids[i]!, { inputTokens: 24, outputTokens: 2 });
       c.spans += n;
     };
   }
@@ -282,7 +293,8 @@ async function sanityCheck(): Promise<void> {
   processor.recordUsage(held!, { inputTokens: 24, outputTokens: 2 });
   await processor.forceFlush();
   const s = processor.stats();
-  if (exported.length !== 3 || s.joined !== 1 || s.held !== 0 || s.errors !== 0) fail(`unexpected stats ${JSON.stringify(s)}`);
+  if (exported.length !== 3 || s.joined !== 1 || s.held !== 0 || s.errors !== 0)
+    fail(`unexpected stats ${JSON.stringify(s)}`);
   const [h, c, j] = exported as [ReadableSpan, ReadableSpan, ReadableSpan];
   if (Object.keys(h.attributes).length !== 10 || Object.keys(h.attributes).some((k) => k.startsWith('genai_enrich.'))) {
     fail('the HTTP span was changed');
@@ -366,16 +378,25 @@ for (const c of cases) {
   const s = c.pipe.enriching?.stats();
   // Langfuse's default filter exports only GenAI spans: it drops the HTTP spans by design.
   const expected = c.label === '(L)' ? 0 : c.spans;
-  if (c.pipe.exporter.exported !== expected) throw new Error(`${c.name}: ${c.spans} spans, ${c.pipe.exporter.exported} exported`);
+  if (c.pipe.exporter.exported !== expected)
+    throw new Error(`${c.name}: ${c.spans} spans, ${c.pipe.exporter.exported} exported`);
   if (s !== undefined && (s.errors || s.queueDropped || s.expired || s.evicted || s.flushed || s.held)) {
     throw new Error(`${c.name}: unexpected stats ${JSON.stringify(s)}`);
   }
-  if (s !== undefined && c.workload === 'held' && s.joined !== c.spans) throw new Error(`${c.name}: ${s.joined} of ${c.spans} joined`);
+  if (s !== undefined && c.workload === 'held' && s.joined !== c.spans)
+    throw new Error(`${c.name}: ${s.joined} of ${c.spans} joined`);
 }
 
 const ns = new Map(cases.map((c, i) => [c.label, results[i]!]));
 const base = ns.get('(1)')!.nsPerOp;
-const sameSpans: Record<string, string> = { '(2)': '(1)', '(3)': '(1c)', '(4)': '(1h)', '(L)': '(1)', '(Lc)': '(1c)', '(Lh)': '(1h)' };
+const sameSpans: Record<string, string> = {
+  '(2)': '(1)',
+  '(3)': '(1c)',
+  '(4)': '(1h)',
+  '(L)': '(1)',
+  '(Lc)': '(1c)',
+  '(Lh)': '(1h)',
+};
 const targets: Record<string, number> = { '(2)': 1.05, '(3)': 1.5 };
 const us = (x: number): string => (x / 1000).toFixed(2);
 const spread = (samples: number[]): string => {
@@ -385,7 +406,7 @@ const spread = (samples: number[]): string => {
 
 console.log(
   `\n### Span lifecycle (startSpan → setAttribute… → end → processor → no-op exporter), ` +
-    `median of ${ROUNDS} rounds of ${BATCHES_PER_ROUND} × ${SPANS_PER_BATCH} spans\n`
+    `median of ${ROUNDS} rounds of ${BATCHES_PER_ROUND} × ${SPANS_PER_BATCH} spans\n`,
 );
 console.log('| case | µs/span | IQR µs/span | × (1) | × BatchSpanProcessor on the same spans | target × (1) |');
 console.log('|---|---:|---:|---:|---:|---:|');
@@ -396,7 +417,9 @@ for (const c of cases) {
   const target = targets[c.label];
   const targetCell = target === undefined ? '' : `≤ ${target.toFixed(2)} ${r.nsPerOp / base <= target ? '✅' : '❌'}`;
   const ratio = (r.nsPerOp / base).toFixed(2);
-  console.log(`| ${c.label} ${c.name} | ${us(r.nsPerOp)} | ${spread(r.samples)} | ${ratio} | ${sameRatio} | ${targetCell} |`);
+  console.log(
+    `| ${c.label} ${c.name} | ${us(r.nsPerOp)} | ${spread(r.samples)} | ${ratio} | ${sameRatio} | ${targetCell} |`,
+  );
 }
 
 // Heap: warm both paths up, then alternate, median of HEAP_REPEATS.
@@ -414,12 +437,15 @@ for (let r = 0; r < HEAP_REPEATS; r++) {
   }
 }
 const beyond = held.map((h, i) => h - inArray[i]!);
-console.log(`\n### Heap per span, ${HELD_SPANS} GenAI spans ended without usage (heapUsed after gc, median of ${HEAP_REPEATS})\n`);
+console.log(
+  `\n### Heap per span, ${HELD_SPANS} GenAI spans ended without usage (heapUsed after gc, median of ${HEAP_REPEATS})\n`,
+);
 console.log('| kept by | bytes/span | beyond the span itself | target |');
 console.log('|---|---:|---:|---:|');
 console.log(`| a plain array (the span itself) | ${median(inArray).toFixed(0)} | | |`);
 const beyondCell =
-  `${median(beyond).toFixed(0)} (${(median(beyond) / 1024).toFixed(2)} KB; ` + `runs: ${beyond.map((b) => b.toFixed(0)).join(', ')})`;
+  `${median(beyond).toFixed(0)} (${(median(beyond) / 1024).toFixed(2)} KB; ` +
+  `runs: ${beyond.map((b) => b.toFixed(0)).join(', ')})`;
 const heapTarget = `≤ 1.2 KB ${median(beyond) <= 1.2 * 1024 ? '✅' : '❌'}`;
 console.log(`| GenAiEnrichingProcessor (held) | ${median(held).toFixed(0)} | ${beyondCell} | ${heapTarget} |`);
 console.log(`\n(${((Date.now() - t0) / 1000).toFixed(1)} s)`);

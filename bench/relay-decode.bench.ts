@@ -25,14 +25,25 @@ const SPANS = 512;
 function genAiBatch(): ReadableSpan[] {
   const exporter = new InMemorySpanExporter();
   const provider = new BasicTracerProvider({
-    resource: resourceFromAttributes({ 'service.name': 'chat-api', 'service.version': '1.4.2', 'deployment.environment.name': 'prod' }),
+    resource: resourceFromAttributes({
+      'service.name': 'chat-api',
+      'service.version': '1.4.2',
+      'deployment.environment.name': 'prod',
+    }),
     spanProcessors: [new SimpleSpanProcessor(exporter)],
   });
   const tracer = provider.getTracer('@opentelemetry/instrumentation-openai', '0.21.0');
   const start = 1787822507;
   for (let i = 0; i < SPANS; i++) {
     // Every 8th span is a request span; the others are its LLM calls.
-    const parent = i % 8 === 0 ? undefined : trace.setSpanContext(ROOT_CONTEXT, { traceId: (i >> 3).toString(16).padStart(32, 'a'), spanId: 'b7ad6b7169203331', traceFlags: 1 });
+    const parent =
+      i % 8 === 0
+        ? undefined
+        : trace.setSpanContext(ROOT_CONTEXT, {
+            traceId: (i >> 3).toString(16).padStart(32, 'a'),
+            spanId: 'b7ad6b7169203331',
+            traceFlags: 1,
+          });
     const span = tracer.startSpan(
       'chat gpt-4o-mini',
       {
@@ -56,7 +67,7 @@ function genAiBatch(): ReadableSpan[] {
           'server.port': 443,
         },
       },
-      parent ?? ROOT_CONTEXT
+      parent ?? ROOT_CONTEXT,
     );
     span.end([start + i + 2, 845000001]);
   }
@@ -77,9 +88,11 @@ for (const [body, format] of [
   [jsonNumbersBody, 'json'],
 ] as const) {
   const decoded = decodeTraceRequest(body, format);
-  if (decoded.spans.length !== SPANS || decoded.rejected !== 0) throw new Error(`${format}: decoded ${decoded.spans.length} spans`);
+  if (decoded.spans.length !== SPANS || decoded.rejected !== 0)
+    throw new Error(`${format}: decoded ${decoded.spans.length} spans`);
   const again = ProtobufTraceSerializer.serializeRequest(decoded.spans)!;
-  if (Buffer.compare(Buffer.from(again), Buffer.from(protobufBody)) !== 0) throw new Error(`${format}: the decoded spans re-serialize differently`);
+  if (Buffer.compare(Buffer.from(again), Buffer.from(protobufBody)) !== 0)
+    throw new Error(`${format}: the decoded spans re-serialize differently`);
 }
 
 const results = runBench(
@@ -89,19 +102,24 @@ const results = runBench(
     { name: 'json: SDK encode (baseline)', fn: () => JsonTraceSerializer.serializeRequest(spans) },
     { name: 'json: decode, times as strings (SDK body)', fn: () => decodeTraceRequest(jsonBody, 'json') },
     { name: 'json: decode, times as number literals', fn: () => decodeTraceRequest(jsonNumbersBody, 'json') },
-    { name: 'json: JSON.parse of the SDK body alone (floor)', fn: () => JSON.parse(new TextDecoder().decode(jsonBody)) },
+    {
+      name: 'json: JSON.parse of the SDK body alone (floor)',
+      fn: () => JSON.parse(new TextDecoder().decode(jsonBody)),
+    },
   ],
-  { iterations: 20, rounds: 21 }
+  { iterations: 20, rounds: 21 },
 );
 
 console.log(machineLine());
-console.log(`\n${SPANS} GenAI spans, 15 attributes each: protobuf ${protobufBody.length} bytes, JSON ${jsonBody.length} bytes\n`);
+console.log(
+  `\n${SPANS} GenAI spans, 15 attributes each: protobuf ${protobufBody.length} bytes, JSON ${jsonBody.length} bytes\n`,
+);
 console.log('| case | ms / batch | spans/s | × SDK encode of the same format |');
 console.log('|---|---:|---:|---:|');
 for (const r of results) {
   const baseline = results.find((b) => b.name === `${r.name.split(':')[0]}: SDK encode (baseline)`)!;
   const spansPerSecond = SPANS / (r.nsPerOp / 1e9);
   console.log(
-    `| ${r.name} | ${(r.nsPerOp / 1e6).toFixed(2)} | ${Math.round(spansPerSecond).toLocaleString('en-US')} | ${(r.nsPerOp / baseline.nsPerOp).toFixed(2)} |`
+    `| ${r.name} | ${(r.nsPerOp / 1e6).toFixed(2)} | ${Math.round(spansPerSecond).toLocaleString('en-US')} | ${(r.nsPerOp / baseline.nsPerOp).toFixed(2)} |`,
   );
 }

@@ -40,16 +40,14 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const mode = process.argv[2];
 if (mode === '--serve-relay') {
   const { startRelay, resolveRelayConfig } = await import('../packages/relay/src/index.js');
-  const config = resolveRelayConfig(
-    {
-      listen: '127.0.0.1:0',
-      forward: process.argv[3]!,
-      forwardProtocol: 'http/protobuf',
-      scheduledDelayMillis: 50,
-      maxExportBatchSize: SPANS_PER_BATCH,
-      maxQueueSize: 65536,
-    },
-  );
+  const config = resolveRelayConfig({
+    listen: '127.0.0.1:0',
+    forward: process.argv[3]!,
+    forwardProtocol: 'http/protobuf',
+    scheduledDelayMillis: 50,
+    maxExportBatchSize: SPANS_PER_BATCH,
+    maxQueueSize: 65536,
+  });
   const relay = await startRelay(config);
   process.stdout.write(`${relay.address.port}\n`);
   process.on('SIGTERM', () => void relay.close().then(() => process.exit(0)));
@@ -62,7 +60,9 @@ if (mode === '--serve-relay') {
       const { spans } = decodeTraceRequest(Buffer.concat(chunks), 'protobuf');
       const body = ProtobufTraceSerializer.serializeRequest(spans as unknown as ReadableSpan[])!;
       res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
-      void fetch(forward, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body }).then((r) => r.arrayBuffer());
+      void fetch(forward, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body }).then((r) =>
+        r.arrayBuffer(),
+      );
     });
   });
   server.listen(0, '127.0.0.1', () => process.stdout.write(`${(server.address() as AddressInfo).port}\n`));
@@ -150,7 +150,10 @@ function startChild(kind: 'relay' | 'baseline', forward: string): Promise<{ chil
   const pin = os.cpus().length > 1 && spawnSync('taskset', ['--version']).status === 0;
   const args = ['--conditions=@genai-enrich/source', '--import', 'tsx', self, `--serve-${kind}`, forward];
   const child = pin
-    ? spawn('taskset', ['-c', String(os.cpus().length - 1), process.execPath, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
+    ? spawn('taskset', ['-c', String(os.cpus().length - 1), process.execPath, ...args], {
+        cwd: root,
+        stdio: ['ignore', 'pipe', 'inherit'],
+      })
     : spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     child.stdout!.once('data', (d: Buffer) => resolve({ child, port: Number(d.toString().trim()) }));
@@ -179,7 +182,10 @@ async function send(port: number, body: Uint8Array, batches: number): Promise<nu
   return retries;
 }
 
-async function measure(kind: 'relay' | 'baseline', body: Uint8Array): Promise<{ spansPerSecond: number; retries: number }> {
+async function measure(
+  kind: 'relay' | 'baseline',
+  body: Uint8Array,
+): Promise<{ spansPerSecond: number; retries: number }> {
   const sink = await startSink();
   const { child, port } = await startChild(kind, sink.url);
   try {
@@ -201,7 +207,9 @@ async function measure(kind: 'relay' | 'baseline', body: Uint8Array): Promise<{ 
 
 async function main(): Promise<void> {
   const body = genAiBatch();
-  console.log(`relay throughput: ${BATCHES} batches × ${SPANS_PER_BATCH} GenAI spans, protobuf in and out, ${ROUNDS} rounds`);
+  console.log(
+    `relay throughput: ${BATCHES} batches × ${SPANS_PER_BATCH} GenAI spans, protobuf in and out, ${ROUNDS} rounds`,
+  );
   console.log(machineLine());
   const results: Record<'relay' | 'baseline', number[]> = { relay: [], baseline: [] };
   let retries = 0;
@@ -217,7 +225,13 @@ async function main(): Promise<void> {
   const baseline = median(results.baseline);
   console.log(`| case | spans/s (median of ${ROUNDS}) | all rounds |`);
   console.log('|---|---:|---|');
-  console.log(`| baseline: decode + encode only | ${Math.round(baseline)} | ${results.baseline.map((x) => Math.round(x)).join(', ')} |`);
-  console.log(`| relay: decode + processor + encode | ${Math.round(relay)} | ${results.relay.map((x) => Math.round(x)).join(', ')} |`);
-  console.log(`relay / baseline: ${(relay / baseline).toFixed(2)}; target ≥ 30000 spans/s on one core: ${relay >= 30000 ? 'met' : 'missed'}; 429/503 retries: ${retries}`);
+  console.log(
+    `| baseline: decode + encode only | ${Math.round(baseline)} | ${results.baseline.map((x) => Math.round(x)).join(', ')} |`,
+  );
+  console.log(
+    `| relay: decode + processor + encode | ${Math.round(relay)} | ${results.relay.map((x) => Math.round(x)).join(', ')} |`,
+  );
+  console.log(
+    `relay / baseline: ${(relay / baseline).toFixed(2)}; target ≥ 30000 spans/s on one core: ${relay >= 30000 ? 'met' : 'missed'}; 429/503 retries: ${retries}`,
+  );
 }

@@ -67,20 +67,46 @@ function responsesBody(): Buffer {
     output,
     usage,
   });
-  parts.push(`event: response.created\ndata: ${JSON.stringify({ type: 'response.created', sequence_number: 0, response: response('in_progress', [], null) })}\n\n`);
+  parts.push(
+    `event: response.created\ndata: ${JSON.stringify({ type: 'response.created', sequence_number: 0, response: response('in_progress', [], null) })}\n\n`,
+  );
   // The deltas and the completed event's copy of their text together make up the body.
   for (let i = 1; size < TARGET_BYTES; i++) {
     const delta = `token ${i} `;
     text.push(delta);
     size += delta.length;
-    const event = { type: 'response.output_text.delta', sequence_number: i, item_id: 'msg_B3nch', output_index: 0, content_index: 0, delta, logprobs: [] };
+    const event = {
+      type: 'response.output_text.delta',
+      sequence_number: i,
+      item_id: 'msg_B3nch',
+      output_index: 0,
+      content_index: 0,
+      delta,
+      logprobs: [],
+    };
     const line = `event: response.output_text.delta\ndata: ${JSON.stringify(event)}\n\n`;
     parts.push(line);
     size += line.length;
   }
-  const output = [{ id: 'msg_B3nch', type: 'message', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: text.join(''), annotations: [] }] }];
-  const usage = { input_tokens: 1200, input_tokens_details: { cached_tokens: 1024 }, output_tokens: text.length, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 1200 + text.length };
-  parts.push(`event: response.completed\ndata: ${JSON.stringify({ type: 'response.completed', sequence_number: text.length + 1, response: response('completed', output, usage) })}\n\n`);
+  const output = [
+    {
+      id: 'msg_B3nch',
+      type: 'message',
+      role: 'assistant',
+      status: 'completed',
+      content: [{ type: 'output_text', text: text.join(''), annotations: [] }],
+    },
+  ];
+  const usage = {
+    input_tokens: 1200,
+    input_tokens_details: { cached_tokens: 1024 },
+    output_tokens: text.length,
+    output_tokens_details: { reasoning_tokens: 0 },
+    total_tokens: 1200 + text.length,
+  };
+  parts.push(
+    `event: response.completed\ndata: ${JSON.stringify({ type: 'response.completed', sequence_number: text.length + 1, response: response('completed', output, usage) })}\n\n`,
+  );
   return Buffer.from(parts.join(''));
 }
 
@@ -143,7 +169,9 @@ async function timeOnce(fetchFn: typeof fetch, path: string, expected: number): 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 console.log(`# HTTP usage tap, 10 MB SSE bodies (${machineLine()})\n`);
-console.log('| body | plain fetch ms | through the tap ms | × plain (medians) | × plain (median of paired rounds) | parser alone ms |');
+console.log(
+  '| body | plain fetch ms | through the tap ms | × plain (medians) | × plain (median of paired rounds) | parser alone ms |',
+);
 console.log('|---|---:|---:|---:|---:|---:|');
 for (const b of BODIES) {
   for (let i = 0; i < 3; i++) {
@@ -172,7 +200,8 @@ for (const b of BODIES) {
     const start = process.hrtime.bigint();
     const parser = new UsageStreamParser(b.endpoint, 'sse');
     for (const p of pieces) parser.push(p);
-    if (parser.end() === undefined && parser.finding === undefined) throw new Error(`${b.name}: the parser found no usage`);
+    if (parser.end() === undefined && parser.finding === undefined)
+      throw new Error(`${b.name}: the parser found no usage`);
     parserRuns.push(Number(process.hrtime.bigint() - start) / 1e6);
   }
   const p = median(plain);
@@ -180,7 +209,7 @@ for (const b of BODIES) {
   // Each round reads the body both ways back to back: the ratio within a round cancels slow drift.
   const paired = median(tap.map((x, i) => x / plain[i]!));
   console.log(
-    `| ${b.name} (${(b.body.length / 1024 / 1024).toFixed(1)} MB) | ${p.toFixed(1)} | ${t.toFixed(1)} | ${(t / p).toFixed(2)} | ${paired.toFixed(2)} | ${median(parserRuns).toFixed(1)} |`
+    `| ${b.name} (${(b.body.length / 1024 / 1024).toFixed(1)} MB) | ${p.toFixed(1)} | ${t.toFixed(1)} | ${(t / p).toFixed(2)} | ${paired.toFixed(2)} | ${median(parserRuns).toFixed(1)} |`,
   );
 }
 console.log(`\n${reports} tap reports, one per read through the tap; ${ROUNDS} rounds, median.`);

@@ -131,7 +131,11 @@ await call('openai chat stream, reader stops early (OTel contrib)', async () => 
   for await (const _chunk of stream) break;
 });
 await call('AI SDK generateText, chat (Vercel telemetry)', () =>
-  generateText({ model: vercel.chat('gpt-4o-mini'), prompt: 'Say hello.', experimental_telemetry: { isEnabled: true, tracer } }),
+  generateText({
+    model: vercel.chat('gpt-4o-mini'),
+    prompt: 'Say hello.',
+    experimental_telemetry: { isEnabled: true, tracer },
+  }),
 );
 await call('AI SDK streamText, responses (Vercel telemetry)', async () => {
   const result = streamText({
@@ -147,7 +151,9 @@ await call('AI SDK streamText, responses (Vercel telemetry)', async () => {
 // exports for an OpenAI chat stream (a fixture written from Logfire's source) is decoded by the relay's own
 // decoder and fed to the processor in end order, as the relay does: the request span ends when the stream
 // is returned, and the usage comes later on a sibling log record.
-const fixture = readFileSync(new URL('../test/fixtures/python/logfire-chat-stream-include-usage.json', import.meta.url));
+const fixture = readFileSync(
+  new URL('../test/fixtures/python/logfire-chat-stream-include-usage.json', import.meta.url),
+);
 const { spans: logfireSpans } = decodeTraceRequest(fixture, 'json');
 logfireSpans.sort((a, b) => a.endTime[0] - b.endTime[0] || a.endTime[1] - b.endTime[1]);
 for (const span of logfireSpans) {
@@ -165,13 +171,18 @@ while (processor.stats().open > 0 || processor.stats().held > 0) {
 }
 await provider.forceFlush();
 
-console.log('genai-enrich demo: real instrumented calls against a loopback OpenAI mock, through GenAiEnrichingProcessor');
+console.log(
+  'genai-enrich demo: real instrumented calls against a loopback OpenAI mock, through GenAiEnrichingProcessor',
+);
 console.log('(token counts marked * are read from a vendor key such as ai.usage.inputTokens, not from gen_ai.usage.*)');
 printTable();
 const stats = processor.stats();
 console.log('\nprocessor stats');
-for (const [k, v] of Object.entries(stats)) if (v !== 0 || k === 'received' || k === 'forwarded') console.log(`  ${k.padEnd(20)} ${v}`);
-console.log(`  invariant received = forwarded + held: ${stats.received === stats.forwarded + stats.held ? 'holds' : 'BROKEN'}`);
+for (const [k, v] of Object.entries(stats))
+  if (v !== 0 || k === 'received' || k === 'forwarded') console.log(`  ${k.padEnd(20)} ${v}`);
+console.log(
+  `  invariant received = forwarded + held: ${stats.received === stats.forwarded + stats.held ? 'holds' : 'BROKEN'}`,
+);
 
 await provider.shutdown();
 await mock.close();
@@ -192,7 +203,9 @@ function printTable(): void {
       const raw = before.byId.get(span.spanContext().spanId);
       const forced = span.attributes['genai_enrich.force_ended'] === true;
       console.log(`  ${span.name}`);
-      console.log(`    ${'before'.padEnd(8)}${forced ? 'never ended: the SDK would never export it' : row(raw?.attributes ?? {})}`);
+      console.log(
+        `    ${'before'.padEnd(8)}${forced ? 'never ended: the SDK would never export it' : row(raw?.attributes ?? {})}`,
+      );
       console.log(`    ${'after'.padEnd(8)}${row(span.attributes)}`);
       for (const fix of fixes(raw, span)) {
         const note = fix.startsWith(NOTE);
@@ -204,20 +217,31 @@ function printTable(): void {
 
 function row(a: Attributes): string {
   const provider = a['gen_ai.provider.name'] ?? a['gen_ai.system'] ?? a['ai.model.provider'] ?? '–';
-  const providerKey = a['gen_ai.provider.name'] !== undefined ? '' : a['gen_ai.system'] !== undefined ? ' (gen_ai.system)' : a['ai.model.provider'] !== undefined ? ' (ai.model.provider)' : '';
-  const tokens = (key: string, legacy: string): string => String(a[key] ?? (a[legacy] !== undefined ? `${String(a[legacy])}*` : '–'));
+  const providerKey =
+    a['gen_ai.provider.name'] !== undefined
+      ? ''
+      : a['gen_ai.system'] !== undefined
+        ? ' (gen_ai.system)'
+        : a['ai.model.provider'] !== undefined
+          ? ' (ai.model.provider)'
+          : '';
+  const tokens = (key: string, legacy: string): string =>
+    String(a[key] ?? (a[legacy] !== undefined ? `${String(a[legacy])}*` : '–'));
   return [
     `provider ${String(provider)}${providerKey}`.padEnd(38),
     `in ${tokens('gen_ai.usage.input_tokens', 'ai.usage.inputTokens')}`.padEnd(9),
     `out ${tokens('gen_ai.usage.output_tokens', 'ai.usage.outputTokens')}`.padEnd(9),
     `cache ${tokens('gen_ai.usage.cache_read.input_tokens', 'ai.usage.cachedInputTokens')}`.padEnd(11),
-  ].join(' ').trimEnd();
+  ]
+    .join(' ')
+    .trimEnd();
 }
 
 function fixes(raw: Snapshot | undefined, span: ReadableSpan): string[] {
   const out: string[] = [];
   const a = span.attributes;
-  if (a['genai_enrich.force_ended'] === true) out.push(`ended by the watchdog after ${MAX_OPEN_MILLIS} ms, and exported`);
+  if (a['genai_enrich.force_ended'] === true)
+    out.push(`ended by the watchdog after ${MAX_OPEN_MILLIS} ms, and exported`);
   if (raw === undefined) return out;
   if (raw.name !== span.name) out.push(`name: ${raw.name} → ${span.name}`);
   const renamed = Object.keys(raw.attributes).filter((k) => LEGACY_TARGET.has(k) && !(k in a));
@@ -229,12 +253,16 @@ function fixes(raw: Snapshot | undefined, span: ReadableSpan): string[] {
   if (a['gen_ai.operation.name'] === undefined && a['ai.usage.inputTokens'] !== undefined) {
     out.push(NOTE + 'usage stays in ai.usage.* here: it repeats the provider-call span below, and would count twice');
   }
-  const rawProvider = raw.attributes['gen_ai.provider.name'] ?? raw.attributes['gen_ai.system'] ?? raw.attributes['ai.model.provider'];
-  if (rawProvider !== undefined && rawProvider !== a['gen_ai.provider.name']) out.push(`provider value: ${String(rawProvider)} → ${String(a['gen_ai.provider.name'])}`);
+  const rawProvider =
+    raw.attributes['gen_ai.provider.name'] ?? raw.attributes['gen_ai.system'] ?? raw.attributes['ai.model.provider'];
+  if (rawProvider !== undefined && rawProvider !== a['gen_ai.provider.name'])
+    out.push(`provider value: ${String(rawProvider)} → ${String(a['gen_ai.provider.name'])}`);
   const source = a['genai_enrich.usage_source'];
   if (source !== undefined && source !== 'telemetry') out.push(`usage joined from ${String(source)}`);
-  if (a['genai_enrich.usage_moved_to'] !== undefined) out.push('usage moved to the span it belongs to, so the trace counts it once');
-  if (a['genai_enrich.usage_missing'] === true) out.push('no usage arrived within holdMillis: marked genai_enrich.usage_missing');
+  if (a['genai_enrich.usage_moved_to'] !== undefined)
+    out.push('usage moved to the span it belongs to, so the trace counts it once');
+  if (a['genai_enrich.usage_missing'] === true)
+    out.push('no usage arrived within holdMillis: marked genai_enrich.usage_missing');
   const added = Object.keys(a).filter((k) => k.startsWith('gen_ai.usage.') && !(k in raw.attributes));
   if (added.length > 0 && renamed.length === 0) out.push(`added ${added.join(', ')}`);
   return out;

@@ -20,7 +20,8 @@ const TRANSFORMS: Record<ValueKind, string> = {
   stream: '`true`/`"True"` → `true`; false leaves it unset',
   provider: 'provider value map (below)',
   operation: 'LiteLLM call types → operation values',
-  'request-type': 'value map (below); `completion` is `text_completion` only on OpenAI/Azure spans that are not LiteLLM\'s',
+  'request-type':
+    "value map (below); `completion` is `text_completion` only on OpenAI/Azure spans that are not LiteLLM's",
   'output-type': '`json_object`/`json_schema`→`json`, `text`→`text`',
   url: 'host of the URL; `server.port` from the same URL when absent',
 };

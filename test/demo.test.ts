@@ -33,7 +33,11 @@ describe('npm run demo', () => {
     assert.match(stdout, /gen_ai\.system → gen_ai\.provider\.name/);
     assert.match(stdout, /provider value: openai\.chat → openai/);
     assert.match(stdout, /usage joined from sibling_record/);
-    assert.match(stdout, /usage joined from telemetry\+http_tap/, 'the tap filled the cache count OTel contrib does not record');
+    assert.match(
+      stdout,
+      /usage joined from telemetry\+http_tap/,
+      'the tap filled the cache count OTel contrib does not record',
+    );
     assert.match(stdout, /name: Chat Completion with \{request_data\[model\]!r\} → Chat Completion with 'gpt-4o-mini'/);
     assert.match(stdout, /invariant received = forwarded \+ held: holds/);
     const received = /received\s+(\d+)/.exec(stdout);

@@ -21,7 +21,11 @@ function run(cmd: string, args: string[], cwd: string): string {
   return execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-const apiVersion = (JSON.parse(readFileSync(join(root, 'node_modules', '@opentelemetry', 'api', 'package.json'), 'utf8')) as { version: string }).version;
+const apiVersion = (
+  JSON.parse(readFileSync(join(root, 'node_modules', '@opentelemetry', 'api', 'package.json'), 'utf8')) as {
+    version: string;
+  }
+).version;
 
 describe('the packages as published', () => {
   let work: string;
@@ -37,9 +41,17 @@ describe('the packages as published', () => {
     // by npm ci) when they can.
     run(
       npm,
-      ['install', '--no-audit', '--no-fund', '--no-package-lock', '--ignore-scripts', '--prefer-offline',
-        ...tarballs.map((t) => join(work, t)), `@opentelemetry/api@${apiVersion}`],
-      work
+      [
+        'install',
+        '--no-audit',
+        '--no-fund',
+        '--no-package-lock',
+        '--ignore-scripts',
+        '--prefer-offline',
+        ...tarballs.map((t) => join(work, t)),
+        `@opentelemetry/api@${apiVersion}`,
+      ],
+      work,
     );
   });
   after(() => rmSync(work, { recursive: true, force: true }));
@@ -70,24 +82,26 @@ describe('the packages as published', () => {
     const out = run(
       process.execPath,
       ['--input-type=module', '-e', `import * as m from '@genai-enrich/normalizer';${check}`],
-      work
+      work,
     );
     assert.equal(out.trim(), 'function');
     const out2 = run(
       process.execPath,
       ['--input-type=module', '-e', `import * as p from '@genai-enrich/processor';${processorCheck}`],
-      work
+      work,
     );
     assert.equal(out2.trim(), 'function');
   });
 
   it('ships only built output, sources and the README', () => {
     const manifest = JSON.parse(
-      readFileSync(join(work, 'node_modules', '@genai-enrich', 'normalizer', 'package.json'), 'utf8')
+      readFileSync(join(work, 'node_modules', '@genai-enrich', 'normalizer', 'package.json'), 'utf8'),
     ) as { exports: Record<string, unknown> };
     assert.ok(manifest.exports['.']);
     for (const pkg of ['processor', 'relay']) {
-      const withInternal = JSON.parse(readFileSync(join(work, 'node_modules', '@genai-enrich', pkg, 'package.json'), 'utf8')) as {
+      const withInternal = JSON.parse(
+        readFileSync(join(work, 'node_modules', '@genai-enrich', pkg, 'package.json'), 'utf8'),
+      ) as {
         exports: Record<string, unknown>;
       };
       assert.deepEqual(Object.keys(withInternal.exports), ['.', './internal', './package.json'], pkg);
@@ -103,11 +117,23 @@ describe('the packages as published', () => {
   it('installs the relay bin, which runs with plain node', () => {
     const bin = join(work, 'node_modules', '.bin', 'genai-enrich-relay');
     const version = run(process.execPath, [bin, '--version'], work).trim();
-    assert.equal(version, (JSON.parse(readFileSync(join(root, 'packages', 'relay', 'package.json'), 'utf8')) as { version: string }).version);
+    assert.equal(
+      version,
+      (JSON.parse(readFileSync(join(root, 'packages', 'relay', 'package.json'), 'utf8')) as { version: string })
+        .version,
+    );
     assert.match(run(process.execPath, [bin, '--help'], work), /--forward/);
-    const relay = run(process.execPath, ['--input-type=module', '-e', `import * as r from '@genai-enrich/relay'; console.log(typeof r.startRelay);`], work);
+    const relay = run(
+      process.execPath,
+      ['--input-type=module', '-e', `import * as r from '@genai-enrich/relay'; console.log(typeof r.startRelay);`],
+      work,
+    );
     assert.equal(relay.trim(), 'function');
-    const relayCjs = run(process.execPath, ['-e', `console.log(typeof require('@genai-enrich/relay').startRelay)`], work);
+    const relayCjs = run(
+      process.execPath,
+      ['-e', `console.log(typeof require('@genai-enrich/relay').startRelay)`],
+      work,
+    );
     assert.equal(relayCjs.trim(), 'function');
   });
 
@@ -117,8 +143,11 @@ describe('the packages as published', () => {
       `console.log(typeof ${p}.PROCESSOR_OPTION_BOUNDS.holdMillis.max, typeof ${r}.parseRelayCommand, ${p}.GenAiEnrichingProcessor, ${r}.startRelay)`;
     const cjs = run(
       process.execPath,
-      ['-e', `const p = require('@genai-enrich/processor/internal'); const r = require('@genai-enrich/relay/internal'); ${probe('p', 'r')}`],
-      work
+      [
+        '-e',
+        `const p = require('@genai-enrich/processor/internal'); const r = require('@genai-enrich/relay/internal'); ${probe('p', 'r')}`,
+      ],
+      work,
     );
     assert.equal(cjs.trim(), 'number function undefined undefined', 'the internals, and nothing of the public index');
     const esm = run(
@@ -128,7 +157,7 @@ describe('the packages as published', () => {
         '-e',
         `import * as p from '@genai-enrich/processor/internal'; import * as r from '@genai-enrich/relay/internal'; ${probe('p', 'r')}`,
       ],
-      work
+      work,
     );
     assert.equal(esm.trim(), 'number function undefined undefined');
   });
@@ -148,19 +177,19 @@ describe('the packages as published', () => {
     writeFileSync(
       join(work, 'esm.mts'),
       `import { normalizeAttributes, formatTemplate, extractUsage } from '@genai-enrich/normalizer';\n` +
-        `import type { Attributes, UsageCounts } from '@genai-enrich/normalizer';\n${processorImports}${body}`
+        `import type { Attributes, UsageCounts } from '@genai-enrich/normalizer';\n${processorImports}${body}`,
     );
     writeFileSync(
       join(work, 'cjs.cts'),
       `import { normalizeAttributes, formatTemplate, extractUsage } from '@genai-enrich/normalizer';\n` +
-        `import type { Attributes, UsageCounts } from '@genai-enrich/normalizer';\n${processorImports}${body}`
+        `import type { Attributes, UsageCounts } from '@genai-enrich/normalizer';\n${processorImports}${body}`,
     );
     writeFileSync(
       join(work, 'tsconfig.json'),
       JSON.stringify({
         compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, types: [] },
         files: ['esm.mts', 'cjs.cts'],
-      })
+      }),
     );
     run(process.execPath, [tsc, '-p', 'tsconfig.json'], work);
   });
@@ -183,13 +212,19 @@ describe('the packages as published', () => {
     const strict = { strict: true, noEmit: true, types: [] };
     writeFileSync(
       join(work, 'tsconfig.internal.json'),
-      JSON.stringify({ compilerOptions: { ...strict, module: 'NodeNext', moduleResolution: 'NodeNext' }, files: ['internal-esm.mts', 'internal-cjs.cts'] })
+      JSON.stringify({
+        compilerOptions: { ...strict, module: 'NodeNext', moduleResolution: 'NodeNext' },
+        files: ['internal-esm.mts', 'internal-cjs.cts'],
+      }),
     );
     // node10 is what a CommonJS project without `exports` support resolves with, and what the relay's own
     // CommonJS build uses (scripts/build-package.mjs).
     writeFileSync(
       join(work, 'tsconfig.node10.json'),
-      JSON.stringify({ compilerOptions: { ...strict, target: 'ES2022', module: 'CommonJS', moduleResolution: 'Node10' }, files: ['internal-node10.ts'] })
+      JSON.stringify({
+        compilerOptions: { ...strict, target: 'ES2022', module: 'CommonJS', moduleResolution: 'Node10' },
+        files: ['internal-node10.ts'],
+      }),
     );
     run(process.execPath, [tsc, '-p', 'tsconfig.internal.json'], work);
     run(process.execPath, [tsc, '-p', 'tsconfig.node10.json'], work);

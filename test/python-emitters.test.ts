@@ -159,7 +159,7 @@ function legacyKeys(span: DecodedSpan): string[] {
       key.startsWith('gen_ai.openai.') ||
       key.startsWith('llm.usage.') ||
       key.startsWith('llm.token_count.') ||
-      (key.startsWith('llm.') && !(rawPayload && key.startsWith('llm.openai.')))
+      (key.startsWith('llm.') && !(rawPayload && key.startsWith('llm.openai.'))),
   );
 }
 
@@ -252,22 +252,27 @@ describe('Python emitters replayed through GenAiEnrichingProcessor and the OTLP/
     assertBilledOnce(result, { [INPUT]: 1536, [OUTPUT]: 96, [CACHE_READ]: 1280 });
     assertStats(result.final);
     assert.deepEqual(
-      { received: result.final.received, forwarded: result.final.forwarded, held: result.final.held, holds: result.final.holds, joined: result.final.joined, carriers: result.final.carriers, flushed: result.final.flushed },
-      { received: 3, forwarded: 3, held: 0, holds: 1, joined: 1, carriers: 1, flushed: 0 }
+      {
+        received: result.final.received,
+        forwarded: result.final.forwarded,
+        held: result.final.held,
+        holds: result.final.holds,
+        joined: result.final.joined,
+        carriers: result.final.carriers,
+        flushed: result.final.flushed,
+      },
+      { received: 3, forwarded: 3, held: 0, holds: 1, joined: 1, carriers: 1, flushed: 0 },
     );
   });
 
-  test(
-    'Logfire chat stream through two enrichment hops (relay → relay): the call is still counted once',
-    async () => {
-      const fixture = loadFixture('logfire-chat-stream-include-usage.json');
-      const first = await replay(asServiceBatches(fixture));
-      // The first hop's output, as the next hop would receive it.
-      const second = await replay([inEndOrder(toReplaySpans(first.received))]);
-      assertExactlyOnce(fixture, second);
-      assertBilledOnce(second, { [INPUT]: 1536, [OUTPUT]: 96, [CACHE_READ]: 1280 });
-    }
-  );
+  test('Logfire chat stream through two enrichment hops (relay → relay): the call is still counted once', async () => {
+    const fixture = loadFixture('logfire-chat-stream-include-usage.json');
+    const first = await replay(asServiceBatches(fixture));
+    // The first hop's output, as the next hop would receive it.
+    const second = await replay([inEndOrder(toReplaySpans(first.received))]);
+    assertExactlyOnce(fixture, second);
+    assertBilledOnce(second, { [INPUT]: 1536, [OUTPUT]: 96, [CACHE_READ]: 1280 });
+  });
 
   test('Logfire chat stream without an enclosing span: every span exactly once, usage counted once', async () => {
     const fixture = loadFixture('logfire-chat-stream-no-parent.json');
@@ -287,24 +292,21 @@ describe('Python emitters replayed through GenAiEnrichingProcessor and the OTLP/
     assertStats(result.final);
   });
 
-  test(
-    'Logfire chat stream without an enclosing span: the record in its own trace completes the request span',
-    async () => {
-      const fixture = loadFixture('logfire-chat-stream-no-parent.json');
-      const request = only(fixture.decoded, (s) => s.name === CHAT_TEMPLATE, 'request span');
-      const record = only(fixture.decoded, (s) => s.name === STREAM_TEMPLATE, 'streaming record');
-      const result = await replay(asServiceBatches(fixture));
-      const outRequest = get(result.out, request);
-      assert.deepEqual(usageOf(outRequest), { [INPUT]: 1187, [OUTPUT]: 143, [CACHE_READ]: 1024, [REASONING]: 0 });
-      assert.equal(outRequest.attributes[ATTR_USAGE_SOURCE], 'sibling_record');
-      assert.equal(outRequest.attributes[ATTR_USAGE_MISSING], undefined);
-      const outRecord = get(result.out, record);
-      assert.deepEqual(usageOf(outRecord), {});
-      assert.equal(outRecord.attributes[ATTR_USAGE_MOVED_TO], request.spanId);
-      assert.equal(result.final.joined, 1);
-      assert.equal(result.final.flushed, 0);
-    }
-  );
+  test('Logfire chat stream without an enclosing span: the record in its own trace completes the request span', async () => {
+    const fixture = loadFixture('logfire-chat-stream-no-parent.json');
+    const request = only(fixture.decoded, (s) => s.name === CHAT_TEMPLATE, 'request span');
+    const record = only(fixture.decoded, (s) => s.name === STREAM_TEMPLATE, 'streaming record');
+    const result = await replay(asServiceBatches(fixture));
+    const outRequest = get(result.out, request);
+    assert.deepEqual(usageOf(outRequest), { [INPUT]: 1187, [OUTPUT]: 143, [CACHE_READ]: 1024, [REASONING]: 0 });
+    assert.equal(outRequest.attributes[ATTR_USAGE_SOURCE], 'sibling_record');
+    assert.equal(outRequest.attributes[ATTR_USAGE_MISSING], undefined);
+    const outRecord = get(result.out, record);
+    assert.deepEqual(usageOf(outRecord), {});
+    assert.equal(outRecord.attributes[ATTR_USAGE_MOVED_TO], request.spanId);
+    assert.equal(result.final.joined, 1);
+    assert.equal(result.final.flushed, 0);
+  });
 
   test('Logfire Responses stream: request span and record in separate batches 7.31 s apart', async () => {
     const fixture = loadFixture('logfire-responses-stream.json');
@@ -341,7 +343,11 @@ describe('Python emitters replayed through GenAiEnrichingProcessor and the OTLP/
 
   test('LiteLLM proxy span with the same gen_ai.response.id completes the client openai-v2 span (client batch first)', async () => {
     const fixture = loadFixture('litellm-proxy-stream.json');
-    const client = only(fixture.decoded, (s) => s.scope.name === 'opentelemetry.instrumentation.openai_v2', 'client span');
+    const client = only(
+      fixture.decoded,
+      (s) => s.scope.name === 'opentelemetry.instrumentation.openai_v2',
+      'client span',
+    );
     const proxy = only(fixture.decoded, (s) => s.name === 'Received Proxy Server Request', 'proxy span');
     const raw = only(fixture.decoded, (s) => s.name === 'raw_gen_ai_request', 'raw request span');
     assert.equal(client.attributes['gen_ai.response.id'], proxy.attributes['gen_ai.response.id']);
@@ -379,17 +385,23 @@ describe('Python emitters replayed through GenAiEnrichingProcessor and the OTLP/
 
   test(
     'LiteLLM, proxy batch first: the client span is not held for the usage that already went by',
-    { todo: 'a late span that arrives before the span it completes is forwarded as a plain inference span and leaves no trace of its response id, so the client span is held for holdMillis and exported with usage_missing' },
+    {
+      todo: 'a late span that arrives before the span it completes is forwarded as a plain inference span and leaves no trace of its response id, so the client span is held for holdMillis and exported with usage_missing',
+    },
     async () => {
       const fixture = loadFixture('litellm-proxy-stream.json');
-      const client = only(fixture.decoded, (s) => s.scope.name === 'opentelemetry.instrumentation.openai_v2', 'client span');
+      const client = only(
+        fixture.decoded,
+        (s) => s.scope.name === 'opentelemetry.instrumentation.openai_v2',
+        'client span',
+      );
       const [clientBatch, proxyBatch] = asServiceBatches(fixture);
       const result = await replay([proxyBatch!, clientBatch!], 1500);
       assertExactlyOnce(fixture, result);
       assertBilledOnce(result, { [INPUT]: 1423, [OUTPUT]: 187 });
       assert.equal(result.statsAfterEach.at(-1)!.held, 0, 'released when it ends, not after holdMillis');
       assert.equal(get(result.out, client).attributes[ATTR_USAGE_MISSING], undefined);
-    }
+    },
   );
 
   test('OTel openai-v2 chat stream with include_usage (control): forwarded at once with canonical keys', async () => {
@@ -441,8 +453,20 @@ describe('Python emitters replayed through GenAiEnrichingProcessor and the OTLP/
                   startTimeUnixNano: '1787832330000000001',
                   endTimeUnixNano: '1787832330999999999',
                   attributes: [{ key: 'n', value: { intValue: '7' } }],
-                  events: [{ name: 'retry', timeUnixNano: '1787832330500000007', attributes: [{ key: 'attempt', value: { intValue: '2' } }] }],
-                  links: [{ traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '53995c3f42cd8ad8', attributes: [{ key: 'why', value: { stringValue: 'batch' } }] }],
+                  events: [
+                    {
+                      name: 'retry',
+                      timeUnixNano: '1787832330500000007',
+                      attributes: [{ key: 'attempt', value: { intValue: '2' } }],
+                    },
+                  ],
+                  links: [
+                    {
+                      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+                      spanId: '53995c3f42cd8ad8',
+                      attributes: [{ key: 'why', value: { stringValue: 'batch' } }],
+                    },
+                  ],
                   status: { code: 2, message: 'broker unavailable' },
                 },
               ],
@@ -451,7 +475,22 @@ describe('Python emitters replayed through GenAiEnrichingProcessor and the OTLP/
         },
         {
           resource: { attributes: [{ key: 'service.name', value: { stringValue: 'b' } }] },
-          scopeSpans: [{ scope: { name: 'app.jobs', version: '3.1.0' }, spans: [{ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: '00f067aa0ba902b7', name: 'root', kind: 2, startTimeUnixNano: '1787832329000000000', endTimeUnixNano: '1787832331000000123', status: {} }] }],
+          scopeSpans: [
+            {
+              scope: { name: 'app.jobs', version: '3.1.0' },
+              spans: [
+                {
+                  traceId: '0af7651916cd43dd8448eb211c80319c',
+                  spanId: '00f067aa0ba902b7',
+                  name: 'root',
+                  kind: 2,
+                  startTimeUnixNano: '1787832329000000000',
+                  endTimeUnixNano: '1787832331000000123',
+                  status: {},
+                },
+              ],
+            },
+          ],
         },
       ],
     };

@@ -60,7 +60,11 @@ function runBin(args: string[]): Child {
 }
 
 async function post(url: string, body: unknown): Promise<number> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   await res.arrayBuffer();
   return res.status;
 }
@@ -93,7 +97,14 @@ function heldSpans(): unknown {
               chat(1),
               chat(2),
               chat(3),
-              { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902a0', name: 'handle request', kind: 2, startTimeUnixNano: '1787830000000000000', endTimeUnixNano: '1787830009000000000' },
+              {
+                traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+                spanId: '00f067aa0ba902a0',
+                name: 'handle request',
+                kind: 2,
+                startTimeUnixNano: '1787830000000000000',
+                endTimeUnixNano: '1787830009000000000',
+              },
             ],
           },
         ],
@@ -117,8 +128,14 @@ describe('genai-enrich-relay (the built bin under plain node)', () => {
     const relay = runBin(['--listen', '127.0.0.1:0', '--forward', receiver.url, '--forward-protocol', 'http/json']);
     const url = await relay.url;
     assert.equal(await post(url, heldSpans()), 200);
-    const stats = (await (await fetch(url.replace('/v1/traces', '/stats'))).json()) as { processor: { held: number; received: number } };
-    assert.deepEqual([stats.processor.received, stats.processor.held], [4, 3], 'the chat spans are held (holdMillis 60 s)');
+    const stats = (await (await fetch(url.replace('/v1/traces', '/stats'))).json()) as {
+      processor: { held: number; received: number };
+    };
+    assert.deepEqual(
+      [stats.processor.received, stats.processor.held],
+      [4, 3],
+      'the chat spans are held (holdMillis 60 s)',
+    );
 
     const start = Date.now();
     relay.process.kill('SIGTERM');
@@ -146,10 +163,18 @@ describe('genai-enrich-relay (the built bin under plain node)', () => {
     const { code } = await relay.exited;
     assert.equal(code, 0, relay.stderr());
 
-    const lines = relay.stdout().split('\n').filter((line) => line !== '');
+    const lines = relay
+      .stdout()
+      .split('\n')
+      .filter((line) => line !== '');
     assert.ok(lines.length >= 1);
     const spans = lines.flatMap((line) => decodeTraceRequest(JSON.parse(line)));
-    assert.deepEqual(spans.map((s) => s.spanId).sort(), ['00f067aa0ba902a0', '00f067aa0ba902b1', '00f067aa0ba902b2', '00f067aa0ba902b3']);
+    assert.deepEqual(spans.map((s) => s.spanId).sort(), [
+      '00f067aa0ba902a0',
+      '00f067aa0ba902b1',
+      '00f067aa0ba902b2',
+      '00f067aa0ba902b3',
+    ]);
     const chat = spans.find((s) => s.spanId === '00f067aa0ba902b1')!;
     assert.equal(chat.attributes['gen_ai.provider.name'], 'openai');
     assert.equal(chat.attributes['genai_enrich.hold_outcome'], 'flushed');
@@ -188,7 +213,7 @@ describe('genai-enrich-relay (the built bin under plain node)', () => {
     assert.equal(code, 2);
     assert.match(
       relay.stderr(),
-      /invalid configuration: --listen "x:y": port must be 0–65535; --forward-protocol "grpc": expected http\/protobuf or http\/json/
+      /invalid configuration: --listen "x:y": port must be 0–65535; --forward-protocol "grpc": expected http\/protobuf or http\/json/,
     );
     assert.equal(relay.stdout(), '');
   });

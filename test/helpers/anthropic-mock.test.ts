@@ -8,7 +8,10 @@ import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Anthropic from '@anthropic-ai/sdk';
-import type { MessageCreateParamsNonStreaming, RawMessageStreamEvent } from '@anthropic-ai/sdk/resources/messages/messages';
+import type {
+  MessageCreateParamsNonStreaming,
+  RawMessageStreamEvent,
+} from '@anthropic-ai/sdk/resources/messages/messages';
 import { ANTHROPIC_MOCK_REPLY_TEXT, mockAnthropicResponseModel, startAnthropicMock } from './anthropic-mock.js';
 import type { AnthropicMock, AnthropicMockCall, AnthropicMockOptions } from './anthropic-mock.js';
 
@@ -146,7 +149,11 @@ describe('anthropic mock with @anthropic-ai/sdk', () => {
       diagnostics: null,
       usage: sdkUsage(SECOND_USAGE, 1),
     });
-    assert.deepEqual(events[1], { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '', citations: null } });
+    assert.deepEqual(events[1], {
+      type: 'content_block_start',
+      index: 0,
+      content_block: { type: 'text', text: '', citations: null },
+    });
     const text = events
       .map((e) => (e.type === 'content_block_delta' && e.delta.type === 'text_delta' ? e.delta.text : ''))
       .join('');
@@ -225,13 +232,19 @@ describe('anthropic mock with @anthropic-ai/sdk', () => {
       [
         ['claude-haiku-4-5-20251001', FIRST_USAGE],
         ['claude-haiku-4-5-20251001', SECOND_USAGE],
-        ['claude-opus-4-5-20251101', { inputTokens: 60, outputTokens: 10, cacheReadInputTokens: 1024, cacheCreationInputTokens: 0 }],
+        [
+          'claude-opus-4-5-20251101',
+          { inputTokens: 60, outputTokens: 10, cacheReadInputTokens: 1024, cacheCreationInputTokens: 0 },
+        ],
         ['my-model', { inputTokens: 70, outputTokens: 11, cacheReadInputTokens: 0, cacheCreationInputTokens: 200 }],
       ],
     );
     // Not through the client: it warns on every call to this (deprecated) alias.
     assert.equal(mockAnthropicResponseModel('claude-sonnet-4-5'), 'claude-sonnet-4-5-20250929');
-    const res = await fetch(`${mock.baseURL}/v1/messages`, { method: 'POST', body: JSON.stringify(params('claude-sonnet-4-5')) });
+    const res = await fetch(`${mock.baseURL}/v1/messages`, {
+      method: 'POST',
+      body: JSON.stringify(params('claude-sonnet-4-5')),
+    });
     assert.equal(((await res.json()) as { model: string }).model, 'claude-sonnet-4-5-20250929');
   });
 
@@ -293,7 +306,12 @@ describe('anthropic mock wire format, errors and lifecycle', () => {
       assert.equal(body.request_id, res.headers.get('request-id'));
       assert.deepEqual(body, { type: 'error', error: { type, message }, request_id: body.request_id });
     };
-    await expectError(await fetch(`${mock.baseURL}/v1/complete`, { method: 'POST', body: '{}' }), 404, 'not_found_error', 'Not found');
+    await expectError(
+      await fetch(`${mock.baseURL}/v1/complete`, { method: 'POST', body: '{}' }),
+      404,
+      'not_found_error',
+      'Not found',
+    );
     await expectError(await fetch(`${mock.baseURL}/v1/models`), 404, 'not_found_error', 'Not found');
     const get = await fetch(`${mock.baseURL}/v1/messages`);
     assert.equal(get.headers.get('allow'), 'POST');
@@ -305,7 +323,10 @@ describe('anthropic mock wire format, errors and lifecycle', () => {
       'There was an issue with your request body: invalid JSON',
     );
     await expectError(
-      await fetch(`${mock.baseURL}/v1/messages`, { method: 'POST', body: JSON.stringify({ model: 'claude-haiku-4-5', messages: [] }) }),
+      await fetch(`${mock.baseURL}/v1/messages`, {
+        method: 'POST',
+        body: JSON.stringify({ model: 'claude-haiku-4-5', messages: [] }),
+      }),
       400,
       'invalid_request_error',
       'max_tokens: Field required',

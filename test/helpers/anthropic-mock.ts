@@ -98,8 +98,6 @@ export function mockAnthropicResponseModel(requestModel: string): string {
   return MODEL_DATES[requestModel] ?? requestModel;
 }
 
-
-
 /**
  * Call k (1-based) of a mock: input 30 + 10k, output 7 + k; odd calls read 1024 cached tokens, even calls
  * write 200 to the cache, so consecutive calls differ in every field.
@@ -154,7 +152,8 @@ export async function startAnthropicMock(options: AnthropicMockOptions = {}): Pr
   let counter = 0;
 
   // Unref'd so a pending inter-chunk delay never holds the process open on its own.
-  const pause = (): Promise<void> => (chunkDelayMs > 0 ? sleep(chunkDelayMs, undefined, { ref: false }) : Promise.resolve());
+  const pause = (): Promise<void> =>
+    chunkDelayMs > 0 ? sleep(chunkDelayMs, undefined, { ref: false }) : Promise.resolve();
 
   const requestId = (): string => `req_011C${alnum(20)}`;
   const commonHeaders = (id: string): Record<string, string> => ({
@@ -188,7 +187,8 @@ export async function startAnthropicMock(options: AnthropicMockOptions = {}): Pr
 
   async function messages(body: Record<string, unknown>, res: ServerResponse): Promise<void> {
     const model = requireModel(body);
-    if (typeof body.max_tokens !== 'number') throw new RequestError(400, 'invalid_request_error', 'max_tokens: Field required');
+    if (typeof body.max_tokens !== 'number')
+      throw new RequestError(400, 'invalid_request_error', 'max_tokens: Field required');
     if (!Array.isArray(body.messages)) throw new RequestError(400, 'invalid_request_error', 'messages: Field required');
     const stream = body.stream === true;
     const k = ++counter;
@@ -226,7 +226,8 @@ export async function startAnthropicMock(options: AnthropicMockOptions = {}): Pr
       return;
     }
 
-    const send = (event: WireStreamEvent): boolean => ex.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+    const send = (event: WireStreamEvent): boolean =>
+      ex.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
 
     res.writeHead(200, {
       ...commonHeaders(requestId()),
@@ -259,7 +260,11 @@ export async function startAnthropicMock(options: AnthropicMockOptions = {}): Pr
     }
     if (req.method !== 'POST') {
       req.resume();
-      sendError(res, new RequestError(405, 'invalid_request_error', `Method ${req.method ?? 'GET'} not allowed on /v1/messages`), 'POST');
+      sendError(
+        res,
+        new RequestError(405, 'invalid_request_error', `Method ${req.method ?? 'GET'} not allowed on /v1/messages`),
+        'POST',
+      );
       return;
     }
     const raw = await readBody(req);
@@ -269,7 +274,8 @@ export async function startAnthropicMock(options: AnthropicMockOptions = {}): Pr
     } catch {
       throw new RequestError(400, 'invalid_request_error', 'There was an issue with your request body: invalid JSON');
     }
-    if (!isRecord(body)) throw new RequestError(400, 'invalid_request_error', 'The request body must be a JSON object.');
+    if (!isRecord(body))
+      throw new RequestError(400, 'invalid_request_error', 'The request body must be a JSON object.');
     await messages(body, res);
   }
 
@@ -284,11 +290,9 @@ export async function startAnthropicMock(options: AnthropicMockOptions = {}): Pr
   return { baseURL: `http://127.0.0.1:${port}`, calls, close };
 }
 
-
 function requireModel(body: Record<string, unknown>): string {
   if (typeof body.model !== 'string' || body.model === '') {
     throw new RequestError(400, 'invalid_request_error', 'model: Field required');
   }
   return body.model;
 }
-

@@ -12,12 +12,7 @@ import type { LanguageModelUsage } from 'ai';
 import { createOpenAI } from '@ai-sdk/openai';
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import type { ResponseStreamEvent } from 'openai/resources/responses/responses';
-import {
-  MOCK_EMBEDDING_DIMENSIONS,
-  MOCK_REPLY_TEXT,
-  mockEmbeddingVector,
-  startOpenAiMock,
-} from './openai-mock.js';
+import { MOCK_EMBEDDING_DIMENSIONS, MOCK_REPLY_TEXT, mockEmbeddingVector, startOpenAiMock } from './openai-mock.js';
 import type { MockCall, MockUsage, OpenAiMock, OpenAiMockOptions } from './openai-mock.js';
 
 async function mockFor(t: TestContext, options?: OpenAiMockOptions): Promise<OpenAiMock> {
@@ -102,7 +97,10 @@ describe('openai mock with the openai client', () => {
     for await (const chunk of stream) chunks.push(chunk);
 
     assert.equal(chunks.length, 1 + 6 + 1, 'role chunk, six content deltas, finish chunk');
-    assert.ok(chunks.every((c) => !('usage' in c)), 'no usage field at all without include_usage');
+    assert.ok(
+      chunks.every((c) => !('usage' in c)),
+      'no usage field at all without include_usage',
+    );
     assert.deepEqual(chunks[0]!.choices[0]!.delta, { role: 'assistant', content: '', refusal: null });
     assert.equal(chunks.map((c) => c.choices[0]?.delta.content ?? '').join(''), MOCK_REPLY_TEXT);
     assert.equal(chunks.at(-1)!.choices[0]!.finish_reason, 'stop');
@@ -137,14 +135,29 @@ describe('openai mock with the openai client', () => {
     assert.equal(chunks.length, 1 + 3 + 1 + 1);
     const last = chunks.at(-1)!;
     assert.deepEqual(last.choices, []);
-    assert.ok(chunks.slice(0, -1).every((c) => c.usage === null), 'usage: null on every other chunk');
-    assert.equal(chunks.slice(0, -1).map((c) => c.choices[0]?.delta.content ?? '').join(''), MOCK_REPLY_TEXT);
+    assert.ok(
+      chunks.slice(0, -1).every((c) => c.usage === null),
+      'usage: null on every other chunk',
+    );
+    assert.equal(
+      chunks
+        .slice(0, -1)
+        .map((c) => c.choices[0]?.delta.content ?? '')
+        .join(''),
+      MOCK_REPLY_TEXT,
+    );
 
     assert.equal(mock.calls.length, 2);
     const call = mock.calls[1]!;
     assert.equal(call.includeUsage, true);
     assert.equal(call.completed, true);
-    assert.deepEqual(call.usage, { inputTokens: 40, outputTokens: 7, totalTokens: 47, cacheReadInputTokens: 0, reasoningOutputTokens: 0 });
+    assert.deepEqual(call.usage, {
+      inputTokens: 40,
+      outputTokens: 7,
+      totalTokens: 47,
+      cacheReadInputTokens: 0,
+      reasoningOutputTokens: 0,
+    });
     assert.notDeepEqual(call.usage, mock.calls[0]!.usage, 'usage differs between calls');
     assert.equal(last.usage?.prompt_tokens, 40);
     assert.equal(last.usage?.completion_tokens, 7);
@@ -153,7 +166,11 @@ describe('openai mock with the openai client', () => {
 
   it('answers a non-streamed response', async (t) => {
     const mock = await mockFor(t);
-    const response = await clientFor(mock).responses.create({ model: 'gpt-4o-mini', input: 'hi', instructions: 'Be brief.' });
+    const response = await clientFor(mock).responses.create({
+      model: 'gpt-4o-mini',
+      input: 'hi',
+      instructions: 'Be brief.',
+    });
     const call = onlyCall(mock);
     const usage = recordedUsage(call);
 
@@ -168,7 +185,13 @@ describe('openai mock with the openai client', () => {
     assert.equal(item?.type, 'message');
     assert.match(item.id, MESSAGE_ID);
     assert.deepEqual(item.content, [{ type: 'output_text', text: MOCK_REPLY_TEXT, annotations: [], logprobs: [] }]);
-    assert.deepEqual(usage, { inputTokens: 30, outputTokens: 6, totalTokens: 36, cacheReadInputTokens: 8, reasoningOutputTokens: 1 });
+    assert.deepEqual(usage, {
+      inputTokens: 30,
+      outputTokens: 6,
+      totalTokens: 36,
+      cacheReadInputTokens: 8,
+      reasoningOutputTokens: 1,
+    });
     assert.equal(response.usage?.input_tokens, usage.inputTokens);
     assert.equal(response.usage?.input_tokens_details.cached_tokens, usage.cacheReadInputTokens);
     assert.equal(response.usage?.output_tokens, usage.outputTokens);
@@ -184,18 +207,24 @@ describe('openai mock with the openai client', () => {
     const stream = await clientFor(mock).responses.create({ model: 'gpt-4o-mini', input: 'hi', stream: true });
     for await (const event of stream) events.push(event);
 
-    assert.deepEqual(events.map((e) => e.type), [
-      'response.created',
-      'response.in_progress',
-      'response.output_item.added',
-      'response.content_part.added',
-      ...Array<string>(4).fill('response.output_text.delta'),
-      'response.output_text.done',
-      'response.content_part.done',
-      'response.output_item.done',
-      'response.completed',
-    ]);
-    assert.deepEqual(events.map((e) => e.sequence_number), events.map((_, i) => i));
+    assert.deepEqual(
+      events.map((e) => e.type),
+      [
+        'response.created',
+        'response.in_progress',
+        'response.output_item.added',
+        'response.content_part.added',
+        ...Array<string>(4).fill('response.output_text.delta'),
+        'response.output_text.done',
+        'response.content_part.done',
+        'response.output_item.done',
+        'response.completed',
+      ],
+    );
+    assert.deepEqual(
+      events.map((e) => e.sequence_number),
+      events.map((_, i) => i),
+    );
     const created = events[0]!;
     assert.ok(created.type === 'response.created');
     assert.equal(created.response.status, 'in_progress');
@@ -233,10 +262,23 @@ describe('openai mock with the openai client', () => {
     assert.equal(expected[0]!.length, MOCK_EMBEDDING_DIMENSIONS);
 
     const viaBase64 = await client.embeddings.create({ model: 'text-embedding-3-small', input });
-    assert.deepEqual(viaBase64.data.map((d) => d.embedding), expected);
-    assert.deepEqual(viaBase64.data.map((d) => d.index), [0, 1]);
-    const viaFloat = await client.embeddings.create({ model: 'text-embedding-3-small', input: 'first text', encoding_format: 'float' });
-    assert.deepEqual(viaFloat.data.map((d) => d.embedding), [expected[0]]);
+    assert.deepEqual(
+      viaBase64.data.map((d) => d.embedding),
+      expected,
+    );
+    assert.deepEqual(
+      viaBase64.data.map((d) => d.index),
+      [0, 1],
+    );
+    const viaFloat = await client.embeddings.create({
+      model: 'text-embedding-3-small',
+      input: 'first text',
+      encoding_format: 'float',
+    });
+    assert.deepEqual(
+      viaFloat.data.map((d) => d.embedding),
+      [expected[0]],
+    );
 
     // Without encoding_format the client asks for base64 and decodes it itself.
     const raw = await client.embeddings.create({ model: 'text-embedding-3-small', input: 'first text' }).asResponse();
@@ -250,7 +292,13 @@ describe('openai mock with the openai client', () => {
     assert.equal(call.responseModel, 'text-embedding-3-small');
     assert.equal(viaBase64.model, 'text-embedding-3-small');
     assert.deepEqual(viaBase64.usage, { prompt_tokens: 30, total_tokens: 30 });
-    assert.deepEqual(call.usage, { inputTokens: 30, outputTokens: 0, totalTokens: 30, cacheReadInputTokens: 0, reasoningOutputTokens: 0 });
+    assert.deepEqual(call.usage, {
+      inputTokens: 30,
+      outputTokens: 0,
+      totalTokens: 30,
+      cacheReadInputTokens: 0,
+      reasoningOutputTokens: 0,
+    });
   });
 
   it('dates response models like OpenAI does', async (t) => {
@@ -381,7 +429,13 @@ describe('openai mock with the Vercel AI SDK', () => {
     for await (const delta of streamed.textStream) text += delta;
     assert.equal(generated.text, MOCK_REPLY_TEXT);
     assert.equal(text, MOCK_REPLY_TEXT);
-    assert.deepEqual(mock.calls.map((c) => [c.endpoint, c.stream]), [['responses', false], ['responses', true]]);
+    assert.deepEqual(
+      mock.calls.map((c) => [c.endpoint, c.stream]),
+      [
+        ['responses', false],
+        ['responses', true],
+      ],
+    );
     assertUsage(generated.usage, recordedUsage(mock.calls[0]!));
     assertUsage(await streamed.usage, recordedUsage(mock.calls[1]!));
   });
@@ -399,12 +453,21 @@ describe('openai mock with the Vercel AI SDK', () => {
 describe('openai mock errors and lifecycle', () => {
   it('answers unknown routes with a 404 OpenAI error', async (t) => {
     const mock = await mockFor(t);
-    for (const [method, path] of [['POST', '/completions-nope'], ['GET', '/chat/completions'], ['GET', '/models']] as const) {
+    for (const [method, path] of [
+      ['POST', '/completions-nope'],
+      ['GET', '/chat/completions'],
+      ['GET', '/models'],
+    ] as const) {
       const res = await fetch(`${mock.baseURL}${path}`, { method, ...(method === 'POST' ? { body: '{}' } : {}) });
       assert.equal(res.status, 404);
       assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
       assert.deepEqual(await res.json(), {
-        error: { message: `Invalid URL (${method} /v1${path})`, type: 'invalid_request_error', param: null, code: null },
+        error: {
+          message: `Invalid URL (${method} /v1${path})`,
+          type: 'invalid_request_error',
+          param: null,
+          code: null,
+        },
       });
     }
     assert.equal(mock.calls.length, 0);

@@ -117,7 +117,6 @@ export function mockResponseModel(requestModel: string): string {
 
 const hex = (bytes: number): string => randomBytes(bytes).toString('hex');
 
-
 /** Call k (1-based) of a mock; cache read ≤ input and reasoning ≤ output for every k. */
 function usageForCall(k: number, endpoint: MockCall['endpoint']): MockUsage {
   const inputTokens = 20 + k * 10;
@@ -168,7 +167,8 @@ export async function startOpenAiMock(options: OpenAiMockOptions = {}): Promise<
   let counter = 0;
 
   // Unref'd so a pending inter-chunk delay never holds the process open on its own.
-  const pause = (): Promise<void> => (chunkDelayMs > 0 ? sleep(chunkDelayMs, undefined, { ref: false }) : Promise.resolve());
+  const pause = (): Promise<void> =>
+    chunkDelayMs > 0 ? sleep(chunkDelayMs, undefined, { ref: false }) : Promise.resolve();
 
   const commonHeaders = (): Record<string, string> => ({
     'x-request-id': `req_${hex(16)}`,
@@ -266,7 +266,10 @@ export async function startOpenAiMock(options: OpenAiMockOptions = {}): Promise<
         // OpenAI sends `usage: null` on every chunk once include_usage is on, and omits it otherwise.
         ...(includeUsage ? { usage: chunkUsage ?? null } : {}),
       }) satisfies ChatCompletionChunk;
-    const choice = (delta: ChatCompletionChunk.Choice.Delta, finish: 'stop' | null = null): ChatCompletionChunk.Choice =>
+    const choice = (
+      delta: ChatCompletionChunk.Choice.Delta,
+      finish: 'stop' | null = null,
+    ): ChatCompletionChunk.Choice =>
       ({ index: 0, delta, logprobs: null, finish_reason: finish }) satisfies ChatCompletionChunk.Choice;
     const send = (payload: ChatCompletionChunk): boolean => ex.write(`data: ${JSON.stringify(payload)}\n\n`);
 
@@ -296,7 +299,11 @@ export async function startOpenAiMock(options: OpenAiMockOptions = {}): Promise<
     const createdAt = Math.floor(Date.now() / 1000);
     const messageId = `msg_${hex(24)}`;
 
-    const response = (status: 'in_progress' | 'completed', output: ResponseOutputMessage[], withUsage: boolean): WireResponse =>
+    const response = (
+      status: 'in_progress' | 'completed',
+      output: ResponseOutputMessage[],
+      withUsage: boolean,
+    ): WireResponse =>
       ({
         id: call.responseId,
         object: 'response',
@@ -338,31 +345,59 @@ export async function startOpenAiMock(options: OpenAiMockOptions = {}): Promise<
       }) satisfies ResponseOutputMessage;
 
     if (!stream) {
-      if (sendJson(res, 200, response('completed', [message('completed', MOCK_REPLY_TEXT)], true), ex)) call.usage = usage;
+      if (sendJson(res, 200, response('completed', [message('completed', MOCK_REPLY_TEXT)], true), ex))
+        call.usage = usage;
       return;
     }
 
     let sequence = 0;
-    const send = (event: WireStreamEvent): boolean => ex.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+    const send = (event: WireStreamEvent): boolean =>
+      ex.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
     const part = (text: string): ResponseOutputText => ({ type: 'output_text', text, annotations: [], logprobs: [] });
     const ids = { item_id: messageId, output_index: 0, content_index: 0 };
 
     startSse(res);
-    if (!send({ type: 'response.created', sequence_number: sequence++, response: response('in_progress', [], false) })) return;
-    if (!send({ type: 'response.in_progress', sequence_number: sequence++, response: response('in_progress', [], false) })) return;
+    if (!send({ type: 'response.created', sequence_number: sequence++, response: response('in_progress', [], false) }))
+      return;
+    if (
+      !send({ type: 'response.in_progress', sequence_number: sequence++, response: response('in_progress', [], false) })
+    )
+      return;
     await pause();
-    if (!send({ type: 'response.output_item.added', sequence_number: sequence++, output_index: 0, item: message('in_progress', undefined) })) return;
+    if (
+      !send({
+        type: 'response.output_item.added',
+        sequence_number: sequence++,
+        output_index: 0,
+        item: message('in_progress', undefined),
+      })
+    )
+      return;
     if (!send({ type: 'response.content_part.added', sequence_number: sequence++, ...ids, part: part('') })) return;
     for (const delta of splitText(MOCK_REPLY_TEXT, chunks)) {
       await pause();
-      if (!send({ type: 'response.output_text.delta', sequence_number: sequence++, ...ids, delta, logprobs: [] })) return;
+      if (!send({ type: 'response.output_text.delta', sequence_number: sequence++, ...ids, delta, logprobs: [] }))
+        return;
     }
     await pause();
-    if (!send({ type: 'response.output_text.done', sequence_number: sequence++, ...ids, text: MOCK_REPLY_TEXT, logprobs: [] })) return;
-    if (!send({ type: 'response.content_part.done', sequence_number: sequence++, ...ids, part: part(MOCK_REPLY_TEXT) })) return;
+    if (
+      !send({
+        type: 'response.output_text.done',
+        sequence_number: sequence++,
+        ...ids,
+        text: MOCK_REPLY_TEXT,
+        logprobs: [],
+      })
+    )
+      return;
+    if (!send({ type: 'response.content_part.done', sequence_number: sequence++, ...ids, part: part(MOCK_REPLY_TEXT) }))
+      return;
     const done = message('completed', MOCK_REPLY_TEXT);
     if (!send({ type: 'response.output_item.done', sequence_number: sequence++, output_index: 0, item: done })) return;
-    if (!send({ type: 'response.completed', sequence_number: sequence++, response: response('completed', [done], true) })) return;
+    if (
+      !send({ type: 'response.completed', sequence_number: sequence++, response: response('completed', [done], true) })
+    )
+      return;
     call.usage = usage;
     ex.end();
   }
@@ -372,7 +407,11 @@ export async function startOpenAiMock(options: OpenAiMockOptions = {}): Promise<
     const inputs = embeddingInputs(body.input);
     const format = body.encoding_format ?? 'float';
     if (format !== 'float' && format !== 'base64') {
-      throw new RequestError(400, `'${String(format)}' is not one of ['float', 'base64'] - 'encoding_format'`, 'encoding_format');
+      throw new RequestError(
+        400,
+        `'${String(format)}' is not one of ['float', 'base64'] - 'encoding_format'`,
+        'encoding_format',
+      );
     }
     const k = ++counter;
     const usage = usageForCall(k, 'embeddings');
@@ -417,7 +456,7 @@ export async function startOpenAiMock(options: OpenAiMockOptions = {}): Promise<
     } catch {
       throw new RequestError(
         400,
-        'We could not parse the JSON body of your request. (HINT: This likely means you aren\'t using your HTTP ' +
+        "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP " +
           'library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)',
       );
     }
@@ -428,14 +467,14 @@ export async function startOpenAiMock(options: OpenAiMockOptions = {}): Promise<
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
       if (err instanceof RequestError) sendError(res, err);
-      else if (!res.headersSent) sendError(res, new RequestError(500, 'The mock failed to answer.', null, 'server_error'));
+      else if (!res.headersSent)
+        sendError(res, new RequestError(500, 'The mock failed to answer.', null, 'server_error'));
       else res.destroy();
     });
   });
   const { port, close } = await listenLoopback(server);
   return { baseURL: `http://127.0.0.1:${port}/v1`, calls, close };
 }
-
 
 function requireModel(body: Record<string, unknown>): string {
   if (typeof body.model !== 'string' || body.model === '') {
@@ -450,7 +489,8 @@ function embeddingInputs(input: unknown): string[] {
   if (Array.isArray(input) && input.length > 0) {
     if (input.every((v) => typeof v === 'string')) return input as string[];
     if (input.every((v) => typeof v === 'number')) return [JSON.stringify(input)];
-    if (input.every((v) => Array.isArray(v) && v.every((t) => typeof t === 'number'))) return input.map((v) => JSON.stringify(v));
+    if (input.every((v) => Array.isArray(v) && v.every((t) => typeof t === 'number')))
+      return input.map((v) => JSON.stringify(v));
   }
   throw new RequestError(400, "'input' must be a string, an array of strings, or an array of token arrays", 'input');
 }
@@ -461,4 +501,3 @@ function float32Base64(vector: number[]): string {
   vector.forEach((v, i) => bytes.writeFloatLE(v, i * 4));
   return bytes.toString('base64');
 }
-

@@ -89,7 +89,12 @@ export function keyValues(list: Json[]): Attributes {
   for (const kv of list) {
     const o = obj(kv);
     const key = str(o['key']);
-    Object.defineProperty(out, key, { value: anyValue(o['value']), enumerable: true, writable: true, configurable: true });
+    Object.defineProperty(out, key, {
+      value: anyValue(o['value']),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   return out;
 }

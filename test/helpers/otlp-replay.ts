@@ -103,7 +103,9 @@ export function toReplaySpans(decoded: readonly DecodedSpan[]): ReplaySpan[] {
     }
     const context: SpanContext = { traceId: d.traceId, spanId: d.spanId, traceFlags: TraceFlags.SAMPLED };
     const parent: SpanContext | undefined =
-      d.parentSpanId === '' ? undefined : { traceId: d.traceId, spanId: d.parentSpanId, traceFlags: TraceFlags.SAMPLED, isRemote: false };
+      d.parentSpanId === ''
+        ? undefined
+        : { traceId: d.traceId, spanId: d.parentSpanId, traceFlags: TraceFlags.SAMPLED, isRemote: false };
     const startTime = nanosToHrTime(d.startTimeUnixNano);
     const endTime = nanosToHrTime(d.endTimeUnixNano);
     const events: TimedEventLike[] = d.events.map((e) => ({

@@ -29,8 +29,17 @@ describe('@anthropic-ai/sdk 1.12.0 (its own tracing), with the usage tap', () =>
     pipeline = await startRealPipeline({ processor: { holdMillis: 300, maxOpenMillis: 600 } });
     anthropic = await startAnthropicMock({ chunkDelayMs: 10 });
     const { Anthropic } = requireCjs('@anthropic-ai/sdk') as typeof import('@anthropic-ai/sdk');
-    const client = new Anthropic({ apiKey: 'test-key', baseURL: anthropic.baseURL, maxRetries: 0, fetch: pipeline.processor.fetch });
-    const request = { model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user' as const, content: 'Say hello.' }] };
+    const client = new Anthropic({
+      apiKey: 'test-key',
+      baseURL: anthropic.baseURL,
+      maxRetries: 0,
+      fetch: pipeline.processor.fetch,
+    });
+    const request = {
+      model: 'claude-sonnet-4-5',
+      max_tokens: 64,
+      messages: [{ role: 'user' as const, content: 'Say hello.' }],
+    };
     const traceIds = new Map<Call, string>();
     for (const call of CALLS) {
       const before = anthropic.calls.length;
@@ -44,7 +53,8 @@ describe('@anthropic-ai/sdk 1.12.0 (its own tracing), with the usage tap', () =>
           }
           case 'create-stream': {
             const stream = await client.messages.create({ ...request, stream: true });
-            for await (const event of stream) if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') text += event.delta.text;
+            for await (const event of stream)
+              if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') text += event.delta.text;
             return;
           }
           case 'messages-stream': {
@@ -68,7 +78,9 @@ describe('@anthropic-ai/sdk 1.12.0 (its own tracing), with the usage tap', () =>
       return true;
     }, 10_000);
     for (const call of CALLS) {
-      outcomes.get(call)!.spans = pipeline.receiver.spans.filter((s) => s.traceId === traceIds.get(call) && s.parentSpanId !== '');
+      outcomes.get(call)!.spans = pipeline.receiver.spans.filter(
+        (s) => s.traceId === traceIds.get(call) && s.parentSpanId !== '',
+      );
     }
   });
   after(async () => {
@@ -97,7 +109,11 @@ describe('@anthropic-ai/sdk 1.12.0 (its own tracing), with the usage tap', () =>
       assert.equal(span.attributes[USAGE.output], w.usage.outputTokens);
       assert.equal(span.attributes[USAGE.cacheRead] ?? 0, w.usage.cacheReadInputTokens);
       assert.equal(span.attributes['gen_ai.usage.cache_creation.input_tokens'] ?? 0, w.usage.cacheCreationInputTokens);
-      assert.equal(span.attributes['gen_ai.usage.cache_write.input_tokens'], undefined, 'the unreleased name is mapped');
+      assert.equal(
+        span.attributes['gen_ai.usage.cache_write.input_tokens'],
+        undefined,
+        'the unreleased name is mapped',
+      );
       assert.equal(span.attributes[USAGE.source], 'telemetry');
       assert.equal(usageSum(spans, USAGE.input), input);
     });

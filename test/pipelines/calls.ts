@@ -82,7 +82,11 @@ export function openAiClient(baseURL: string, fetch?: typeof globalThis.fetch): 
 }
 
 /** The Vercel AI SDK with `@ai-sdk/openai`, telemetry on, through the pipeline's tracer provider. */
-export async function vercelAiClient(baseURL: string, tracer: Tracer, fetch?: typeof globalThis.fetch): Promise<Client> {
+export async function vercelAiClient(
+  baseURL: string,
+  tracer: Tracer,
+  fetch?: typeof globalThis.fetch,
+): Promise<Client> {
   const { generateText, streamText, embed } = await import('ai');
   const { createOpenAI } = await import('@ai-sdk/openai');
   const openai = createOpenAI({ apiKey: 'test-key', baseURL, ...(fetch !== undefined ? { fetch } : {}) });
@@ -94,28 +98,58 @@ export async function vercelAiClient(baseURL: string, tracer: Tracer, fetch?: ty
     async run(call) {
       switch (call) {
         case 'chat':
-          await generateText({ model: openai.chat('gpt-4o-mini'), prompt: 'Say hello.', experimental_telemetry: telemetry, maxRetries: 0 });
+          await generateText({
+            model: openai.chat('gpt-4o-mini'),
+            prompt: 'Say hello.',
+            experimental_telemetry: telemetry,
+            maxRetries: 0,
+          });
           return;
         case 'chat-stream-usage': {
-          const result = streamText({ model: openai.chat('gpt-4o-mini'), prompt: 'Say hello.', experimental_telemetry: telemetry, maxRetries: 0 });
+          const result = streamText({
+            model: openai.chat('gpt-4o-mini'),
+            prompt: 'Say hello.',
+            experimental_telemetry: telemetry,
+            maxRetries: 0,
+          });
           for await (const _text of result.textStream);
           await result.usage;
           return;
         }
         case 'responses':
-          await generateText({ model: openai.responses('gpt-4o-mini'), prompt: 'Say hello.', experimental_telemetry: telemetry, maxRetries: 0 });
+          await generateText({
+            model: openai.responses('gpt-4o-mini'),
+            prompt: 'Say hello.',
+            experimental_telemetry: telemetry,
+            maxRetries: 0,
+          });
           return;
         case 'responses-stream': {
-          const result = streamText({ model: openai.responses('gpt-4o-mini'), prompt: 'Say hello.', experimental_telemetry: telemetry, maxRetries: 0 });
+          const result = streamText({
+            model: openai.responses('gpt-4o-mini'),
+            prompt: 'Say hello.',
+            experimental_telemetry: telemetry,
+            maxRetries: 0,
+          });
           for await (const _text of result.textStream);
           await result.usage;
           return;
         }
         case 'embeddings':
-          await embed({ model: openai.embedding('text-embedding-3-small'), value: 'Say hello.', experimental_telemetry: telemetry, maxRetries: 0 });
+          await embed({
+            model: openai.embedding('text-embedding-3-small'),
+            value: 'Say hello.',
+            experimental_telemetry: telemetry,
+            maxRetries: 0,
+          });
           return;
         case 'early-break': {
-          const result = streamText({ model: openai.chat('gpt-4o-mini'), prompt: 'Say hello.', experimental_telemetry: telemetry, maxRetries: 0 });
+          const result = streamText({
+            model: openai.chat('gpt-4o-mini'),
+            prompt: 'Say hello.',
+            experimental_telemetry: telemetry,
+            maxRetries: 0,
+          });
           for await (const _text of result.textStream) break;
           return;
         }
@@ -130,7 +164,11 @@ export async function vercelAiClient(baseURL: string, tracer: Tracer, fetch?: ty
  * Makes every supported call, then waits until every span the SDK started has reached the receiver
  * (force-ended and held spans included), and groups what arrived by call.
  */
-export async function runCalls(pipeline: RealPipeline, client: Client, timeoutMs: number): Promise<Map<CallName, CallOutcome>> {
+export async function runCalls(
+  pipeline: RealPipeline,
+  client: Client,
+  timeoutMs: number,
+): Promise<Map<CallName, CallOutcome>> {
   const made: { call: CallName; traceId: string; wire: MockCall[] }[] = [];
   for (const call of CALLS) {
     if (client.unsupported[call] !== undefined) continue;

@@ -14,7 +14,10 @@ describe('usageTapFetch({ includeUsage: true }) with @opentelemetry/instrumentat
 
   before(async () => {
     const { OpenAIInstrumentation } = await import('@opentelemetry/instrumentation-openai');
-    pipeline = await startRealPipeline({ instrumentations: [new OpenAIInstrumentation()], processor: { holdMillis: 300 } });
+    pipeline = await startRealPipeline({
+      instrumentations: [new OpenAIInstrumentation()],
+      processor: { holdMillis: 300 },
+    });
     const { OpenAI } = requireCjs('openai') as typeof import('openai');
     const client = new OpenAI({
       apiKey: 'test-key',
@@ -23,11 +26,18 @@ describe('usageTapFetch({ includeUsage: true }) with @opentelemetry/instrumentat
       fetch: usageTapFetch(pipeline.processor, { includeUsage: true }),
     });
     ({ traceId } = await pipeline.inRootSpan('test include-usage', async () => {
-      const stream = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello.' }], stream: true });
+      const stream = await client.chat.completions.create({
+        model: 'gpt-4o-mini',
+        messages: [{ role: 'user', content: 'Say hello.' }],
+        stream: true,
+      });
       for await (const chunk of stream) chunks.push(chunk);
     }));
     await pipeline.processor.forceFlush();
-    await pipeline.receiver.waitFor((spans) => spans.some((s) => s.traceId === traceId && s.parentSpanId !== ''), 10_000);
+    await pipeline.receiver.waitFor(
+      (spans) => spans.some((s) => s.traceId === traceId && s.parentSpanId !== ''),
+      10_000,
+    );
   });
   after(() => pipeline?.close());
 
@@ -36,7 +46,11 @@ describe('usageTapFetch({ includeUsage: true }) with @opentelemetry/instrumentat
     assert.equal(wire.includeUsage, true, 'the request carried stream_options.include_usage');
     assert.ok(wire.usage !== undefined && wire.completed);
     assert.ok(chunks.length > 1);
-    assert.deepEqual(chunks.filter((c) => c.choices.length === 0), [], 'no chunk without choices reached the application');
+    assert.deepEqual(
+      chunks.filter((c) => c.choices.length === 0),
+      [],
+      'no chunk without choices reached the application',
+    );
   });
 
   it('the span gets the usage from the tap', () => {

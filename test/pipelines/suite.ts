@@ -104,8 +104,10 @@ export function describeRealPipeline(options: SuiteOptions, { tap = false }: { t
 function describeExpectation(e: CallExpectation, tap: boolean): string {
   if ('noSpan' in e) return `no inference span (${e.noSpan})`;
   const forced = 'missing' in e && e.forceEnded === true ? 'force-ended, ' : '';
-  if (tap && 'missing' in e && e.missing === 'lost') return `${forced}usage the instrumentation lost is recovered from the wire`;
-  if (tap && 'usage' in e && e.lost !== undefined) return `usage ${e.usage.join('/')} from telemetry, ${e.lost.fields.join('/')} filled from the wire`;
+  if (tap && 'missing' in e && e.missing === 'lost')
+    return `${forced}usage the instrumentation lost is recovered from the wire`;
+  if (tap && 'usage' in e && e.lost !== undefined)
+    return `usage ${e.usage.join('/')} from telemetry, ${e.lost.fields.join('/')} filled from the wire`;
   if ('missing' in e) return `${forced}usage missing and marked (${e.why})`;
   return `usage ${e.usage.join('/')} equals the wire${e.lost !== undefined ? `; ${e.lost.fields.join('/')} lost (${e.lost.why})` : ''}`;
 }
@@ -155,7 +157,13 @@ const TAPPED_FIELDS = ['input', 'output', 'cacheRead', 'reasoning'] as const;
 function wireValue(wire: MockCall, f: UsageField): number | undefined {
   const u = wire.usage;
   if (u === undefined) return undefined;
-  return f === 'input' ? u.inputTokens : f === 'output' ? u.outputTokens : f === 'cacheRead' ? u.cacheReadInputTokens : u.reasoningOutputTokens;
+  return f === 'input'
+    ? u.inputTokens
+    : f === 'output'
+      ? u.outputTokens
+      : f === 'cacheRead'
+        ? u.cacheReadInputTokens
+        : u.reasoningOutputTokens;
 }
 
 /** With the tap: known gaps close; what telemetry carried and what was never on the wire stay as they were. */
@@ -176,13 +184,15 @@ function checkTappedCall(outcome: CallOutcome, e: CallExpectation): void {
     const sent = wireValue(wire, f)!;
     const got = span.attributes[USAGE[f]];
     if (sent > 0 || fromTelemetry.includes(f)) assert.equal(got, sent, `span "${span.name}" ${USAGE[f]}`);
-    else assert.ok(got === undefined || got === 0, `span "${span.name}" ${USAGE[f]} is ${String(got)}, the wire sent 0`);
+    else
+      assert.ok(got === undefined || got === 0, `span "${span.name}" ${USAGE[f]} is ${String(got)}, the wire sent 0`);
   }
   const expectedSource = 'missing' in e ? 'http_tap' : e.lost !== undefined ? 'telemetry+http_tap' : 'telemetry';
   assert.equal(span.attributes[USAGE.source], expectedSource);
   assert.equal(span.attributes[USAGE.missing], undefined);
   assert.equal(span.attributes[USAGE.forceEnded], 'missing' in e && e.forceEnded === true ? true : undefined);
-  if (wire.responseId !== '') assert.equal(span.attributes['gen_ai.response.id'], wire.responseId, 'the response id, from telemetry or the wire');
+  if (wire.responseId !== '')
+    assert.equal(span.attributes['gen_ai.response.id'], wire.responseId, 'the response id, from telemetry or the wire');
   // Counted once per call: the trace's sum is the wire's value.
   assert.equal(usageSum(outcome.spans, USAGE.input), wire.usage.inputTokens);
   assert.equal(usageSum(outcome.spans, USAGE.output), wire.usage.outputTokens);

@@ -56,7 +56,14 @@ const OPENLLMETRY_022 = {
   'gen_ai.completion.0.role': 'assistant',
   'gen_ai.completion.0.content': 'Paris.',
 };
-const LEGACY_KEYS = ['gen_ai.system', 'llm.request.type', 'llm.frequency_penalty', 'llm.usage.total_tokens', 'gen_ai.usage.completion_tokens', 'gen_ai.usage.prompt_tokens'];
+const LEGACY_KEYS = [
+  'gen_ai.system',
+  'llm.request.type',
+  'llm.frequency_penalty',
+  'llm.usage.total_tokens',
+  'gen_ai.usage.completion_tokens',
+  'gen_ai.usage.prompt_tokens',
+];
 
 /** InMemorySpanExporter forgets everything on shutdown(); this one also keeps every span it was given. */
 class KeepingExporter extends InMemorySpanExporter {
@@ -99,7 +106,10 @@ const MODES = ['exporter', 'processor'];
 function pipeline(mode, options = {}, { after = [], sampler } = {}) {
   const exporter = new KeepingExporter();
   const next = mode === 'exporter' ? exporter : new SimpleSpanProcessor({ exporter });
-  const processor = new GenAiEnrichingProcessor(next, mode === 'exporter' ? { scheduledDelayMillis: SCHEDULED_DELAY, ...options } : options);
+  const processor = new GenAiEnrichingProcessor(
+    next,
+    mode === 'exporter' ? { scheduledDelayMillis: SCHEDULED_DELAY, ...options } : options,
+  );
   const provider = new TracerProvider({ spanProcessors: [processor, ...after], ...(sampler ? { sampler } : {}) });
   const tracer = provider.getTracer('sdk3-test', '1.0.0');
   return {
@@ -141,7 +151,10 @@ async function assertInvariants(p) {
 function captureDiag() {
   const messages = [];
   const log = (level) => (message) => messages.push(`${level}: ${message}`);
-  diag.setLogger({ error: log('error'), warn: log('warn'), info() {}, debug() {}, verbose() {} }, { suppressOverrideMessage: true });
+  diag.setLogger(
+    { error: log('error'), warn: log('warn'), info() {}, debug() {}, verbose() {} },
+    { suppressOverrideMessage: true },
+  );
   return messages;
 }
 
@@ -155,15 +168,23 @@ describe('the installed SDK is 3.x, on a Node it supports', () => {
     const sdkTrace = pkg('@opentelemetry/sdk-trace');
     const api = pkg('@opentelemetry/api');
     const core = pkg('@opentelemetry/core');
-    t.diagnostic(`node ${process.version}, @opentelemetry/sdk-trace ${sdkTrace.version}, @opentelemetry/api ${api.version}, @opentelemetry/core ${core.version}`);
+    t.diagnostic(
+      `node ${process.version}, @opentelemetry/sdk-trace ${sdkTrace.version}, @opentelemetry/api ${api.version}, @opentelemetry/core ${core.version}`,
+    );
     assert.match(sdkTrace.version, /^3\./);
     assert.match(core.version, /^3\./);
     assert.match(api.version, /^1\.10\./);
     const [major, minor] = process.versions.node.split('.').map(Number);
-    assert.ok(major > 22 || (major === 22 && minor >= 15), `sdk-trace 3.x needs Node >= 22.15 (engines: ${sdkTrace.engines?.node}), running ${process.version}`);
+    assert.ok(
+      major > 22 || (major === 22 && minor >= 15),
+      `sdk-trace 3.x needs Node >= 22.15 (engines: ${sdkTrace.engines?.node}), running ${process.version}`,
+    );
     // The processor must load the same @opentelemetry/api as the SDK (a second copy would split diag/context).
     const processorDir = join(here, 'node_modules', '@genai-enrich', 'processor');
-    assert.equal(createRequire(join(processorDir, 'package.json')).resolve('@opentelemetry/api'), require.resolve('@opentelemetry/api'));
+    assert.equal(
+      createRequire(join(processorDir, 'package.json')).resolve('@opentelemetry/api'),
+      require.resolve('@opentelemetry/api'),
+    );
   });
 
   it('has the packed packages installed as copies (not links into packages/)', () => {
@@ -189,7 +210,10 @@ for (const mode of MODES) {
   describe(`GenAiEnrichingProcessor on SDK 3.x, ${mode} mode`, () => {
     it('a span that is not GenAI passes through at once, untouched, not held or watched', async () => {
       const p = pipeline(mode);
-      const span = p.tracer.startSpan('GET /users/{id}', { kind: SpanKind.SERVER, attributes: { 'http.route': '/users/{id}', 'http.response.status_code': 200 } });
+      const span = p.tracer.startSpan('GET /users/{id}', {
+        kind: SpanKind.SERVER,
+        attributes: { 'http.route': '/users/{id}', 'http.response.status_code': 200 },
+      });
       assert.equal(p.processor.stats().open, 0, 'not watched');
       span.end();
       const s = p.processor.stats();
@@ -240,7 +264,12 @@ for (const mode of MODES) {
       assert.equal((await p.exported()).length, 0, 'held, not exported');
       assert.equal(p.processor.stats().held, 1);
 
-      p.processor.recordUsage('chatcmpl-R1', { inputTokens: 100, outputTokens: 20, cacheReadInputTokens: 64, reasoningOutputTokens: 8 });
+      p.processor.recordUsage('chatcmpl-R1', {
+        inputTokens: 100,
+        outputTokens: 20,
+        cacheReadInputTokens: 64,
+        reasoningOutputTokens: 8,
+      });
       let out = await p.exported();
       assert.equal(out.length, 1);
       assert.equal(out[0], span);
@@ -256,7 +285,9 @@ for (const mode of MODES) {
       // Usage reported before its span ends waits (pending), and is applied when the span ends.
       p.processor.recordUsage('chatcmpl-R2', { inputTokens: 5, outputTokens: 1 });
       assert.equal(p.processor.stats().pendingUsage, 1);
-      p.tracer.startSpan('chat gpt-4o-mini', { attributes: { ...CHAT_STREAM, 'gen_ai.response.id': 'chatcmpl-R2' } }).end();
+      p.tracer
+        .startSpan('chat gpt-4o-mini', { attributes: { ...CHAT_STREAM, 'gen_ai.response.id': 'chatcmpl-R2' } })
+        .end();
       out = await p.exported();
       assert.equal(out.length, 2);
       assert.equal(out[1].attributes['gen_ai.usage.input_tokens'], 5);
@@ -271,7 +302,11 @@ for (const mode of MODES) {
       const p = pipeline(mode);
       const span = p.tracer.startSpan('chat claude-sonnet-4-5', {
         kind: SpanKind.CLIENT,
-        attributes: { 'gen_ai.provider.name': 'anthropic', 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'claude-sonnet-4-5' },
+        attributes: {
+          'gen_ai.provider.name': 'anthropic',
+          'gen_ai.operation.name': 'chat',
+          'gen_ai.request.model': 'claude-sonnet-4-5',
+        },
       });
       span.end();
       assert.equal(span.isRecording(), false);
@@ -286,14 +321,21 @@ for (const mode of MODES) {
       // A write after the span was forwarded changes nothing and does not throw.
       assert.doesNotThrow(() => span.setAttributes({ 'gen_ai.usage.output_tokens': 30 }));
       assert.equal(p.processor.stats().lateAttributes, 1);
-      assert.equal(messages.filter((m) => m.includes('ended Span')).length, 0, "the SDK's own setAttribute never saw the late writes");
+      assert.equal(
+        messages.filter((m) => m.includes('ended Span')).length,
+        0,
+        "the SDK's own setAttribute never saw the late writes",
+      );
 
       // Control: the same late write on a span that is not GenAI goes to the SDK 3.x span, which drops it and warns.
       const plain = p.tracer.startSpan('GET /');
       plain.end();
       plain.setAttribute('late', 1);
       assert.equal(plain.attributes.late, undefined);
-      assert.ok(messages.some((m) => m.includes('Cannot execute the operation on ended Span')), messages.join('\n'));
+      assert.ok(
+        messages.some((m) => m.includes('Cannot execute the operation on ended Span')),
+        messages.join('\n'),
+      );
       await assertInvariants(p);
       await p.provider.shutdown();
     });
@@ -321,7 +363,10 @@ for (const mode of MODES) {
       assert.equal(chats[0].attributes['genai_enrich.usage_missing'], true);
 
       span.end(); // the application ends it after all: SDK 3.x logs an error and ignores it
-      assert.ok(messages.some((m) => m.includes('You can only call end() on a span once')), messages.join('\n'));
+      assert.ok(
+        messages.some((m) => m.includes('You can only call end() on a span once')),
+        messages.join('\n'),
+      );
       assert.equal((await p.exported()).filter((x) => x.name === 'chat gpt-4o-mini').length, 1);
       s = await assertInvariants(p);
       assert.deepEqual([s.received, s.forwarded, s.expired], [2, 2, 1]);
@@ -366,8 +411,12 @@ for (const mode of MODES) {
       const t = p.tracer;
       t.startSpan('GET /a').end();
       t.startSpan('GET /b').end();
-      t.startSpan('chat with usage', { attributes: { ...CHAT_STREAM, 'gen_ai.usage.input_tokens': 3, 'gen_ai.usage.output_tokens': 1 } }).end();
-      t.startSpan('execute_tool get_weather', { attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'get_weather' } }).end();
+      t.startSpan('chat with usage', {
+        attributes: { ...CHAT_STREAM, 'gen_ai.usage.input_tokens': 3, 'gen_ai.usage.output_tokens': 1 },
+      }).end();
+      t.startSpan('execute_tool get_weather', {
+        attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'get_weather' },
+      }).end();
       t.startSpan('h1', { attributes: { ...CHAT_STREAM, 'gen_ai.response.id': 'r1' } }).end();
       t.startSpan('h2', { attributes: { ...CHAT_STREAM, 'gen_ai.response.id': 'r2' } }).end();
       const h3 = t.startSpan('h3', { attributes: CHAT_STREAM });
@@ -377,7 +426,11 @@ for (const mode of MODES) {
       h3.setAttributes({ 'gen_ai.usage.input_tokens': 7, 'gen_ai.usage.output_tokens': 1 });
       p.processor.recordUsage('r1', { inputTokens: 1 }); // h1 is gone: waits as pending usage, then expires
       let s = p.processor.stats();
-      assert.deepEqual([s.received, s.forwarded, s.held, s.holds, s.joined, s.evicted, s.pendingUsage], [8, 7, 1, 4, 2, 1, 1], JSON.stringify(s));
+      assert.deepEqual(
+        [s.received, s.forwarded, s.held, s.holds, s.joined, s.evicted, s.pendingUsage],
+        [8, 7, 1, 4, 2, 1, 1],
+        JSON.stringify(s),
+      );
 
       await sleep(200);
       s = await assertInvariants(p);
@@ -468,8 +521,15 @@ describe('SDK 3.x specifics', () => {
     assert.equal(tracer.startSpan('outside export').isRecording(), true, 'control: spans record outside exports');
     await processor.forceFlush();
     assert.ok(recordedDuringExport.length >= 1);
-    assert.deepEqual(recordedDuringExport, recordedDuringExport.map(() => false));
-    assert.deepEqual(exporter.all.map((x) => x.name), ['GET /'], 'no export spans fed back');
+    assert.deepEqual(
+      recordedDuringExport,
+      recordedDuringExport.map(() => false),
+    );
+    assert.deepEqual(
+      exporter.all.map((x) => x.name),
+      ['GET /'],
+      'no export spans fed back',
+    );
     await provider.shutdown();
   });
 
@@ -537,7 +597,10 @@ describe('SDK 3.x specifics', () => {
       const p = pipeline('processor');
       p.tracer.startSpan('chat', { attributes: { ...CHAT_STREAM, 'gen_ai.response.id': 'chatcmpl-S3' } }).end();
       assert.equal(p.processor.stats().held, 1);
-      const response = await p.processor.fetch(`http://127.0.0.1:${server.address().port}/v1/chat/completions`, { method: 'POST', body: '{}' });
+      const response = await p.processor.fetch(`http://127.0.0.1:${server.address().port}/v1/chat/completions`, {
+        method: 'POST',
+        body: '{}',
+      });
       assert.equal(await response.text(), body, 'the application reads the body unchanged');
       const out = await p.exported();
       await p.provider.shutdown();
@@ -584,18 +647,31 @@ export function shapes(span: Span, readable: ReadableSpan, exporter: InMemorySpa
   const d: SpanProcessorLike = processor;
   return [a, b, c, d];
 }
-`
+`,
     );
     // skipLibCheck off: the shipped .d.ts are checked against @opentelemetry/api 1.10's types too.
     writeFileSync(
       join(dir, 'tsconfig.json'),
       JSON.stringify({
-        compilerOptions: { noEmit: true, strict: true, target: 'es2022', lib: ['es2022'], module: 'nodenext', moduleResolution: 'nodenext', types: [], skipLibCheck: false },
+        compilerOptions: {
+          noEmit: true,
+          strict: true,
+          target: 'es2022',
+          lib: ['es2022'],
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          types: [],
+          skipLibCheck: false,
+        },
         files: ['consumer.ts'],
-      })
+      }),
     );
     try {
-      execFileSync(process.execPath, [tsc, '-p', join(dir, 'tsconfig.json')], { cwd: here, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      execFileSync(process.execPath, [tsc, '-p', join(dir, 'tsconfig.json')], {
+        cwd: here,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
     } catch (error) {
       assert.fail(`tsc failed:\n${error.stdout}${error.stderr}`);
     }

@@ -1,7 +1,13 @@
 export type { AttributePrimitive, AttributeValue, Attributes } from './types.js';
 export { normalizeAttributes, isNormalized, toStringArray, ATTR_OPENINFERENCE_SPAN_KIND } from './normalize.js';
 export type { NormalizeOptions } from './normalize.js';
-export { normalizeSpan, normalizeSpanName, isSpanNormalized, hasTemplateField, DEFAULT_SPAN_NAME_MODE } from './span-name.js';
+export {
+  normalizeSpan,
+  normalizeSpanName,
+  isSpanNormalized,
+  hasTemplateField,
+  DEFAULT_SPAN_NAME_MODE,
+} from './span-name.js';
 export type { NormalizeSpanOptions, SpanNameAndAttributes, SpanNameMode } from './span-name.js';
 export {
   formatTemplate,
@@ -10,7 +16,13 @@ export {
   MAX_FORMAT_PRECISION,
   MAX_JSON_DEPTH,
 } from './format-template.js';
-export { isGenAiSpan, isGenAiScope, isInferenceSpan, INFERENCE_OPERATIONS, GENAI_SCOPE_PREFIXES } from './predicates.js';
+export {
+  isGenAiSpan,
+  isGenAiScope,
+  isInferenceSpan,
+  INFERENCE_OPERATIONS,
+  GENAI_SCOPE_PREFIXES,
+} from './predicates.js';
 export { normalizeProviderName, PROVIDER_VALUE_MAP, PROVIDER_PREFIX_MAP } from './providers.js';
 export {
   MAPPING_RULES,

@@ -349,7 +349,10 @@ function vercelOperationOf(attributes: Attributes): string | undefined {
     vercelProviderCallOperation(operation) === undefined &&
     (attributes[ATTR_AI_PROMPT_MESSAGES] !== undefined || attributes[ATTR_GEN_AI_SYSTEM] !== undefined)
   ) {
-    return operation + (operation.startsWith('ai.embed') ? '.doEmbed' : operation.startsWith('ai.stream') ? '.doStream' : '.doGenerate');
+    return (
+      operation +
+      (operation.startsWith('ai.embed') ? '.doEmbed' : operation.startsWith('ai.stream') ? '.doStream' : '.doGenerate')
+    );
   }
   return operation;
 }

@@ -154,14 +154,30 @@ export function parseJson(text: string): PyValue | undefined {
       out += text.slice(run, i);
       const esc = text.charCodeAt(i + 1);
       switch (esc) {
-        case 0x22: out += '"'; break;
-        case 0x5c: out += '\\'; break;
-        case 0x2f: out += '/'; break;
-        case 0x62: out += '\b'; break;
-        case 0x66: out += '\f'; break;
-        case 0x6e: out += '\n'; break;
-        case 0x72: out += '\r'; break;
-        case 0x74: out += '\t'; break;
+        case 0x22:
+          out += '"';
+          break;
+        case 0x5c:
+          out += '\\';
+          break;
+        case 0x2f:
+          out += '/';
+          break;
+        case 0x62:
+          out += '\b';
+          break;
+        case 0x66:
+          out += '\f';
+          break;
+        case 0x6e:
+          out += '\n';
+          break;
+        case 0x72:
+          out += '\r';
+          break;
+        case 0x74:
+          out += '\t';
+          break;
         case 0x75: {
           let code = 0;
           for (let k = i + 2; k < i + 6; k++) {
@@ -348,7 +364,7 @@ class ReprWriter {
   text = '';
   constructor(
     readonly limit: number,
-    readonly memo: PyMemo | undefined
+    readonly memo: PyMemo | undefined,
   ) {}
 
   get full(): boolean {
@@ -841,7 +857,7 @@ function layoutNumber(
   hasDecimal: boolean,
   remainder: string,
   remainderLength: number,
-  grouping: string
+  grouping: string,
 ): string {
   let sign = '';
   if (spec.sign === '+') sign = negative ? '-' : '+';
@@ -1024,12 +1040,18 @@ function formatFloatParsed(x: number, spec: FormatSpec, memo: PyMemo | undefined
   let precision = spec.precision;
   if (precision < 0) precision = defaultPrecision;
   else if (code === 'r') code = 'g';
-  let text = doubleToString(value, code, precision, {
-    alternate: spec.alternate,
-    addDot0,
-    noNegZero: spec.noNegZero,
-    upper,
-  }, memo);
+  let text = doubleToString(
+    value,
+    code,
+    precision,
+    {
+      alternate: spec.alternate,
+      addDot0,
+      noNegZero: spec.noNegZero,
+      upper,
+    },
+    memo,
+  );
   if (spec.type === '%') text += '%';
   const negative = text.charCodeAt(0) === 0x2d;
   if (negative) text = text.slice(1);
@@ -1043,16 +1065,7 @@ function formatFloatParsed(x: number, spec: FormatSpec, memo: PyMemo | undefined
   const hasDecimal = text.charCodeAt(digitsEnd) === 0x2e;
   const remainder = text.slice(hasDecimal ? digitsEnd + 1 : digitsEnd);
   const grouping = spec.type === 'n' ? '' : spec.grouping;
-  return layoutNumber(
-    spec,
-    negative,
-    '',
-    text.slice(0, digitsEnd),
-    hasDecimal,
-    remainder,
-    remainder.length,
-    grouping
-  );
+  return layoutNumber(spec, negative, '', text.slice(0, digitsEnd), hasDecimal, remainder, remainder.length, grouping);
 }
 
 /**
@@ -1068,7 +1081,7 @@ export function formatPyValue(
   conversion: string,
   spec: string,
   budget: number,
-  memo?: PyMemo
+  memo?: PyMemo,
 ): string | undefined {
   let convert: typeof pyStr;
   switch (conversion) {

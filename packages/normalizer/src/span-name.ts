@@ -80,7 +80,7 @@ export function normalizeSpanName(
   name: string,
   attributes: Attributes,
   mode: SpanNameMode = DEFAULT_SPAN_NAME_MODE,
-  normalized?: Attributes
+  normalized?: Attributes,
 ): string {
   if (mode === 'keep' || typeof name !== 'string') return name;
   if (mode === 'semconv') {
@@ -142,7 +142,11 @@ export function normalizeSpan(span: SpanNameAndAttributes, options?: NormalizeSp
   const attributes = normalizeAttributes(span.attributes, options);
   const original = span.attributes !== null && typeof span.attributes === 'object' ? span.attributes : attributes;
   const name = normalizeSpanName(span.name, original, options?.spanNames ?? DEFAULT_SPAN_NAME_MODE, attributes);
-  if (name !== span.name && attributes[ATTR_LOGFIRE_MSG_TEMPLATE] === undefined && isTemplateName(span.name, original)) {
+  if (
+    name !== span.name &&
+    attributes[ATTR_LOGFIRE_MSG_TEMPLATE] === undefined &&
+    isTemplateName(span.name, original)
+  ) {
     attributes[ATTR_LOGFIRE_MSG_TEMPLATE] = span.name;
   }
   return { name, attributes };

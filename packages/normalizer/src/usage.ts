@@ -140,7 +140,7 @@ function withExcluded(
   shape: UsageShape,
   counts: ProviderCounts,
   base: number | undefined,
-  excluded: readonly ProviderCountName[] | undefined
+  excluded: readonly ProviderCountName[] | undefined,
 ): number | undefined {
   if (excluded === undefined) return base;
   if (base === undefined) {

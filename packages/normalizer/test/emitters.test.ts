@@ -59,11 +59,15 @@ function runCases(group: string, cases: readonly EmitterCase[]): void {
 
         const keepLegacy = c.expectedKeepLegacy;
         if (keepLegacy !== undefined) {
-          it('keepLegacyAttributes: true keeps the mapped legacy keys beside the canonical ones', todoOption(c.todo), () => {
-            const out = normalizeAttributes(c.input, { keepLegacyAttributes: true });
-            assertEqualNoting(out, keepLegacy, c.bug);
-            assert.deepStrictEqual(normalizeAttributes(out, { keepLegacyAttributes: true }), out);
-          });
+          it(
+            'keepLegacyAttributes: true keeps the mapped legacy keys beside the canonical ones',
+            todoOption(c.todo),
+            () => {
+              const out = normalizeAttributes(c.input, { keepLegacyAttributes: true });
+              assertEqualNoting(out, keepLegacy, c.bug);
+              assert.deepStrictEqual(normalizeAttributes(out, { keepLegacyAttributes: true }), out);
+            },
+          );
         }
 
         const expectedName = c.expectedSpanName;

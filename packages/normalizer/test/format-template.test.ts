@@ -21,9 +21,10 @@ interface ConformanceCase {
 
 // The expected strings come from CPython's str.format, run by scripts/gen-python-format-cases.py
 // (`python3 scripts/gen-python-format-cases.py` regenerates the fixture); none is written by hand.
-const fixture = JSON.parse(
-  readFileSync(new URL('./fixtures/python-format-cases.json', import.meta.url), 'utf8')
-) as { python: string; cases: ConformanceCase[] };
+const fixture = JSON.parse(readFileSync(new URL('./fixtures/python-format-cases.json', import.meta.url), 'utf8')) as {
+  python: string;
+  cases: ConformanceCase[];
+};
 
 /** JSON has no NaN/Infinity, so the generator writes non-finite floats as {"$float": "nan" | "inf" | "-inf"}. */
 function decodeNumber(v: unknown): unknown {
@@ -64,7 +65,7 @@ describe('formatTemplate field lookup', () => {
   it('uses an attribute whose key is the whole dotted field name', () => {
     assert.equal(
       formatTemplate('Responses API with {gen_ai.request.model!r}', { 'gen_ai.request.model': 'gpt-4o' }),
-      "Responses API with 'gpt-4o'"
+      "Responses API with 'gpt-4o'",
     );
     assert.equal(formatTemplate('{a.b[0]}', { 'a.b[0]': 'whole' }), 'whole');
   });
@@ -166,7 +167,10 @@ describe('formatTemplate field lookup', () => {
     assert.equal(formatTemplate('{x:.1f}|{x:n}', { x: 3 }), '3.0|3');
     // JSON keeps the difference.
     assert.equal(formatTemplate('{d[i]}|{d[f]}|{d[e]}', { d: '{"i": 2, "f": 2.0, "e": 2e0}' }), '2|2.0|2.0');
-    assert.equal(formatTemplate('{d[i]:,}', { d: '{"i": 123456789012345678901234567890}' }), '123,456,789,012,345,678,901,234,567,890');
+    assert.equal(
+      formatTemplate('{d[i]:,}', { d: '{"i": 123456789012345678901234567890}' }),
+      '123,456,789,012,345,678,901,234,567,890',
+    );
   });
 
   it('prints OTel arrays as Python lists', () => {
@@ -261,17 +265,69 @@ describe('formatTemplate robustness', () => {
 const NUM_RUNS = Number(process.env['FC_NUM_RUNS'] ?? 1000);
 
 const templateChar = fc.oneof(
-  { weight: 4, arbitrary: fc.constantFrom('{', '}', '[', ']', '.', '!', ':', 'r', 's', 'a', 'x', 'd', 'f', '0', '1', '9', '<', '>', '^', '=', '+', '-', ' ', ',', '_', '#', 'z', '%', 'e', 'g', 'n', 'c', 'X', 'b', 'o') },
-  { weight: 1, arbitrary: fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }) }
+  {
+    weight: 4,
+    arbitrary: fc.constantFrom(
+      '{',
+      '}',
+      '[',
+      ']',
+      '.',
+      '!',
+      ':',
+      'r',
+      's',
+      'a',
+      'x',
+      'd',
+      'f',
+      '0',
+      '1',
+      '9',
+      '<',
+      '>',
+      '^',
+      '=',
+      '+',
+      '-',
+      ' ',
+      ',',
+      '_',
+      '#',
+      'z',
+      '%',
+      'e',
+      'g',
+      'n',
+      'c',
+      'X',
+      'b',
+      'o',
+    ),
+  },
+  { weight: 1, arbitrary: fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }) },
 );
 const template = fc.oneof(
   fc.string({ unit: templateChar, maxLength: 60 }),
-  fc.string({ unit: 'binary', maxLength: 60 })
+  fc.string({ unit: 'binary', maxLength: 60 }),
 );
 
 const attributeKey = fc.oneof(
-  { weight: 3, arbitrary: fc.constantFrom('x', 'd', 'a', 'w', 'gen_ai.request.model', 'request_data', '0', '__proto__', 'constructor') },
-  { weight: 1, arbitrary: fc.string({ maxLength: 8 }) }
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom(
+      'x',
+      'd',
+      'a',
+      'w',
+      'gen_ai.request.model',
+      'request_data',
+      '0',
+      '__proto__',
+      'constructor',
+    ),
+  },
+  { weight: 1, arbitrary: fc.string({ maxLength: 8 }) },
 );
 const attributeValue: fc.Arbitrary<AttributeValue | undefined> = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 20 }),
@@ -283,13 +339,14 @@ const attributeValue: fc.Arbitrary<AttributeValue | undefined> = fc.oneof(
   fc.array(fc.oneof(fc.string({ maxLength: 5 }), fc.constant(null)), { maxLength: 4 }),
   fc.array(fc.oneof(fc.double(), fc.constant(undefined)), { maxLength: 4 }),
   fc.array(fc.boolean(), { maxLength: 4 }),
-  fc.constant(undefined)
+  fc.constant(undefined),
 );
 const attributes: fc.Arbitrary<Attributes> = fc
   .array(fc.tuple(attributeKey, attributeValue), { maxLength: 8 })
   .map((entries) => {
     const out: Attributes = {};
-    for (const [k, v] of entries) Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+    for (const [k, v] of entries)
+      Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
     return out;
   });
 
@@ -308,7 +365,12 @@ const specPiece = fc
     zero: fc.constantFrom('', '0'),
     width: fc.oneof(fc.constant(''), fc.integer({ min: 0, max: 1200 }).map(String), fc.constant('{w}')),
     grouping: fc.constantFrom('', ',', '_', ',_', '_,'),
-    precision: fc.oneof(fc.constant(''), fc.integer({ min: 0, max: 1100 }).map((p) => `.${p}`), fc.constant('.'), fc.constant('.{p}')),
+    precision: fc.oneof(
+      fc.constant(''),
+      fc.integer({ min: 0, max: 1100 }).map((p) => `.${p}`),
+      fc.constant('.'),
+      fc.constant('.{p}'),
+    ),
     type: fc.constantFrom('', 's', 'd', 'f', 'F', 'e', 'E', 'g', 'G', '%', 'x', 'X', 'o', 'b', 'n', 'c', 'r', 'ss'),
   })
   .map((p) => p.fill + p.align + p.sign + p.z + p.alt + p.zero + p.width + p.grouping + p.precision + p.type);
@@ -319,7 +381,7 @@ const specValue = fc.oneof(
   fc.integer({ min: -1_000_000, max: 1_000_000 }),
   fc.double(),
   fc.boolean(),
-  fc.constantFrom(0.1, 1e-5, 1e16, -0, Infinity, NaN, 65, 0x1f600, 2 ** 53, -(2 ** 63))
+  fc.constantFrom(0.1, 1e-5, 1e16, -0, Infinity, NaN, 65, 0x1f600, 2 ** 53, -(2 ** 63)),
 );
 
 describe('formatTemplate properties', () => {
@@ -328,7 +390,7 @@ describe('formatTemplate properties', () => {
       fc.property(template, attributes, (t, attrs) => {
         checkResult(formatTemplate(t, attrs));
       }),
-      { numRuns: NUM_RUNS }
+      { numRuns: NUM_RUNS },
     );
   });
 
@@ -339,7 +401,10 @@ describe('formatTemplate properties', () => {
         specValue,
         (fields, x) => {
           const t = fields
-            .map(([text, name, conv, spec]) => text.replace(/[{}]/g, '') + '{' + name + conv + (spec === null ? '' : ':' + spec) + '}')
+            .map(
+              ([text, name, conv, spec]) =>
+                text.replace(/[{}]/g, '') + '{' + name + conv + (spec === null ? '' : ':' + spec) + '}',
+            )
             .join('');
           const attrs: Attributes = {
             x,
@@ -350,9 +415,9 @@ describe('formatTemplate properties', () => {
             'gen_ai.request.model': 'gpt-4o',
           };
           checkResult(formatTemplate(t, attrs));
-        }
+        },
       ),
-      { numRuns: NUM_RUNS }
+      { numRuns: NUM_RUNS },
     );
   });
 
@@ -362,7 +427,7 @@ describe('formatTemplate properties', () => {
         const escaped = text.replace(/\{/g, '{{').replace(/\}/g, '}}');
         assert.equal(formatTemplate(escaped, {}), text);
       }),
-      { numRuns: NUM_RUNS }
+      { numRuns: NUM_RUNS },
     );
   });
 
@@ -372,7 +437,7 @@ describe('formatTemplate properties', () => {
         assert.equal(formatTemplate('<{v}>', { v: value }), `<${value}>`);
         assert.equal(formatTemplate('<{v!s:.3}>', { v: value }), `<${Array.from(value).slice(0, 3).join('')}>`);
       }),
-      { numRuns: NUM_RUNS }
+      { numRuns: NUM_RUNS },
     );
   });
 });

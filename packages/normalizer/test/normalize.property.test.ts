@@ -22,25 +22,44 @@ const key = fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...knownKeys) }, { 
 
 const value: fc.Arbitrary<AttributeValue | undefined> = fc.oneof(
   fc.string(),
-  fc.constantFrom('True', 'False', 'OpenAI', 'openai.chat', 'az.ai.openai', 'anthropic', 'acompletion', 'completion',
-    '["stop"]', '[', '12', ' 7 ', '-3', '1e3', 'NaN', 'ai.streamText', 'ai.streamText.doStream', 'LLM', 'EMBEDDING',
-    '{"usage":{"prompt_tokens":3,"completion_tokens":1}}', '{"input_tokens":2,"cache_read_input_tokens":9}'),
+  fc.constantFrom(
+    'True',
+    'False',
+    'OpenAI',
+    'openai.chat',
+    'az.ai.openai',
+    'anthropic',
+    'acompletion',
+    'completion',
+    '["stop"]',
+    '[',
+    '12',
+    ' 7 ',
+    '-3',
+    '1e3',
+    'NaN',
+    'ai.streamText',
+    'ai.streamText.doStream',
+    'LLM',
+    'EMBEDDING',
+    '{"usage":{"prompt_tokens":3,"completion_tokens":1}}',
+    '{"input_tokens":2,"cache_read_input_tokens":9}',
+  ),
   fc.integer({ min: -5, max: 1_000_000 }),
   fc.double(),
   fc.boolean(),
   fc.array(fc.oneof(fc.string(), fc.constant(null))),
   fc.array(fc.oneof(fc.integer(), fc.constant(undefined))),
   fc.array(fc.boolean()),
-  fc.constant(undefined)
+  fc.constant(undefined),
 );
 
-const attributes: fc.Arbitrary<Attributes> = fc
-  .array(fc.tuple(key, value), { maxLength: 24 })
-  .map((pairs) => {
-    const out: Attributes = {};
-    for (const [k, v] of pairs) Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
-    return out;
-  });
+const attributes: fc.Arbitrary<Attributes> = fc.array(fc.tuple(key, value), { maxLength: 24 }).map((pairs) => {
+  const out: Attributes = {};
+  for (const [k, v] of pairs)
+    Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+  return out;
+});
 
 function isValidAttributeValue(v: unknown): boolean {
   if (v === undefined) return true; // the SDK ignores undefined values; they are passed through as given
@@ -65,7 +84,7 @@ describe('normalizeAttributes (properties)', () => {
         const out = normalizeAttributes(attrs, { keepLegacyAttributes: keepLegacy });
         for (const k of Object.keys(out)) assert.ok(isValidAttributeValue(out[k]), `${k}=${String(out[k])}`);
       }),
-      { numRuns: NUM_RUNS }
+      { numRuns: NUM_RUNS },
     );
   });
 
@@ -76,7 +95,7 @@ describe('normalizeAttributes (properties)', () => {
         const twice = normalizeAttributes(once, { keepLegacyAttributes: keepLegacy });
         assert.deepStrictEqual(twice, once);
       }),
-      { numRuns: NUM_RUNS }
+      { numRuns: NUM_RUNS },
     );
   });
 
@@ -88,7 +107,7 @@ describe('normalizeAttributes (properties)', () => {
         // An output is canonical except where a malformed canonical value was kept as it was.
         if (!isNormalized(out)) assert.deepStrictEqual(normalizeAttributes(out), out);
       }),
-      { numRuns: NUM_RUNS }
+      { numRuns: NUM_RUNS },
     );
   });
 
@@ -99,7 +118,7 @@ describe('normalizeAttributes (properties)', () => {
         normalizeAttributes(attrs);
         assert.deepStrictEqual(Object.entries(attrs), before);
       }),
-      { numRuns: NUM_RUNS }
+      { numRuns: NUM_RUNS },
     );
   });
 
@@ -109,7 +128,12 @@ describe('normalizeAttributes (properties)', () => {
       fc.property(attributes, fc.constantFrom(...canonicalKeys), value, (attrs, canonicalKey, canonicalValue) => {
         if (canonicalValue === undefined) return;
         const withCanonical: Attributes = { ...attrs };
-        Object.defineProperty(withCanonical, canonicalKey, { value: canonicalValue, enumerable: true, writable: true, configurable: true });
+        Object.defineProperty(withCanonical, canonicalKey, {
+          value: canonicalValue,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
         const alone = normalizeAttributes({ [canonicalKey]: canonicalValue })[canonicalKey];
         const together = normalizeAttributes(withCanonical)[canonicalKey];
         // Input and total tokens are the canonical values another key can change: the Anthropic cache fix
@@ -141,12 +165,14 @@ describe('normalizeAttributes (properties)', () => {
           ],
           [{}, 'gen_ai.usage.total_tokens', Number.NaN],
         ],
-      }
+      },
     );
   });
 
   it('leaves keys outside the GenAI namespaces untouched', () => {
-    const plain = fc.string().filter((k) => !/^(gen_ai\.|llm\.|ai\.|openinference\.|response_data$|__proto__$)/.test(k));
+    const plain = fc
+      .string()
+      .filter((k) => !/^(gen_ai\.|llm\.|ai\.|openinference\.|response_data$|__proto__$)/.test(k));
     fc.assert(
       fc.property(attributes, plain, value, (attrs, k, v) => {
         const input: Attributes = { ...attrs };
@@ -155,7 +181,7 @@ describe('normalizeAttributes (properties)', () => {
         assert.ok(Object.prototype.hasOwnProperty.call(out, k));
         assert.equal(out[k], v);
       }),
-      { numRuns: NUM_RUNS }
+      { numRuns: NUM_RUNS },
     );
   });
 });

@@ -94,7 +94,7 @@ describe('normalizeAttributes', () => {
           'gen_ai.usage.cache_read.input_tokens': 4,
           'gen_ai.usage.cache_creation.input_tokens': 1,
           'gen_ai.usage.reasoning.output_tokens': 1,
-        }
+        },
       );
     });
 
@@ -122,10 +122,9 @@ describe('normalizeAttributes', () => {
     });
 
     it('never lets a legacy value overwrite a canonical one, even a junk canonical one', () => {
-      assert.deepEqual(
-        normalizeAttributes({ 'gen_ai.usage.input_tokens': 'n/a', 'gen_ai.usage.prompt_tokens': 9 }),
-        { 'gen_ai.usage.input_tokens': 'n/a' }
-      );
+      assert.deepEqual(normalizeAttributes({ 'gen_ai.usage.input_tokens': 'n/a', 'gen_ai.usage.prompt_tokens': 9 }), {
+        'gen_ai.usage.input_tokens': 'n/a',
+      });
       assert.deepEqual(normalizeAttributes({ 'gen_ai.usage.input_tokens': 5, 'llm.token_count.prompt': 9 }), {
         'gen_ai.usage.input_tokens': 5,
       });
@@ -301,7 +300,7 @@ describe('normalizeAttributes', () => {
           'openai.request.service_tier': 'auto',
           'openai.response.service_tier': 'default',
           'openai.response.system_fingerprint': 'fp_1',
-        }
+        },
       );
     });
 
@@ -310,9 +309,12 @@ describe('normalizeAttributes', () => {
     });
 
     it('maps LiteLLM call types written into gen_ai.operation.name', () => {
-      assert.deepEqual(normalizeAttributes({ 'gen_ai.operation.name': 'acompletion', 'llm.request.type': 'acompletion' }), {
-        'gen_ai.operation.name': 'chat',
-      });
+      assert.deepEqual(
+        normalizeAttributes({ 'gen_ai.operation.name': 'acompletion', 'llm.request.type': 'acompletion' }),
+        {
+          'gen_ai.operation.name': 'chat',
+        },
+      );
       assert.deepEqual(normalizeAttributes({ 'gen_ai.operation.name': 'aembedding' }), {
         'gen_ai.operation.name': 'embeddings',
       });
@@ -323,7 +325,10 @@ describe('normalizeAttributes', () => {
       assert.equal(op({ 'llm.request.type': 'completion', 'gen_ai.system': 'OpenAI' }), 'text_completion');
       assert.equal(op({ 'llm.request.type': 'completion', 'gen_ai.system': 'Azure' }), 'text_completion');
       assert.equal(op({ 'llm.request.type': 'completion', 'gen_ai.system': 'Anthropic' }), 'chat');
-      assert.equal(op({ 'llm.request.type': 'completion', 'gen_ai.system': 'openai', 'llm.is_streaming': 'False' }), 'chat');
+      assert.equal(
+        op({ 'llm.request.type': 'completion', 'gen_ai.system': 'openai', 'llm.is_streaming': 'False' }),
+        'chat',
+      );
       assert.equal(op({ 'llm.request.type': 'completion' }), 'chat');
     });
 
@@ -332,11 +337,16 @@ describe('normalizeAttributes', () => {
         'server.address': 'api.openai.com',
         'server.port': 443,
       });
-      assert.deepEqual(normalizeAttributes({ 'gen_ai.openai.api_base': 'http://127.0.0.1:8080/v1', 'server.port': 1 }), {
-        'server.port': 1,
-        'server.address': '127.0.0.1',
+      assert.deepEqual(
+        normalizeAttributes({ 'gen_ai.openai.api_base': 'http://127.0.0.1:8080/v1', 'server.port': 1 }),
+        {
+          'server.port': 1,
+          'server.address': '127.0.0.1',
+        },
+      );
+      assert.deepEqual(normalizeAttributes({ 'gen_ai.openai.api_base': 'not a url' }), {
+        'gen_ai.openai.api_base': 'not a url',
       });
-      assert.deepEqual(normalizeAttributes({ 'gen_ai.openai.api_base': 'not a url' }), { 'gen_ai.openai.api_base': 'not a url' });
     });
 
     it('prefers the OpenInference request model name over llm.model_name, which holds the response model', () => {
@@ -346,7 +356,7 @@ describe('normalizeAttributes', () => {
           'llm.request.model_name': 'claude-sonnet-4-5',
           'llm.response.model_name': 'claude-sonnet-4-5-20250929',
         }),
-        { 'gen_ai.request.model': 'claude-sonnet-4-5', 'gen_ai.response.model': 'claude-sonnet-4-5-20250929' }
+        { 'gen_ai.request.model': 'claude-sonnet-4-5', 'gen_ai.response.model': 'claude-sonnet-4-5-20250929' },
       );
     });
 
@@ -358,7 +368,7 @@ describe('normalizeAttributes', () => {
       assert.equal(normalizeAttributes({ 'openinference.span.kind': 'LLM' })['gen_ai.operation.name'], 'chat');
       assert.equal(
         normalizeAttributes({ 'openinference.span.kind': 'EMBEDDING' })['gen_ai.operation.name'],
-        'embeddings'
+        'embeddings',
       );
       assert.equal(normalizeAttributes({ 'openinference.span.kind': 'CHAIN' })['gen_ai.operation.name'], undefined);
     });
@@ -401,13 +411,16 @@ describe('normalizeAttributes', () => {
   describe('options and contract', () => {
     it('keeps mapped legacy keys with keepLegacyAttributes', () => {
       assert.deepEqual(
-        normalizeAttributes({ 'gen_ai.system': 'xai', 'gen_ai.usage.prompt_tokens': 3 }, { keepLegacyAttributes: true }),
+        normalizeAttributes(
+          { 'gen_ai.system': 'xai', 'gen_ai.usage.prompt_tokens': 3 },
+          { keepLegacyAttributes: true },
+        ),
         {
           'gen_ai.system': 'xai',
           'gen_ai.usage.prompt_tokens': 3,
           'gen_ai.provider.name': 'x_ai',
           'gen_ai.usage.input_tokens': 3,
-        }
+        },
       );
     });
 

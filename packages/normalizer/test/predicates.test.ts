@@ -21,7 +21,10 @@ describe('isGenAiSpan', () => {
   });
   it('rejects spans without GenAI keys, including look-alikes', () => {
     assert.equal(isGenAiSpan({}), false);
-    assert.equal(isGenAiSpan({ 'http.route': '/x', 'app.user': 'u', 'llm_cost': 1, 'ai.response.text': 'hi', 'gen_aix': 1 }), false);
+    assert.equal(
+      isGenAiSpan({ 'http.route': '/x', 'app.user': 'u', llm_cost: 1, 'ai.response.text': 'hi', gen_aix: 1 }),
+      false,
+    );
   });
   it('recognises known instrumentation scopes', () => {
     assert.equal(isGenAiSpan({}, '@traceloop/instrumentation-openai'), true);

@@ -19,7 +19,12 @@ const CHAT = {
   completion_tokens: 46,
   total_tokens: 1163,
   prompt_tokens_details: { cached_tokens: 1024, audio_tokens: 0 },
-  completion_tokens_details: { reasoning_tokens: 16, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+  completion_tokens_details: {
+    reasoning_tokens: 16,
+    audio_tokens: 0,
+    accepted_prediction_tokens: 0,
+    rejected_prediction_tokens: 0,
+  },
 } satisfies CompletionUsage;
 const EMBEDDINGS = { prompt_tokens: 8, total_tokens: 8 } satisfies CreateEmbeddingResponse.Usage;
 const RESPONSES = {
@@ -56,13 +61,19 @@ describe('USAGE_SHAPES', () => {
     {
       shape: USAGE_SHAPES.openaiChat,
       usage: CHAT,
-      expected: { usage: { inputTokens: 1117, outputTokens: 46, cacheReadInputTokens: 1024, reasoningOutputTokens: 16 }, totalTokens: 1163 },
+      expected: {
+        usage: { inputTokens: 1117, outputTokens: 46, cacheReadInputTokens: 1024, reasoningOutputTokens: 16 },
+        totalTokens: 1163,
+      },
     },
     { shape: USAGE_SHAPES.openaiChat, usage: EMBEDDINGS, expected: { usage: { inputTokens: 8 }, totalTokens: 8 } },
     {
       shape: USAGE_SHAPES.openaiResponses,
       usage: RESPONSES,
-      expected: { usage: { inputTokens: 2006, outputTokens: 312, cacheReadInputTokens: 1920, reasoningOutputTokens: 256 }, totalTokens: 2318 },
+      expected: {
+        usage: { inputTokens: 2006, outputTokens: 312, cacheReadInputTokens: 1920, reasoningOutputTokens: 256 },
+        totalTokens: 2318,
+      },
     },
     {
       // input_tokens leaves the cache out: 12 + 4096 + 2048.
@@ -77,7 +88,10 @@ describe('USAGE_SHAPES', () => {
       // Candidates leave the thoughts out: 205 + 892.
       shape: USAGE_SHAPES.gemini,
       usage: GEMINI,
-      expected: { usage: { inputTokens: 1290, outputTokens: 1097, cacheReadInputTokens: 1024, reasoningOutputTokens: 892 }, totalTokens: 2387 },
+      expected: {
+        usage: { inputTokens: 1290, outputTokens: 1097, cacheReadInputTokens: 1024, reasoningOutputTokens: 892 },
+        totalTokens: 2387,
+      },
     },
   ];
 
@@ -109,30 +123,49 @@ describe('USAGE_SHAPES', () => {
   });
 
   it('takes a Gemini sum when any part is there (zero counts are left out), an Anthropic one only with input', () => {
-    assert.deepStrictEqual(mapProviderUsage(USAGE_SHAPES.gemini, { promptTokenCount: 5, thoughtsTokenCount: 7 })?.usage, {
-      inputTokens: 5,
-      outputTokens: 7,
-      reasoningOutputTokens: 7,
-    });
+    assert.deepStrictEqual(
+      mapProviderUsage(USAGE_SHAPES.gemini, { promptTokenCount: 5, thoughtsTokenCount: 7 })?.usage,
+      {
+        inputTokens: 5,
+        outputTokens: 7,
+        reasoningOutputTokens: 7,
+      },
+    );
     assert.equal(mapProviderUsage(USAGE_SHAPES.anthropicMessages, { cache_read_input_tokens: 5 }), undefined);
   });
 
   it('drops a sum that is not a safe integer, and gives no usage without an input or output count', () => {
     const huge = Number.MAX_SAFE_INTEGER;
-    assert.deepStrictEqual(mapProviderUsage(USAGE_SHAPES.anthropicMessages, { input_tokens: huge, cache_read_input_tokens: 1, output_tokens: 3 })?.usage, {
-      outputTokens: 3,
-      cacheReadInputTokens: 1,
-    });
-    assert.equal(mapProviderUsage(USAGE_SHAPES.anthropicMessages, { input_tokens: huge, cache_read_input_tokens: 1 }), undefined);
-    assert.equal(mapProviderUsage(USAGE_SHAPES.openaiChat, { total_tokens: 9, prompt_tokens_details: { cached_tokens: 4 } }), undefined);
+    assert.deepStrictEqual(
+      mapProviderUsage(USAGE_SHAPES.anthropicMessages, {
+        input_tokens: huge,
+        cache_read_input_tokens: 1,
+        output_tokens: 3,
+      })?.usage,
+      {
+        outputTokens: 3,
+        cacheReadInputTokens: 1,
+      },
+    );
+    assert.equal(
+      mapProviderUsage(USAGE_SHAPES.anthropicMessages, { input_tokens: huge, cache_read_input_tokens: 1 }),
+      undefined,
+    );
+    assert.equal(
+      mapProviderUsage(USAGE_SHAPES.openaiChat, { total_tokens: 9, prompt_tokens_details: { cached_tokens: 4 } }),
+      undefined,
+    );
   });
 
   it('are frozen, and every row names its input and output counts', () => {
-    assert.ok(Object.isFrozen(USAGE_SHAPES) && Object.isFrozen(MIXED_USAGE_SHAPES) && Object.isFrozen(FALLBACK_USAGE_SHAPES));
+    assert.ok(
+      Object.isFrozen(USAGE_SHAPES) && Object.isFrozen(MIXED_USAGE_SHAPES) && Object.isFrozen(FALLBACK_USAGE_SHAPES),
+    );
     for (const shape of Object.values(USAGE_SHAPES)) {
       assert.ok(Object.isFrozen(shape) && Object.isFrozen(shape.paths), shape.name);
       assert.ok(shape.paths.input.length > 0 && shape.paths.output.length > 0, shape.name);
-      for (const name of [...(shape.inputExcludes ?? []), ...(shape.outputExcludes ?? [])]) assert.ok(shape.paths[name], `${shape.name}: ${name}`);
+      for (const name of [...(shape.inputExcludes ?? []), ...(shape.outputExcludes ?? [])])
+        assert.ok(shape.paths[name], `${shape.name}: ${name}`);
     }
   });
 
@@ -154,7 +187,7 @@ const NAMES: readonly ProviderCountName[] = ['input', 'output', 'cacheRead', 'ca
 const countValue = fc.oneof(
   { weight: 6, arbitrary: fc.nat(1_000_000) },
   { weight: 1, arbitrary: fc.constantFrom(Number.MAX_SAFE_INTEGER, 2 ** 52) },
-  { weight: 1, arbitrary: fc.constantFrom<unknown>(null, '12', ' 7 ', -1, 1.5, 'many', true, [3], {}) }
+  { weight: 1, arbitrary: fc.constantFrom<unknown>(null, '12', ' 7 ', -1, 1.5, 'many', true, [3], {}) },
 );
 
 /** A usage object of exactly one shape: some of its counts, at their paths, and keys no shape reads. */
@@ -163,7 +196,11 @@ function usageOf(shape: UsageShape, withInput: boolean): fc.Arbitrary<Record<str
     .record({
       values: fc.array(fc.option(countValue, { nil: undefined }), { minLength: NAMES.length, maxLength: NAMES.length }),
       input: withInput ? fc.nat(1_000_000).map((n): unknown => n) : fc.option(countValue, { nil: undefined }),
-      noise: fc.dictionary(fc.constantFrom('service_tier', 'model', 'audio_tokens', 'promptTokensDetails'), fc.jsonValue(), { maxKeys: 2 }),
+      noise: fc.dictionary(
+        fc.constantFrom('service_tier', 'model', 'audio_tokens', 'promptTokensDetails'),
+        fc.jsonValue(),
+        { maxKeys: 2 },
+      ),
     })
     .map(({ values, input, noise }) => {
       const u: Record<string, unknown> = { ...noise };
@@ -182,7 +219,10 @@ function usageOf(shape: UsageShape, withInput: boolean): fc.Arbitrary<Record<str
 
 describe('extractUsage and the tap mapper', () => {
   // A fallback shape (Gemini) is read by extractUsage only when it has an input count; Gemini always sends one.
-  const shapes = [...MIXED_USAGE_SHAPES.map((shape) => ({ shape, withInput: false })), ...FALLBACK_USAGE_SHAPES.map((shape) => ({ shape, withInput: true }))];
+  const shapes = [
+    ...MIXED_USAGE_SHAPES.map((shape) => ({ shape, withInput: false })),
+    ...FALLBACK_USAGE_SHAPES.map((shape) => ({ shape, withInput: true })),
+  ];
   for (const { shape, withInput } of shapes) {
     it(`agree on every ${shape.name} usage object`, () => {
       fc.assert(
@@ -199,7 +239,7 @@ describe('extractUsage and the tap mapper', () => {
             assert.equal(extracted?.outputTokens, undefined);
           }
         }),
-        { numRuns: 2000 }
+        { numRuns: 2000 },
       );
     });
   }

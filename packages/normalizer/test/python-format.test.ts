@@ -46,7 +46,15 @@ describe('pyRepr', () => {
     assert.equal(pyRepr(12345678901234567890n), '12345678901234567890');
     assert.equal(pyRepr(-3n), '-3');
     assert.equal(pyRepr(['a', 1n, 1.0, null, [], new Map()]), "['a', 1, 1.0, None, [], {}]");
-    assert.equal(pyRepr(new Map<string, PyValue>([['k', 'v'], ["it's", [true]]])), `{'k': 'v', "it's": [True]}`);
+    assert.equal(
+      pyRepr(
+        new Map<string, PyValue>([
+          ['k', 'v'],
+          ["it's", [true]],
+        ]),
+      ),
+      `{'k': 'v', "it's": [True]}`,
+    );
   });
 
   it('stops soon after the limit, keeping an exact prefix', () => {
@@ -90,7 +98,7 @@ describe('floatRepr', () => {
       fc.property(fc.double({ noNaN: true }), (x) => {
         assert.ok(Object.is(Number(floatRepr(x).replace('inf', 'Infinity')), x));
       }),
-      { numRuns: NUM_RUNS }
+      { numRuns: NUM_RUNS },
     );
   });
 });
@@ -114,33 +122,42 @@ describe('float formatting against V8', () => {
           const ours = formatPyValue(x, '', `.${p}f`, Infinity)!;
           if (!isTie(x, p)) assert.equal(ours, x.toFixed(p));
           else assert.equal(Number(ours.replace('.', '').slice(-1)) % 2, 0, ours);
-        }
+        },
       ),
-      { numRuns: NUM_RUNS }
+      { numRuns: NUM_RUNS },
     );
     // Dyadic values make ties common.
     fc.assert(
-      fc.property(fc.integer({ min: -100_000, max: 100_000 }), fc.integer({ min: 1, max: 8 }), fc.integer({ min: 0, max: 6 }), (k, j, p) => {
-        const x = k / 2 ** j;
-        if (Object.is(x, -0)) return;
-        const ours = formatPyValue(x, '', `.${p}f`, Infinity)!;
-        if (!isTie(x, p)) assert.equal(ours, x.toFixed(p));
-        else assert.equal(Number(ours.replace('.', '').slice(-1)) % 2, 0, ours);
-      }),
-      { numRuns: NUM_RUNS }
+      fc.property(
+        fc.integer({ min: -100_000, max: 100_000 }),
+        fc.integer({ min: 1, max: 8 }),
+        fc.integer({ min: 0, max: 6 }),
+        (k, j, p) => {
+          const x = k / 2 ** j;
+          if (Object.is(x, -0)) return;
+          const ours = formatPyValue(x, '', `.${p}f`, Infinity)!;
+          if (!isTie(x, p)) assert.equal(ours, x.toFixed(p));
+          else assert.equal(Number(ours.replace('.', '').slice(-1)) % 2, 0, ours);
+        },
+      ),
+      { numRuns: NUM_RUNS },
     );
   });
 
   it("'e' agrees with toExponential (away from ties) and always has a two-digit exponent", () => {
     fc.assert(
-      fc.property(fc.double({ noNaN: true, noDefaultInfinity: true }).filter((x) => x !== 0), fc.integer({ min: 0, max: 20 }), (x, p) => {
-        const ours = formatPyValue(x, '', `.${p}e`, Infinity)!;
-        assert.match(ours, /e[+-]\d\d\d?$/);
-        const v8 = x.toExponential(p).replace(/e([+-])(\d)$/, 'e$10$2');
-        const exp = Number(ours.slice(ours.indexOf('e') + 1));
-        if (ours !== v8) assert.ok(isTie(x, p - exp) || isTie(x, p - exp + 1), `${ours} vs ${v8}`);
-      }),
-      { numRuns: NUM_RUNS }
+      fc.property(
+        fc.double({ noNaN: true, noDefaultInfinity: true }).filter((x) => x !== 0),
+        fc.integer({ min: 0, max: 20 }),
+        (x, p) => {
+          const ours = formatPyValue(x, '', `.${p}e`, Infinity)!;
+          assert.match(ours, /e[+-]\d\d\d?$/);
+          const v8 = x.toExponential(p).replace(/e([+-])(\d)$/, 'e$10$2');
+          const exp = Number(ours.slice(ours.indexOf('e') + 1));
+          if (ours !== v8) assert.ok(isTie(x, p - exp) || isTie(x, p - exp + 1), `${ours} vs ${v8}`);
+        },
+      ),
+      { numRuns: NUM_RUNS },
     );
   });
 
@@ -149,7 +166,7 @@ describe('float formatting against V8', () => {
       fc.property(fc.double({ noNaN: true, noDefaultInfinity: true }), (x) => {
         assert.ok(Object.is(Number(formatPyValue(x, '', '.17g', Infinity)), x));
       }),
-      { numRuns: NUM_RUNS }
+      { numRuns: NUM_RUNS },
     );
   });
 });
@@ -170,7 +187,7 @@ describe('int formatting', () => {
         assert.match(formatPyValue(n, '', ',', Infinity)!, /^-?\d{1,3}(,\d{3})*$/);
         assert.match(formatPyValue(n, '', '_b', Infinity)!, /^-?[01]{1,4}(_[01]{4})*$/);
       }),
-      { numRuns: NUM_RUNS }
+      { numRuns: NUM_RUNS },
     );
   });
 
@@ -199,7 +216,7 @@ describe('conversions and truncation', () => {
       fc.double(),
       fc.constant(null),
       fc.array(tie('value'), { maxLength: 4 }),
-      fc.array(fc.tuple(fc.string({ maxLength: 4 }), tie('value')), { maxLength: 4 }).map((e) => new Map(e))
+      fc.array(fc.tuple(fc.string({ maxLength: 4 }), tie('value')), { maxLength: 4 }).map((e) => new Map(e)),
     ),
   })).value;
 
@@ -213,7 +230,7 @@ describe('conversions and truncation', () => {
         assert.equal(formatPyValue(v, conv, `.${p}`, 1000), expected);
         assert.equal(formatPyValue(v, conv, `>${p + 3}.${p}`, 1000)!.trimStart(), expected.trimStart());
       }),
-      { numRuns: NUM_RUNS }
+      { numRuns: NUM_RUNS },
     );
   });
 
@@ -224,7 +241,7 @@ describe('conversions and truncation', () => {
         const got = formatPyValue(v, conv, '', budget);
         assert.equal(got, full.length <= budget ? full : undefined);
       }),
-      { numRuns: NUM_RUNS }
+      { numRuns: NUM_RUNS },
     );
   });
 
@@ -233,7 +250,7 @@ describe('conversions and truncation', () => {
       fc.property(pyValue, (v) => {
         assert.match(pyAscii(v), /^[\x00-\x7f]*$/);
       }),
-      { numRuns: NUM_RUNS }
+      { numRuns: NUM_RUNS },
     );
   });
 
@@ -262,7 +279,13 @@ describe('parseJson', () => {
 
   it('builds dicts as Maps with the last value of a duplicate key in its first position', () => {
     const d = parseJson('{"a": 1, "b": 2, "a": 3}') as Map<string, PyValue>;
-    assert.deepEqual([...d.entries()], [['a', 3n], ['b', 2n]]);
+    assert.deepEqual(
+      [...d.entries()],
+      [
+        ['a', 3n],
+        ['b', 2n],
+      ],
+    );
     const proto = parseJson('{"__proto__": {"polluted": true}}') as Map<string, PyValue>;
     assert.ok(proto instanceof Map && proto.has('__proto__'));
     assert.equal(({} as Record<string, unknown>)['polluted'], undefined);
@@ -275,8 +298,30 @@ describe('parseJson', () => {
   });
 
   it('rejects what json.loads rejects', () => {
-    for (const text of ['', ' ', '01', '1.', '.5', '+1', '-', '1e', '[1,]', '{"a":1,}', '{a:1}', "'x'", '"\\x41"', '"\\u12"',
-      '"a\nb"', 'nul', 'True', '[1] [2]', '{"a" 1}', '\ufeff[1]', 'infinity', '-NaN']) {
+    for (const text of [
+      '',
+      ' ',
+      '01',
+      '1.',
+      '.5',
+      '+1',
+      '-',
+      '1e',
+      '[1,]',
+      '{"a":1,}',
+      '{a:1}',
+      "'x'",
+      '"\\x41"',
+      '"\\u12"',
+      '"a\nb"',
+      'nul',
+      'True',
+      '[1] [2]',
+      '{"a" 1}',
+      '\ufeff[1]',
+      'infinity',
+      '-NaN',
+    ]) {
       assert.equal(parseJson(text), undefined, JSON.stringify(text));
     }
   });
@@ -304,7 +349,7 @@ describe('parseJson', () => {
         // JSON.parse would give '__proto__' keys prototype semantics; compare structure via re-serialisation.
         assert.equal(JSON.stringify(toPlain(ours!)), JSON.stringify(JSON.parse(text)));
       }),
-      { numRuns: NUM_RUNS }
+      { numRuns: NUM_RUNS },
     );
   });
 });

@@ -11,6 +11,7 @@ describe('packages/normalizer/README.md', () => {
     const section = readmeSection(readme);
     assert.ok(section, 'the README has the generated rules block');
     assert.equal(section, generatedSection(), 'run: node --import tsx scripts/print-rules-table.ts --write');
-    for (const rule of MAPPING_RULES) assert.ok(section.includes(`| \`${rule.source}\` | \`${rule.target}\` |`), rule.source);
+    for (const rule of MAPPING_RULES)
+      assert.ok(section.includes(`| \`${rule.source}\` | \`${rule.target}\` |`), rule.source);
   });
 });

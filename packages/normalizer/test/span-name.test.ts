@@ -25,7 +25,10 @@ describe('normalizeSpanName', () => {
       'logfire.msg': "Chat Completion with 'gpt-4o'",
       request_data: '{"model":"gpt-4o"}',
     };
-    assert.equal(normalizeSpanName('Chat Completion with {request_data[model]!r}', attrs), "Chat Completion with 'gpt-4o'");
+    assert.equal(
+      normalizeSpanName('Chat Completion with {request_data[model]!r}', attrs),
+      "Chat Completion with 'gpt-4o'",
+    );
   });
 
   it('formats the template when logfire.msg is absent', () => {
@@ -35,7 +38,10 @@ describe('normalizeSpanName', () => {
   });
 
   it('formats a dotted attribute key', () => {
-    const attrs = { 'logfire.msg_template': 'Responses API with {gen_ai.request.model!r}', 'gen_ai.request.model': 'gpt-5' };
+    const attrs = {
+      'logfire.msg_template': 'Responses API with {gen_ai.request.model!r}',
+      'gen_ai.request.model': 'gpt-5',
+    };
     assert.equal(normalizeSpanName('Responses API with {gen_ai.request.model!r}', attrs), "Responses API with 'gpt-5'");
   });
 
@@ -49,24 +55,32 @@ describe('normalizeSpanName', () => {
   });
 
   it('fixes placeholders on GenAI spans without Logfire attributes', () => {
-    assert.equal(
-      normalizeSpanName('chat {gen_ai.request.model}', { 'gen_ai.request.model': 'gpt-4o' }),
-      'chat gpt-4o'
-    );
+    assert.equal(normalizeSpanName('chat {gen_ai.request.model}', { 'gen_ai.request.model': 'gpt-4o' }), 'chat gpt-4o');
   });
 
   it('keeps every name in keep mode', () => {
-    assert.equal(normalizeSpanName(STREAM_TEMPLATE, { 'logfire.msg': 'x', 'logfire.msg_template': STREAM_TEMPLATE }, 'keep'), STREAM_TEMPLATE);
+    assert.equal(
+      normalizeSpanName(STREAM_TEMPLATE, { 'logfire.msg': 'x', 'logfire.msg_template': STREAM_TEMPLATE }, 'keep'),
+      STREAM_TEMPLATE,
+    );
   });
 
   it('builds semconv names in semconv mode', () => {
     assert.equal(
-      normalizeSpanName('openai.chat', { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'gpt-4o' }, 'semconv'),
-      'chat gpt-4o'
+      normalizeSpanName(
+        'openai.chat',
+        { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'gpt-4o' },
+        'semconv',
+      ),
+      'chat gpt-4o',
     );
     assert.equal(
-      normalizeSpanName('tool', { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'get_weather' }, 'semconv'),
-      'execute_tool get_weather'
+      normalizeSpanName(
+        'tool',
+        { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'get_weather' },
+        'semconv',
+      ),
+      'execute_tool get_weather',
     );
     assert.equal(normalizeSpanName('x', { 'gen_ai.operation.name': 'invoke_agent' }, 'semconv'), 'invoke_agent');
     assert.equal(normalizeSpanName('GET /', { 'http.route': '/' }, 'semconv'), 'GET /');
@@ -101,7 +115,12 @@ describe('normalizeSpan', () => {
   it('is idempotent', () => {
     const span = {
       name: STREAM_TEMPLATE,
-      attributes: { 'logfire.msg_template': STREAM_TEMPLATE, request_data: '{"model":"gpt-4o"}', duration: 1, 'gen_ai.system': 'openai' },
+      attributes: {
+        'logfire.msg_template': STREAM_TEMPLATE,
+        request_data: '{"model":"gpt-4o"}',
+        duration: 1,
+        'gen_ai.system': 'openai',
+      },
     };
     const once = normalizeSpan(span);
     assert.deepEqual(normalizeSpan(once), once);
@@ -110,7 +129,7 @@ describe('normalizeSpan', () => {
   it('applies the semconv mode through options', () => {
     const out = normalizeSpan(
       { name: 'openai.chat', attributes: { 'llm.request.type': 'chat', 'gen_ai.request.model': 'gpt-4o' } },
-      { spanNames: 'semconv' }
+      { spanNames: 'semconv' },
     );
     assert.equal(out.name, 'chat gpt-4o');
   });
@@ -118,7 +137,11 @@ describe('normalizeSpan', () => {
 
 describe('isSpanNormalized', () => {
   it('is true only when normalizeSpan would change nothing', () => {
-    const canonical = { 'gen_ai.provider.name': 'openai', 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'gpt-4o' };
+    const canonical = {
+      'gen_ai.provider.name': 'openai',
+      'gen_ai.operation.name': 'chat',
+      'gen_ai.request.model': 'gpt-4o',
+    };
     assert.equal(isSpanNormalized({ name: 'chat gpt-4o', attributes: canonical }), true);
     assert.equal(isSpanNormalized({ name: 'openai.chat', attributes: canonical }, { spanNames: 'semconv' }), false);
     assert.equal(isSpanNormalized({ name: 'x', attributes: { 'gen_ai.system': 'openai' } }), false);
@@ -129,17 +152,33 @@ describe('isSpanNormalized', () => {
 
   it('never says true where normalizeSpan changes the span (property)', () => {
     const value = fc.oneof(fc.string(), fc.integer(), fc.boolean());
-    const key = fc.oneof(fc.constantFrom('gen_ai.system', 'gen_ai.provider.name', 'gen_ai.usage.input_tokens', 'logfire.msg_template', 'logfire.msg', 'request_data', 'http.route'), fc.string());
+    const key = fc.oneof(
+      fc.constantFrom(
+        'gen_ai.system',
+        'gen_ai.provider.name',
+        'gen_ai.usage.input_tokens',
+        'logfire.msg_template',
+        'logfire.msg',
+        'request_data',
+        'http.route',
+      ),
+      fc.string(),
+    );
     const name = fc.oneof(fc.string(), fc.constantFrom(STREAM_TEMPLATE, '{a}', 'chat gpt-4o'));
     fc.assert(
-      fc.property(name, fc.dictionary(key, value), fc.constantFrom<SpanNameMode[]>('fix-templates', 'semconv', 'keep'), (n, a, mode) => {
-        if (!isSpanNormalized({ name: n, attributes: a }, { spanNames: mode })) return;
-        const out = normalizeSpan({ name: n, attributes: a }, { spanNames: mode });
-        assert.equal(out.name, n);
-        // fc.dictionary builds null-prototype objects; compare the entries.
-        assert.deepStrictEqual({ ...out.attributes }, { ...a });
-      }),
-      { numRuns: Number(process.env['FC_NUM_RUNS'] ?? 2000) }
+      fc.property(
+        name,
+        fc.dictionary(key, value),
+        fc.constantFrom<SpanNameMode[]>('fix-templates', 'semconv', 'keep'),
+        (n, a, mode) => {
+          if (!isSpanNormalized({ name: n, attributes: a }, { spanNames: mode })) return;
+          const out = normalizeSpan({ name: n, attributes: a }, { spanNames: mode });
+          assert.equal(out.name, n);
+          // fc.dictionary builds null-prototype objects; compare the entries.
+          assert.deepStrictEqual({ ...out.attributes }, { ...a });
+        },
+      ),
+      { numRuns: Number(process.env['FC_NUM_RUNS'] ?? 2000) },
     );
   });
 });
@@ -148,17 +187,30 @@ describe('normalizeSpan (properties)', () => {
   it('never throws on arbitrary names and attributes, and always returns a string name', () => {
     const value = fc.oneof(fc.string(), fc.double(), fc.integer(), fc.boolean(), fc.array(fc.string()));
     const attrs = fc.dictionary(
-      fc.oneof(fc.constantFrom('logfire.msg_template', 'logfire.msg', 'logfire.span_type', 'request_data', 'gen_ai.operation.name', 'gen_ai.request.model'), fc.string()),
-      value
+      fc.oneof(
+        fc.constantFrom(
+          'logfire.msg_template',
+          'logfire.msg',
+          'logfire.span_type',
+          'request_data',
+          'gen_ai.operation.name',
+          'gen_ai.request.model',
+        ),
+        fc.string(),
+      ),
+      value,
     );
-    const name = fc.oneof(fc.string(), fc.constantFrom(STREAM_TEMPLATE, '{a}', '{{', '}', '{request_data[model]!r:>{w}}'));
+    const name = fc.oneof(
+      fc.string(),
+      fc.constantFrom(STREAM_TEMPLATE, '{a}', '{{', '}', '{request_data[model]!r:>{w}}'),
+    );
     fc.assert(
       fc.property(name, attrs, fc.constantFrom<SpanNameMode[]>('fix-templates', 'semconv', 'keep'), (n, a, mode) => {
         const out = normalizeSpan({ name: n, attributes: a }, { spanNames: mode });
         assert.equal(typeof out.name, 'string');
         if (mode === 'keep') assert.equal(out.name, n);
       }),
-      { numRuns: Number(process.env['FC_NUM_RUNS'] ?? 2000) }
+      { numRuns: Number(process.env['FC_NUM_RUNS'] ?? 2000) },
     );
   });
 });

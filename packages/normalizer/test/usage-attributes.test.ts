@@ -60,8 +60,11 @@ describe('USAGE_KEYS', () => {
 
 describe('toUsageCounts', () => {
   it('keeps only valid counts of known fields, and is undefined without any', () => {
-    assert.deepEqual(toUsageCounts({ inputTokens: '7', outputTokens: -1, cacheReadInputTokens: 2.5, extra: 4 }), { inputTokens: 7 });
-    for (const junk of [undefined, null, 3, 'x', [], {}, { inputTokens: NaN }]) assert.equal(toUsageCounts(junk), undefined);
+    assert.deepEqual(toUsageCounts({ inputTokens: '7', outputTokens: -1, cacheReadInputTokens: 2.5, extra: 4 }), {
+      inputTokens: 7,
+    });
+    for (const junk of [undefined, null, 3, 'x', [], {}, { inputTokens: NaN }])
+      assert.equal(toUsageCounts(junk), undefined);
   });
 });
 
@@ -86,7 +89,12 @@ describe('applyLateUsage', () => {
 describe('fillMissingUsage', () => {
   it('fills only counts without a valid value, and only positive ones', () => {
     const attrs: Attributes = { [IN]: 40, [OUT]: 7 };
-    const written = fillMissingUsage(attrs, { inputTokens: 41, outputTokens: 8, cacheReadInputTokens: 16, reasoningOutputTokens: 0 });
+    const written = fillMissingUsage(attrs, {
+      inputTokens: 41,
+      outputTokens: 8,
+      cacheReadInputTokens: 16,
+      reasoningOutputTokens: 0,
+    });
     assert.equal(written, 1);
     assert.deepEqual(attrs, { [IN]: 40, [OUT]: 7, [CACHE]: 16 });
   });
@@ -101,7 +109,7 @@ describe('moveUsage', () => {
     assert.deepEqual(target, { [IN]: 42, [OUT]: 17, [REASONING]: 3, [TOTAL]: 59 });
   });
 
-  it('keeps the sum of every usage key over carrier and target equal to the carrier\'s usage when the target had none', () => {
+  it("keeps the sum of every usage key over carrier and target equal to the carrier's usage when the target had none", () => {
     const count = fc.option(fc.nat({ max: 1e6 }), { nil: undefined });
     fc.assert(
       fc.property(fc.tuple(count, count, count, count, count, count), (values) => {
@@ -116,7 +124,7 @@ describe('moveUsage', () => {
           assert.equal(carrier[key], undefined);
           assert.equal(target[key], before[key]);
         }
-      })
+      }),
     );
   });
 });

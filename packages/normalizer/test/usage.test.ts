@@ -28,7 +28,7 @@ describe('extractUsage', () => {
         prompt_tokens_details: { cached_tokens: 64, audio_tokens: 0 },
         completion_tokens_details: { reasoning_tokens: 10 },
       }),
-      { inputTokens: 120, outputTokens: 30, cacheReadInputTokens: 64, reasoningOutputTokens: 10 }
+      { inputTokens: 120, outputTokens: 30, cacheReadInputTokens: 64, reasoningOutputTokens: 10 },
     );
   });
   it('reads OpenAI Responses usage, also from a whole response', () => {
@@ -46,8 +46,13 @@ describe('extractUsage', () => {
   });
   it('adds the cache back into Anthropic input tokens', () => {
     assert.deepEqual(
-      extractUsage({ input_tokens: 12, output_tokens: 5, cache_read_input_tokens: 1000, cache_creation_input_tokens: 200 }),
-      { inputTokens: 1212, outputTokens: 5, cacheReadInputTokens: 1000, cacheCreationInputTokens: 200 }
+      extractUsage({
+        input_tokens: 12,
+        output_tokens: 5,
+        cache_read_input_tokens: 1000,
+        cache_creation_input_tokens: 200,
+      }),
+      { inputTokens: 1212, outputTokens: 5, cacheReadInputTokens: 1000, cacheCreationInputTokens: 200 },
     );
   });
   it('keeps an OpenAI-shaped count that already includes the cache (LiteLLM)', () => {
@@ -60,8 +65,15 @@ describe('extractUsage', () => {
   it('reads embeddings and Gemini usage', () => {
     assert.deepEqual(extractUsage({ prompt_tokens: 8, total_tokens: 8 }), { inputTokens: 8 });
     assert.deepEqual(
-      extractUsage({ usageMetadata: { promptTokenCount: 10, candidatesTokenCount: 4, thoughtsTokenCount: 6, cachedContentTokenCount: 2 } }),
-      { inputTokens: 10, outputTokens: 10, reasoningOutputTokens: 6, cacheReadInputTokens: 2 }
+      extractUsage({
+        usageMetadata: {
+          promptTokenCount: 10,
+          candidatesTokenCount: 4,
+          thoughtsTokenCount: 6,
+          cachedContentTokenCount: 2,
+        },
+      }),
+      { inputTokens: 10, outputTokens: 10, reasoningOutputTokens: 6, cacheReadInputTokens: 2 },
     );
   });
   it('returns undefined when nothing is found', () => {

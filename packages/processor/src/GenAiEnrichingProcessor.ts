@@ -30,13 +30,7 @@
  * in stats().errors and reported once per place via diag (problems.ts).
  */
 import type { Attributes, Context } from '@opentelemetry/api';
-import {
-  ATTR_GEN_AI_RESPONSE_ID,
-  hasUsage,
-  isInferenceSpan,
-  moveUsage,
-  toUsageCounts,
-} from '@genai-enrich/normalizer';
+import { ATTR_GEN_AI_RESPONSE_ID, hasUsage, isInferenceSpan, moveUsage, toUsageCounts } from '@genai-enrich/normalizer';
 import type { UsageCounts } from '@genai-enrich/normalizer';
 import { ATTR_USAGE_MOVED_TO, ATTR_USAGE_SOURCE } from './attributes.js';
 import { resolveConfig, validateConfig } from './config.js';
@@ -92,7 +86,8 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
   private readonly _pending: PendingUsage;
   private readonly _taps: TapReports;
   private readonly _watchdog: Watchdog;
-  private readonly _onLateAttributes: LateAttributesListener = (span, attributes) => this._joinLateAttributes(span, attributes);
+  private readonly _onLateAttributes: LateAttributesListener = (span, attributes) =>
+    this._joinLateAttributes(span, attributes);
   private readonly _counts = { received: 0, forwarded: 0, carriers: 0, lateAttributes: 0 };
   private _shutdownPromise: Promise<void> | undefined;
   private _fetch: FetchLike | undefined;
@@ -112,16 +107,26 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
     this._timer = new ExpiryTimer(config.clock, (error) => problems.error('timer', error));
     this._held = new HeldSpans(this._timer, config, (span) => this._forward(span), [this._logfire]);
     this._pending = new PendingUsage(this._timer, config, () =>
-      problems.warnOnce('pending-full', 'GenAiEnrichingProcessor: maxPendingUsage reached; late usage is being dropped')
+      problems.warnOnce(
+        'pending-full',
+        'GenAiEnrichingProcessor: maxPendingUsage reached; late usage is being dropped',
+      ),
     );
     this._taps = new TapReports(this._timer, config, () =>
-      problems.warnOnce('tap-pending-full', 'GenAiEnrichingProcessor: maxPendingUsage reached; HTTP tap usage is being dropped')
+      problems.warnOnce(
+        'tap-pending-full',
+        'GenAiEnrichingProcessor: maxPendingUsage reached; HTTP tap usage is being dropped',
+      ),
     );
     this._watchdog = new Watchdog(
       this._timer,
       config,
-      () => problems.warnOnce('open-full', 'GenAiEnrichingProcessor: maxOpenSpans reached; new GenAI spans are not watched'),
-      (error) => problems.error('force end', error)
+      () =>
+        problems.warnOnce(
+          'open-full',
+          'GenAiEnrichingProcessor: maxOpenSpans reached; new GenAI spans are not watched',
+        ),
+      (error) => problems.error('force end', error),
     );
     registerTapSink(this, (report) => this._joinTapReport(report));
   }

@@ -65,9 +65,12 @@ export function validateConfig(options: GenAiEnrichingProcessorOptions | undefin
   if (notAnObject !== undefined) return [notAnObject];
   const o = options as Record<string, unknown>;
   for (const [name, bounds] of NUMERIC) push(problems, integerProblem(name, o[name], bounds));
-  for (const name of ['keepLegacyAttributes', 'captureLateAttributes'] as const) push(problems, booleanProblem(name, o[name]));
+  for (const name of ['keepLegacyAttributes', 'captureLateAttributes'] as const)
+    push(problems, booleanProblem(name, o[name]));
   if (o['spanNames'] !== undefined && !SPAN_NAME_MODES.includes(o['spanNames'] as SpanNameMode)) {
-    problems.push(`spanNames must be one of ${SPAN_NAME_MODES.map((m) => `'${m}'`).join(', ')}, got ${describeValue(o['spanNames'])}`);
+    problems.push(
+      `spanNames must be one of ${SPAN_NAME_MODES.map((m) => `'${m}'`).join(', ')}, got ${describeValue(o['spanNames'])}`,
+    );
   }
   const clock = o['clock'] as Partial<Clock> | undefined;
   if (
@@ -83,7 +86,13 @@ export function validateConfig(options: GenAiEnrichingProcessorOptions | undefin
   return problems;
 }
 
-const KNOWN_OPTIONS: ReadonlySet<string> = new Set([...NUMERIC.map(([n]) => n), 'keepLegacyAttributes', 'captureLateAttributes', 'spanNames', 'clock']);
+const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
+  ...NUMERIC.map(([n]) => n),
+  'keepLegacyAttributes',
+  'captureLateAttributes',
+  'spanNames',
+  'clock',
+]);
 
 function push(problems: string[], problem: string | undefined): void {
   if (problem !== undefined) problems.push(problem);
@@ -98,8 +107,13 @@ export function resolveConfig(options: GenAiEnrichingProcessorOptions | undefine
   const values = {} as Record<ProcessorNumericOption, number>;
   for (const [name, bounds] of NUMERIC) values[name] = integerOrDefault(o[name], bounds);
   if (values.maxExportBatchSize > values.maxQueueSize) values.maxExportBatchSize = values.maxQueueSize;
-  const spanNames = SPAN_NAME_MODES.includes(o['spanNames'] as SpanNameMode) ? (o['spanNames'] as SpanNameMode) : DEFAULT_SPAN_NAMES;
-  const clock = validateConfig({ clock: o['clock'] as Clock }).length === 0 && o['clock'] !== undefined ? (o['clock'] as Clock) : SYSTEM_CLOCK;
+  const spanNames = SPAN_NAME_MODES.includes(o['spanNames'] as SpanNameMode)
+    ? (o['spanNames'] as SpanNameMode)
+    : DEFAULT_SPAN_NAMES;
+  const clock =
+    validateConfig({ clock: o['clock'] as Clock }).length === 0 && o['clock'] !== undefined
+      ? (o['clock'] as Clock)
+      : SYSTEM_CLOCK;
   return {
     ...values,
     keepLegacyAttributes: o['keepLegacyAttributes'] === true,
@@ -108,4 +122,3 @@ export function resolveConfig(options: GenAiEnrichingProcessorOptions | undefine
     clock,
   };
 }
-

@@ -64,7 +64,10 @@ export class ExpiryTimer {
     if (deadline >= this._armedAt || this._stopped) return;
     this._disarm();
     this._armedAt = deadline;
-    this._handle = this._clock.setTimeout(() => this._fire(), Math.min(MAX_TIMER_MILLIS, Math.max(0, deadline - this._clock.now())));
+    this._handle = this._clock.setTimeout(
+      () => this._fire(),
+      Math.min(MAX_TIMER_MILLIS, Math.max(0, deadline - this._clock.now())),
+    );
     this._handle.unref?.();
   }
 
@@ -161,7 +164,7 @@ export class DeadlineMap<K, V> implements Expirable {
 
   /** Values oldest first. The loop may take the value it is at, but no other entry. */
   *values(): IterableIterator<V> {
-    for (let entry = this._head; entry !== undefined; ) {
+    for (let entry = this._head; entry !== undefined;) {
       const next = entry.next;
       yield entry.value;
       entry = next;

@@ -9,7 +9,13 @@
  * Normalization rewrites attributes and name while the span is still writable (onEnding, SDK ≥ 2.3) or
  * in onEnd (older SDKs); a private mark on the span makes sure it happens once.
  */
-import { isGenAiScope, isGenAiSpan, isSpanNormalized, normalizeAttributes, normalizeSpan } from '@genai-enrich/normalizer';
+import {
+  isGenAiScope,
+  isGenAiSpan,
+  isSpanNormalized,
+  normalizeAttributes,
+  normalizeSpan,
+} from '@genai-enrich/normalizer';
 import type { NormalizeSpanOptions } from '@genai-enrich/normalizer';
 import type { Attributes } from '@opentelemetry/api';
 import type { ReadableSpanLike } from './types.js';

@@ -60,7 +60,7 @@ export class HeldSpans {
     timer: ExpiryTimer,
     options: HeldSpansOptions,
     forward: (span: ReadableSpanLike) => void,
-    indexes: readonly HeldIndex[] = []
+    indexes: readonly HeldIndex[] = [],
   ) {
     this._byKey = timer.map(options.holdMillis, (held: Held) => this._leave(held, 'expired'));
     this._maxHeldSpans = options.maxHeldSpans;

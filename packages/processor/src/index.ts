@@ -19,7 +19,13 @@ export {
   DEFAULT_EXPORT_TIMEOUT_MILLIS,
   validateConfig,
 } from './config.js';
-export { ATTR_FORCE_ENDED, ATTR_HOLD_OUTCOME, ATTR_USAGE_MISSING, ATTR_USAGE_MOVED_TO, ATTR_USAGE_SOURCE } from './attributes.js';
+export {
+  ATTR_FORCE_ENDED,
+  ATTR_HOLD_OUTCOME,
+  ATTR_USAGE_MISSING,
+  ATTR_USAGE_MOVED_TO,
+  ATTR_USAGE_SOURCE,
+} from './attributes.js';
 
 // The HTTP usage tap.
 export { usageTapFetch, isUsageTap } from './tap/fetch.js';

@@ -7,7 +7,14 @@
  *   span with that id ends ─► take(responseId) ─► applyLateUsage ─► forwarded with its usage
  *   holdMillis passes ─────► expired and counted
  */
-import { applyLateUsage, isGenAiSpan, normalizeAttributes, ATTR_GEN_AI_RESPONSE_ID, hasUsage, readUsage } from '@genai-enrich/normalizer';
+import {
+  applyLateUsage,
+  isGenAiSpan,
+  normalizeAttributes,
+  ATTR_GEN_AI_RESPONSE_ID,
+  hasUsage,
+  readUsage,
+} from '@genai-enrich/normalizer';
 import type { UsageCounts } from '@genai-enrich/normalizer';
 import type { Attributes } from '@opentelemetry/api';
 import { ATTR_USAGE_SOURCE } from './attributes.js';

@@ -55,7 +55,8 @@ export class LogfireRequests implements HeldIndex {
     const entry: Entry = {
       held,
       siblingKey: siblingKey(held.span),
-      requestKey: held.span.parentSpanContext === undefined && typeof requestData === 'string' ? requestData : undefined,
+      requestKey:
+        held.span.parentSpanContext === undefined && typeof requestData === 'string' ? requestData : undefined,
       model: attributes[ATTR_GEN_AI_REQUEST_MODEL],
       start: nanos(held.span.startTime),
     };
@@ -97,7 +98,8 @@ function nearestPreceding(candidates: ReadonlySet<Entry> | undefined, record: Re
   const start = nanos(record.startTime);
   let best: Entry | undefined;
   for (const entry of candidates) {
-    if (entry.model === model && entry.start <= start && (best === undefined || entry.start >= best.start)) best = entry;
+    if (entry.model === model && entry.start <= start && (best === undefined || entry.start >= best.start))
+      best = entry;
   }
   return best?.held;
 }

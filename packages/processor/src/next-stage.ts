@@ -14,7 +14,11 @@ export class NextStage {
   private readonly _batcher: ExportBatcher | undefined;
   private readonly _onError: (where: string, error: unknown) => void;
 
-  constructor(next: SpanExporterLike | SpanProcessorLike, config: ResolvedConfig, onError: (where: string, error: unknown) => void) {
+  constructor(
+    next: SpanExporterLike | SpanProcessorLike,
+    config: ResolvedConfig,
+    onError: (where: string, error: unknown) => void,
+  ) {
     this._onError = onError;
     if (next !== null && typeof next === 'object' && typeof (next as SpanProcessorLike).onEnd === 'function') {
       this._processor = next as SpanProcessorLike;

@@ -113,17 +113,23 @@ export function integerRange(bounds: IntegerBounds): string {
 
 /** The problem with option `name` set to `value`, or undefined when it is unset or within `bounds`. */
 export function integerProblem(name: string, value: unknown, bounds: IntegerBounds): string | undefined {
-  return value === undefined || isWithinBounds(value, bounds) ? undefined : `${name} must be ${integerRange(bounds)}, got ${describeValue(value)}`;
+  return value === undefined || isWithinBounds(value, bounds)
+    ? undefined
+    : `${name} must be ${integerRange(bounds)}, got ${describeValue(value)}`;
 }
 
 /** The problem with option `name` set to `value`, or undefined when it is unset or a boolean. */
 export function booleanProblem(name: string, value: unknown): string | undefined {
-  return value === undefined || typeof value === 'boolean' ? undefined : `${name} must be a boolean, got ${describeValue(value)}`;
+  return value === undefined || typeof value === 'boolean'
+    ? undefined
+    : `${name} must be a boolean, got ${describeValue(value)}`;
 }
 
 /** The problem with an options argument that is not an object, or undefined when it is one (or absent). */
 export function optionsObjectProblem(options: unknown): string | undefined {
-  return options === undefined || options === null || typeof options === 'object' ? undefined : `options must be an object, got ${describeValue(options)}`;
+  return options === undefined || options === null || typeof options === 'object'
+    ? undefined
+    : `options must be an object, got ${describeValue(options)}`;
 }
 
 /** One problem per key of `options` not in `known`: a typo would otherwise fall back to a default unnoticed. */
@@ -147,7 +153,8 @@ export function warnInvalidOptions(who: string, problems: readonly string[]): vo
  */
 export function describeValue(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) return String(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined)
+    return String(value);
   if (typeof value === 'function') return 'a function';
   if (Array.isArray(value)) return 'an array';
   return typeof value === 'object' ? 'an object' : typeof value;

@@ -11,7 +11,13 @@
  *
  *   reports = used + superseded + unmatched + pending
  */
-import { ATTR_GEN_AI_RESPONSE_ID, ATTR_GEN_AI_RESPONSE_MODEL, fillMissingUsage, toTokenCount, toUsageCounts } from '@genai-enrich/normalizer';
+import {
+  ATTR_GEN_AI_RESPONSE_ID,
+  ATTR_GEN_AI_RESPONSE_MODEL,
+  fillMissingUsage,
+  toTokenCount,
+  toUsageCounts,
+} from '@genai-enrich/normalizer';
 import type { Attributes } from '@opentelemetry/api';
 import { ATTR_USAGE_SOURCE } from './attributes.js';
 import type { DeadlineMap, ExpiryTimer } from './deadlines.js';
@@ -106,7 +112,8 @@ export class TapReports {
     }
     if (this._waiting.size === 0) return undefined;
     const key = spanKey(span);
-    const waiting = this._waiting.get(key) ?? (responseId !== undefined ? this._waitingById.get(responseId) : undefined);
+    const waiting =
+      this._waiting.get(key) ?? (responseId !== undefined ? this._waitingById.get(responseId) : undefined);
     if (waiting === undefined) return undefined;
     this._waiting.take(waiting.key);
     this._forgetId(waiting);
@@ -132,7 +139,7 @@ export class TapReports {
     fillIdentity(attributes, report);
     if (filled) {
       const source = attributes[ATTR_USAGE_SOURCE];
-      attributes[ATTR_USAGE_SOURCE] = source === 'telemetry' ? 'telemetry+http_tap' : source ?? 'http_tap';
+      attributes[ATTR_USAGE_SOURCE] = source === 'telemetry' ? 'telemetry+http_tap' : (source ?? 'http_tap');
       this.counts.used++;
     } else {
       this.counts.superseded++;
@@ -154,7 +161,11 @@ export class TapReports {
 
 /** The tap read the response id and model off the wire: a span that lacks them (e.g. OpenLLMetry's Responses stream span) gets them. */
 function fillIdentity(attributes: Attributes, report: TapReport): void {
-  if (report.responseId !== undefined && report.responseId.length > 0 && attributes[ATTR_GEN_AI_RESPONSE_ID] === undefined) {
+  if (
+    report.responseId !== undefined &&
+    report.responseId.length > 0 &&
+    attributes[ATTR_GEN_AI_RESPONSE_ID] === undefined
+  ) {
     attributes[ATTR_GEN_AI_RESPONSE_ID] = report.responseId;
   }
   if (report.model !== undefined && report.model.length > 0 && attributes[ATTR_GEN_AI_RESPONSE_MODEL] === undefined) {

@@ -22,7 +22,7 @@ export class Watchdog {
     timer: ExpiryTimer,
     options: { maxOpenMillis: number; maxOpenSpans: number },
     onFull: () => void,
-    onError: (error: unknown) => void
+    onError: (error: unknown) => void,
   ) {
     this._open = timer.map(options.maxOpenMillis, (span: SpanLike) => this._forceEnd(span));
     this._maxOpenSpans = options.maxOpenSpans;

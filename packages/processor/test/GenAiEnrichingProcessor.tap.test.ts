@@ -33,7 +33,14 @@ function keyOf(span: Span): string {
 }
 
 function report(overrides: Partial<TapReport> = {}): TapReport {
-  return { responseId: 'chatcmpl-T1', spanKey: undefined, model: 'gpt-4o-mini-2024-07-18', usage: USAGE, totalTokens: 150, ...overrides };
+  return {
+    responseId: 'chatcmpl-T1',
+    spanKey: undefined,
+    model: 'gpt-4o-mini-2024-07-18',
+    usage: USAGE,
+    totalTokens: 150,
+    ...overrides,
+  };
 }
 
 function assertTapBalance(p: Pipeline): void {
@@ -109,7 +116,13 @@ describe('GenAiEnrichingProcessor and the HTTP usage tap', () => {
   it('a report with nothing new for a span with telemetry usage is superseded, and zero details fill nothing', () => {
     const p = pipeline();
     const span = start(p, { ...CHAT_STREAM, 'gen_ai.usage.input_tokens': 100, 'gen_ai.usage.output_tokens': 25 });
-    tapReport(p, report({ spanKey: keyOf(span), usage: { inputTokens: 1, outputTokens: 1, cacheReadInputTokens: 0, reasoningOutputTokens: 0 } }));
+    tapReport(
+      p,
+      report({
+        spanKey: keyOf(span),
+        usage: { inputTokens: 1, outputTokens: 1, cacheReadInputTokens: 0, reasoningOutputTokens: 0 },
+      }),
+    );
     span.end();
     const out = p.next.ended[0]!;
     assert.equal(out.attributes['genai_enrich.usage_source'], 'telemetry');

@@ -16,7 +16,12 @@ const CHAT_STREAM: Attributes = {
   'gen_ai.request.stream': true,
 };
 
-function endSpan(p: Pipeline, name: string, attributes: Attributes, parent?: ReturnType<Pipeline['tracer']['startSpan']>) {
+function endSpan(
+  p: Pipeline,
+  name: string,
+  attributes: Attributes,
+  parent?: ReturnType<Pipeline['tracer']['startSpan']>,
+) {
   const ctx = parent === undefined ? context.active() : trace.setSpan(context.active(), parent);
   const span = p.tracer.startSpan(name, { attributes }, ctx);
   span.end();
@@ -67,9 +72,28 @@ describe('GenAiEnrichingProcessor', () => {
       const clock = new FakeClock();
       const after = new RecordingProcessor();
       const seenInOnEnding: Attributes[] = [];
-      const spy = { ...after, onStart() {}, onEnding: (s: { attributes: Attributes }) => seenInOnEnding.push({ ...s.attributes }), onEnd: (s: ReadableSpan) => after.onEnd(s), forceFlush: async () => {}, shutdown: async () => {} };
-      const provider = new BasicTracerProvider({ spanProcessors: [new GenAiEnrichingProcessor(new RecordingProcessor(), { clock }), spy] });
-      provider.getTracer('t').startSpan('openai.chat', { attributes: { 'gen_ai.system': 'OpenAI', 'gen_ai.usage.prompt_tokens': 3, 'gen_ai.usage.completion_tokens': 1, 'llm.request.type': 'chat' } }).end();
+      const spy = {
+        ...after,
+        onStart() {},
+        onEnding: (s: { attributes: Attributes }) => seenInOnEnding.push({ ...s.attributes }),
+        onEnd: (s: ReadableSpan) => after.onEnd(s),
+        forceFlush: async () => {},
+        shutdown: async () => {},
+      };
+      const provider = new BasicTracerProvider({
+        spanProcessors: [new GenAiEnrichingProcessor(new RecordingProcessor(), { clock }), spy],
+      });
+      provider
+        .getTracer('t')
+        .startSpan('openai.chat', {
+          attributes: {
+            'gen_ai.system': 'OpenAI',
+            'gen_ai.usage.prompt_tokens': 3,
+            'gen_ai.usage.completion_tokens': 1,
+            'llm.request.type': 'chat',
+          },
+        })
+        .end();
       assert.equal(seenInOnEnding[0]!['gen_ai.provider.name'], 'openai');
       assert.equal(after.ended[0]!.attributes['gen_ai.usage.input_tokens'], 3);
       assert.equal(after.ended[0]!.attributes['gen_ai.usage.prompt_tokens'], undefined);
@@ -77,7 +101,14 @@ describe('GenAiEnrichingProcessor', () => {
 
     it('normalizes in onEnd on SDKs without onEnding (and for relayed spans)', () => {
       const p = pipeline();
-      const span = { ...fakeReadable('openai.chat', { 'gen_ai.system': 'AWS', 'llm.request.type': 'chat', 'gen_ai.usage.prompt_tokens': '7', 'gen_ai.usage.completion_tokens': 1 }) };
+      const span = {
+        ...fakeReadable('openai.chat', {
+          'gen_ai.system': 'AWS',
+          'llm.request.type': 'chat',
+          'gen_ai.usage.prompt_tokens': '7',
+          'gen_ai.usage.completion_tokens': 1,
+        }),
+      };
       p.processor.onEnd(span as never);
       assert.equal(p.next.ended[0]!.attributes['gen_ai.provider.name'], 'aws.bedrock');
       assert.equal(p.next.ended[0]!.attributes['gen_ai.usage.input_tokens'], 7);
@@ -120,14 +151,22 @@ describe('GenAiEnrichingProcessor', () => {
 
     it('does not hold spans that are GenAI but not inference spans', () => {
       const p = pipeline();
-      endSpan(p, 'execute_tool get_weather', { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'get_weather' });
+      endSpan(p, 'execute_tool get_weather', {
+        'gen_ai.operation.name': 'execute_tool',
+        'gen_ai.tool.name': 'get_weather',
+      });
       endSpan(p, 'invoke_agent', { 'gen_ai.operation.name': 'invoke_agent' });
       assert.equal(p.next.ended.length, 2);
     });
 
     it('treats zero input and output counts as placeholders and holds the span', () => {
       const p = pipeline();
-      endSpan(p, 'chat', { ...CHAT_STREAM, 'gen_ai.response.id': 'chatcmpl-Z', 'gen_ai.usage.input_tokens': 0, 'gen_ai.usage.output_tokens': 0 });
+      endSpan(p, 'chat', {
+        ...CHAT_STREAM,
+        'gen_ai.response.id': 'chatcmpl-Z',
+        'gen_ai.usage.input_tokens': 0,
+        'gen_ai.usage.output_tokens': 0,
+      });
       assert.equal(p.processor.stats().held, 1);
       p.processor.recordUsage('chatcmpl-Z', { inputTokens: 11, outputTokens: 4 });
       assert.equal(p.next.ended[0]!.attributes['gen_ai.usage.input_tokens'], 11);
@@ -139,7 +178,10 @@ describe('GenAiEnrichingProcessor', () => {
       const a = endSpan(p, 'a', CHAT_STREAM);
       endSpan(p, 'b', CHAT_STREAM);
       endSpan(p, 'c', CHAT_STREAM);
-      assert.deepEqual(p.next.ended.map((s) => s.name), ['a']);
+      assert.deepEqual(
+        p.next.ended.map((s) => s.name),
+        ['a'],
+      );
       assert.equal(a.attributes['genai_enrich.hold_outcome'], 'evicted');
       assert.equal(a.attributes['genai_enrich.usage_missing'], true);
       assert.equal(p.processor.stats().evicted, 1);
@@ -207,7 +249,12 @@ describe('GenAiEnrichingProcessor', () => {
     it('(b) recordUsage completes a held span, and waits for a span that has not ended yet', () => {
       const p = pipeline();
       const held = endSpan(p, 'chat', { ...CHAT_STREAM, 'gen_ai.response.id': 'chatcmpl-R1' });
-      p.processor.recordUsage('chatcmpl-R1', { inputTokens: 100, outputTokens: 20, cacheReadInputTokens: 64, reasoningOutputTokens: 8 });
+      p.processor.recordUsage('chatcmpl-R1', {
+        inputTokens: 100,
+        outputTokens: 20,
+        cacheReadInputTokens: 64,
+        reasoningOutputTokens: 8,
+      });
       assert.equal(held.attributes['gen_ai.usage.cache_read.input_tokens'], 64);
       assert.equal(held.attributes['gen_ai.usage.reasoning.output_tokens'], 8);
       assert.equal(held.attributes['genai_enrich.usage_source'], 'record_usage');
@@ -235,7 +282,13 @@ describe('GenAiEnrichingProcessor', () => {
 
     it('(b) recordUsage ignores junk and never throws', () => {
       const p = pipeline();
-      for (const args of [[undefined, {}], ['', { inputTokens: 1 }], ['id', null], ['id', { inputTokens: -1 }], ['id', 'x']] as const) {
+      for (const args of [
+        [undefined, {}],
+        ['', { inputTokens: 1 }],
+        ['id', null],
+        ['id', { inputTokens: -1 }],
+        ['id', 'x'],
+      ] as const) {
         assert.doesNotThrow(() => p.processor.recordUsage(args[0] as never, args[1] as never));
       }
       assert.equal(p.processor.stats().pendingUsage, 0);
@@ -244,7 +297,11 @@ describe('GenAiEnrichingProcessor', () => {
     it('(c) celeste: usage set after end() — which the SDK drops — joins the held span, every write of the burst', async () => {
       const p = pipeline();
       const span = p.tracer.startSpan('chat claude', {
-        attributes: { 'gen_ai.provider.name': 'anthropic', 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'claude-sonnet-4-5' },
+        attributes: {
+          'gen_ai.provider.name': 'anthropic',
+          'gen_ai.operation.name': 'chat',
+          'gen_ai.request.model': 'claude-sonnet-4-5',
+        },
       });
       span.end();
       assert.equal(p.next.ended.length, 0);
@@ -265,7 +322,9 @@ describe('GenAiEnrichingProcessor', () => {
 
     it('(c) a late burst: input in one call, output in the next, nothing lost (issue 10)', async () => {
       const p = pipeline();
-      const span = p.tracer.startSpan('chat', { attributes: { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'm' } });
+      const span = p.tracer.startSpan('chat', {
+        attributes: { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'm' },
+      });
       span.end();
       span.setAttribute('gen_ai.usage.input_tokens', 7);
       span.setAttributes({ 'gen_ai.usage.output_tokens': 3 });
@@ -304,10 +363,20 @@ describe('GenAiEnrichingProcessor', () => {
           'gen_ai.request.model': 'gpt-4.1',
           async: false,
         },
-        root
+        root,
       );
       // Another held request in the same trace and parent, for a different model, must not be joined.
-      const otherModel = endSpan(p, 'Responses API with {gen_ai.request.model!r}', { 'logfire.msg_template': 'Responses API with {gen_ai.request.model!r}', 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'gpt-5', request_data: '{"model":"gpt-5"}' }, root);
+      const otherModel = endSpan(
+        p,
+        'Responses API with {gen_ai.request.model!r}',
+        {
+          'logfire.msg_template': 'Responses API with {gen_ai.request.model!r}',
+          'gen_ai.operation.name': 'chat',
+          'gen_ai.request.model': 'gpt-5',
+          request_data: '{"model":"gpt-5"}',
+        },
+        root,
+      );
       assert.equal(p.processor.stats().held, 2);
       const template = 'streaming response from {request_data[model]!r} took {duration:.2f}s';
       const record = endSpan(
@@ -326,9 +395,10 @@ describe('GenAiEnrichingProcessor', () => {
           'gen_ai.request.model': 'gpt-4.1',
           'gen_ai.usage.input_tokens': 120,
           'gen_ai.usage.output_tokens': 30,
-          response_data: '{"events":[],"usage":{"input_tokens":120,"output_tokens":30,"input_tokens_details":{"cached_tokens":64},"output_tokens_details":{"reasoning_tokens":10}}}',
+          response_data:
+            '{"events":[],"usage":{"input_tokens":120,"output_tokens":30,"input_tokens_details":{"cached_tokens":64},"output_tokens_details":{"reasoning_tokens":10}}}',
         },
-        root
+        root,
       );
       root.end();
       assert.equal(request.name, "Responses API with 'gpt-4.1'");
@@ -416,7 +486,13 @@ describe('GenAiEnrichingProcessor', () => {
   describe('watchdog', () => {
     it('ddtrace: ends a GenAI span still open after maxOpenMillis, once, and never exports it twice', () => {
       const warnings: string[] = [];
-      diag.setLogger({ error: (m) => warnings.push(m), warn: (m) => warnings.push(m), info() {}, debug() {}, verbose() {} });
+      diag.setLogger({
+        error: (m) => warnings.push(m),
+        warn: (m) => warnings.push(m),
+        info() {},
+        debug() {},
+        verbose() {},
+      });
       try {
         const p = pipeline({ maxOpenMillis: 30_000, holdMillis: 1000 });
         const span = p.tracer.startSpan('chat gpt-4o', { attributes: CHAT_STREAM });
@@ -480,12 +556,22 @@ describe('GenAiEnrichingProcessor', () => {
     it('batches into the exporter and exports on forceFlush', async () => {
       const p = exporterPipeline({ scheduledDelayMillis: 1000 });
       p.tracer.startSpan('GET /').end();
-      p.tracer.startSpan('chat', { attributes: { ...CHAT_STREAM, 'gen_ai.usage.input_tokens': 3, 'gen_ai.usage.output_tokens': 1 } }).end();
+      p.tracer
+        .startSpan('chat', {
+          attributes: { ...CHAT_STREAM, 'gen_ai.usage.input_tokens': 3, 'gen_ai.usage.output_tokens': 1 },
+        })
+        .end();
       p.tracer.startSpan('chat held', { attributes: CHAT_STREAM }).end();
       assert.equal(p.exporter.getFinishedSpans().length, 0);
       await p.processor.forceFlush();
       await settle();
-      assert.deepEqual(p.exporter.getFinishedSpans().map((s) => s.name).sort(), ['GET /', 'chat', 'chat held']);
+      assert.deepEqual(
+        p.exporter
+          .getFinishedSpans()
+          .map((s) => s.name)
+          .sort(),
+        ['GET /', 'chat', 'chat held'],
+      );
       await p.processor.shutdown();
     });
   });
@@ -493,10 +579,25 @@ describe('GenAiEnrichingProcessor', () => {
   describe('a faulty next', () => {
     it('counts and reports once a processor that throws, and never throws into the SDK', () => {
       const warnings: unknown[] = [];
-      diag.setLogger({ error: (m) => warnings.push(m), warn: (m) => warnings.push(m), info() {}, debug() {}, verbose() {} });
+      diag.setLogger({
+        error: (m) => warnings.push(m),
+        warn: (m) => warnings.push(m),
+        info() {},
+        debug() {},
+        verbose() {},
+      });
       try {
         const clock = new FakeClock();
-        const bad = { onStart() { throw new Error('start'); }, onEnd() { throw new Error('end'); }, forceFlush: () => Promise.reject(new Error('flush')), shutdown: () => Promise.reject(new Error('shutdown')) };
+        const bad = {
+          onStart() {
+            throw new Error('start');
+          },
+          onEnd() {
+            throw new Error('end');
+          },
+          forceFlush: () => Promise.reject(new Error('flush')),
+          shutdown: () => Promise.reject(new Error('shutdown')),
+        };
         const processor = new GenAiEnrichingProcessor(bad, { clock });
         const provider = new BasicTracerProvider({ spanProcessors: [processor] });
         const tracer = provider.getTracer('t');
@@ -517,7 +618,11 @@ describe('GenAiEnrichingProcessor', () => {
     it('forwards the span even if processing it fails on malformed input', () => {
       const p = pipeline();
       const weird = fakeReadable('chat', { 'gen_ai.operation.name': 'chat' });
-      Object.defineProperty(weird, 'events', { get() { throw new Error('hostile'); } });
+      Object.defineProperty(weird, 'events', {
+        get() {
+          throw new Error('hostile');
+        },
+      });
       assert.doesNotThrow(() => p.processor.onEnd(weird as never));
       assert.equal(p.next.ended.length, 1);
       assert.equal(p.processor.stats().errors, 1);
@@ -530,9 +635,22 @@ describe('GenAiEnrichingProcessor', () => {
       const warnings: string[] = [];
       diag.setLogger({ error() {}, warn: (m) => warnings.push(m), info() {}, debug() {}, verbose() {} });
       try {
-        const p = new GenAiEnrichingProcessor(new RecordingProcessor(), { holdMillis: -5, spanNames: 'loud' as never, maxHeldSpans: 1.5, holdMilis: 3 } as never);
+        const p = new GenAiEnrichingProcessor(new RecordingProcessor(), {
+          holdMillis: -5,
+          spanNames: 'loud' as never,
+          maxHeldSpans: 1.5,
+          holdMilis: 3,
+        } as never);
         assert.equal(warnings.length, 1);
-        for (const part of ['holdMillis', '-5', 'spanNames', '"loud"', 'maxHeldSpans', '1.5', 'unknown option "holdMilis"']) {
+        for (const part of [
+          'holdMillis',
+          '-5',
+          'spanNames',
+          '"loud"',
+          'maxHeldSpans',
+          '1.5',
+          'unknown option "holdMilis"',
+        ]) {
           assert.ok(warnings[0]!.includes(part), `${part} in ${warnings[0]}`);
         }
         assert.ok(p);

@@ -20,15 +20,51 @@ describe('validateConfig', () => {
   });
 
   const cases: Array<{ name: string; options: unknown; expected: string[] }> = [
-    { name: 'negative hold', options: { holdMillis: -1 }, expected: ['holdMillis must be an integer from 0 to 2147483647, got -1'] },
-    { name: 'fractional cap', options: { maxHeldSpans: 2.5 }, expected: ['maxHeldSpans must be an integer from 1 to 9007199254740991, got 2.5'] },
-    { name: 'zero cap', options: { maxHeldSpans: 0 }, expected: ['maxHeldSpans must be an integer from 1 to 9007199254740991, got 0'] },
-    { name: 'string number', options: { maxOpenMillis: '600' }, expected: ['maxOpenMillis must be an integer from 1 to 2147483647, got "600"'] },
-    { name: 'timer overflow', options: { scheduledDelayMillis: 2 ** 31 }, expected: ['scheduledDelayMillis must be an integer from 0 to 2147483647, got 2147483648'] },
-    { name: 'NaN', options: { exportTimeoutMillis: NaN }, expected: ['exportTimeoutMillis must be an integer from 1 to 2147483647, got NaN'] },
-    { name: 'boolean as string', options: { keepLegacyAttributes: 'yes' }, expected: ['keepLegacyAttributes must be a boolean, got "yes"'] },
-    { name: 'span name mode', options: { spanNames: 'pretty' }, expected: ["spanNames must be one of 'fix-templates', 'semconv', 'keep', got \"pretty\""] },
-    { name: 'clock', options: { clock: {} }, expected: ['clock must have now, setTimeout and clearTimeout functions, got an object'] },
+    {
+      name: 'negative hold',
+      options: { holdMillis: -1 },
+      expected: ['holdMillis must be an integer from 0 to 2147483647, got -1'],
+    },
+    {
+      name: 'fractional cap',
+      options: { maxHeldSpans: 2.5 },
+      expected: ['maxHeldSpans must be an integer from 1 to 9007199254740991, got 2.5'],
+    },
+    {
+      name: 'zero cap',
+      options: { maxHeldSpans: 0 },
+      expected: ['maxHeldSpans must be an integer from 1 to 9007199254740991, got 0'],
+    },
+    {
+      name: 'string number',
+      options: { maxOpenMillis: '600' },
+      expected: ['maxOpenMillis must be an integer from 1 to 2147483647, got "600"'],
+    },
+    {
+      name: 'timer overflow',
+      options: { scheduledDelayMillis: 2 ** 31 },
+      expected: ['scheduledDelayMillis must be an integer from 0 to 2147483647, got 2147483648'],
+    },
+    {
+      name: 'NaN',
+      options: { exportTimeoutMillis: NaN },
+      expected: ['exportTimeoutMillis must be an integer from 1 to 2147483647, got NaN'],
+    },
+    {
+      name: 'boolean as string',
+      options: { keepLegacyAttributes: 'yes' },
+      expected: ['keepLegacyAttributes must be a boolean, got "yes"'],
+    },
+    {
+      name: 'span name mode',
+      options: { spanNames: 'pretty' },
+      expected: ["spanNames must be one of 'fix-templates', 'semconv', 'keep', got \"pretty\""],
+    },
+    {
+      name: 'clock',
+      options: { clock: {} },
+      expected: ['clock must have now, setTimeout and clearTimeout functions, got an object'],
+    },
     { name: 'typo', options: { holdMilis: 5 }, expected: ['unknown option "holdMilis"'] },
     { name: 'not an object', options: 5, expected: ['options must be an object, got 5'] },
     {

@@ -639,7 +639,10 @@ describe('suppressTracing', () => {
     assert.equal(coreIsTracingSuppressed(suppressTracing(ROOT_CONTEXT)), true);
     assert.equal(isTracingSuppressed(coreSuppressTracing(ROOT_CONTEXT)), true);
     assert.equal(isTracingSuppressed(ROOT_CONTEXT), false);
-    assert.equal(isTracingSuppressed(ROOT_CONTEXT.setValue(Symbol('OpenTelemetry SDK Context Key SUPPRESS_TRACING'), true)), false);
+    assert.equal(
+      isTracingSuppressed(ROOT_CONTEXT.setValue(Symbol('OpenTelemetry SDK Context Key SUPPRESS_TRACING'), true)),
+      false,
+    );
   });
 
   describe('inside ExportBatcher exports', () => {

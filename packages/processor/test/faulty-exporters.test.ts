@@ -9,12 +9,27 @@ import { diag } from '@opentelemetry/api';
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import { GenAiEnrichingProcessor } from '../src/index.js';
 import { FakeClock, settle } from './helpers/fake-clock.js';
-import { FailingExporter, HangingExporter, RecordingExporter, SlowExporter, ThrowingExporter } from './helpers/exporters.js';
+import {
+  FailingExporter,
+  HangingExporter,
+  RecordingExporter,
+  SlowExporter,
+  ThrowingExporter,
+} from './helpers/exporters.js';
 
 function run(exporter: RecordingExporter, clock: FakeClock) {
-  const processor = new GenAiEnrichingProcessor(exporter, { clock, maxExportBatchSize: 2, exportTimeoutMillis: 1000, scheduledDelayMillis: 100 });
+  const processor = new GenAiEnrichingProcessor(exporter, {
+    clock,
+    maxExportBatchSize: 2,
+    exportTimeoutMillis: 1000,
+    scheduledDelayMillis: 100,
+  });
   const tracer = new BasicTracerProvider({ spanProcessors: [processor] }).getTracer('t');
-  const attributes = { 'gen_ai.operation.name': 'chat', 'gen_ai.usage.input_tokens': 2, 'gen_ai.usage.output_tokens': 1 };
+  const attributes = {
+    'gen_ai.operation.name': 'chat',
+    'gen_ai.usage.input_tokens': 2,
+    'gen_ai.usage.output_tokens': 1,
+  };
   assert.doesNotThrow(() => {
     for (let i = 0; i < 5; i++) tracer.startSpan(`s${i}`, { attributes }).end();
   });

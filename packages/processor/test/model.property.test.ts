@@ -33,7 +33,14 @@ type Action =
   | { t: 'shutdown' };
 
 const action: fc.Arbitrary<Action> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ t: fc.constant('start' as const), kind: fc.constantFrom('plain' as const, 'inference' as const, 'tool' as const), withId: fc.boolean() }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      t: fc.constant('start' as const),
+      kind: fc.constantFrom('plain' as const, 'inference' as const, 'tool' as const),
+      withId: fc.boolean(),
+    }),
+  },
   { weight: 4, arbitrary: fc.record({ t: fc.constant('end' as const), pick: fc.nat(), usage: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('late' as const), pick: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('record' as const), pick: fc.nat() }) },
@@ -49,14 +56,19 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 1500 }) }) },
   { weight: 1, arbitrary: fc.constant({ t: 'flush' as const }) },
-  { weight: 1, arbitrary: fc.constant({ t: 'shutdown' as const }) }
+  { weight: 1, arbitrary: fc.constant({ t: 'shutdown' as const }) },
 );
 
 describe('GenAiEnrichingProcessor (model)', () => {
   it('forwards every ended span exactly once, stays bounded and balanced, holds nothing after shutdown', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(action, { minLength: 10, maxLength: 60, size: 'max' }), async (actions) => {
-        const p = pipeline({ holdMillis: 1000, maxOpenMillis: 3000, maxHeldSpans: MAX_HELD, maxPendingUsage: MAX_PENDING });
+        const p = pipeline({
+          holdMillis: 1000,
+          maxOpenMillis: 3000,
+          maxHeldSpans: MAX_HELD,
+          maxPendingUsage: MAX_PENDING,
+        });
         const spans: Array<{ span: Span; id: string; ended: boolean }> = [];
         const endedBeforeShutdown = new Set<string>();
         let shutDown = false;
@@ -87,14 +99,19 @@ describe('GenAiEnrichingProcessor (model)', () => {
                   ? { 'http.route': '/x' }
                   : a.kind === 'tool'
                     ? { 'gen_ai.operation.name': 'execute_tool' }
-                    : { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'm', ...(a.withId ? { 'gen_ai.response.id': id } : {}) };
+                    : {
+                        'gen_ai.operation.name': 'chat',
+                        'gen_ai.request.model': 'm',
+                        ...(a.withId ? { 'gen_ai.response.id': id } : {}),
+                      };
               spans.push({ span: p.tracer.startSpan('s', { attributes }), id, ended: false });
               break;
             }
             case 'end': {
               const entry = spans[a.pick % Math.max(1, spans.length)];
               if (entry === undefined) break;
-              if (a.usage) entry.span.setAttributes({ 'gen_ai.usage.input_tokens': 3, 'gen_ai.usage.output_tokens': 1 });
+              if (a.usage)
+                entry.span.setAttributes({ 'gen_ai.usage.input_tokens': 3, 'gen_ai.usage.output_tokens': 1 });
               entry.span.end();
               break;
             }
@@ -112,7 +129,12 @@ describe('GenAiEnrichingProcessor (model)', () => {
               const entry = spans[a.pick % Math.max(1, spans.length)];
               if (entry === undefined) break;
               const carrier = p.tracer.startSpan('carrier', {
-                attributes: { 'gen_ai.operation.name': 'chat', 'gen_ai.response.id': entry.id, 'gen_ai.usage.input_tokens': 5, 'gen_ai.usage.output_tokens': 1 },
+                attributes: {
+                  'gen_ai.operation.name': 'chat',
+                  'gen_ai.response.id': entry.id,
+                  'gen_ai.usage.input_tokens': 5,
+                  'gen_ai.usage.output_tokens': 1,
+                },
               });
               spans.push({ span: carrier, id: `carrier_${n++}`, ended: false });
               carrier.end();
@@ -125,7 +147,10 @@ describe('GenAiEnrichingProcessor (model)', () => {
               if (entry === undefined) break;
               const ctx = entry.span.spanContext();
               const bySpan = a.by === 'span' || a.by === 'both';
-              tapSinkOf(p.processor, 'test')({
+              tapSinkOf(
+                p.processor,
+                'test',
+              )({
                 responseId: a.by === 'id' || a.by === 'both' ? entry.id : undefined,
                 spanKey: bySpan ? ctx.traceId + ctx.spanId : undefined,
                 model: 'm-2024',
@@ -157,10 +182,11 @@ describe('GenAiEnrichingProcessor (model)', () => {
         assert.equal(p.processor.stats().held, 0, 'nothing is held after shutdown');
         assert.equal(p.processor.stats().tapPending, 0, 'no tap report waits after shutdown');
         const counts = p.next.counts();
-        for (const id of endedBeforeShutdown) assert.equal(counts.get(id), 1, `span ${id} forwarded ${counts.get(id) ?? 0} times`);
+        for (const id of endedBeforeShutdown)
+          assert.equal(counts.get(id), 1, `span ${id} forwarded ${counts.get(id) ?? 0} times`);
         for (const [id, c] of counts) assert.ok(endedBeforeShutdown.has(id) && c === 1, `unexpected forward of ${id}`);
       }),
-      { numRuns: RUNS }
+      { numRuns: RUNS },
     );
   });
 });

@@ -53,12 +53,16 @@ describe('option bounds', () => {
         ['maxExportBatchSize', DEFAULT_MAX_EXPORT_BATCH_SIZE, 1],
         ['scheduledDelayMillis', DEFAULT_SCHEDULED_DELAY_MILLIS, 0],
         ['exportTimeoutMillis', DEFAULT_EXPORT_TIMEOUT_MILLIS, 1],
-      ]
+      ],
     );
   });
 
   it('bounds the tap buffer from 1 KiB to 1 GiB around its default', () => {
-    assert.deepEqual(TAP_OPTION_BOUNDS.maxBufferBytes, { defaultValue: DEFAULT_TAP_MAX_BUFFER_BYTES, min: 1024, max: 2 ** 30 });
+    assert.deepEqual(TAP_OPTION_BOUNDS.maxBufferBytes, {
+      defaultValue: DEFAULT_TAP_MAX_BUFFER_BYTES,
+      min: 1024,
+      max: 2 ** 30,
+    });
   });
 
   it('every default is within its own bounds', () => {
@@ -96,11 +100,19 @@ describe('messages', () => {
   });
 
   it('name the option and its value', () => {
-    assert.equal(integerProblem('holdMillis', -1, PROCESSOR_OPTION_BOUNDS.holdMillis), 'holdMillis must be an integer from 0 to 2147483647, got -1');
-    assert.equal(integerProblem('maxBufferBytes', '1k', TAP_OPTION_BOUNDS.maxBufferBytes), 'maxBufferBytes must be an integer from 1024 to 1073741824, got "1k"');
+    assert.equal(
+      integerProblem('holdMillis', -1, PROCESSOR_OPTION_BOUNDS.holdMillis),
+      'holdMillis must be an integer from 0 to 2147483647, got -1',
+    );
+    assert.equal(
+      integerProblem('maxBufferBytes', '1k', TAP_OPTION_BOUNDS.maxBufferBytes),
+      'maxBufferBytes must be an integer from 1024 to 1073741824, got "1k"',
+    );
     assert.equal(booleanProblem('includeUsage', 1), 'includeUsage must be a boolean, got 1');
     assert.equal(optionsObjectProblem('x'), 'options must be an object, got "x"');
-    assert.deepEqual(unknownOptionProblems({ holdMilis: 1, holdMillis: 2 }, new Set(['holdMillis'])), ['unknown option "holdMilis"']);
+    assert.deepEqual(unknownOptionProblems({ holdMilis: 1, holdMillis: 2 }, new Set(['holdMillis'])), [
+      'unknown option "holdMilis"',
+    ]);
   });
 
   it('say nothing about an unset or valid value', () => {
@@ -130,7 +142,10 @@ describe('messages', () => {
 
   it('warnInvalidOptions reports every problem in one warning, and nothing when there is none', () => {
     const warnings: string[] = [];
-    diag.setLogger({ warn: (m: string) => warnings.push(m), error() {}, info() {}, debug() {}, verbose() {} }, DiagLogLevel.WARN);
+    diag.setLogger(
+      { warn: (m: string) => warnings.push(m), error() {}, info() {}, debug() {}, verbose() {} },
+      DiagLogLevel.WARN,
+    );
     warnInvalidOptions('usageTapFetch', []);
     warnInvalidOptions('usageTapFetch', ['a', 'b']);
     assert.deepEqual(warnings, ['usageTapFetch: invalid options, defaults used instead: a; b']);

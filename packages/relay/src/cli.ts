@@ -70,17 +70,21 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
       process.exit(128 + (SIGNAL_NUMBERS[signal] ?? 0));
     }
     stopping = true;
-    log(`${signal}: flushing ${relay.processor.stats().held} held spans, then stopping (${signal} again exits at once)`);
+    log(
+      `${signal}: flushing ${relay.processor.stats().held} held spans, then stopping (${signal} again exits at once)`,
+    );
     relay.close().then(
       () => {
         const { processor, relay: counters } = relay.stats();
-        log(`stopped: ${processor.received} spans received, ${processor.forwarded} forwarded (${processor.flushed} flushed at shutdown), ${counters.failedSpans} in failed exports`);
+        log(
+          `stopped: ${processor.received} spans received, ${processor.forwarded} forwarded (${processor.flushed} flushed at shutdown), ${counters.failedSpans} in failed exports`,
+        );
         process.exit(0);
       },
       (error: unknown) => {
         log(`shutdown failed: ${error instanceof Error ? error.message : String(error)}`);
         process.exit(1);
-      }
+      },
     );
   };
   process.on('SIGTERM', onSignal);

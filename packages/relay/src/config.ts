@@ -104,10 +104,7 @@ export class RelayConfigError extends Error {
 }
 
 /** What the command line asks for. */
-export type RelayCommand =
-  | { command: 'run'; config: RelayConfig }
-  | { command: 'help' }
-  | { command: 'version' };
+export type RelayCommand = { command: 'run'; config: RelayConfig } | { command: 'help' } | { command: 'version' };
 
 type Key =
   | 'listen'
@@ -135,17 +132,94 @@ export interface RelaySetting {
 
 /** Every setting, in the order of `--help` and the README table. */
 export const RELAY_SETTINGS: readonly RelaySetting[] = [
-  { key: 'listen', flag: 'listen', env: ['GENAI_ENRICH_RELAY_LISTEN'], value: 'HOST:PORT', defaultText: DEFAULT_LISTEN, help: 'where to receive OTLP/HTTP (POST /v1/traces)' },
-  { key: 'forward', flag: 'forward', env: ['GENAI_ENRICH_RELAY_FORWARD'], value: 'URL', defaultText: 'none: stdout', help: 'OTLP/HTTP endpoint to forward to (base URL or full /v1/traces URL); none writes OTLP JSON lines to stdout' },
-  { key: 'forwardProtocol', flag: 'forward-protocol', env: ['OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL'], value: 'PROTOCOL', defaultText: DEFAULT_FORWARD_PROTOCOL, help: 'http/protobuf or http/json' },
-  { key: 'forwardHeaders', flag: 'forward-headers', env: ['OTEL_EXPORTER_OTLP_TRACES_HEADERS', 'OTEL_EXPORTER_OTLP_HEADERS'], value: 'K=V,…', defaultText: 'none', help: 'headers on forwarded requests, values percent-decoded' },
-  { key: 'maxBodyBytes', flag: 'max-body-bytes', env: ['GENAI_ENRICH_RELAY_MAX_BODY_BYTES'], value: 'BYTES', defaultText: '20MiB', help: 'largest request body, raw and after gunzip (413 above); KiB/MiB suffixes allowed' },
-  { key: 'holdMillis', flag: 'hold-millis', env: ['GENAI_ENRICH_RELAY_HOLD_MILLIS'], value: 'MS', defaultText: String(DEFAULT_HOLD_MILLIS), help: 'how long an inference span without usage waits for late usage' },
-  { key: 'maxHeldSpans', flag: 'max-held-spans', env: ['GENAI_ENRICH_RELAY_MAX_HELD_SPANS'], value: 'N', defaultText: String(DEFAULT_MAX_HELD_SPANS), help: 'most spans held at once; at this many, requests get 429' },
-  { key: 'maxOpenMillis', flag: 'max-open-millis', env: ['GENAI_ENRICH_RELAY_MAX_OPEN_MILLIS'], value: 'MS', defaultText: String(DEFAULT_MAX_OPEN_MILLIS), help: "the processor's watchdog for open spans" },
-  { key: 'maxQueueSize', flag: 'max-queue-size', env: ['GENAI_ENRICH_RELAY_MAX_QUEUE_SIZE'], value: 'N', defaultText: String(DEFAULT_RELAY_MAX_QUEUE_SIZE), help: 'export queue bound, at least --max-held-spans; a request that does not fit gets 503' },
-  { key: 'maxExportBatchSize', flag: 'max-export-batch-size', env: ['GENAI_ENRICH_RELAY_MAX_EXPORT_BATCH_SIZE'], value: 'N', defaultText: String(DEFAULT_MAX_EXPORT_BATCH_SIZE), help: 'most spans per forwarded request' },
-  { key: 'scheduledDelayMillis', flag: 'scheduled-delay-millis', env: ['GENAI_ENRICH_RELAY_SCHEDULED_DELAY_MILLIS'], value: 'MS', defaultText: String(DEFAULT_SCHEDULED_DELAY_MILLIS), help: 'how long a partial batch waits before it is forwarded' },
+  {
+    key: 'listen',
+    flag: 'listen',
+    env: ['GENAI_ENRICH_RELAY_LISTEN'],
+    value: 'HOST:PORT',
+    defaultText: DEFAULT_LISTEN,
+    help: 'where to receive OTLP/HTTP (POST /v1/traces)',
+  },
+  {
+    key: 'forward',
+    flag: 'forward',
+    env: ['GENAI_ENRICH_RELAY_FORWARD'],
+    value: 'URL',
+    defaultText: 'none: stdout',
+    help: 'OTLP/HTTP endpoint to forward to (base URL or full /v1/traces URL); none writes OTLP JSON lines to stdout',
+  },
+  {
+    key: 'forwardProtocol',
+    flag: 'forward-protocol',
+    env: ['OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL'],
+    value: 'PROTOCOL',
+    defaultText: DEFAULT_FORWARD_PROTOCOL,
+    help: 'http/protobuf or http/json',
+  },
+  {
+    key: 'forwardHeaders',
+    flag: 'forward-headers',
+    env: ['OTEL_EXPORTER_OTLP_TRACES_HEADERS', 'OTEL_EXPORTER_OTLP_HEADERS'],
+    value: 'K=V,…',
+    defaultText: 'none',
+    help: 'headers on forwarded requests, values percent-decoded',
+  },
+  {
+    key: 'maxBodyBytes',
+    flag: 'max-body-bytes',
+    env: ['GENAI_ENRICH_RELAY_MAX_BODY_BYTES'],
+    value: 'BYTES',
+    defaultText: '20MiB',
+    help: 'largest request body, raw and after gunzip (413 above); KiB/MiB suffixes allowed',
+  },
+  {
+    key: 'holdMillis',
+    flag: 'hold-millis',
+    env: ['GENAI_ENRICH_RELAY_HOLD_MILLIS'],
+    value: 'MS',
+    defaultText: String(DEFAULT_HOLD_MILLIS),
+    help: 'how long an inference span without usage waits for late usage',
+  },
+  {
+    key: 'maxHeldSpans',
+    flag: 'max-held-spans',
+    env: ['GENAI_ENRICH_RELAY_MAX_HELD_SPANS'],
+    value: 'N',
+    defaultText: String(DEFAULT_MAX_HELD_SPANS),
+    help: 'most spans held at once; at this many, requests get 429',
+  },
+  {
+    key: 'maxOpenMillis',
+    flag: 'max-open-millis',
+    env: ['GENAI_ENRICH_RELAY_MAX_OPEN_MILLIS'],
+    value: 'MS',
+    defaultText: String(DEFAULT_MAX_OPEN_MILLIS),
+    help: "the processor's watchdog for open spans",
+  },
+  {
+    key: 'maxQueueSize',
+    flag: 'max-queue-size',
+    env: ['GENAI_ENRICH_RELAY_MAX_QUEUE_SIZE'],
+    value: 'N',
+    defaultText: String(DEFAULT_RELAY_MAX_QUEUE_SIZE),
+    help: 'export queue bound, at least --max-held-spans; a request that does not fit gets 503',
+  },
+  {
+    key: 'maxExportBatchSize',
+    flag: 'max-export-batch-size',
+    env: ['GENAI_ENRICH_RELAY_MAX_EXPORT_BATCH_SIZE'],
+    value: 'N',
+    defaultText: String(DEFAULT_MAX_EXPORT_BATCH_SIZE),
+    help: 'most spans per forwarded request',
+  },
+  {
+    key: 'scheduledDelayMillis',
+    flag: 'scheduled-delay-millis',
+    env: ['GENAI_ENRICH_RELAY_SCHEDULED_DELAY_MILLIS'],
+    value: 'MS',
+    defaultText: String(DEFAULT_SCHEDULED_DELAY_MILLIS),
+    help: 'how long a partial batch waits before it is forwarded',
+  },
 ];
 
 const FORWARD_PROTOCOLS: readonly ForwardProtocol[] = ['http/protobuf', 'http/json'];
@@ -196,7 +270,7 @@ export function resolveRelayConfig(options?: RelayOptions): RelayConfig {
  */
 export function parseRelayCommand(
   argv: readonly string[],
-  env: Readonly<Record<string, string | undefined>> = process.env
+  env: Readonly<Record<string, string | undefined>> = process.env,
 ): RelayCommand {
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
     help: { type: 'boolean', short: 'h' },
@@ -205,7 +279,13 @@ export function parseRelayCommand(
   for (const setting of RELAY_SETTINGS) options[setting.flag] = { type: 'string' };
   // Not strict: unknown flags and stray arguments are collected below, so they are reported together with
   // every other problem instead of one at a time.
-  const { values, tokens } = parseArgs({ args: [...argv], options, strict: false, allowPositionals: true, tokens: true });
+  const { values, tokens } = parseArgs({
+    args: [...argv],
+    options,
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
   if (values['help'] === true) return { command: 'help' };
   if (values['version'] === true) return { command: 'version' };
 
@@ -284,7 +364,8 @@ function resolve(raw: Raw & { unknown?: string[] }): { config: RelayConfig; prob
   let { host, port } = parseListen(DEFAULT_LISTEN) as { host: string; port: number };
   let listenValid = true;
   if (raw.listen !== undefined) {
-    const parsed = typeof raw.listen.value === 'string' ? parseListen(raw.listen.value) : 'expected a "host:port" string';
+    const parsed =
+      typeof raw.listen.value === 'string' ? parseListen(raw.listen.value) : 'expected a "host:port" string';
     if (typeof parsed === 'string') {
       bad(raw.listen, parsed);
       listenValid = false;
@@ -295,7 +376,8 @@ function resolve(raw: Raw & { unknown?: string[] }): { config: RelayConfig; prob
   if (raw.forward !== undefined) {
     const parsed = typeof raw.forward.value === 'string' ? parseForward(raw.forward.value) : undefined;
     if (parsed === undefined) bad(raw.forward, 'expected an http:// or https:// URL');
-    else if (listenValid && sameEndpoint(parsed, host, port)) bad(raw.forward, `this is the relay's own listen address (${formatListen(host, port)})`);
+    else if (listenValid && sameEndpoint(parsed, host, port))
+      bad(raw.forward, `this is the relay's own listen address (${formatListen(host, port)})`);
     else forward = parsed;
   }
 
@@ -326,10 +408,16 @@ function resolve(raw: Raw & { unknown?: string[] }): { config: RelayConfig; prob
     } else numbers[key] = n;
   }
   if (raw.maxQueueSize !== undefined && numbers.maxQueueSize < numbers.maxHeldSpans) {
-    const held = raw.maxHeldSpans === undefined ? `the default max held spans, ${numbers.maxHeldSpans}` : `${raw.maxHeldSpans.source} (${numbers.maxHeldSpans})`;
+    const held =
+      raw.maxHeldSpans === undefined
+        ? `the default max held spans, ${numbers.maxHeldSpans}`
+        : `${raw.maxHeldSpans.source} (${numbers.maxHeldSpans})`;
     bad(raw.maxQueueSize, `must be at least ${held}: a flush releases every held span into the queue at once`);
   } else if (raw.maxHeldSpans !== undefined && numbers.maxQueueSize < numbers.maxHeldSpans) {
-    bad(raw.maxHeldSpans, `must not exceed the default max queue size, ${numbers.maxQueueSize}: a flush releases every held span into the queue at once`);
+    bad(
+      raw.maxHeldSpans,
+      `must not exceed the default max queue size, ${numbers.maxQueueSize}: a flush releases every held span into the queue at once`,
+    );
   }
   return {
     problems,
@@ -414,7 +502,8 @@ function parseHeaders(value: unknown): Record<string, string> | string {
   if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
     for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
       if (!HEADER_NAME.test(k)) return `${JSON.stringify(k)} is not a valid header name`;
-      if (typeof v !== 'string' || /[\r\n\0]/.test(v)) return `the value of ${JSON.stringify(k)} must be a string without line breaks`;
+      if (typeof v !== 'string' || /[\r\n\0]/.test(v))
+        return `the value of ${JSON.stringify(k)} must be a string without line breaks`;
       out[k] = v;
     }
     return out;
@@ -441,7 +530,10 @@ function parseHeaders(value: unknown): Record<string, string> | string {
 /** Header values are often credentials: problems show the keys only. */
 function redactHeaders(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.split(',').map(redactEntry).join(','));
-  if (value !== null && typeof value === 'object') return `{${Object.keys(value).map((k) => `${JSON.stringify(k)}: …`).join(', ')}}`;
+  if (value !== null && typeof value === 'object')
+    return `{${Object.keys(value)
+      .map((k) => `${JSON.stringify(k)}: …`)
+      .join(', ')}}`;
   return describeValue(value);
 }
 
@@ -464,4 +556,3 @@ function toBytes(value: unknown): number | undefined {
   const unit = match === null ? undefined : BYTE_UNITS[match[2]!.toLowerCase()];
   return match === null || unit === undefined ? undefined : Number(match[1]) * unit;
 }
-

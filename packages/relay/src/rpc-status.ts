@@ -22,4 +22,3 @@ export function encodeRpcStatusProtobuf(code: number, message: string): Uint8Arr
 export function encodeRpcStatusJson(code: number, message: string): Uint8Array {
   return Buffer.from(JSON.stringify({ code, message }), 'utf8');
 }
-

@@ -123,9 +123,7 @@ class CountingExporter implements SpanExporterLike {
 }
 
 type BodyResult =
-  | { ok: true; body: Buffer }
-  | { ok: false; status: 400 | 413; message: string }
-  | { ok: false; status: 0 }; // the client went away
+  { ok: true; body: Buffer } | { ok: false; status: 400 | 413; message: string } | { ok: false; status: 0 }; // the client went away
 
 const MEDIA_TYPES: Record<string, OtlpFormat> = {
   'application/x-protobuf': 'protobuf',
@@ -262,7 +260,8 @@ class RelayServer implements Relay {
         return;
       }
       if (path === '/health' || path === '/stats') {
-        if (req.method !== 'GET' && req.method !== 'HEAD') return this._text(res, 405, `${path} takes GET`, { allow: 'GET, HEAD' });
+        if (req.method !== 'GET' && req.method !== 'HEAD')
+          return this._text(res, 405, `${path} takes GET`, { allow: 'GET, HEAD' });
         if (path === '/health') {
           return this._json(res, this._closing ? 503 : 200, { status: this._closing ? 'shutting down' : 'ok' });
         }
@@ -281,20 +280,32 @@ class RelayServer implements Relay {
       return this._text(
         res,
         415,
-        `unsupported content type ${JSON.stringify(contentType)}: send application/x-protobuf or application/json`
+        `unsupported content type ${JSON.stringify(contentType)}: send application/x-protobuf or application/json`,
       );
     }
-    const encoding = String(req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+    const encoding = String(req.headers['content-encoding'] ?? 'identity')
+      .trim()
+      .toLowerCase();
     const gzip = encoding === 'gzip' || encoding === 'x-gzip';
     if (!gzip && encoding !== 'identity' && encoding !== '') {
-      return this._status(res, format, 415, `unsupported content encoding ${JSON.stringify(encoding)}: send gzip or none`);
+      return this._status(
+        res,
+        format,
+        415,
+        `unsupported content encoding ${JSON.stringify(encoding)}: send gzip or none`,
+      );
     }
     // Before reading the body: is there room for at least one more span?
     if (this._throttled(res, format, 1)) return;
     const limit = this.config.maxBodyBytes;
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > limit) {
-      return this._tooLarge(req, res, format, `the body is ${declared} bytes; the limit is ${limit} (--max-body-bytes)`);
+      return this._tooLarge(
+        req,
+        res,
+        format,
+        `the body is ${declared} bytes; the limit is ${limit} (--max-body-bytes)`,
+      );
     }
 
     const read = await this._readBody(req, limit, gzip);
@@ -333,7 +344,10 @@ class RelayServer implements Relay {
     if (rejected > 0) {
       const messages: string[] = [];
       if (decoded.rejected > 0) messages.push(decoded.rejectionMessage ?? `${decoded.rejected} invalid spans`);
-      if (dropped > 0) messages.push(`${dropped} spans dropped: the export queue is full (--max-queue-size ${this.config.maxQueueSize})`);
+      if (dropped > 0)
+        messages.push(
+          `${dropped} spans dropped: the export queue is full (--max-queue-size ${this.config.maxQueueSize})`,
+        );
       partial = { rejectedSpans: rejected, errorMessage: messages.join('; ') };
     }
     this._send(res, 200, CONTENT_TYPES[format], encodeTraceResponse(format, partial));
@@ -402,7 +416,11 @@ class RelayServer implements Relay {
         decoded += chunk.length;
         this._counters.bytesDecoded += chunk.length;
         if (decoded > limit) {
-          finish({ ok: false, status: 413, message: `the body is over ${limit} bytes after gzip decompression (--max-body-bytes)` });
+          finish({
+            ok: false,
+            status: 413,
+            message: `the body is over ${limit} bytes after gzip decompression (--max-body-bytes)`,
+          });
         } else {
           chunks.push(chunk);
         }
@@ -426,7 +444,9 @@ class RelayServer implements Relay {
         gunzip = createGunzip();
         gunzip.on('data', collect);
         gunzip.on('end', () => finish({ ok: true, body: Buffer.concat(chunks, decoded) }));
-        gunzip.on('error', (error: Error) => finish({ ok: false, status: 400, message: `invalid gzip body: ${error.message}` }));
+        gunzip.on('error', (error: Error) =>
+          finish({ ok: false, status: 400, message: `invalid gzip body: ${error.message}` }),
+        );
       }
       req.on('data', onData);
       req.on('end', onEnd);
@@ -445,7 +465,13 @@ class RelayServer implements Relay {
   }
 
   /** A google.rpc.Status body in the request's format, as the OTLP/HTTP specification asks. */
-  private _status(res: ServerResponse, format: OtlpFormat, status: number, message: string, headers: Record<string, string> = {}): void {
+  private _status(
+    res: ServerResponse,
+    format: OtlpFormat,
+    status: number,
+    message: string,
+    headers: Record<string, string> = {},
+  ): void {
     const code =
       status === 400 || status === 415
         ? RPC_CODE.INVALID_ARGUMENT
@@ -479,7 +505,13 @@ class RelayServer implements Relay {
     }
   }
 
-  private _send(res: ServerResponse, status: number, contentType: string, body: Uint8Array, headers: Record<string, string> = {}): void {
+  private _send(
+    res: ServerResponse,
+    status: number,
+    contentType: string,
+    body: Uint8Array,
+    headers: Record<string, string> = {},
+  ): void {
     const key = String(status);
     this._counters.responses[key] = (this._counters.responses[key] ?? 0) + 1;
     if (this._closing) headers = { ...headers, connection: 'close' };
@@ -508,13 +540,16 @@ function sampled(span: RelaySpan): RelaySpan {
   } catch {
     // A frozen span: wrap it instead (the serializers read properties, so the prototype chain serves).
   }
-  return Object.create(span, { spanContext: { value: () => fixed, writable: true, enumerable: true, configurable: true } }) as RelaySpan;
+  return Object.create(span, {
+    spanContext: { value: () => fixed, writable: true, enumerable: true, configurable: true },
+  }) as RelaySpan;
 }
 
 function sortByEndTime(spans: readonly RelaySpan[]): RelaySpan[] {
   const sorted = [...spans];
   let ordered = true;
-  for (let i = 1; i < sorted.length && ordered; i++) ordered = compareTime(sorted[i - 1]!.endTime, sorted[i]!.endTime) <= 0;
+  for (let i = 1; i < sorted.length && ordered; i++)
+    ordered = compareTime(sorted[i - 1]!.endTime, sorted[i]!.endTime) <= 0;
   if (!ordered) sorted.sort((a, b) => compareTime(a.endTime, b.endTime));
   return sorted;
 }

@@ -38,7 +38,10 @@ export class OtlpJsonLinesExporter implements SpanExporterLike {
       line.set(json);
       line.set(NEWLINE, json.length);
     } catch (error) {
-      resultCallback({ code: ExportResultCode.FAILED, error: error instanceof Error ? error : new Error(String(error)) });
+      resultCallback({
+        code: ExportResultCode.FAILED,
+        error: error instanceof Error ? error : new Error(String(error)),
+      });
       return;
     }
     const written = new Promise<void>((resolve) => {
@@ -48,7 +51,10 @@ export class OtlpJsonLinesExporter implements SpanExporterLike {
           resolve();
         });
       } catch (error) {
-        resultCallback({ code: ExportResultCode.FAILED, error: error instanceof Error ? error : new Error(String(error)) });
+        resultCallback({
+          code: ExportResultCode.FAILED,
+          error: error instanceof Error ? error : new Error(String(error)),
+        });
         resolve();
       }
     });

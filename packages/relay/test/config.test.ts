@@ -70,7 +70,9 @@ describe('relay configuration', () => {
     });
 
     it('VERSION is the package version', () => {
-      const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+      const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+        version: string;
+      };
       assert.equal(VERSION, manifest.version);
     });
   });
@@ -78,17 +80,28 @@ describe('relay configuration', () => {
   describe('flags and environment', () => {
     it('reads every setting from its flag', () => {
       const config = run([
-        '--listen', '0.0.0.0:9000',
-        '--forward', 'http://collector:4318',
-        '--forward-protocol', 'http/json',
-        '--forward-headers', 'authorization=Bearer%20abc,x-tenant=acme',
-        '--max-body-bytes', '4MiB',
-        '--hold-millis', '30000',
-        '--max-held-spans', '100',
-        '--max-open-millis', '1000',
-        '--max-queue-size', '400',
-        '--max-export-batch-size', '50',
-        '--scheduled-delay-millis', '0',
+        '--listen',
+        '0.0.0.0:9000',
+        '--forward',
+        'http://collector:4318',
+        '--forward-protocol',
+        'http/json',
+        '--forward-headers',
+        'authorization=Bearer%20abc,x-tenant=acme',
+        '--max-body-bytes',
+        '4MiB',
+        '--hold-millis',
+        '30000',
+        '--max-held-spans',
+        '100',
+        '--max-open-millis',
+        '1000',
+        '--max-queue-size',
+        '400',
+        '--max-export-batch-size',
+        '50',
+        '--scheduled-delay-millis',
+        '0',
       ]);
       assert.deepEqual(config, {
         listen: '0.0.0.0:9000',
@@ -183,28 +196,53 @@ describe('relay configuration', () => {
     it('names the flag and the value', () => {
       assert.deepEqual(problems(['--listen', 'x:y']), ['--listen "x:y": port must be 0–65535']);
       assert.deepEqual(problems(['--listen', 'localhost']), ['--listen "localhost": expected host:port']);
-      assert.deepEqual(problems(['--listen', '::1:4318']), ['--listen "::1:4318": put an IPv6 address in brackets, e.g. [::1]:4318']);
+      assert.deepEqual(problems(['--listen', '::1:4318']), [
+        '--listen "::1:4318": put an IPv6 address in brackets, e.g. [::1]:4318',
+      ]);
       assert.deepEqual(problems(['--listen', '127.0.0.1:70000']), ['--listen "127.0.0.1:70000": port must be 0–65535']);
-      assert.deepEqual(problems(['--forward', 'ftp://h/']), ['--forward "ftp://h/": expected an http:// or https:// URL']);
-      assert.deepEqual(problems(['--forward', 'not a url']), ['--forward "not a url": expected an http:// or https:// URL']);
-      assert.deepEqual(problems(['--forward-protocol', 'grpc']), ['--forward-protocol "grpc": expected http/protobuf or http/json']);
+      assert.deepEqual(problems(['--forward', 'ftp://h/']), [
+        '--forward "ftp://h/": expected an http:// or https:// URL',
+      ]);
+      assert.deepEqual(problems(['--forward', 'not a url']), [
+        '--forward "not a url": expected an http:// or https:// URL',
+      ]);
+      assert.deepEqual(problems(['--forward-protocol', 'grpc']), [
+        '--forward-protocol "grpc": expected http/protobuf or http/json',
+      ]);
       assert.deepEqual(problems(['--max-body-bytes', '20GB']), [
         '--max-body-bytes "20GB": expected an integer from 1 to 1073741824 (bytes, or with a KiB/MiB suffix)',
       ]);
-      assert.deepEqual(problems(['--hold-millis', '-1']), ['--hold-millis "-1": expected an integer from 0 to 2147483647']);
-      assert.deepEqual(problems(['--max-held-spans', '0']), ['--max-held-spans "0": expected an integer from 1 to 9007199254740991']);
-      assert.deepEqual(problems(['--max-open-millis', '1.5']), ['--max-open-millis "1.5": expected an integer from 1 to 2147483647']);
-      assert.deepEqual(problems(['--max-queue-size', 'lots']), ['--max-queue-size "lots": expected an integer from 1 to 9007199254740991']);
-      assert.deepEqual(problems(['--max-export-batch-size', '0']), ['--max-export-batch-size "0": expected an integer from 1 to 9007199254740991']);
-      assert.deepEqual(problems(['--scheduled-delay-millis', '3000000000']), ['--scheduled-delay-millis "3000000000": expected an integer from 0 to 2147483647']);
+      assert.deepEqual(problems(['--hold-millis', '-1']), [
+        '--hold-millis "-1": expected an integer from 0 to 2147483647',
+      ]);
+      assert.deepEqual(problems(['--max-held-spans', '0']), [
+        '--max-held-spans "0": expected an integer from 1 to 9007199254740991',
+      ]);
+      assert.deepEqual(problems(['--max-open-millis', '1.5']), [
+        '--max-open-millis "1.5": expected an integer from 1 to 2147483647',
+      ]);
+      assert.deepEqual(problems(['--max-queue-size', 'lots']), [
+        '--max-queue-size "lots": expected an integer from 1 to 9007199254740991',
+      ]);
+      assert.deepEqual(problems(['--max-export-batch-size', '0']), [
+        '--max-export-batch-size "0": expected an integer from 1 to 9007199254740991',
+      ]);
+      assert.deepEqual(problems(['--scheduled-delay-millis', '3000000000']), [
+        '--scheduled-delay-millis "3000000000": expected an integer from 0 to 2147483647',
+      ]);
     });
 
     it('names the environment variable and the value', () => {
-      assert.deepEqual(problems([], { GENAI_ENRICH_RELAY_LISTEN: 'x:y' }), ['GENAI_ENRICH_RELAY_LISTEN "x:y": port must be 0–65535']);
-      assert.deepEqual(problems([], { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }), ['OTEL_EXPORTER_OTLP_PROTOCOL "grpc": expected http/protobuf or http/json']);
-      assert.deepEqual(problems([], { OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }), [
-        'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL "grpc": expected http/protobuf or http/json',
+      assert.deepEqual(problems([], { GENAI_ENRICH_RELAY_LISTEN: 'x:y' }), [
+        'GENAI_ENRICH_RELAY_LISTEN "x:y": port must be 0–65535',
       ]);
+      assert.deepEqual(problems([], { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }), [
+        'OTEL_EXPORTER_OTLP_PROTOCOL "grpc": expected http/protobuf or http/json',
+      ]);
+      assert.deepEqual(
+        problems([], { OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }),
+        ['OTEL_EXPORTER_OTLP_TRACES_PROTOCOL "grpc": expected http/protobuf or http/json'],
+      );
       assert.deepEqual(problems([], { GENAI_ENRICH_RELAY_HOLD_MILLIS: 'soon' }), [
         'GENAI_ENRICH_RELAY_HOLD_MILLIS "soon": expected an integer from 0 to 2147483647',
       ]);
@@ -237,14 +275,19 @@ describe('relay configuration', () => {
       assert.deepEqual(problems([], { OTEL_EXPORTER_OTLP_HEADERS: 'bad key=v' }), [
         'OTEL_EXPORTER_OTLP_HEADERS "bad key=…": "bad key" is not a valid header name',
       ]);
-      assert.deepEqual(problems(['--forward-headers', 'k=%E0%A4%A']), ['--forward-headers "k=…": the value of "k" is not valid percent-encoding']);
+      assert.deepEqual(problems(['--forward-headers', 'k=%E0%A4%A']), [
+        '--forward-headers "k=…": the value of "k" is not valid percent-encoding',
+      ]);
     });
 
     it('refuses to forward to its own listen address', () => {
       assert.deepEqual(problems(['--forward', 'http://127.0.0.1:4318']), [
         `--forward "http://127.0.0.1:4318": this is the relay's own listen address (127.0.0.1:4318)`,
       ]);
-      assert.equal(run(['--listen', '127.0.0.1:0', '--forward', 'http://127.0.0.1:4318']).forward, 'http://127.0.0.1:4318/v1/traces');
+      assert.equal(
+        run(['--listen', '127.0.0.1:0', '--forward', 'http://127.0.0.1:4318']).forward,
+        'http://127.0.0.1:4318/v1/traces',
+      );
     });
 
     it('the export queue must hold every held span', () => {
@@ -261,14 +304,20 @@ describe('relay configuration', () => {
 
     it('validates the programmatic options object, naming each option', () => {
       assert.deepEqual(
-        validateRelayOptions({ listen: 'x:y', forwardProtocol: 'grpc' as never, maxBodyBytes: 0, holdMillis: 1.5, forwardHeaders: { 'a b': 'c' } }),
+        validateRelayOptions({
+          listen: 'x:y',
+          forwardProtocol: 'grpc' as never,
+          maxBodyBytes: 0,
+          holdMillis: 1.5,
+          forwardHeaders: { 'a b': 'c' },
+        }),
         [
           'listen "x:y": port must be 0–65535',
           'forwardProtocol "grpc": expected http/protobuf or http/json',
           'forwardHeaders {"a b": …}: "a b" is not a valid header name',
           'maxBodyBytes 0: expected an integer from 1 to 1073741824 (bytes, or with a KiB/MiB suffix)',
           'holdMillis 1.5: expected an integer from 0 to 2147483647',
-        ]
+        ],
       );
       assert.deepEqual(validateRelayOptions({ lisen: '127.0.0.1:1' } as never), ['unknown option "lisen"']);
       assert.throws(() => resolveRelayConfig({ maxHeldSpans: -1 }), {
@@ -282,7 +331,14 @@ describe('relay configuration', () => {
 describe("the processor's options in the relay", () => {
   // The relay passes these through to GenAiEnrichingProcessor: it must accept exactly what the processor
   // accepts, with the processor's range in its messages (under the relay's own names).
-  const passedThrough = ['holdMillis', 'maxHeldSpans', 'maxOpenMillis', 'maxQueueSize', 'maxExportBatchSize', 'scheduledDelayMillis'] as const;
+  const passedThrough = [
+    'holdMillis',
+    'maxHeldSpans',
+    'maxOpenMillis',
+    'maxQueueSize',
+    'maxExportBatchSize',
+    'scheduledDelayMillis',
+  ] as const;
 
   it('are bounded as the processor bounds them', () => {
     for (const name of passedThrough) {
@@ -292,7 +348,9 @@ describe("the processor's options in the relay", () => {
       assert.deepEqual(validateRelayOptions(atMin), [], `${name} at its minimum`);
       assert.deepEqual(validateConfig(atMin), [], `${name} at its minimum, for the processor`);
       for (const bad of [bounds.min - 1, bounds.max + 1]) {
-        assert.deepEqual(validateRelayOptions({ maxHeldSpans: 1, [name]: bad }), [`${name} ${bad}: expected ${integerRange(bounds)}`]);
+        assert.deepEqual(validateRelayOptions({ maxHeldSpans: 1, [name]: bad }), [
+          `${name} ${bad}: expected ${integerRange(bounds)}`,
+        ]);
         assert.deepEqual(validateConfig({ [name]: bad }), [`${name} must be ${integerRange(bounds)}, got ${bad}`]);
       }
     }

@@ -146,7 +146,10 @@ interface Answer {
 }
 
 /** A request with node:http, so that a 413 sent while the body is still going out is read, not lost. */
-function send(url: string, options: { method?: string; headers?: Record<string, string>; body?: Uint8Array | Uint8Array[] } = {}): Promise<Answer> {
+function send(
+  url: string,
+  options: { method?: string; headers?: Record<string, string>; body?: Uint8Array | Uint8Array[] } = {},
+): Promise<Answer> {
   return new Promise<Answer>((resolve, reject) => {
     let answered = false;
     const req = request(url, { method: options.method ?? 'POST', headers: options.headers ?? {} }, (res) => {
@@ -317,7 +320,10 @@ function plainSpanJson(spanId: string, name = 'db query'): unknown {
 function request1(spans: unknown[]): unknown {
   return {
     resourceSpans: [
-      { resource: { attributes: [{ key: 'service.name', value: { stringValue: 'relay-test' } }] }, scopeSpans: [{ scope: { name: 'relay-test' }, spans }] },
+      {
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'relay-test' } }] },
+        scopeSpans: [{ scope: { name: 'relay-test' }, spans }],
+      },
     ],
   };
 }
@@ -363,9 +369,14 @@ describe('relay server', () => {
     it('OTLP/protobuf exporter (gzip) → relay → protobuf forwarding: each span once, normalized, ids and times kept', async () => {
       const receiver = await protoReceiver();
       const relay = await relayTo(receiver.url);
-      const sent = await sendTrace(new OTLPProtoExporter({ url: relay.address.tracesUrl, compression: 'gzip' as never }));
+      const sent = await sendTrace(
+        new OTLPProtoExporter({ url: relay.address.tracesUrl, compression: 'gzip' as never }),
+      );
       await receiver.waitFor(2);
-      assert.ok(receiver.contentTypes.every((t) => t === 'application/x-protobuf'), receiver.contentTypes.join());
+      assert.ok(
+        receiver.contentTypes.every((t) => t === 'application/x-protobuf'),
+        receiver.contentTypes.join(),
+      );
       const out = byId(receiver.spans, (s) => s.spanContext().spanId);
       assert.equal(out.size, 2);
       for (const span of sent) {
@@ -470,7 +481,11 @@ describe('relay server', () => {
 
     it('malformed JSON → 400 with {code, message}', async () => {
       const relay = await relayTo(undefined, { output: { write: (_c, cb) => (cb?.(), true) } });
-      for (const body of ['{"resourceSpans": [', '[1, 2]', '{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"xyz"}]}]}]}']) {
+      for (const body of [
+        '{"resourceSpans": [',
+        '[1, 2]',
+        '{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"xyz"}]}]}]}',
+      ]) {
         const answer = await postJson(relay, body);
         assert.equal(answer.status, 400, body);
         assert.equal(answer.headers['content-type'], 'application/json');
@@ -488,7 +503,10 @@ describe('relay server', () => {
 
     it('an unsupported content type or encoding → 415; other methods → 405; other paths → 404', async () => {
       const relay = await relayTo(undefined, { output: { write: (_c, cb) => (cb?.(), true) } });
-      const plain = await send(relay.address.tracesUrl, { headers: { 'content-type': 'text/plain' }, body: Buffer.from('hello') });
+      const plain = await send(relay.address.tracesUrl, {
+        headers: { 'content-type': 'text/plain' },
+        body: Buffer.from('hello'),
+      });
       assert.equal(plain.status, 415);
       assert.match(plain.body.toString(), /unsupported content type "text\/plain"/);
       const none = await send(relay.address.tracesUrl, { body: Buffer.from('{}') });
@@ -499,7 +517,15 @@ describe('relay server', () => {
       const get = await send(relay.address.tracesUrl, { method: 'GET' });
       assert.equal(get.status, 405);
       assert.equal(get.headers['allow'], 'POST');
-      assert.equal((await send(`${relay.address.url}/v1/metrics`, { headers: { 'content-type': 'application/json' }, body: Buffer.from('{}') })).status, 404);
+      assert.equal(
+        (
+          await send(`${relay.address.url}/v1/metrics`, {
+            headers: { 'content-type': 'application/json' },
+            body: Buffer.from('{}'),
+          })
+        ).status,
+        404,
+      );
       assert.equal((await send(`${relay.address.url}/health`, { method: 'DELETE' })).status, 405);
       assert.equal((await postJson(relay, '{}')).status, 200, 'an empty request is fine');
       const s = await stats(relay);
@@ -509,7 +535,10 @@ describe('relay server', () => {
     it('a client that goes away mid-body does not hurt the relay', async () => {
       const relay = await relayTo(undefined, { output: { write: (_c, cb) => (cb?.(), true) } });
       await new Promise<void>((resolve) => {
-        const req = request(relay.address.tracesUrl, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': '1000' } });
+        const req = request(relay.address.tracesUrl, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'content-length': '1000' },
+        });
         req.on('error', () => resolve());
         req.write('{"resourceSpans": [');
         setTimeout(() => {
@@ -523,18 +552,27 @@ describe('relay server', () => {
 
   describe('body size limits', () => {
     it('413 when Content-Length is over the limit, and when a chunked body passes it while streaming', async () => {
-      const relay = await relayTo(undefined, { maxBodyBytes: 64 * 1024, output: { write: (_c, cb) => (cb?.(), true) } });
+      const relay = await relayTo(undefined, {
+        maxBodyBytes: 64 * 1024,
+        output: { write: (_c, cb) => (cb?.(), true) },
+      });
       const declared = await postJson(relay, 'x'.repeat(100 * 1024));
       assert.equal(declared.status, 413);
       assert.equal(declared.headers['connection'], 'close');
       assert.match(JSON.parse(declared.body.toString()).message as string, /the limit is 65536/);
       // No Content-Length: 16 KiB chunks until it is over. The relay stops reading after the limit.
       const chunks = Array.from({ length: 40 }, () => Buffer.alloc(16 * 1024, 0x20));
-      const streamed = await send(relay.address.tracesUrl, { headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' }, body: chunks });
+      const streamed = await send(relay.address.tracesUrl, {
+        headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+        body: chunks,
+      });
       assert.equal(streamed.status, 413);
       assert.match(JSON.parse(streamed.body.toString()).message as string, /over 65536 bytes \(--max-body-bytes\)/);
       const s = relay.stats().relay;
-      assert.ok(s.bytesReceived <= 64 * 1024 + 64 * 1024, `read ${s.bytesReceived} bytes, not the whole ${40 * 16 * 1024}`);
+      assert.ok(
+        s.bytesReceived <= 64 * 1024 + 64 * 1024,
+        `read ${s.bytesReceived} bytes, not the whole ${40 * 16 * 1024}`,
+      );
     });
 
     it('a gzip bomb (50 MiB of zeros) → 413 after inflating no more than the 20 MiB limit', async () => {
@@ -591,7 +629,12 @@ describe('relay server', () => {
     it('503 with Retry-After while a forward target that does not answer fills the queue; everything arrives once it does', async () => {
       const receiver = await protoReceiver();
       receiver.stall();
-      const relay = await relayTo(receiver.url, { maxQueueSize: 4, maxHeldSpans: 1, maxExportBatchSize: 2, scheduledDelayMillis: 0 });
+      const relay = await relayTo(receiver.url, {
+        maxQueueSize: 4,
+        maxHeldSpans: 1,
+        maxExportBatchSize: 2,
+        scheduledDelayMillis: 0,
+      });
       let n = 0;
       const batch = (size: number): unknown => request1(Array.from({ length: size }, () => plainSpanJson(spanId(++n))));
       assert.equal((await postJson(relay, batch(2))).status, 200, 'exported at once, and stuck in flight');
@@ -600,7 +643,10 @@ describe('relay server', () => {
       const refused = await postJson(relay, tooMany);
       assert.equal(refused.status, 503);
       assert.equal(refused.headers['retry-after'], '1');
-      assert.match(JSON.parse(refused.body.toString()).message as string, /the export queue has no room: 2 spans queued/);
+      assert.match(
+        JSON.parse(refused.body.toString()).message as string,
+        /the export queue has no room: 2 spans queued/,
+      );
       assert.equal((await postJson(relay, batch(2))).status, 200, 'two more still fit');
       assert.equal((await postJson(relay, batch(1))).status, 503, 'now it is full');
       assert.equal((await stats(relay)).relay.queued, 4);
@@ -623,14 +669,22 @@ describe('relay server', () => {
     it('a span with an invalid span id is rejected by partial success; the rest goes through', async () => {
       const receiver = await jsonReceiver();
       const relay = await relayTo(receiver.url, { forwardProtocol: 'http/json' });
-      const answer = await postJson(relay, request1([plainSpanJson(spanId(7)), plainSpanJson('0000000000000000', 'bad id')]));
+      const answer = await postJson(
+        relay,
+        request1([plainSpanJson(spanId(7)), plainSpanJson('0000000000000000', 'bad id')]),
+      );
       assert.equal(answer.status, 200);
-      const response = JSON.parse(answer.body.toString()) as { partialSuccess?: { rejectedSpans?: string | number; errorMessage?: string } };
+      const response = JSON.parse(answer.body.toString()) as {
+        partialSuccess?: { rejectedSpans?: string | number; errorMessage?: string };
+      };
       assert.equal(Number(response.partialSuccess?.rejectedSpans), 1);
       assert.ok((response.partialSuccess?.errorMessage ?? '').length > 0);
       await receiver.waitFor((spans) => spans.length >= 1);
       await relay.processor.forceFlush();
-      assert.deepEqual(receiver.spans.map((s) => s.name), ['db query']);
+      assert.deepEqual(
+        receiver.spans.map((s) => s.name),
+        ['db query'],
+      );
       assert.equal(relay.stats().relay.spansRejected, 1);
     });
 
@@ -640,8 +694,13 @@ describe('relay server', () => {
       const health = await send(`${relay.address.url}/health`, { method: 'GET' });
       assert.equal(health.status, 200);
       assert.deepEqual(JSON.parse(health.body.toString()), { status: 'ok' });
-      const body = Buffer.from(JSON.stringify(request1([plainSpanJson(spanId(9)), heldSpanJson(spanId(10), 'resp-10')])));
-      assert.equal((await send(relay.address.tracesUrl, { headers: { 'content-type': 'application/json' }, body })).status, 200);
+      const body = Buffer.from(
+        JSON.stringify(request1([plainSpanJson(spanId(9)), heldSpanJson(spanId(10), 'resp-10')])),
+      );
+      assert.equal(
+        (await send(relay.address.tracesUrl, { headers: { 'content-type': 'application/json' }, body })).status,
+        200,
+      );
       await receiver.waitFor((spans) => spans.length >= 1);
       const s = await stats(relay);
       assert.equal(s.processor.received, 2);

@@ -17,6 +17,9 @@ export const setup: SuiteOptions = {
     responses: { usage: ['input', 'output', 'cacheRead', 'reasoning'] },
     'responses-stream': { usage: ['input', 'output', 'cacheRead', 'reasoning'] },
     embeddings: { missing: 'lost', why: 'embedding usage is not recorded' },
-    'early-break': { missing: 'lost', why: 'the instrumentation drains the stream itself and ends the span, without usage' },
+    'early-break': {
+      missing: 'lost',
+      why: 'the instrumentation drains the stream itself and ends the span, without usage',
+    },
   },
 };

@@ -18,8 +18,15 @@ export const setup: SuiteOptions = {
       usage: ['input', 'output'],
       lost: { fields: ['cacheRead', 'reasoning'], why: 'the instrumentation records input and output tokens only' },
     },
-    'responses-stream': { missing: 'lost', why: 'streamed usage is dropped, and the span has no response id to join on' },
+    'responses-stream': {
+      missing: 'lost',
+      why: 'streamed usage is dropped, and the span has no response id to join on',
+    },
     embeddings: { noSpan: 'the instrumentation does not trace embeddings' },
-    'early-break': { missing: 'not on the wire', why: 'the span is never ended; the stream was cancelled', forceEnded: true },
+    'early-break': {
+      missing: 'not on the wire',
+      why: 'the span is never ended; the stream was cancelled',
+      forceEnded: true,
+    },
   },
 };

@@ -19,6 +19,10 @@ export const setup: SuiteOptions = {
     responses: { usage: ['input', 'output'], lost: { fields: ['cacheRead', 'reasoning'], why: NO_DETAILS } },
     'responses-stream': { usage: ['input', 'output'], lost: { fields: ['cacheRead', 'reasoning'], why: NO_DETAILS } },
     embeddings: { usage: ['input'] },
-    'early-break': { missing: 'not on the wire', why: 'the span is never ended; the stream was cancelled', forceEnded: true },
+    'early-break': {
+      missing: 'not on the wire',
+      why: 'the span is never ended; the stream was cancelled',
+      forceEnded: true,
+    },
   },
 };

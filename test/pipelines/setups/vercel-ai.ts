@@ -18,5 +18,7 @@ export const setup: SuiteOptions = {
   // The outer ai.generateText / ai.streamText / ai.embed span repeats the sum of its provider calls in
   // ai.usage.*. Mapping it to gen_ai.usage.* would count each call twice, so it stays as the SDK wrote it.
   allowedLegacyKeys: (span) =>
-    span.attributes['gen_ai.operation.name'] === undefined ? Object.keys(span.attributes).filter((k) => k.startsWith('ai.usage.')) : [],
+    span.attributes['gen_ai.operation.name'] === undefined
+      ? Object.keys(span.attributes).filter((k) => k.startsWith('ai.usage.'))
+      : [],
 };

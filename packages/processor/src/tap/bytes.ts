@@ -76,7 +76,9 @@ export function lastIndexOfSeqIn(hay: Uint8Array, seq: Uint8Array, from: number,
   // A bounded view: lastIndexOf on the whole chunk would rescan everything before `from` on each call.
   const view = hay.subarray(from, to);
   const i =
-    NodeBuffer !== undefined ? NodeBuffer.from(view.buffer, view.byteOffset, view.byteLength).lastIndexOf(seq) : lastIndexOfSeq(view, seq);
+    NodeBuffer !== undefined
+      ? NodeBuffer.from(view.buffer, view.byteOffset, view.byteLength).lastIndexOf(seq)
+      : lastIndexOfSeq(view, seq);
   return i < 0 ? -1 : from + i;
 }
 

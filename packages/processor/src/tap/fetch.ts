@@ -167,8 +167,13 @@ export function withIncludeUsage(body: string): string | undefined {
   const r = request as { stream?: unknown; stream_options?: unknown };
   if (r.stream !== true) return undefined;
   const options = r.stream_options;
-  if (options !== undefined && options !== null && (typeof options !== 'object' || Array.isArray(options))) return undefined;
-  if (options !== undefined && options !== null && (options as { include_usage?: unknown }).include_usage !== undefined) {
+  if (options !== undefined && options !== null && (typeof options !== 'object' || Array.isArray(options)))
+    return undefined;
+  if (
+    options !== undefined &&
+    options !== null &&
+    (options as { include_usage?: unknown }).include_usage !== undefined
+  ) {
     // The application chose (true or an explicit false): respect it.
     return undefined;
   }
@@ -254,9 +259,13 @@ function tapResponse(response: Response, plan: Plan, sink: TapReportSink, maxBuf
         return reader.cancel(reason);
       },
     },
-    { highWaterMark: 0 }
+    { highWaterMark: 0 },
   );
-  const tapped = new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+  const tapped = new Response(body, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  });
   // A constructed Response has an empty url and redirected=false; keep the real ones for clients that read them.
   Object.defineProperties(tapped, {
     url: { value: response.url, enumerable: true },

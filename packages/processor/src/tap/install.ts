@@ -60,9 +60,12 @@ export function installUsageTap(processor: GenAiEnrichingProcessor, options: Ins
   const tap = createUsageTap(tapSinkOf(processor, 'installUsageTap'), { ...resolved, fetch: original });
   let active = true;
   // Marked as a tap over the original, so that a processor.fetch built over it does not tap twice.
-  const installed = markAsTap(function fetchWithUsageTap(input: FetchInput, init?: RequestInit): Promise<Response> {
-    return active && matchesHost(input, hosts) ? tap(input, init) : original(input, init);
-  } as Fetch, () => original);
+  const installed = markAsTap(
+    function fetchWithUsageTap(input: FetchInput, init?: RequestInit): Promise<Response> {
+      return active && matchesHost(input, hosts) ? tap(input, init) : original(input, init);
+    } as Fetch,
+    () => original,
+  );
   globalThis.fetch = installed;
   return () => {
     active = false;

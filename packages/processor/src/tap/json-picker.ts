@@ -354,7 +354,12 @@ export class JsonPicker {
             if (c === OPEN_OBJ || c === OPEN_ARR) {
               this.push(c === OPEN_OBJ ? KIND_OBJ : KIND_ARR);
               if (wanted) {
-                this.startCapture(key, !atTop, key === K_USAGE ? PICKER_MAX_USAGE_BYTES : PICKER_MAX_SCALAR_BYTES, this.depth);
+                this.startCapture(
+                  key,
+                  !atTop,
+                  key === K_USAGE ? PICKER_MAX_USAGE_BYTES : PICKER_MAX_SCALAR_BYTES,
+                  this.depth,
+                );
                 capFrom = i;
               }
               i++;
@@ -470,7 +475,9 @@ export class JsonPicker {
     }
     let buf = this.capBuf;
     if (buf === undefined || buf.length < this.capLen + n) {
-      const grown = new Uint8Array(Math.min(PICKER_MAX_USAGE_BYTES, Math.max(this.capLen + n, (buf?.length ?? 0) * 2, 256)));
+      const grown = new Uint8Array(
+        Math.min(PICKER_MAX_USAGE_BYTES, Math.max(this.capLen + n, (buf?.length ?? 0) * 2, 256)),
+      );
       if (buf !== undefined && this.capLen > 0) grown.set(buf.subarray(0, this.capLen));
       buf = this.capBuf = grown;
     }

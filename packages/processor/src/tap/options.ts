@@ -69,7 +69,8 @@ function hostProblems(hosts: unknown): string[] {
   if (!Array.isArray(hosts)) return [`hosts must be an array of strings, got ${describeValue(hosts)}`];
   const problems: string[] = [];
   hosts.forEach((host: unknown, i) => {
-    if (typeof host !== 'string' || host === '') problems.push(`hosts[${i}] must be a non-empty string, got ${describeValue(host)}`);
+    if (typeof host !== 'string' || host === '')
+      problems.push(`hosts[${i}] must be a non-empty string, got ${describeValue(host)}`);
   });
   return problems;
 }

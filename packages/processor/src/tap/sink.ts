@@ -24,7 +24,9 @@ export function registerTapSink(owner: object, sink: TapReportSink): void {
 export function tapSinkOf(owner: unknown, who: string): TapReportSink {
   const sink = owner !== null && typeof owner === 'object' ? SINKS.get(owner) : undefined;
   if (sink !== undefined) return sink;
-  diag.warn(`${who}: the first argument is not a GenAiEnrichingProcessor; the tap passes requests through and reports nothing`);
+  diag.warn(
+    `${who}: the first argument is not a GenAiEnrichingProcessor; the tap passes requests through and reports nothing`,
+  );
   return ignore;
 }
 

@@ -135,13 +135,14 @@ export class UsageChunkStripper {
   }
 
   private _isUsageOnlyChunk(event: Uint8Array): boolean {
-    if (findSeq(event, event.length, USAGE_NEEDLE) < 0 || findSeq(event, event.length, EMPTY_CHOICES_NEEDLE) < 0) return false;
+    if (findSeq(event, event.length, USAGE_NEEDLE) < 0 || findSeq(event, event.length, EMPTY_CHOICES_NEEDLE) < 0)
+      return false;
     // The event's `data:` lines, without one space after the colon, joined with LF.
     let data = '';
     let first = true;
     const lineEnds = new SseLineEnds();
     const hay = new Hay(event);
-    for (let pos = startsWithAt(event, 0, BOM) ? BOM.length : 0; pos < event.length; ) {
+    for (let pos = startsWithAt(event, 0, BOM) ? BOM.length : 0; pos < event.length;) {
       const e = lineEnds.lineEnd(hay, pos);
       if (e - pos >= DATA_COLON.length && startsWithAt(event, pos, DATA_COLON)) {
         const s = pos + DATA_COLON.length;
@@ -152,7 +153,12 @@ export class UsageChunkStripper {
     }
     try {
       const chunk = JSON.parse(data) as { choices?: unknown; usage?: unknown };
-      return Array.isArray(chunk.choices) && chunk.choices.length === 0 && chunk.usage !== null && typeof chunk.usage === 'object';
+      return (
+        Array.isArray(chunk.choices) &&
+        chunk.choices.length === 0 &&
+        chunk.usage !== null &&
+        typeof chunk.usage === 'object'
+      );
     } catch {
       return false;
     }

@@ -36,7 +36,9 @@ export const TAP_USAGE: Readonly<Record<TapEndpoint, TapUsageReading>> = Object.
 const MAX_NAME_LENGTH = 256;
 
 export function asRecord(value: unknown): Record<string, unknown> | undefined {
-  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
 }
 
 export function asName(value: unknown): string | undefined {

@@ -93,7 +93,7 @@ const TAIL_WINDOW = 8 * 1024;
 const SPACE = 0x20;
 
 const COUNT_KEY_NEEDLES = Object.fromEntries(
-  Object.entries(TAP_USAGE).map(([endpoint, reading]) => [endpoint, needle(reading.countKeyNeedle)])
+  Object.entries(TAP_USAGE).map(([endpoint, reading]) => [endpoint, needle(reading.countKeyNeedle)]),
 ) as Record<TapEndpoint, Uint8Array>;
 const NEEDLE_DONE = needle('DONE]');
 const NEEDLE_STOP = needle('_stop"');
@@ -497,7 +497,11 @@ export class UsageStreamParser {
         const mapped = mapProviderUsage(this.shape, response['usage']);
         // A terminal event without usage does not end the search: nothing else would be skipped that way.
         if (mapped === undefined) return;
-        this._finding = makeFinding(asName(response['id']) ?? this.firstId, asName(response['model']) ?? this.firstModel, mapped);
+        this._finding = makeFinding(
+          asName(response['id']) ?? this.firstId,
+          asName(response['model']) ?? this.firstModel,
+          mapped,
+        );
         this.finish();
         return;
       }
@@ -601,4 +605,3 @@ function hasUsageObject(buf: Uint8Array, n: number): boolean {
   }
   return false;
 }
-

@@ -77,7 +77,8 @@ export class FakeClock implements Clock {
     const end = this.time + Math.max(0, ms);
     for (;;) {
       let next: FakeTimer | undefined;
-      for (const timer of this.pending) if (timer.due <= end && (next === undefined || byDue(timer, next) < 0)) next = timer;
+      for (const timer of this.pending)
+        if (timer.due <= end && (next === undefined || byDue(timer, next) < 0)) next = timer;
       if (next === undefined) break;
       this.pending.splice(this.pending.indexOf(next), 1);
       this.time = Math.max(this.time, next.due);

@@ -30,29 +30,40 @@ const bytes = (max: number) => fc.uint8Array({ min: 0x61, max: 0x62, maxLength: 
 describe('byte search', () => {
   it('forward searches agree with a naive one (portable, Buffer, short and long ranges)', () => {
     fc.assert(
-      fc.property(bytes(3000), bytes(5).filter((s) => s.length > 0), fc.nat(), (hay, seq, rawFrom) => {
-        const from = rawFrom % (hay.length + 1);
-        const expected = naiveIndexOf(hay, seq, from);
-        assert.equal(indexOfSeq(hay, seq, from), expected);
-        assert.equal(new Hay(hay).indexOf(seq, from), expected);
-        assert.equal(findSeq(hay, hay.length, seq, from), expected);
-        if (seq.length === 1) assert.equal(new Hay(hay).indexOfByte(seq[0]!, from), expected);
-      }),
-      { numRuns: RUNS }
+      fc.property(
+        bytes(3000),
+        bytes(5).filter((s) => s.length > 0),
+        fc.nat(),
+        (hay, seq, rawFrom) => {
+          const from = rawFrom % (hay.length + 1);
+          const expected = naiveIndexOf(hay, seq, from);
+          assert.equal(indexOfSeq(hay, seq, from), expected);
+          assert.equal(new Hay(hay).indexOf(seq, from), expected);
+          assert.equal(findSeq(hay, hay.length, seq, from), expected);
+          if (seq.length === 1) assert.equal(new Hay(hay).indexOfByte(seq[0]!, from), expected);
+        },
+      ),
+      { numRuns: RUNS },
     );
   });
 
   it('backward searches within a range agree with a naive one', () => {
     fc.assert(
-      fc.property(bytes(300), bytes(4).filter((s) => s.length > 0), fc.nat(), fc.nat(), (hay, seq, a, b) => {
-        const from = a % (hay.length + 1);
-        const to = from + (b % (hay.length - from + 1));
-        const expected = naiveLastIndexOf(hay, seq, from, to);
-        assert.equal(lastIndexOfSeqIn(hay, seq, from, to), expected);
-        const inView = lastIndexOfSeq(hay.subarray(from, to), seq);
-        assert.equal(inView < 0 ? -1 : from + inView, expected);
-      }),
-      { numRuns: RUNS }
+      fc.property(
+        bytes(300),
+        bytes(4).filter((s) => s.length > 0),
+        fc.nat(),
+        fc.nat(),
+        (hay, seq, a, b) => {
+          const from = a % (hay.length + 1);
+          const to = from + (b % (hay.length - from + 1));
+          const expected = naiveLastIndexOf(hay, seq, from, to);
+          assert.equal(lastIndexOfSeqIn(hay, seq, from, to), expected);
+          const inView = lastIndexOfSeq(hay.subarray(from, to), seq);
+          assert.equal(inView < 0 ? -1 : from + inView, expected);
+        },
+      ),
+      { numRuns: RUNS },
     );
   });
 

@@ -36,11 +36,16 @@ function chatChunk(choices: ChatCompletionChunk.Choice[], usage?: ChatCompletion
   };
 }
 
-const CHAT_USAGE = { prompt_tokens: 42, completion_tokens: 7, total_tokens: 49, prompt_tokens_details: { cached_tokens: 16 } };
+const CHAT_USAGE = {
+  prompt_tokens: 42,
+  completion_tokens: 7,
+  total_tokens: 49,
+  prompt_tokens_details: { cached_tokens: 16 },
+};
 
 function chatStream(includeUsage: boolean): string {
   const deltas = ['Grüß ', 'dich ', '👋'].map((content) =>
-    chatChunk([{ index: 0, delta: { content }, finish_reason: null }], includeUsage ? null : undefined)
+    chatChunk([{ index: 0, delta: { content }, finish_reason: null }], includeUsage ? null : undefined),
   );
   const last = chatChunk([{ index: 0, delta: {}, finish_reason: 'stop' }], includeUsage ? null : undefined);
   return sse([...deltas, last, ...(includeUsage ? [chatChunk([], CHAT_USAGE)] : []), '[DONE]']);
@@ -51,7 +56,14 @@ const CHAT_JSON: ChatCompletion = {
   object: 'chat.completion',
   created: 1_763_800_000,
   model: 'gpt-4o-mini-2024-07-18',
-  choices: [{ index: 0, message: { role: 'assistant', content: 'Grüß dich 👋', refusal: null }, finish_reason: 'stop', logprobs: null }],
+  choices: [
+    {
+      index: 0,
+      message: { role: 'assistant', content: 'Grüß dich 👋', refusal: null },
+      finish_reason: 'stop',
+      logprobs: null,
+    },
+  ],
   usage: CHAT_USAGE,
 };
 
@@ -63,8 +75,27 @@ const EMBEDDINGS: CreateEmbeddingResponse = {
 };
 
 const RESPONSE_EVENTS = [
-  { type: 'response.created', sequence_number: 0, response: { id: 'resp_Tap3', object: 'response', model: 'gpt-4o-mini-2024-07-18', status: 'in_progress', output: [], usage: null } },
-  { type: 'response.output_text.delta', sequence_number: 1, item_id: 'msg_1', output_index: 0, content_index: 0, delta: 'Grüß 👋', logprobs: [] },
+  {
+    type: 'response.created',
+    sequence_number: 0,
+    response: {
+      id: 'resp_Tap3',
+      object: 'response',
+      model: 'gpt-4o-mini-2024-07-18',
+      status: 'in_progress',
+      output: [],
+      usage: null,
+    },
+  },
+  {
+    type: 'response.output_text.delta',
+    sequence_number: 1,
+    item_id: 'msg_1',
+    output_index: 0,
+    content_index: 0,
+    delta: 'Grüß 👋',
+    logprobs: [],
+  },
   {
     type: 'response.completed',
     sequence_number: 2,
@@ -74,7 +105,13 @@ const RESPONSE_EVENTS = [
       model: 'gpt-4o-mini-2024-07-18',
       status: 'completed',
       output: [],
-      usage: { input_tokens: 30, input_tokens_details: { cached_tokens: 8 }, output_tokens: 6, output_tokens_details: { reasoning_tokens: 2 }, total_tokens: 36 },
+      usage: {
+        input_tokens: 30,
+        input_tokens_details: { cached_tokens: 8 },
+        output_tokens: 6,
+        output_tokens_details: { reasoning_tokens: 2 },
+        total_tokens: 36,
+      },
     },
   },
 ] as unknown as ResponseStreamEvent[];
@@ -93,10 +130,18 @@ const ANTHROPIC_EVENTS: RawMessageStreamEvent[] = [
       usage: { input_tokens: 10, output_tokens: 1, cache_read_input_tokens: 1024, cache_creation_input_tokens: 200 },
     },
   } as unknown as RawMessageStreamEvent,
-  { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '', citations: null } } as unknown as RawMessageStreamEvent,
+  {
+    type: 'content_block_start',
+    index: 0,
+    content_block: { type: 'text', text: '', citations: null },
+  } as unknown as RawMessageStreamEvent,
   { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Grüß 👋' } },
   { type: 'content_block_stop', index: 0 },
-  { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: 9 } } as unknown as RawMessageStreamEvent,
+  {
+    type: 'message_delta',
+    delta: { stop_reason: 'end_turn', stop_sequence: null },
+    usage: { output_tokens: 9 },
+  } as unknown as RawMessageStreamEvent,
   { type: 'message_stop' },
 ];
 
@@ -118,22 +163,42 @@ const CASES: Case[] = [
     path: '/v1/chat/completions',
     contentType: 'text/event-stream',
     body: chatStream(true),
-    expected: { responseId: 'chatcmpl-Tap1', model: 'gpt-4o-mini-2024-07-18', usage: { inputTokens: 42, outputTokens: 7, cacheReadInputTokens: 16 }, totalTokens: 49 },
+    expected: {
+      responseId: 'chatcmpl-Tap1',
+      model: 'gpt-4o-mini-2024-07-18',
+      usage: { inputTokens: 42, outputTokens: 7, cacheReadInputTokens: 16 },
+      totalTokens: 49,
+    },
   },
-  { name: 'chat SSE without include_usage', path: '/v1/chat/completions', contentType: 'text/event-stream', body: chatStream(false), expected: undefined },
+  {
+    name: 'chat SSE without include_usage',
+    path: '/v1/chat/completions',
+    contentType: 'text/event-stream',
+    body: chatStream(false),
+    expected: undefined,
+  },
   {
     name: 'chat JSON',
     path: '/v1/chat/completions',
     contentType: 'application/json',
     body: JSON.stringify(CHAT_JSON),
-    expected: { responseId: 'chatcmpl-Tap2', model: 'gpt-4o-mini-2024-07-18', usage: { inputTokens: 42, outputTokens: 7, cacheReadInputTokens: 16 }, totalTokens: 49 },
+    expected: {
+      responseId: 'chatcmpl-Tap2',
+      model: 'gpt-4o-mini-2024-07-18',
+      usage: { inputTokens: 42, outputTokens: 7, cacheReadInputTokens: 16 },
+      totalTokens: 49,
+    },
   },
   {
     name: 'Responses SSE',
     path: '/v1/responses',
     contentType: 'text/event-stream; charset=utf-8',
     body: RESPONSE_EVENTS.map((e) => `event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`).join(''),
-    expected: { responseId: 'resp_Tap3', usage: { inputTokens: 30, outputTokens: 6, cacheReadInputTokens: 8, reasoningOutputTokens: 2 }, totalTokens: 36 },
+    expected: {
+      responseId: 'resp_Tap3',
+      usage: { inputTokens: 30, outputTokens: 6, cacheReadInputTokens: 8, reasoningOutputTokens: 2 },
+      totalTokens: 36,
+    },
   },
   {
     name: 'embeddings JSON',
@@ -150,7 +215,12 @@ const CASES: Case[] = [
     expected: {
       responseId: 'msg_01Tap4',
       model: 'claude-sonnet-4-5-20250929',
-      usage: { inputTokens: 10 + 1024 + 200, outputTokens: 9, cacheReadInputTokens: 1024, cacheCreationInputTokens: 200 },
+      usage: {
+        inputTokens: 10 + 1024 + 200,
+        outputTokens: 9,
+        cacheReadInputTokens: 1024,
+        cacheCreationInputTokens: 200,
+      },
     },
   },
 ];
@@ -197,7 +267,8 @@ describe('usageTapFetch', () => {
         } else {
           assert.equal(sink.reports.length, 1);
           const r = sink.reports[0]!;
-          for (const [k, v] of Object.entries(c.expected)) assert.deepEqual(r[k as keyof TapReport], v, `${c.name} ${k}`);
+          for (const [k, v] of Object.entries(c.expected))
+            assert.deepEqual(r[k as keyof TapReport], v, `${c.name} ${k}`);
         }
       }
     });
@@ -205,7 +276,10 @@ describe('usageTapFetch', () => {
 
   it('keeps the status, headers and url of the response', async () => {
     answer = () => ({ contentType: 'application/json', pieces: [encoder.encode(JSON.stringify(CHAT_JSON))] });
-    const response = await usageTapFetch(new Sink().processor)(server.url + '/v1/chat/completions', { method: 'POST', body: '{}' });
+    const response = await usageTapFetch(new Sink().processor)(server.url + '/v1/chat/completions', {
+      method: 'POST',
+      body: '{}',
+    });
     assert.equal(response.status, 200);
     assert.equal(response.ok, true);
     assert.equal(response.headers.get('content-type'), 'application/json');
@@ -220,7 +294,7 @@ describe('usageTapFetch', () => {
     const sink = new Sink();
     const tap = usageTapFetch(sink.processor);
     const response = await context.with(trace.setSpan(context.active(), span), () =>
-      tap(server.url + '/v1/chat/completions', { method: 'POST', body: '{}' })
+      tap(server.url + '/v1/chat/completions', { method: 'POST', body: '{}' }),
     );
     // Read outside the span's context: the key is the one from the request.
     await readAll(response);
@@ -233,7 +307,10 @@ describe('usageTapFetch', () => {
     const bytes = encoder.encode(chatStream(true));
     answer = () => ({ contentType: 'text/event-stream', pieces: splitAt(bytes, [40, 80, 200, 400]), delayMs: 20 });
     const sink = new Sink();
-    const response = await usageTapFetch(sink.processor)(server.url + '/v1/chat/completions', { method: 'POST', body: '{}' });
+    const response = await usageTapFetch(sink.processor)(server.url + '/v1/chat/completions', {
+      method: 'POST',
+      body: '{}',
+    });
     const reader = response.body!.getReader();
     const first = await reader.read();
     assert.equal(first.done, false);
@@ -249,7 +326,10 @@ describe('usageTapFetch', () => {
     const cut = bytes.length - 30; // inside the usage chunk
     answer = () => ({ contentType: 'text/event-stream', pieces: [bytes.subarray(0, cut)] });
     const sink = new Sink();
-    const response = await usageTapFetch(sink.processor)(server.url + '/v1/chat/completions', { method: 'POST', body: '{}' });
+    const response = await usageTapFetch(sink.processor)(server.url + '/v1/chat/completions', {
+      method: 'POST',
+      body: '{}',
+    });
     assert.deepEqual(await readAll(response), bytes.subarray(0, cut));
     assert.deepEqual(sink.reports, []);
   });
@@ -258,11 +338,19 @@ describe('usageTapFetch', () => {
     const sink = new Sink();
     const tap = usageTapFetch(sink.processor);
     answer = () => ({ contentType: 'application/json', pieces: [encoder.encode(JSON.stringify(CHAT_JSON))] });
-    for (const [path, method] of [['/v1/models', 'GET'], ['/v1/chat/completions', 'GET'], ['/v1/files', 'POST']] as const) {
+    for (const [path, method] of [
+      ['/v1/models', 'GET'],
+      ['/v1/chat/completions', 'GET'],
+      ['/v1/files', 'POST'],
+    ] as const) {
       const r = await tap(server.url + path, { method, ...(method === 'POST' ? { body: '{}' } : {}) });
       await readAll(r);
     }
-    answer = () => ({ status: 429, contentType: 'application/json', pieces: [encoder.encode(JSON.stringify(CHAT_JSON))] });
+    answer = () => ({
+      status: 429,
+      contentType: 'application/json',
+      pieces: [encoder.encode(JSON.stringify(CHAT_JSON))],
+    });
     const limited = await tap(server.url + '/v1/chat/completions', { method: 'POST', body: '{}' });
     assert.equal(limited.status, 429);
     await readAll(limited);
@@ -271,10 +359,15 @@ describe('usageTapFetch', () => {
 
   it('passes the base fetch errors through unchanged', async () => {
     const failing = (() => Promise.reject(new TypeError('fetch failed'))) as typeof fetch;
-    await assert.rejects(usageTapFetch(new Sink().processor, { fetch: failing })('http://127.0.0.1:9/v1/chat/completions', { method: 'POST' }), {
-      name: 'TypeError',
-      message: 'fetch failed',
-    });
+    await assert.rejects(
+      usageTapFetch(new Sink().processor, { fetch: failing })('http://127.0.0.1:9/v1/chat/completions', {
+        method: 'POST',
+      }),
+      {
+        name: 'TypeError',
+        message: 'fetch failed',
+      },
+    );
   });
 
   it('never taps twice: a tap over a tap reads each response once', async () => {
@@ -290,13 +383,19 @@ describe('usageTapFetch', () => {
   describe('includeUsage', () => {
     it('adds include_usage to a chat stream request that lacks it, and strips the usage-only chunk the application did not ask for', async () => {
       const sink = new Sink();
-      answer = () => ({ contentType: 'text/event-stream', pieces: splitAt(encoder.encode(chatStream(true)), [100, 333, 500]) });
-      const request = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], stream: true };
-      const response = await usageTapFetch(sink.processor, { includeUsage: true })(server.url + '/v1/chat/completions', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'content-length': String(JSON.stringify(request).length) },
-        body: JSON.stringify(request),
+      answer = () => ({
+        contentType: 'text/event-stream',
+        pieces: splitAt(encoder.encode(chatStream(true)), [100, 333, 500]),
       });
+      const request = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], stream: true };
+      const response = await usageTapFetch(sink.processor, { includeUsage: true })(
+        server.url + '/v1/chat/completions',
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'content-length': String(JSON.stringify(request).length) },
+          body: JSON.stringify(request),
+        },
+      );
       const text = new TextDecoder().decode(await readAll(response));
       const sent = JSON.parse(server.received.at(-1)!.body) as Record<string, unknown>;
       assert.deepEqual(sent['stream_options'], { include_usage: true });
@@ -305,17 +404,29 @@ describe('usageTapFetch', () => {
     });
 
     it('leaves a request that already decides include_usage, and non-stream requests, as they are', () => {
-      assert.equal(withIncludeUsage(JSON.stringify({ stream: true, stream_options: { include_usage: false } })), undefined);
-      assert.equal(withIncludeUsage(JSON.stringify({ stream: true, stream_options: { include_usage: true } })), undefined);
+      assert.equal(
+        withIncludeUsage(JSON.stringify({ stream: true, stream_options: { include_usage: false } })),
+        undefined,
+      );
+      assert.equal(
+        withIncludeUsage(JSON.stringify({ stream: true, stream_options: { include_usage: true } })),
+        undefined,
+      );
       assert.equal(withIncludeUsage(JSON.stringify({ stream: false })), undefined);
       assert.equal(withIncludeUsage('not json'), undefined);
-      assert.deepEqual(JSON.parse(withIncludeUsage(JSON.stringify({ stream: true, stream_options: {} }))!), { stream: true, stream_options: { include_usage: true } });
+      assert.deepEqual(JSON.parse(withIncludeUsage(JSON.stringify({ stream: true, stream_options: {} }))!), {
+        stream: true,
+        stream_options: { include_usage: true },
+      });
     });
 
     it('when the application asked for usage itself, nothing is stripped', async () => {
       answer = () => ({ contentType: 'text/event-stream', pieces: [encoder.encode(chatStream(true))] });
       const body = JSON.stringify({ stream: true, stream_options: { include_usage: true } });
-      const response = await usageTapFetch(new Sink().processor, { includeUsage: true })(server.url + '/v1/chat/completions', { method: 'POST', body });
+      const response = await usageTapFetch(new Sink().processor, { includeUsage: true })(
+        server.url + '/v1/chat/completions',
+        { method: 'POST', body },
+      );
       assert.equal(new TextDecoder().decode(await readAll(response)), chatStream(true));
     });
   });
@@ -332,11 +443,15 @@ describe('usageTapFetch', () => {
     });
     const provider = new BasicTracerProvider({ spanProcessors: [processor] });
     const span = provider.getTracer('t').startSpan('chat gpt-4o-mini', {
-      attributes: { 'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'openai', 'gen_ai.request.model': 'gpt-4o-mini' },
+      attributes: {
+        'gen_ai.operation.name': 'chat',
+        'gen_ai.provider.name': 'openai',
+        'gen_ai.request.model': 'gpt-4o-mini',
+      },
     });
     answer = () => ({ contentType: 'text/event-stream', pieces: [encoder.encode(chatStream(true))] });
     const response = await context.with(trace.setSpan(context.active(), span), () =>
-      processor.fetch(server.url + '/v1/chat/completions', { method: 'POST', body: '{}' })
+      processor.fetch(server.url + '/v1/chat/completions', { method: 'POST', body: '{}' }),
     );
     await readAll(response);
     span.end();

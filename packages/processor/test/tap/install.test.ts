@@ -65,7 +65,10 @@ describe('installUsageTap', () => {
 
   it('installs once: a second install warns and changes nothing', () => {
     const warnings: string[] = [];
-    diag.setLogger({ warn: (m: string) => warnings.push(m), error() {}, info() {}, debug() {}, verbose() {} }, DiagLogLevel.WARN);
+    diag.setLogger(
+      { warn: (m: string) => warnings.push(m), error() {}, info() {}, debug() {}, verbose() {} },
+      DiagLogLevel.WARN,
+    );
     const first = installUsageTap(new Sink().processor);
     const installed = globalThis.fetch;
     const second = installUsageTap(new Sink().processor);

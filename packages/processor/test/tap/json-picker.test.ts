@@ -7,7 +7,10 @@ import type { Picked, PickedFields } from '../../src/tap/json-picker.js';
 const RUNS = Number(process.env['FC_TAP_RUNS'] ?? 1000);
 const utf8 = new TextEncoder();
 
-function pick(json: string | Uint8Array, cuts: readonly number[] = []): { picked: Picked | undefined; picker: JsonPicker } {
+function pick(
+  json: string | Uint8Array,
+  cuts: readonly number[] = [],
+): { picked: Picked | undefined; picker: JsonPicker } {
   const bytes = typeof json === 'string' ? utf8.encode(json) : json;
   const picker = new JsonPicker();
   let at = 0;
@@ -35,7 +38,10 @@ function reference(parsed: Record<string, unknown>, compact: boolean): Picked {
   for (const k of ['response', 'message'] as const) {
     if (!Object.hasOwn(parsed, k)) continue;
     const v = parsed[k];
-    out[k] = v !== null && typeof v === 'object' && !Array.isArray(v) ? fields(v as Record<string, unknown>, ['id', 'model', 'usage']) : null;
+    out[k] =
+      v !== null && typeof v === 'object' && !Array.isArray(v)
+        ? fields(v as Record<string, unknown>, ['id', 'model', 'usage'])
+        : null;
   }
   return out;
 }
@@ -45,7 +51,13 @@ describe('JsonPicker', () => {
     const json = JSON.stringify({
       type: 'response.completed',
       sequence_number: 9,
-      response: { id: 'resp_1', object: 'response', model: 'gpt-5', output: [{ id: 'x', usage: { no: 1 } }], usage: { input_tokens: 1 } },
+      response: {
+        id: 'resp_1',
+        object: 'response',
+        model: 'gpt-5',
+        output: [{ id: 'x', usage: { no: 1 } }],
+        usage: { input_tokens: 1 },
+      },
       message: { id: 'msg_1', type: 'message', model: 'claude', usage: { input_tokens: 2 }, content: [] },
       id: 'top',
       model: 'top-model',
@@ -62,13 +74,19 @@ describe('JsonPicker', () => {
   });
 
   it('ignores the wanted keys deeper down, and keys that merely start like them', () => {
-    const json = '{"data":[{"id":"no","usage":{"a":1}}],"ids":"no","models":1,"usage_x":{},"x":{"response":{"id":"no"}},"response":{"inner":{"id":"no"},"id":"yes"}}';
+    const json =
+      '{"data":[{"id":"no","usage":{"a":1}}],"ids":"no","models":1,"usage_x":{},"x":{"response":{"id":"no"}},"response":{"inner":{"id":"no"},"id":"yes"}}';
     assert.deepEqual(pick(json).picked, { response: { id: 'yes' } });
   });
 
   it('last duplicate wins, as in JSON.parse', () => {
-    assert.deepEqual(pick('{"usage":{"a":1},"usage":{"a":2},"response":{"id":"r1"},"response":null}').picked, { usage: { a: 2 }, response: null });
-    assert.deepEqual(pick('{"response":{"id":"r1","model":"m"},"response":{"id":"r2"}}').picked, { response: { id: 'r2' } });
+    assert.deepEqual(pick('{"usage":{"a":1},"usage":{"a":2},"response":{"id":"r1"},"response":null}').picked, {
+      usage: { a: 2 },
+      response: null,
+    });
+    assert.deepEqual(pick('{"response":{"id":"r1","model":"m"},"response":{"id":"r2"}}').picked, {
+      response: { id: 'r2' },
+    });
   });
 
   it('handles escaped quotes and backslash runs split at every offset', () => {
@@ -86,11 +104,29 @@ describe('JsonPicker', () => {
       const raw = `{"x":"a${'\\'.repeat(run)}"${run % 2 === 1 ? 'b"' : ''},"id":"after"}`;
       assert.equal((JSON.parse(raw) as { id: string }).id, 'after');
       const bytes = utf8.encode(raw);
-      assert.deepEqual(pick(bytes, Array.from({ length: bytes.length }, (_, i) => i)).picked, { id: 'after' }, raw);
+      assert.deepEqual(
+        pick(
+          bytes,
+          Array.from({ length: bytes.length }, (_, i) => i),
+        ).picked,
+        { id: 'after' },
+        raw,
+      );
     }
-    const json = JSON.stringify({ id: 'a\\\\"\\', model: '\\\\\\"', x: ['\\"', { usage: '\\' }], usage: { k: '"\\\\' } });
+    const json = JSON.stringify({
+      id: 'a\\\\"\\',
+      model: '\\\\\\"',
+      x: ['\\"', { usage: '\\' }],
+      usage: { k: '"\\\\' },
+    });
     const bytes = utf8.encode(json);
-    assert.deepEqual(pick(bytes, Array.from({ length: bytes.length }, (_, i) => i)).picked, reference(JSON.parse(json), true));
+    assert.deepEqual(
+      pick(
+        bytes,
+        Array.from({ length: bytes.length }, (_, i) => i),
+      ).picked,
+      reference(JSON.parse(json), true),
+    );
   });
 
   it('tolerates whitespace anywhere between tokens', () => {
@@ -143,7 +179,11 @@ describe('JsonPicker', () => {
     const wantedKey = fc.constantFrom('type', 'id', 'model', 'usage', 'response', 'message');
     // Strings heavy in quotes and backslashes, so escapes land on piece boundaries.
     const tricky = fc.string({ unit: fc.constantFrom('\\', '"', 'a', 'é', '{', ']', '\n'), maxLength: 12 });
-    const key = fc.oneof({ weight: 2, arbitrary: wantedKey }, { weight: 1, arbitrary: fc.string({ maxLength: 20 }) }, { weight: 1, arbitrary: tricky });
+    const key = fc.oneof(
+      { weight: 2, arbitrary: wantedKey },
+      { weight: 1, arbitrary: fc.string({ maxLength: 20 }) },
+      { weight: 1, arbitrary: tricky },
+    );
     const value = fc.oneof(fc.jsonValue({ maxDepth: 4 }), tricky, fc.array(tricky, { maxLength: 4 }));
     const inner = fc.dictionary(fc.oneof(wantedKey, tricky), value, { maxKeys: 6 });
     const doc = fc
@@ -160,7 +200,8 @@ describe('JsonPicker', () => {
           const all = [parsed, parsed['response'], parsed['message']];
           for (const o of all) {
             if (o === null || typeof o !== 'object') continue;
-            for (const k of ['type', 'id', 'model']) fc.pre(JSON.stringify((o as Record<string, unknown>)[k] ?? null).length <= 60);
+            for (const k of ['type', 'id', 'model'])
+              fc.pre(JSON.stringify((o as Record<string, unknown>)[k] ?? null).length <= 60);
           }
         }
         const cuts =
@@ -169,7 +210,7 @@ describe('JsonPicker', () => {
             : rawCuts.map((c) => c % (bytes.length + 1)).sort((a, b) => a - b);
         assert.deepEqual(pick(bytes, cuts).picked, reference(parsed, indent === 0));
       }),
-      { numRuns: RUNS }
+      { numRuns: RUNS },
     );
   });
 });

@@ -62,22 +62,29 @@ describe('SseLineEnds', () => {
   });
 
   it('gives the lines of String#split wherever the body is cut', () => {
-    const text = fc.array(fc.constantFrom('data: x', 'a', '\n', '\r', '\r\n', 'é', ''), { maxLength: 40 }).map((parts) => parts.join(''));
+    const text = fc
+      .array(fc.constantFrom('data: x', 'a', '\n', '\r', '\r\n', 'é', ''), { maxLength: 40 })
+      .map((parts) => parts.join(''));
     fc.assert(
       fc.property(
-        text.chain((t) => fc.tuple(fc.constant(t), fc.array(fc.nat(Math.max(0, encoder.encode(t).length)), { maxLength: 8 }))),
+        text.chain((t) =>
+          fc.tuple(fc.constant(t), fc.array(fc.nat(Math.max(0, encoder.encode(t).length)), { maxLength: 8 })),
+        ),
         ([t, cuts]) => {
           const body = encoder.encode(t);
-          const expected = latin1(body).split(/\r\n|\r|\n/).slice(0, -1); // the last part is not ended yet
+          const expected = latin1(body)
+            .split(/\r\n|\r|\n/)
+            .slice(0, -1); // the last part is not ended yet
           assert.deepEqual(linesOf(cut(body, cuts)), expected);
-        }
+        },
       ),
-      { numRuns: 2000 }
+      { numRuns: 2000 },
     );
   });
 
   describe('lastBlankLineEnd', () => {
-    const at = (text: string, from = 0, to = text.length): number => new SseLineEnds().lastBlankLineEnd(encoder.encode(text), from, to);
+    const at = (text: string, from = 0, to = text.length): number =>
+      new SseLineEnds().lastBlankLineEnd(encoder.encode(text), from, to);
 
     it('returns just past a late empty line, for LF, CR LF and CR streams', () => {
       assert.equal(at('data: a\n\ndata: b\n\ndata: c'), 18);

@@ -82,7 +82,8 @@ export function writeSse(events: readonly SseEvent[], style: SseStyle): { body: 
   for (const e of events) {
     if (style.comments) add(': keep-alive' + style.eol);
     if (style.eventLines && e.event !== undefined) add(`event: ${e.event}${style.eol}`);
-    const text = typeof e.data === 'string' ? e.data : style.multiline ? JSON.stringify(e.data, null, 2) : JSON.stringify(e.data);
+    const text =
+      typeof e.data === 'string' ? e.data : style.multiline ? JSON.stringify(e.data, null, 2) : JSON.stringify(e.data);
     for (const line of text.split('\n')) add(prefix + line + style.eol);
     add(style.eol);
     // The blank line's first line-end byte dispatches (its LF of CR LF may arrive later).
@@ -150,7 +151,11 @@ export function chatFinding(spec: ChatSpec): TapFinding {
   };
 }
 
-export function chatChunk(spec: ChatSpec, delta: ChatCompletionChunk.Choice.Delta, finish: ChatCompletionChunk.Choice['finish_reason'] = null) {
+export function chatChunk(
+  spec: ChatSpec,
+  delta: ChatCompletionChunk.Choice.Delta,
+  finish: ChatCompletionChunk.Choice['finish_reason'] = null,
+) {
   return {
     id: spec.id,
     object: 'chat.completion.chunk',
@@ -166,7 +171,7 @@ export function chatChunk(spec: ChatSpec, delta: ChatCompletionChunk.Choice.Delt
 export function chatSse(
   spec: ChatSpec = CHAT,
   style: SseStyle = PLAIN,
-  options: { includeUsage?: boolean; done?: boolean } = {}
+  options: { includeUsage?: boolean; done?: boolean } = {},
 ): Fixture {
   const includeUsage = options.includeUsage ?? true;
   const done = options.done ?? true;
@@ -212,7 +217,15 @@ export function chatJson(spec: ChatSpec = CHAT): Fixture {
     system_fingerprint: 'fp_eb9dce56a8',
   } satisfies ChatCompletion;
   const body = jsonBody(completion);
-  return { name: 'chat json', endpoint: 'openai.chat', format: 'json', body, expected: chatFinding(spec), determinedAt: body.length, terminalAt: Infinity };
+  return {
+    name: 'chat json',
+    endpoint: 'openai.chat',
+    format: 'json',
+    body,
+    expected: chatFinding(spec),
+    determinedAt: body.length,
+    terminalAt: Infinity,
+  };
 }
 
 // ------------------------------------------------------------------------------ OpenAI Responses
@@ -238,7 +251,12 @@ type WireResponse = Omit<Response, 'output_text' | 'usage'> & { usage: ResponseU
 /** An event that carries a whole Response, in wire form. */
 type WireEvent<E extends { response: Response }> = Omit<E, 'response'> & { response: WireResponse };
 
-function wireResponse(spec: ResponsesSpec, status: 'in_progress' | 'completed' | 'incomplete' | 'failed', output: ResponseOutputMessage[], usage: ResponseUsage | null): WireResponse {
+function wireResponse(
+  spec: ResponsesSpec,
+  status: 'in_progress' | 'completed' | 'incomplete' | 'failed',
+  output: ResponseOutputMessage[],
+  usage: ResponseUsage | null,
+): WireResponse {
   return {
     id: spec.id,
     object: 'response',
@@ -307,10 +325,23 @@ export function responsesSse(spec: ResponsesSpec = RESPONSES, style: SseStyle = 
   const ev = <T extends { type: string }>(data: T): void => {
     events.push({ event: data.type, data });
   };
-  ev({ type: 'response.created', sequence_number: seq++, response: wireResponse(spec, 'in_progress', [], null) } satisfies WireEvent<ResponseCreatedEvent>);
-  ev({ type: 'response.in_progress', sequence_number: seq++, response: wireResponse(spec, 'in_progress', [], null) } satisfies WireEvent<ResponseInProgressEvent>);
+  ev({
+    type: 'response.created',
+    sequence_number: seq++,
+    response: wireResponse(spec, 'in_progress', [], null),
+  } satisfies WireEvent<ResponseCreatedEvent>);
+  ev({
+    type: 'response.in_progress',
+    sequence_number: seq++,
+    response: wireResponse(spec, 'in_progress', [], null),
+  } satisfies WireEvent<ResponseInProgressEvent>);
   const itemId = outputMessage('', 'in_progress').id;
-  ev({ type: 'response.output_item.added', sequence_number: seq++, output_index: 0, item: outputMessage('', 'in_progress') } satisfies ResponseOutputItemAddedEvent);
+  ev({
+    type: 'response.output_item.added',
+    sequence_number: seq++,
+    output_index: 0,
+    item: outputMessage('', 'in_progress'),
+  } satisfies ResponseOutputItemAddedEvent);
   ev({
     type: 'response.content_part.added',
     sequence_number: seq++,
@@ -320,9 +351,25 @@ export function responsesSse(spec: ResponsesSpec = RESPONSES, style: SseStyle = 
     part: { type: 'output_text', text: '', annotations: [] },
   } satisfies ResponseContentPartAddedEvent);
   for (const delta of spec.texts) {
-    ev({ type: 'response.output_text.delta', sequence_number: seq++, item_id: itemId, output_index: 0, content_index: 0, delta, logprobs: [] } satisfies ResponseTextDeltaEvent);
+    ev({
+      type: 'response.output_text.delta',
+      sequence_number: seq++,
+      item_id: itemId,
+      output_index: 0,
+      content_index: 0,
+      delta,
+      logprobs: [],
+    } satisfies ResponseTextDeltaEvent);
   }
-  ev({ type: 'response.output_text.done', sequence_number: seq++, item_id: itemId, output_index: 0, content_index: 0, text, logprobs: [] } satisfies ResponseTextDoneEvent);
+  ev({
+    type: 'response.output_text.done',
+    sequence_number: seq++,
+    item_id: itemId,
+    output_index: 0,
+    content_index: 0,
+    text,
+    logprobs: [],
+  } satisfies ResponseTextDoneEvent);
   ev({
     type: 'response.content_part.done',
     sequence_number: seq++,
@@ -331,19 +378,47 @@ export function responsesSse(spec: ResponsesSpec = RESPONSES, style: SseStyle = 
     content_index: 0,
     part: { type: 'output_text', text, annotations: [] },
   } satisfies ResponseContentPartDoneEvent);
-  ev({ type: 'response.output_item.done', sequence_number: seq++, output_index: 0, item: outputMessage(text, 'completed') } satisfies ResponseOutputItemDoneEvent);
-  const status = spec.terminal === 'response.completed' ? 'completed' : spec.terminal === 'response.incomplete' ? 'incomplete' : 'failed';
+  ev({
+    type: 'response.output_item.done',
+    sequence_number: seq++,
+    output_index: 0,
+    item: outputMessage(text, 'completed'),
+  } satisfies ResponseOutputItemDoneEvent);
+  const status =
+    spec.terminal === 'response.completed'
+      ? 'completed'
+      : spec.terminal === 'response.incomplete'
+        ? 'incomplete'
+        : 'failed';
   const final = wireResponse(spec, status, [outputMessage(text, 'completed')], responsesUsage(spec));
-  ev({ type: spec.terminal, sequence_number: seq++, response: final } satisfies WireEvent<ResponseCompletedEvent | ResponseIncompleteEvent | ResponseFailedEvent>);
+  ev({ type: spec.terminal, sequence_number: seq++, response: final } satisfies WireEvent<
+    ResponseCompletedEvent | ResponseIncompleteEvent | ResponseFailedEvent
+  >);
   const { body, dispatchedAt } = writeSse(events, style);
   const at = dispatchedAt[dispatchedAt.length - 1]!;
-  return { name: `responses sse (${spec.terminal})`, endpoint: 'openai.responses', format: 'sse', body, expected: responsesFinding(spec), determinedAt: at, terminalAt: at };
+  return {
+    name: `responses sse (${spec.terminal})`,
+    endpoint: 'openai.responses',
+    format: 'sse',
+    body,
+    expected: responsesFinding(spec),
+    determinedAt: at,
+    terminalAt: at,
+  };
 }
 
 export function responsesJson(spec: ResponsesSpec = RESPONSES): Fixture {
   const text = spec.texts.join('');
   const body = jsonBody(wireResponse(spec, 'completed', [outputMessage(text, 'completed')], responsesUsage(spec)));
-  return { name: 'responses json', endpoint: 'openai.responses', format: 'json', body, expected: responsesFinding(spec), determinedAt: body.length, terminalAt: Infinity };
+  return {
+    name: 'responses json',
+    endpoint: 'openai.responses',
+    format: 'json',
+    body,
+    expected: responsesFinding(spec),
+    determinedAt: body.length,
+    terminalAt: Infinity,
+  };
 }
 
 // ------------------------------------------------------------------------------ OpenAI embeddings
@@ -363,7 +438,9 @@ export function embeddingVector(seed: number, dims: number): number[] {
   return out;
 }
 
-export function embeddingsJson(options: { count?: number; dims?: number; base64?: boolean; promptTokens?: number } = {}): Fixture {
+export function embeddingsJson(
+  options: { count?: number; dims?: number; base64?: boolean; promptTokens?: number } = {},
+): Fixture {
   const count = options.count ?? 3;
   const dims = options.dims ?? 8;
   const promptTokens = options.promptTokens ?? 8 * count;
@@ -385,7 +462,12 @@ export function embeddingsJson(options: { count?: number; dims?: number; base64?
     endpoint: 'openai.embeddings',
     format: 'json',
     body,
-    expected: { responseId: undefined, model: 'text-embedding-3-small', usage: { inputTokens: promptTokens }, totalTokens: promptTokens },
+    expected: {
+      responseId: undefined,
+      model: 'text-embedding-3-small',
+      usage: { inputTokens: promptTokens },
+      totalTokens: promptTokens,
+    },
     determinedAt: body.length,
     terminalAt: Infinity,
   };
@@ -440,7 +522,12 @@ function anthropicUsage(u: AnthropicSpec['usage'], output: number): Message['usa
   } satisfies Message['usage'];
 }
 
-function anthropicMessage(spec: AnthropicSpec, content: Message['content'], output: number, stop: Message['stop_reason']): Message {
+function anthropicMessage(
+  spec: AnthropicSpec,
+  content: Message['content'],
+  output: number,
+  stop: Message['stop_reason'],
+): Message {
   return {
     id: spec.id,
     type: 'message',
@@ -456,7 +543,11 @@ function anthropicMessage(spec: AnthropicSpec, content: Message['content'], outp
   } satisfies Message;
 }
 
-export function anthropicSse(spec: AnthropicSpec = ANTHROPIC, style: SseStyle = PLAIN, options: { stop?: boolean } = {}): Fixture {
+export function anthropicSse(
+  spec: AnthropicSpec = ANTHROPIC,
+  style: SseStyle = PLAIN,
+  options: { stop?: boolean } = {},
+): Fixture {
   const events: SseEvent[] = [];
   const ev = <T extends { type: string }>(data: T): void => {
     events.push({ event: data.type, data });
@@ -464,9 +555,18 @@ export function anthropicSse(spec: AnthropicSpec = ANTHROPIC, style: SseStyle = 
   // message_start carries a placeholder output count; message_delta has the real, cumulative one.
   const start = anthropicMessage(spec, [], 1, null);
   ev({ type: 'message_start', message: start } satisfies RawMessageStartEvent);
-  ev({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '', citations: null } } satisfies RawContentBlockStartEvent);
+  ev({
+    type: 'content_block_start',
+    index: 0,
+    content_block: { type: 'text', text: '', citations: null },
+  } satisfies RawContentBlockStartEvent);
   ev({ type: 'ping' });
-  for (const text of spec.texts) ev({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } } satisfies RawContentBlockDeltaEvent);
+  for (const text of spec.texts)
+    ev({
+      type: 'content_block_delta',
+      index: 0,
+      delta: { type: 'text_delta', text },
+    } satisfies RawContentBlockDeltaEvent);
   ev({ type: 'content_block_stop', index: 0 } satisfies RawContentBlockStopEvent);
   const u = spec.usage;
   ev({
@@ -496,12 +596,33 @@ export function anthropicSse(spec: AnthropicSpec = ANTHROPIC, style: SseStyle = 
 }
 
 export function anthropicJson(spec: AnthropicSpec = ANTHROPIC): Fixture {
-  const message = anthropicMessage(spec, [{ type: 'text', text: spec.texts.join(''), citations: null }], spec.usage.output, 'end_turn');
+  const message = anthropicMessage(
+    spec,
+    [{ type: 'text', text: spec.texts.join(''), citations: null }],
+    spec.usage.output,
+    'end_turn',
+  );
   const body = jsonBody(message);
-  return { name: 'anthropic json', endpoint: 'anthropic.messages', format: 'json', body, expected: anthropicFinding(spec), determinedAt: body.length, terminalAt: Infinity };
+  return {
+    name: 'anthropic json',
+    endpoint: 'anthropic.messages',
+    format: 'json',
+    body,
+    expected: anthropicFinding(spec),
+    determinedAt: body.length,
+    terminalAt: Infinity,
+  };
 }
 
 /** One fixture per endpoint × format. */
 export function allFixtures(style: SseStyle = PLAIN): Fixture[] {
-  return [chatSse(CHAT, style), chatJson(), responsesSse(RESPONSES, style), responsesJson(), embeddingsJson(), anthropicSse(ANTHROPIC, style), anthropicJson()];
+  return [
+    chatSse(CHAT, style),
+    chatJson(),
+    responsesSse(RESPONSES, style),
+    responsesJson(),
+    embeddingsJson(),
+    anthropicSse(ANTHROPIC, style),
+    anthropicJson(),
+  ];
 }

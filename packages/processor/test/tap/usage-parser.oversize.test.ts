@@ -6,7 +6,16 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { UsageStreamParser } from '../../src/tap/usage-parser.js';
 import type { TapFinding } from '../../src/tap/usage-parser.js';
-import { ANTHROPIC, CHAT, RESPONSES, anthropicJson, chatJson, chatSse, embeddingsJson, responsesSse } from './usage-fixtures.js';
+import {
+  ANTHROPIC,
+  CHAT,
+  RESPONSES,
+  anthropicJson,
+  chatJson,
+  chatSse,
+  embeddingsJson,
+  responsesSse,
+} from './usage-fixtures.js';
 import type { Fixture } from './usage-fixtures.js';
 
 const KiB = 1024;
@@ -53,7 +62,12 @@ describe('UsageStreamParser: oversize bodies and events', () => {
     const f = embeddingsJson({ count: 170, dims: 1536, promptTokens: 4211 });
     assert.ok(f.body.length > 5_000_000, `body is ${f.body.length} bytes`);
     const r = run(f);
-    assert.deepEqual(r.ended, { responseId: undefined, model: 'text-embedding-3-small', usage: { inputTokens: 4211 }, totalTokens: 4211 });
+    assert.deepEqual(r.ended, {
+      responseId: undefined,
+      model: 'text-embedding-3-small',
+      usage: { inputTokens: 4211 },
+      totalTokens: 4211,
+    });
     assert.equal(r.early, undefined);
   });
 
@@ -79,8 +93,12 @@ describe('UsageStreamParser: oversize bodies and events', () => {
   });
 
   it('the same stream with CR LF line ends, pretty-printed data, and odd piece sizes', () => {
-    const f = responsesSse({ ...RESPONSES, texts: [bigText(600_000), 'tail'] }, { eol: '\r\n', space: false, comments: true, eventLines: true, multiline: true });
-    for (const piece of [1000, 4093, 65_537]) assert.equal(run(f, piece).early?.usage.outputTokens, 312, `piece ${piece}`);
+    const f = responsesSse(
+      { ...RESPONSES, texts: [bigText(600_000), 'tail'] },
+      { eol: '\r\n', space: false, comments: true, eventLines: true, multiline: true },
+    );
+    for (const piece of [1000, 4093, 65_537])
+      assert.equal(run(f, piece).early?.usage.outputTokens, 312, `piece ${piece}`);
   });
 
   it('large chat and Anthropic JSON bodies (beyond the bound) through the picker', () => {
@@ -102,8 +120,21 @@ describe('UsageStreamParser: oversize bodies and events', () => {
 
   it('a usage object over 16 KiB is abandoned: no finding rather than a wrong one', () => {
     const usage = { prompt_tokens: 1, completion_tokens: 2, padding: 'p'.repeat(20 * KiB) };
-    const body = new TextEncoder().encode(JSON.stringify({ id: 'chatcmpl-big', model: 'm', junk: 'j'.repeat(100 * KiB), usage }));
-    assert.equal(run({ name: 'big usage', endpoint: 'openai.chat', format: 'json', body, expected: undefined, determinedAt: 0, terminalAt: 0 }).ended, undefined);
+    const body = new TextEncoder().encode(
+      JSON.stringify({ id: 'chatcmpl-big', model: 'm', junk: 'j'.repeat(100 * KiB), usage }),
+    );
+    assert.equal(
+      run({
+        name: 'big usage',
+        endpoint: 'openai.chat',
+        format: 'json',
+        body,
+        expected: undefined,
+        determinedAt: 0,
+        terminalAt: 0,
+      }).ended,
+      undefined,
+    );
   });
 
   it('a 10 MB chat SSE stream keeps the buffer at about one event', () => {

@@ -1,10 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  DEFAULT_TAP_MAX_BUFFER_BYTES,
-  TAP_CAPTURE_MAX_BYTES,
-  UsageStreamParser,
-} from '../../src/tap/usage-parser.js';
+import { DEFAULT_TAP_MAX_BUFFER_BYTES, TAP_CAPTURE_MAX_BYTES, UsageStreamParser } from '../../src/tap/usage-parser.js';
 import type { TapBodyFormat, TapEndpoint, TapFinding } from '../../src/tap/usage-parser.js';
 import {
   ANTHROPIC,
@@ -36,7 +32,13 @@ interface Fed {
 }
 
 /** Feeds `body` cut at `cuts`, checking the buffer bound after every push. */
-function feed(endpoint: TapEndpoint, format: TapBodyFormat, body: Uint8Array, cuts: readonly number[] = [], max?: number): Fed {
+function feed(
+  endpoint: TapEndpoint,
+  format: TapBodyFormat,
+  body: Uint8Array,
+  cuts: readonly number[] = [],
+  max?: number,
+): Fed {
   const parser = new UsageStreamParser(endpoint, format, max === undefined ? undefined : { maxBufferBytes: max });
   const bound = (max ?? DEFAULT_TAP_MAX_BUFFER_BYTES) + TAP_CAPTURE_MAX_BYTES;
   let at = 0;
@@ -60,7 +62,11 @@ function feedSplits(endpoint: TapEndpoint, format: TapBodyFormat, body: Uint8Arr
   const whole = feed(endpoint, format, body);
   for (let cut = 0; cut <= body.length; cut++) {
     const fed = feed(endpoint, format, body, [cut]);
-    assert.deepEqual({ early: fed.early, ended: fed.ended }, { early: whole.early, ended: whole.ended }, `cut at ${cut}`);
+    assert.deepEqual(
+      { early: fed.early, ended: fed.ended },
+      { early: whole.early, ended: whole.ended },
+      `cut at ${cut}`,
+    );
   }
   return whole;
 }
@@ -69,7 +75,10 @@ function feedFixture(f: Fixture, cuts: readonly number[] = [], max?: number): Fe
   return feed(f.endpoint, f.format, f.body, cuts, max);
 }
 
-function sse(events: ReadonlyArray<{ event?: string; data: string | object }>, style: Partial<SseStyle> = {}): Uint8Array {
+function sse(
+  events: ReadonlyArray<{ event?: string; data: string | object }>,
+  style: Partial<SseStyle> = {},
+): Uint8Array {
   return writeSse(events, { ...PLAIN, eventLines: false, ...style }).body;
 }
 
@@ -135,7 +144,12 @@ describe('UsageStreamParser: each endpoint and format', () => {
   it('OpenAI embeddings JSON: no id, input tokens only, float and base64 vectors', () => {
     for (const base64 of [false, true]) {
       const { ended } = feedFixture(embeddingsJson({ count: 4, dims: 16, base64, promptTokens: 37 }));
-      assert.deepEqual(ended, { responseId: undefined, model: 'text-embedding-3-small', usage: { inputTokens: 37 }, totalTokens: 37 });
+      assert.deepEqual(ended, {
+        responseId: undefined,
+        model: 'text-embedding-3-small',
+        usage: { inputTokens: 37 },
+        totalTokens: 37,
+      });
     }
   });
 
@@ -163,22 +177,54 @@ describe('UsageStreamParser: each endpoint and format', () => {
   });
 
   it('Anthropic: non-null counts in message_delta override message_start, nulls do not', () => {
-    const start = { type: 'message_start', message: { id: 'msg_1', model: 'claude-haiku-4-5', usage: { input_tokens: 10, cache_read_input_tokens: 0, cache_creation_input_tokens: 5, output_tokens: 1 } } };
-    const delta = { type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 40, input_tokens: 11, cache_read_input_tokens: 200, cache_creation_input_tokens: null } };
-    const { early } = feed('anthropic.messages', 'sse', sse([{ data: start }, { data: delta }, { data: { type: 'message_stop' } }]));
-    assert.deepEqual(early?.usage, { inputTokens: 11 + 200 + 5, outputTokens: 40, cacheReadInputTokens: 200, cacheCreationInputTokens: 5 });
+    const start = {
+      type: 'message_start',
+      message: {
+        id: 'msg_1',
+        model: 'claude-haiku-4-5',
+        usage: { input_tokens: 10, cache_read_input_tokens: 0, cache_creation_input_tokens: 5, output_tokens: 1 },
+      },
+    };
+    const delta = {
+      type: 'message_delta',
+      delta: { stop_reason: 'end_turn' },
+      usage: { output_tokens: 40, input_tokens: 11, cache_read_input_tokens: 200, cache_creation_input_tokens: null },
+    };
+    const { early } = feed(
+      'anthropic.messages',
+      'sse',
+      sse([{ data: start }, { data: delta }, { data: { type: 'message_stop' } }]),
+    );
+    assert.deepEqual(early?.usage, {
+      inputTokens: 11 + 200 + 5,
+      outputTokens: 40,
+      cacheReadInputTokens: 200,
+      cacheCreationInputTokens: 5,
+    });
   });
 
   it('Anthropic without cache fields: input is input_tokens alone', () => {
-    const start = { type: 'message_start', message: { id: 'msg_2', model: 'claude-opus-4-1', usage: { input_tokens: 25, output_tokens: 1 } } };
+    const start = {
+      type: 'message_start',
+      message: { id: 'msg_2', model: 'claude-opus-4-1', usage: { input_tokens: 25, output_tokens: 1 } },
+    };
     const delta = { type: 'message_delta', delta: {}, usage: { output_tokens: 7 } };
-    const { early } = feed('anthropic.messages', 'sse', sse([{ data: start }, { data: delta }, { data: { type: 'message_stop' } }]));
+    const { early } = feed(
+      'anthropic.messages',
+      'sse',
+      sse([{ data: start }, { data: delta }, { data: { type: 'message_stop' } }]),
+    );
     assert.deepEqual(early?.usage, { inputTokens: 25, outputTokens: 7 });
   });
 
   it('Anthropic: message_delta repeating input and cache counts gives the same finding', () => {
     const { early } = feedFixture(anthropicSse({ ...ANTHROPIC, deltaRepeatsInput: true }));
-    assert.deepEqual(early?.usage, { inputTokens: 6156, outputTokens: 321, cacheReadInputTokens: 4096, cacheCreationInputTokens: 2048 });
+    assert.deepEqual(early?.usage, {
+      inputTokens: 6156,
+      outputTokens: 321,
+      cacheReadInputTokens: 4096,
+      cacheCreationInputTokens: 2048,
+    });
   });
 });
 
@@ -196,7 +242,11 @@ describe('UsageStreamParser: when the finding is known', () => {
   });
 
   it('chat: [DONE] before any usage ends nothing (a later usage chunk is still read)', () => {
-    const late = { ...chatChunk(CHAT, {}), choices: [], usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 } };
+    const late = {
+      ...chatChunk(CHAT, {}),
+      choices: [],
+      usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 },
+    };
     const body = sse([{ data: chatChunk(CHAT, { content: 'x' }) }, { data: '[DONE]' }, { data: late }]);
     const { early, ended } = feedSplits('openai.chat', 'sse', body);
     assert.equal(early, undefined, 'no [DONE] after the usage');
@@ -206,20 +256,45 @@ describe('UsageStreamParser: when the finding is known', () => {
   });
 
   it('chat: usage on several chunks, the last one with counts wins (null never erases)', () => {
-    const usage = (p: number, c: number) => ({ ...chatChunk(CHAT, { content: 'a' }), usage: { prompt_tokens: p, completion_tokens: c, total_tokens: p + c } });
-    const body = sse([{ data: usage(10, 1) }, { data: usage(10, 2) }, { data: chatChunk(CHAT, { content: 'b' }) }, { data: usage(10, 3) }, { data: chatChunk(CHAT, {}) }, { data: '[DONE]' }]);
+    const usage = (p: number, c: number) => ({
+      ...chatChunk(CHAT, { content: 'a' }),
+      usage: { prompt_tokens: p, completion_tokens: c, total_tokens: p + c },
+    });
+    const body = sse([
+      { data: usage(10, 1) },
+      { data: usage(10, 2) },
+      { data: chatChunk(CHAT, { content: 'b' }) },
+      { data: usage(10, 3) },
+      { data: chatChunk(CHAT, {}) },
+      { data: '[DONE]' },
+    ]);
     const { early } = feedSplits('openai.chat', 'sse', body);
     assert.deepEqual(early?.usage, { inputTokens: 10, outputTokens: 3 });
     assert.equal(early?.totalTokens, 13);
   });
 
   it('chat: id and model are those of the chunk that carries the usage', () => {
-    const body = sse([{ data: { ...chatChunk(CHAT, { content: 'a' }), id: 'chatcmpl-first', model: 'first' } }, { data: { id: 'chatcmpl-usage', model: 'usage-model', choices: [], usage: { prompt_tokens: 1, completion_tokens: 1 } } }, { data: '[DONE]' }]);
+    const body = sse([
+      { data: { ...chatChunk(CHAT, { content: 'a' }), id: 'chatcmpl-first', model: 'first' } },
+      {
+        data: {
+          id: 'chatcmpl-usage',
+          model: 'usage-model',
+          choices: [],
+          usage: { prompt_tokens: 1, completion_tokens: 1 },
+        },
+      },
+      { data: '[DONE]' },
+    ]);
     const { early } = feedSplits('openai.chat', 'sse', body);
     assert.equal(early?.responseId, 'chatcmpl-usage');
     assert.equal(early?.model, 'usage-model');
-    const noId = sse([{ data: { ...chatChunk(CHAT, { content: 'a' }), id: 'chatcmpl-first', model: 'first' } }, { data: { choices: [], usage: { prompt_tokens: 1, completion_tokens: 1 } } }, { data: '[DONE]' }]);
-    assert.equal(feedSplits('openai.chat', 'sse', noId).early?.responseId, 'chatcmpl-first', 'else the first chunk\'s');
+    const noId = sse([
+      { data: { ...chatChunk(CHAT, { content: 'a' }), id: 'chatcmpl-first', model: 'first' } },
+      { data: { choices: [], usage: { prompt_tokens: 1, completion_tokens: 1 } } },
+      { data: '[DONE]' },
+    ]);
+    assert.equal(feedSplits('openai.chat', 'sse', noId).early?.responseId, 'chatcmpl-first', "else the first chunk's");
   });
 
   it('Anthropic without message_stop: finding at end() once message_delta was seen', () => {
@@ -229,8 +304,15 @@ describe('UsageStreamParser: when the finding is known', () => {
   });
 
   it('Anthropic: message_stop without any message_delta gives no finding', () => {
-    const start = { type: 'message_start', message: { id: 'msg_3', model: 'claude-haiku-4-5', usage: { input_tokens: 10, output_tokens: 1 } } };
-    const { early, ended } = feedSplits('anthropic.messages', 'sse', sse([{ data: start }, { data: { type: 'message_stop' } }]));
+    const start = {
+      type: 'message_start',
+      message: { id: 'msg_3', model: 'claude-haiku-4-5', usage: { input_tokens: 10, output_tokens: 1 } },
+    };
+    const { early, ended } = feedSplits(
+      'anthropic.messages',
+      'sse',
+      sse([{ data: start }, { data: { type: 'message_stop' } }]),
+    );
     assert.equal(early, undefined);
     assert.equal(ended, undefined);
   });
@@ -243,21 +325,50 @@ describe('UsageStreamParser: when the finding is known', () => {
   });
 
   it('Responses: terminal event without usage gives nothing, and a later one with usage still counts', () => {
-    const created = { type: 'response.created', sequence_number: 0, response: { id: 'resp_1', model: 'gpt-5', usage: null } };
-    const failed = { type: 'response.failed', sequence_number: 1, response: { id: 'resp_1', model: 'gpt-5', usage: null } };
+    const created = {
+      type: 'response.created',
+      sequence_number: 0,
+      response: { id: 'resp_1', model: 'gpt-5', usage: null },
+    };
+    const failed = {
+      type: 'response.failed',
+      sequence_number: 1,
+      response: { id: 'resp_1', model: 'gpt-5', usage: null },
+    };
     assert.equal(feedSplits('openai.responses', 'sse', sse([{ data: created }, { data: failed }])).ended, undefined);
   });
 
   it('Responses: id and model come from the terminal response, else from the first event', () => {
-    const created = { type: 'response.created', sequence_number: 0, response: { id: 'resp_first', model: 'gpt-5-first', usage: null } };
-    const done = { type: 'response.completed', sequence_number: 1, response: { usage: { input_tokens: 3, output_tokens: 4, total_tokens: 7 } } };
+    const created = {
+      type: 'response.created',
+      sequence_number: 0,
+      response: { id: 'resp_first', model: 'gpt-5-first', usage: null },
+    };
+    const done = {
+      type: 'response.completed',
+      sequence_number: 1,
+      response: { usage: { input_tokens: 3, output_tokens: 4, total_tokens: 7 } },
+    };
     const { early } = feedSplits('openai.responses', 'sse', sse([{ data: created }, { data: done }]));
-    assert.deepEqual(early, { responseId: 'resp_first', model: 'gpt-5-first', usage: { inputTokens: 3, outputTokens: 4 }, totalTokens: 7 });
+    assert.deepEqual(early, {
+      responseId: 'resp_first',
+      model: 'gpt-5-first',
+      usage: { inputTokens: 3, outputTokens: 4 },
+      totalTokens: 7,
+    });
   });
 
   it('an event whose data is empty is no event (it does not count as the first one)', () => {
-    const created = { type: 'response.created', sequence_number: 0, response: { id: 'resp_first', model: 'gpt-5-first', usage: null } };
-    const done = { type: 'response.completed', sequence_number: 1, response: { usage: { input_tokens: 3, output_tokens: 4, total_tokens: 7 } } };
+    const created = {
+      type: 'response.created',
+      sequence_number: 0,
+      response: { id: 'resp_first', model: 'gpt-5-first', usage: null },
+    };
+    const done = {
+      type: 'response.completed',
+      sequence_number: 1,
+      response: { usage: { input_tokens: 3, output_tokens: 4, total_tokens: 7 } },
+    };
     const body = text(`data:\n\ndata: \n\ndata: ${JSON.stringify(created)}\n\ndata: ${JSON.stringify(done)}\n\n`);
     assert.equal(feedSplits('openai.responses', 'sse', body).early?.responseId, 'resp_first');
   });
@@ -279,20 +390,32 @@ describe('UsageStreamParser: when the finding is known', () => {
 });
 
 describe('UsageStreamParser: SSE syntax', () => {
-  const usageEvent = { ...chatChunk(CHAT, {}), choices: [], usage: { prompt_tokens: 5, completion_tokens: 6, total_tokens: 11 } };
+  const usageEvent = {
+    ...chatChunk(CHAT, {}),
+    choices: [],
+    usage: { prompt_tokens: 5, completion_tokens: 6, total_tokens: 11 },
+  };
   const expectedUsage = { inputTokens: 5, outputTokens: 6 };
 
   it('reads LF, CR LF and CR line ends, with or without a space after data:', () => {
     for (const eol of ['\n', '\r\n', '\r'] as const) {
       for (const space of [true, false]) {
-        const { early } = feedSplits('openai.chat', 'sse', sse([{ data: chatChunk(CHAT, { content: 'hi' }) }, { data: usageEvent }, { data: '[DONE]' }], { eol, space }));
+        const { early } = feedSplits(
+          'openai.chat',
+          'sse',
+          sse([{ data: chatChunk(CHAT, { content: 'hi' }) }, { data: usageEvent }, { data: '[DONE]' }], { eol, space }),
+        );
         assert.deepEqual(early?.usage, expectedUsage, JSON.stringify({ eol, space }));
       }
     }
   });
 
   it('joins several data lines of one event with LF (pretty-printed JSON)', () => {
-    const { early } = feedSplits('openai.chat', 'sse', sse([{ data: usageEvent }, { data: '[DONE]' }], { multiline: true }));
+    const { early } = feedSplits(
+      'openai.chat',
+      'sse',
+      sse([{ data: usageEvent }, { data: '[DONE]' }], { multiline: true }),
+    );
     assert.deepEqual(early?.usage, expectedUsage);
     assert.equal(early?.responseId, CHAT.id);
   });
@@ -315,7 +438,7 @@ describe('UsageStreamParser: SSE syntax', () => {
         `dataX: ${JSON.stringify({ usage: { prompt_tokens: 99, completion_tokens: 99 } })}\n` +
         ':comment "usage":{"prompt_tokens":1} kens"\n' +
         '\n' +
-        'data: [DONE]\n\n'
+        'data: [DONE]\n\n',
     );
     const { early } = feedSplits('openai.chat', 'sse', body);
     assert.deepEqual(early?.usage, expectedUsage);
@@ -333,8 +456,16 @@ describe('UsageStreamParser: SSE syntax', () => {
     const chat = chatSse();
     assert.deepEqual(feedSplits('openai.chat', 'sse', withBom(chat.body)).early, chat.expected);
     // Here only the first event names the response: it must not be lost to the BOM.
-    const created = { type: 'response.created', sequence_number: 0, response: { id: 'resp_bom', model: 'gpt-5', usage: null } };
-    const done = { type: 'response.completed', sequence_number: 1, response: { usage: { input_tokens: 3, output_tokens: 4 } } };
+    const created = {
+      type: 'response.created',
+      sequence_number: 0,
+      response: { id: 'resp_bom', model: 'gpt-5', usage: null },
+    };
+    const done = {
+      type: 'response.completed',
+      sequence_number: 1,
+      response: { usage: { input_tokens: 3, output_tokens: 4 } },
+    };
     const responses = withBom(text(`data: ${JSON.stringify(created)}\n\ndata: ${JSON.stringify(done)}\n\n`));
     assert.equal(feedSplits('openai.responses', 'sse', responses).early?.responseId, 'resp_bom');
     const json = chatJson();
@@ -342,14 +473,23 @@ describe('UsageStreamParser: SSE syntax', () => {
     // Over the bound (picker) too.
     assert.deepEqual(feed('openai.chat', 'json', withBom(json.body), [1, 2, 300], 256).ended, json.expected);
     // A partial BOM is not one: the first line is then not a data line.
-    const partial = new Uint8Array([0xef, 0xbb, ...text(`data: ${JSON.stringify({ ...chatChunk(CHAT, {}), choices: [], usage: { prompt_tokens: 1, completion_tokens: 1 } })}\n\n`)]);
+    const partial = new Uint8Array([
+      0xef,
+      0xbb,
+      ...text(
+        `data: ${JSON.stringify({ ...chatChunk(CHAT, {}), choices: [], usage: { prompt_tokens: 1, completion_tokens: 1 } })}\n\n`,
+      ),
+    ]);
     assert.equal(feedSplits('openai.chat', 'sse', partial).ended, undefined);
   });
 
   it('an event not closed by a blank line is dropped at end()', () => {
     const body = text(`data: ${JSON.stringify(usageEvent)}\n`);
     assert.equal(feedSplits('openai.chat', 'sse', body).ended, undefined);
-    assert.deepEqual(feedSplits('openai.chat', 'sse', text(`data: ${JSON.stringify(usageEvent)}\n\n`)).ended?.usage, expectedUsage);
+    assert.deepEqual(
+      feedSplits('openai.chat', 'sse', text(`data: ${JSON.stringify(usageEvent)}\n\n`)).ended?.usage,
+      expectedUsage,
+    );
   });
 
   it('"usage": null chunks are not taken for usage; "usage" inside a string is not either', () => {
@@ -360,37 +500,77 @@ describe('UsageStreamParser: SSE syntax', () => {
 
   it('usage written with spaces around the colon is found', () => {
     const raw = `{"id":"chatcmpl-x","model":"m","choices":[],"usage" :\t{ "prompt_tokens" : 8 , "completion_tokens" : 9 }}`;
-    const body = text(`data: {"id":"chatcmpl-x","model":"m","choices":[{"delta":{"content":"a"}}],"usage":null}\n\ndata: ${raw}\n\ndata: [DONE]\n\n`);
+    const body = text(
+      `data: {"id":"chatcmpl-x","model":"m","choices":[{"delta":{"content":"a"}}],"usage":null}\n\ndata: ${raw}\n\ndata: [DONE]\n\n`,
+    );
     assert.deepEqual(feedSplits('openai.chat', 'sse', body).early?.usage, { inputTokens: 8, outputTokens: 9 });
   });
 });
 
 describe('UsageStreamParser: junk values', () => {
-  const chatWith = (usage: unknown): Uint8Array => sse([{ data: { id: 'chatcmpl-j', model: 'm', choices: [], usage } }, { data: '[DONE]' }]);
+  const chatWith = (usage: unknown): Uint8Array =>
+    sse([{ data: { id: 'chatcmpl-j', model: 'm', choices: [], usage } }, { data: '[DONE]' }]);
 
   it('keeps only non-negative safe integers (numeric strings too, as toTokenCount reads them)', () => {
     const { early } = feed(
       'openai.chat',
       'sse',
-      chatWith({ prompt_tokens: 12, completion_tokens: -3, total_tokens: 1.5, prompt_tokens_details: { cached_tokens: '4' }, completion_tokens_details: { reasoning_tokens: 'many' } })
+      chatWith({
+        prompt_tokens: 12,
+        completion_tokens: -3,
+        total_tokens: 1.5,
+        prompt_tokens_details: { cached_tokens: '4' },
+        completion_tokens_details: { reasoning_tokens: 'many' },
+      }),
     );
-    assert.deepEqual(early, { responseId: 'chatcmpl-j', model: 'm', usage: { inputTokens: 12, cacheReadInputTokens: 4 }, totalTokens: undefined });
+    assert.deepEqual(early, {
+      responseId: 'chatcmpl-j',
+      model: 'm',
+      usage: { inputTokens: 12, cacheReadInputTokens: 4 },
+      totalTokens: undefined,
+    });
   });
 
   it('no finding when neither input nor output is a valid count', () => {
-    for (const usage of [{}, { prompt_tokens: null, completion_tokens: 'x' }, { prompt_tokens: NaN }, [], 'usage', { total_tokens: 10, prompt_tokens_details: { cached_tokens: 2 } }]) {
+    for (const usage of [
+      {},
+      { prompt_tokens: null, completion_tokens: 'x' },
+      { prompt_tokens: NaN },
+      [],
+      'usage',
+      { total_tokens: 10, prompt_tokens_details: { cached_tokens: 2 } },
+    ]) {
       assert.equal(feedSplits('openai.chat', 'sse', chatWith(usage)).ended, undefined, JSON.stringify(usage));
     }
   });
 
   it('ids and models that are not short strings are dropped, the usage kept', () => {
-    const { early } = feedSplits('openai.chat', 'sse', sse([{ data: { id: 42, model: 'x'.repeat(300), choices: [], usage: { prompt_tokens: 1, completion_tokens: 2 } } }, { data: '[DONE]' }]));
-    assert.deepEqual(early, { responseId: undefined, model: undefined, usage: { inputTokens: 1, outputTokens: 2 }, totalTokens: undefined });
+    const { early } = feedSplits(
+      'openai.chat',
+      'sse',
+      sse([
+        { data: { id: 42, model: 'x'.repeat(300), choices: [], usage: { prompt_tokens: 1, completion_tokens: 2 } } },
+        { data: '[DONE]' },
+      ]),
+    );
+    assert.deepEqual(early, {
+      responseId: undefined,
+      model: undefined,
+      usage: { inputTokens: 1, outputTokens: 2 },
+      totalTokens: undefined,
+    });
   });
 
   it('malformed JSON bodies and events give no finding and do not fail the parser', () => {
     for (const format of ['json', 'sse'] as const) {
-      for (const body of ['{"usage":{"prompt_tokens":1,"completion_tokens":2}', '[]', 'null', '{"usage":{"prompt_tokens":1}} trailing', '\u0000\u00ff', '']) {
+      for (const body of [
+        '{"usage":{"prompt_tokens":1,"completion_tokens":2}',
+        '[]',
+        'null',
+        '{"usage":{"prompt_tokens":1}} trailing',
+        '\u0000\u00ff',
+        '',
+      ]) {
         const data = format === 'sse' ? `data: ${body}\n\n` : body;
         const { ended } = feedSplits('openai.chat', format, text(data));
         assert.equal(ended, undefined, `${format}: ${body}`);
@@ -399,7 +579,13 @@ describe('UsageStreamParser: junk values', () => {
   });
 
   it('embeddings: an id in the body is not reported (embeddings have none)', () => {
-    const body = jsonBody({ id: 'emb-1', object: 'list', data: [], model: 'e5', usage: { prompt_tokens: 3, total_tokens: 3 } });
+    const body = jsonBody({
+      id: 'emb-1',
+      object: 'list',
+      data: [],
+      model: 'e5',
+      usage: { prompt_tokens: 3, total_tokens: 3 },
+    });
     assert.equal(feedSplits('openai.embeddings', 'json', body).ended?.responseId, undefined);
   });
 });
@@ -407,14 +593,18 @@ describe('UsageStreamParser: junk values', () => {
 describe('UsageStreamParser: every split point', () => {
   const styles: Array<[string, SseStyle]> = [
     ['LF', PLAIN],
-    ['CR LF, no space, comments, multi-line data', { eol: '\r\n', space: false, comments: true, eventLines: true, multiline: true }],
+    [
+      'CR LF, no space, comments, multi-line data',
+      { eol: '\r\n', space: false, comments: true, eventLines: true, multiline: true },
+    ],
     ['CR', { eol: '\r', space: true, comments: false, eventLines: true, multiline: false }],
   ];
   for (const [styleName, style] of styles) {
     for (const f of allFixtures(style)) {
       if (f.format === 'json' && style !== PLAIN) continue;
       it(`${f.name} [${styleName}]: two pieces cut at every offset, and 1-byte pieces`, () => {
-        if (f.endpoint !== 'openai.embeddings') assert.ok(/[^\x00-\x7f]/u.test(new TextDecoder().decode(f.body)), 'the fixture holds multi-byte UTF-8');
+        if (f.endpoint !== 'openai.embeddings')
+          assert.ok(/[^\x00-\x7f]/u.test(new TextDecoder().decode(f.body)), 'the fixture holds multi-byte UTF-8');
         const whole = feedFixture(f);
         assert.deepEqual(whole.ended, f.expected);
         for (let cut = 0; cut <= f.body.length; cut++) {
@@ -424,7 +614,7 @@ describe('UsageStreamParser: every split point', () => {
         }
         const bytewise = feedFixture(
           f,
-          Array.from({ length: f.body.length }, (_, i) => i)
+          Array.from({ length: f.body.length }, (_, i) => i),
         );
         assert.deepEqual(bytewise.ended, f.expected);
         assert.deepEqual(bytewise.early, whole.early);
@@ -454,11 +644,12 @@ describe('UsageStreamParser: partial bodies', () => {
 
   it('SSE bodies cut before their terminal event give nothing at end() (Responses)', () => {
     const f = responsesSse();
-    for (let cut = 0; cut < f.terminalAt; cut += 13) assert.equal(feed(f.endpoint, f.format, f.body.subarray(0, cut)).ended, undefined);
+    for (let cut = 0; cut < f.terminalAt; cut += 13)
+      assert.equal(feed(f.endpoint, f.format, f.body.subarray(0, cut)).ended, undefined);
   });
 });
 
-describe('UsageStreamParser: the caller\'s chunks', () => {
+describe("UsageStreamParser: the caller's chunks", () => {
   it('keeps no reference to a chunk and never writes to it', () => {
     for (const f of allFixtures({ eol: '\n', space: true, comments: true, eventLines: true, multiline: true })) {
       for (let cut = 1; cut < f.body.length; cut += 5) {
@@ -526,8 +717,18 @@ describe('UsageStreamParser: the needle search covers the last TAIL_WINDOW bytes
 
   it('takes the last of several usage events (servers that repeat usage on every chunk)', () => {
     const events = [
-      { data: { ...chatChunk(CHAT, { content: 'a' }), usage: { prompt_tokens: 5, completion_tokens: 1, total_tokens: 6 } } },
-      { data: { ...chatChunk(CHAT, { content: 'b' }), usage: { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7 } } },
+      {
+        data: {
+          ...chatChunk(CHAT, { content: 'a' }),
+          usage: { prompt_tokens: 5, completion_tokens: 1, total_tokens: 6 },
+        },
+      },
+      {
+        data: {
+          ...chatChunk(CHAT, { content: 'b' }),
+          usage: { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7 },
+        },
+      },
       { data: '[DONE]' },
     ];
     const fed = feed('openai.chat', 'sse', sse(events));

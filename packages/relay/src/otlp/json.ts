@@ -356,7 +356,10 @@ function event(value: unknown): RelayEvent {
     name: stringField(value['name'], 'name'),
     attributes: attributes as Attributes,
     time: timeField(value['timeUnixNano'] ?? value['time_unix_nano'], 'timeUnixNano'),
-    droppedAttributesCount: uint32Field(value['droppedAttributesCount'] ?? value['dropped_attributes_count'], 'droppedAttributesCount'),
+    droppedAttributesCount: uint32Field(
+      value['droppedAttributesCount'] ?? value['dropped_attributes_count'],
+      'droppedAttributesCount',
+    ),
   };
 }
 
@@ -374,7 +377,10 @@ function link(value: unknown, state: RequestState): Link {
       traceState: state.traceState(stringField(value['traceState'] ?? value['trace_state'], 'traceState')),
     },
     attributes: attributes as Attributes,
-    droppedAttributesCount: uint32Field(value['droppedAttributesCount'] ?? value['dropped_attributes_count'], 'droppedAttributesCount'),
+    droppedAttributesCount: uint32Field(
+      value['droppedAttributesCount'] ?? value['dropped_attributes_count'],
+      'droppedAttributesCount',
+    ),
   };
 }
 
@@ -384,7 +390,7 @@ function span(
   out: RelaySpanImpl[],
   resourceIndex: number,
   scopeIndex: number,
-  spanIndex: number
+  spanIndex: number,
 ): void {
   if (!isObject(value)) throw new DecodeProblem(`expected a Span object, got ${describe(value)}`);
   const traceId = hexIdField(value['traceId'] ?? value['trace_id'], 'traceId');
@@ -398,7 +404,10 @@ function span(
   const endTime = timeField(value['endTimeUnixNano'] ?? value['end_time_unix_nano'], 'endTimeUnixNano');
   const attributes: AttributeMap = {};
   attributeList(value['attributes'], attributes, 'attributes');
-  const droppedAttributes = uint32Field(value['droppedAttributesCount'] ?? value['dropped_attributes_count'], 'droppedAttributesCount');
+  const droppedAttributes = uint32Field(
+    value['droppedAttributesCount'] ?? value['dropped_attributes_count'],
+    'droppedAttributesCount',
+  );
 
   const eventList = listField(value['events'], 'events');
   const events: RelayEvent[] = new Array(eventList.length);
@@ -463,12 +472,18 @@ function span(
       events,
       droppedAttributes,
       droppedEvents,
-      droppedLinks
-    )
+      droppedLinks,
+    ),
   );
 }
 
-function scopeSpans(value: unknown, state: RequestState, out: RelaySpanImpl[], resourceIndex: number, scopeIndex: number): void {
+function scopeSpans(
+  value: unknown,
+  state: RequestState,
+  out: RelaySpanImpl[],
+  resourceIndex: number,
+  scopeIndex: number,
+): void {
   if (!isObject(value)) throw new DecodeProblem(`expected a ScopeSpans object, got ${describe(value)}`);
   const first = out.length;
   const scope = new ScopeFields();
@@ -481,7 +496,7 @@ function scopeSpans(value: unknown, state: RequestState, out: RelaySpanImpl[], r
       if (list !== undefined && list !== null) attributeList(list, (scope.attributes = {}), 'attributes');
       scope.droppedAttributesCount = uint32Field(
         scopeJson['droppedAttributesCount'] ?? scopeJson['dropped_attributes_count'],
-        'droppedAttributesCount'
+        'droppedAttributesCount',
       );
     } catch (problem) {
       throw rethrowAt(problem, 'scope');
@@ -520,7 +535,11 @@ function resourceSpans(value: unknown, state: RequestState, out: RelaySpanImpl[]
       throw rethrowAt(rethrowAt(problem, `[${i}]`), 'scopeSpans');
     }
   }
-  assignResource(out, first, makeResource(attributes, stringField(value['schemaUrl'] ?? value['schema_url'], 'schemaUrl')));
+  assignResource(
+    out,
+    first,
+    makeResource(attributes, stringField(value['schemaUrl'] ?? value['schema_url'], 'schemaUrl')),
+  );
 }
 
 /** Decodes an OTLP/JSON ExportTraceServiceRequest. Throws OtlpDecodeError only. */

@@ -113,7 +113,10 @@ const WIRE_TYPE_NAMES = ['varint', 'fixed64', 'length-delimited', 'start-group',
 /** Known fields of a message, by field number: name and wire type, to report a wire type mismatch. */
 type FieldTable = ReadonlyArray<readonly [name: string, wireType: number] | undefined>;
 
-function fields(message: string, list: ReadonlyArray<readonly [number, string, number]>): { message: string; table: FieldTable } {
+function fields(
+  message: string,
+  list: ReadonlyArray<readonly [number, string, number]>,
+): { message: string; table: FieldTable } {
   const table: Array<readonly [string, number] | undefined> = [];
   for (const [n, name, wt] of list) table[n] = [name, wt];
   return { message, table };
@@ -246,7 +249,9 @@ class Reader {
   hi = 0;
   private readonly _cacheStarts = new Int32Array(STRING_CACHE_SLOTS);
   private readonly _cacheLengths = new Int32Array(STRING_CACHE_SLOTS);
-  private readonly _cacheStrings: Array<string | undefined> = new Array<string | undefined>(STRING_CACHE_SLOTS).fill(undefined);
+  private readonly _cacheStrings: Array<string | undefined> = new Array<string | undefined>(STRING_CACHE_SLOTS).fill(
+    undefined,
+  );
 
   constructor(body: Uint8Array) {
     // A plain Uint8Array view even if the caller passed a Buffer, so that slice() copies.
@@ -264,7 +269,8 @@ class Reader {
     // Attribute keys and many values repeat from span to span: an earlier occurrence in the same body gives
     // the string back without decoding it, already internalized, which also makes the attribute store cheaper.
     const buf = this.buf;
-    const slot = (length * 31 + buf[start]! * 7 + buf[end - 1]! * 3 + buf[start + (length >> 1)]!) & (STRING_CACHE_SLOTS - 1);
+    const slot =
+      (length * 31 + buf[start]! * 7 + buf[end - 1]! * 3 + buf[start + (length >> 1)]!) & (STRING_CACHE_SLOTS - 1);
     const cachedStart = this._cacheStarts[slot]!;
     if (this._cacheLengths[slot] === length) {
       let i = 0;
@@ -279,7 +285,9 @@ class Reader {
   }
 
   private _decode(start: number, end: number): string {
-    return this._slices !== undefined ? this._slices.utf8Slice(start, end) : textDecoder.decode(this.buf.subarray(start, end));
+    return this._slices !== undefined
+      ? this._slices.utf8Slice(start, end)
+      : textDecoder.decode(this.buf.subarray(start, end));
   }
 
   hex(start: number, end: number): string {
@@ -406,14 +414,20 @@ function readDouble(r: Reader, end: number): number {
 }
 
 /** Skips a field this decoder does not read, or throws if it is a known field with the wrong wire type. */
-function skipField(r: Reader, tag: number, tagStart: number, end: number, known: { message: string; table: FieldTable }): void {
+function skipField(
+  r: Reader,
+  tag: number,
+  tagStart: number,
+  end: number,
+  known: { message: string; table: FieldTable },
+): void {
   const field = tag >>> 3;
   const wireType = tag & 7;
   const expected = known.table[field];
   if (expected !== undefined) {
     throw new DecodeProblem(
       `${known.message}.${expected[0]} (field ${field}) has wire type ${wireType} (${WIRE_TYPE_NAMES[wireType] ?? 'invalid'}), ` +
-        `expected ${expected[1]} (${WIRE_TYPE_NAMES[expected[1]]}) at byte ${tagStart}`
+        `expected ${expected[1]} (${WIRE_TYPE_NAMES[expected[1]]}) at byte ${tagStart}`,
     );
   }
   skipValue(r, tag, tagStart, end, 0);
@@ -446,14 +460,17 @@ function skipValue(r: Reader, tag: number, tagStart: number, end: number, depth:
 }
 
 function skipGroup(r: Reader, field: number, groupStart: number, end: number, depth: number): void {
-  if (depth > MAX_ANY_VALUE_DEPTH) throw new DecodeProblem(`groups nested deeper than ${MAX_ANY_VALUE_DEPTH} at byte ${groupStart}`);
+  if (depth > MAX_ANY_VALUE_DEPTH)
+    throw new DecodeProblem(`groups nested deeper than ${MAX_ANY_VALUE_DEPTH} at byte ${groupStart}`);
   for (;;) {
     if (r.pos >= end) throw new DecodeProblem(`unterminated group (field ${field}) starting at byte ${groupStart}`);
     const tagStart = r.pos;
     const tag = readTag(r, end);
     if ((tag & 7) === EGROUP) {
       if (tag >>> 3 !== field) {
-        throw new DecodeProblem(`end-group for field ${tag >>> 3} at byte ${tagStart} closes the group of field ${field} started at byte ${groupStart}`);
+        throw new DecodeProblem(
+          `end-group for field ${tag >>> 3} at byte ${tagStart} closes the group of field ${field} started at byte ${groupStart}`,
+        );
       }
       return;
     }
@@ -494,7 +511,8 @@ function decodeKeyValue(r: Reader, end: number, target: AttributeMap, depth: num
 
 /** Reads one AnyValue; `previous` is what an earlier occurrence of the same field decoded to (they merge). */
 function decodeAnyValue(r: Reader, end: number, depth: number, previous: unknown): unknown {
-  if (depth > MAX_ANY_VALUE_DEPTH) throw new DecodeProblem(`AnyValue nested deeper than ${MAX_ANY_VALUE_DEPTH} at byte ${r.pos}`);
+  if (depth > MAX_ANY_VALUE_DEPTH)
+    throw new DecodeProblem(`AnyValue nested deeper than ${MAX_ANY_VALUE_DEPTH} at byte ${r.pos}`);
   let value = previous;
   while (r.pos < end) {
     const tagStart = r.pos;
@@ -648,7 +666,12 @@ function decodeEvent(r: Reader, end: number): RelayEvent {
         skipField(r, tag, tagStart, end, EVENT);
     }
   }
-  return { name, attributes: attributes as Attributes, time: hrTimeFromUint64(timeLo, timeHi), droppedAttributesCount: dropped };
+  return {
+    name,
+    attributes: attributes as Attributes,
+    time: hrTimeFromUint64(timeLo, timeHi),
+    droppedAttributesCount: dropped,
+  };
 }
 
 function decodeLink(r: Reader, end: number, state: RequestState): Link {
@@ -711,7 +734,7 @@ function decodeSpan(
   out: RelaySpanImpl[],
   resourceIndex: number,
   scopeIndex: number,
-  spanIndex: number
+  spanIndex: number,
 ): void {
   let traceStart = 0;
   let traceEnd = 0;
@@ -860,8 +883,8 @@ function decodeSpan(
       events,
       droppedAttributes,
       droppedEvents,
-      droppedLinks
-    )
+      droppedLinks,
+    ),
   );
 }
 
@@ -871,7 +894,7 @@ function decodeScopeSpans(
   state: RequestState,
   out: RelaySpanImpl[],
   resourceIndex: number,
-  scopeIndex: number
+  scopeIndex: number,
 ): void {
   const first = out.length;
   const scope = new ScopeFields();
@@ -910,7 +933,13 @@ function decodeScopeSpans(
   assignScope(out, first, scope.build(schemaUrl));
 }
 
-function decodeResourceSpans(r: Reader, end: number, state: RequestState, out: RelaySpanImpl[], resourceIndex: number): void {
+function decodeResourceSpans(
+  r: Reader,
+  end: number,
+  state: RequestState,
+  out: RelaySpanImpl[],
+  resourceIndex: number,
+): void {
   const first = out.length;
   const attributes: AttributeMap = {};
   let schemaUrl = '';

@@ -14,7 +14,10 @@ const EMPTY_JSON = textEncoder.encode('{}');
  * The body of the response to an export request, in the request's format. Without `partial` (or with 0
  * rejected spans and no message) it is the empty message: zero bytes in protobuf, `{}` in JSON.
  */
-export function encodeTraceResponse(format: OtlpFormat, partial?: { rejectedSpans: number; errorMessage: string }): Uint8Array {
+export function encodeTraceResponse(
+  format: OtlpFormat,
+  partial?: { rejectedSpans: number; errorMessage: string },
+): Uint8Array {
   const rejected = partial?.rejectedSpans ?? 0;
   const message = partial?.errorMessage ?? '';
   if (!Number.isSafeInteger(rejected) || rejected < 0) {

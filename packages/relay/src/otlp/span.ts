@@ -45,7 +45,7 @@ export class RelaySpanImpl implements RelaySpan {
     public events: RelayEvent[],
     public droppedAttributesCount: number,
     public droppedEventsCount: number,
-    public droppedLinksCount: number
+    public droppedLinksCount: number,
   ) {}
 
   spanContext(): SpanContext {
@@ -61,7 +61,8 @@ export function apiSpanKind(otlpKind: number): SpanKind {
 
 /** The span status; an empty message is left out, as the SDK leaves it undefined. */
 export function spanStatus(code: number, message: string): SpanStatus {
-  const c = code === SpanStatusCode.OK || code === SpanStatusCode.ERROR ? (code as SpanStatusCode) : SpanStatusCode.UNSET;
+  const c =
+    code === SpanStatusCode.OK || code === SpanStatusCode.ERROR ? (code as SpanStatusCode) : SpanStatusCode.UNSET;
   return message === '' ? { code: c } : { code: c, message };
 }
 
@@ -208,7 +209,8 @@ export class ScopeFields {
     // Proto3 cannot tell an empty version from none; the SDK leaves it undefined.
     if (this.version !== '') scope.version = this.version;
     if (schemaUrl !== '') scope.schemaUrl = schemaUrl;
-    if (this.attributes !== undefined && Object.keys(this.attributes).length > 0) scope.attributes = this.attributes as Attributes;
+    if (this.attributes !== undefined && Object.keys(this.attributes).length > 0)
+      scope.attributes = this.attributes as Attributes;
     if (this.droppedAttributesCount !== 0) scope.droppedAttributesCount = this.droppedAttributesCount;
     return scope;
   }

@@ -21,7 +21,14 @@ function requestText(spans: string[]): string {
 }
 
 function spanJson(extra: Json = {}): Json {
-  return { traceId: TRACE_ID, spanId: SPAN_ID, name: 'span', startTimeUnixNano: '1787822507530918072', endTimeUnixNano: '1787822508000000001', ...extra };
+  return {
+    traceId: TRACE_ID,
+    spanId: SPAN_ID,
+    name: 'span',
+    startTimeUnixNano: '1787822507530918072',
+    endTimeUnixNano: '1787822508000000001',
+    ...extra,
+  };
 }
 
 function only(result: DecodeResult): RelaySpan {
@@ -41,7 +48,7 @@ function throwsDecode(text: string, message: RegExp): void {
       assert.ok(error instanceof OtlpDecodeError, `an OtlpDecodeError, got ${String(error)}`);
       assert.match(error.message, message);
       return true;
-    }
+    },
   );
 }
 
@@ -52,7 +59,10 @@ describe('json: integers beyond 2^53', () => {
         `"events":[{"timeUnixNano":1787822507530918073,"name":"e"}]}`,
     ]);
     // JSON.parse alone rounds it to a double, 72 ns off.
-    assert.equal(BigInt(JSON.parse(text).resourceSpans[0].scopeSpans[0].spans[0].startTimeUnixNano), 1787822507530918144n);
+    assert.equal(
+      BigInt(JSON.parse(text).resourceSpans[0].scopeSpans[0].spans[0].startTimeUnixNano),
+      1787822507530918144n,
+    );
     const span = only(decodeText(text));
     assert.deepEqual(span.startTime, [1787822507, 530918072]);
     assert.deepEqual(span.endTime, [18446744073, 709551615]);
@@ -70,7 +80,9 @@ describe('json: integers beyond 2^53', () => {
     });
     assert.deepEqual(span.startTime, [1, 1]);
     assert.deepEqual(span.endTime, [18446744073, 709551615]);
-    const text = requestText([JSON.stringify(spanJson()).replace(/}$/, ',"attributes":[{"key":"big","value":{"intValue":9007199254740993}}]}')]);
+    const text = requestText([
+      JSON.stringify(spanJson()).replace(/}$/, ',"attributes":[{"key":"big","value":{"intValue":9007199254740993}}]}'),
+    ]);
     assert.equal(only(decodeText(text)).attributes['big'], 2 ** 53);
     assert.equal(span.attributes['string'], -(2 ** 63));
   });
@@ -98,17 +110,20 @@ describe('json: integers beyond 2^53', () => {
   it('an out-of-range uint64 time is an error; intValue takes any integer, as the SDK writes them', () => {
     throwsDecode(
       requestText([JSON.stringify(spanJson({ endTimeUnixNano: '18446744073709551616' }))]),
-      /spans\[0\]\.endTimeUnixNano: expected a uint64 of nanoseconds, got the string "18446744073709551616"$/
+      /spans\[0\]\.endTimeUnixNano: expected a uint64 of nanoseconds, got the string "18446744073709551616"$/,
     );
     // JsonTraceSerializer writes 2 ** 63 and 1e300 as intValue: 9223372036854776000 and 1e+300.
     const text = requestText([
       JSON.stringify(spanJson()).replace(
         /}$/,
-        ',"attributes":[{"key":"a","value":{"intValue":9223372036854776000}},{"key":"b","value":{"intValue":1e+300}},{"key":"c","value":{"intValue":"-9223372036854775809"}}]}'
+        ',"attributes":[{"key":"a","value":{"intValue":9223372036854776000}},{"key":"b","value":{"intValue":1e+300}},{"key":"c","value":{"intValue":"-9223372036854775809"}}]}',
       ),
     ]);
     assert.deepEqual(only(decodeText(text)).attributes, { a: 2 ** 63, b: 1e300, c: -(2 ** 63) });
-    throwsDecode(requestText([JSON.stringify(spanJson({ attributes: [{ key: 'i', value: { intValue: '1'.repeat(400) } }] }))]), /intValue: expected an integer/);
+    throwsDecode(
+      requestText([JSON.stringify(spanJson({ attributes: [{ key: 'i', value: { intValue: '1'.repeat(400) } }] }))]),
+      /intValue: expected an integer/,
+    );
   });
 });
 
@@ -117,7 +132,10 @@ describe('json: names, enums, ids, values', () => {
     const text = JSON.stringify({
       resource_spans: [
         {
-          resource: { attributes: [{ key: 'service.name', value: { string_value: 'svc' } }], dropped_attributes_count: 0 },
+          resource: {
+            attributes: [{ key: 'service.name', value: { string_value: 'svc' } }],
+            dropped_attributes_count: 0,
+          },
           schema_url: 'https://r',
           scope_spans: [
             {
@@ -155,7 +173,13 @@ describe('json: names, enums, ids, values', () => {
     assert.equal(span.name, 'snake');
     assert.equal(span.spanContext().traceState?.serialize(), 'k=v');
     assert.equal(span.parentSpanContext?.spanId, PARENT_ID);
-    assert.deepEqual([span.startTime, span.endTime], [[0, 5], [0, 7]]);
+    assert.deepEqual(
+      [span.startTime, span.endTime],
+      [
+        [0, 5],
+        [0, 7],
+      ],
+    );
     assert.deepEqual(span.attributes, { i: 3, d: 1.5, b: true, a: ['x'], kv: { k: Uint8Array.of(1, 2) } });
     assert.deepEqual([span.droppedAttributesCount, span.droppedEventsCount, span.droppedLinksCount], [1, 3, 5]);
     assert.deepEqual(span.events, [{ name: 'e', attributes: {}, time: [0, 6], droppedAttributesCount: 2 }]);
@@ -171,14 +195,24 @@ describe('json: names, enums, ids, values', () => {
     assert.equal(one({ kind: 'SPAN_KIND_CONSUMER' }).kind, SpanKind.CONSUMER);
     assert.equal(one({ kind: '2' }).kind, SpanKind.SERVER);
     assert.equal(one({ kind: 'SPAN_KIND_UNSPECIFIED' }).kind, SpanKind.INTERNAL);
-    assert.deepEqual(one({ status: { code: 'STATUS_CODE_ERROR', message: 'm' } }).status, { code: SpanStatusCode.ERROR, message: 'm' });
+    assert.deepEqual(one({ status: { code: 'STATUS_CODE_ERROR', message: 'm' } }).status, {
+      code: SpanStatusCode.ERROR,
+      message: 'm',
+    });
     assert.deepEqual(one({ status: { code: 1 } }).status, { code: SpanStatusCode.OK });
-    throwsDecode(requestText([JSON.stringify(spanJson({ kind: 'SERVER' }))]), /spans\[0\]\.kind: expected an integer or a SpanKind name, got the string "SERVER"$/);
-    throwsDecode(requestText([JSON.stringify(spanJson({ status: { code: 1.5 } }))]), /spans\[0\]\.status\.code: expected an integer or a StatusCode name, got the number 1.5$/);
+    throwsDecode(
+      requestText([JSON.stringify(spanJson({ kind: 'SERVER' }))]),
+      /spans\[0\]\.kind: expected an integer or a SpanKind name, got the string "SERVER"$/,
+    );
+    throwsDecode(
+      requestText([JSON.stringify(spanJson({ status: { code: 1.5 } }))]),
+      /spans\[0\]\.status\.code: expected an integer or a StatusCode name, got the number 1.5$/,
+    );
   });
 
   it('bytesValue in base64, standard or URL-safe, padded or not; anything else is an error', () => {
-    const value = (bytesValue: string): unknown => one({ attributes: [{ key: 'b', value: { bytesValue } }] }).attributes['b'];
+    const value = (bytesValue: string): unknown =>
+      one({ attributes: [{ key: 'b', value: { bytesValue } }] }).attributes['b'];
     assert.deepEqual(value('AAEC/w=='), Uint8Array.of(0, 1, 2, 255));
     assert.deepEqual(value('AAEC_w'), Uint8Array.of(0, 1, 2, 255));
     assert.deepEqual(value('AAEC/w'), Uint8Array.of(0, 1, 2, 255));
@@ -186,7 +220,7 @@ describe('json: names, enums, ids, values', () => {
     for (const bad of ['A', '!!!!', 'AA=A', 'AAE=C']) {
       throwsDecode(
         requestText([JSON.stringify(spanJson({ attributes: [{ key: 'b', value: { bytesValue: bad } }] }))]),
-        /attributes\[0\]\.value\.bytesValue: expected base64/
+        /attributes\[0\]\.value\.bytesValue: expected base64/,
       );
     }
   });
@@ -202,14 +236,28 @@ describe('json: names, enums, ids, values', () => {
       ],
     }).attributes;
     assert.deepEqual(attributes, { n: NaN, p: Infinity, m: -Infinity, s: 2.5, x: 1e300 });
-    throwsDecode(requestText([JSON.stringify(spanJson({ attributes: [{ key: 'd', value: { doubleValue: 'nan' } }] }))]), /doubleValue: expected a number/);
+    throwsDecode(
+      requestText([JSON.stringify(spanJson({ attributes: [{ key: 'd', value: { doubleValue: 'nan' } }] }))]),
+      /doubleValue: expected a number/,
+    );
   });
 
   it('ids are case-insensitive hex, lowercased; flags, trace state and parent as in protobuf', () => {
-    const span = one({ traceId: TRACE_ID.toUpperCase(), spanId: SPAN_ID.toUpperCase(), parentSpanId: PARENT_ID, flags: 0x301, traceState: 'a=b' });
+    const span = one({
+      traceId: TRACE_ID.toUpperCase(),
+      spanId: SPAN_ID.toUpperCase(),
+      parentSpanId: PARENT_ID,
+      flags: 0x301,
+      traceState: 'a=b',
+    });
     assert.deepEqual(span.spanContext().traceId, TRACE_ID);
     assert.deepEqual(span.spanContext().spanId, SPAN_ID);
-    assert.deepEqual(span.parentSpanContext, { traceId: TRACE_ID, spanId: PARENT_ID, traceFlags: TraceFlags.SAMPLED, isRemote: true });
+    assert.deepEqual(span.parentSpanContext, {
+      traceId: TRACE_ID,
+      spanId: PARENT_ID,
+      traceFlags: TraceFlags.SAMPLED,
+      isRemote: true,
+    });
     assert.equal(one({}).spanContext().traceFlags, TraceFlags.SAMPLED);
     assert.equal(one({ flags: 256 }).spanContext().traceFlags, TraceFlags.SAMPLED);
     assert.equal(one({ flags: 0x102 }).spanContext().traceFlags, 0x02);
@@ -227,25 +275,31 @@ describe('json: names, enums, ids, values', () => {
         JSON.stringify(spanJson({ traceId: '0'.repeat(32) })),
         JSON.stringify(spanJson({ parentSpanId: 'abcd' })),
         JSON.stringify(spanJson({ name: 'good 2' })),
-      ])
+      ]),
     );
     assert.deepEqual(
       result.spans.map((s) => s.name),
-      ['good 1', 'good 2']
+      ['good 1', 'good 2'],
     );
     assert.equal(result.rejected, 5);
-    assert.equal(result.rejectionMessage, '5 invalid spans rejected: resourceSpans[0].scopeSpans[0].spans[1]: traceId is 0 bytes, expected 16 (and 4 more)');
+    assert.equal(
+      result.rejectionMessage,
+      '5 invalid spans rejected: resourceSpans[0].scopeSpans[0].spans[1]: traceId is 0 bytes, expected 16 (and 4 more)',
+    );
   });
 
   it('an id that is not hex cannot be decoded at all: an error naming the field', () => {
     throwsDecode(
       requestText([JSON.stringify(spanJson({ traceId: 'CvdlGRbNQ92ESOshHIAxnA==' }))]),
-      /^json: resourceSpans\[0\]\.scopeSpans\[0\]\.spans\[0\]\.traceId: expected an even number of hex digits \(OTLP\/JSON ids are hex, not base64\), got the string "CvdlGRbNQ92ESOshHIAxnA=="$/
+      /^json: resourceSpans\[0\]\.scopeSpans\[0\]\.spans\[0\]\.traceId: expected an even number of hex digits \(OTLP\/JSON ids are hex, not base64\), got the string "CvdlGRbNQ92ESOshHIAxnA=="$/,
     );
-    throwsDecode(requestText([JSON.stringify(spanJson({ spanId: 'abc' }))]), /spans\[0\]\.spanId: expected an even number of hex digits/);
+    throwsDecode(
+      requestText([JSON.stringify(spanJson({ spanId: 'abc' }))]),
+      /spans\[0\]\.spanId: expected an even number of hex digits/,
+    );
     throwsDecode(
       requestText([JSON.stringify(spanJson({ links: [{ traceId: 'zz' }] }))]),
-      /spans\[0\]\.links\[0\]\.traceId: expected an even number of hex digits/
+      /spans\[0\]\.links\[0\]\.traceId: expected an even number of hex digits/,
     );
   });
 
@@ -255,10 +309,18 @@ describe('json: names, enums, ids, values', () => {
         '\uFEFF' +
           requestText([
             JSON.stringify(
-              spanJson({ parentSpanId: null, kind: null, attributes: null, events: null, status: null, futureField: { x: [1] }, flags: null })
+              spanJson({
+                parentSpanId: null,
+                kind: null,
+                attributes: null,
+                events: null,
+                status: null,
+                futureField: { x: [1] },
+                flags: null,
+              }),
             ),
-          ])
-      )
+          ]),
+      ),
     );
     assert.equal(span.parentSpanContext, undefined);
     assert.equal(span.kind, SpanKind.INTERNAL);
@@ -277,7 +339,10 @@ describe('json: names, enums, ids, values', () => {
     let value: unknown = one({ attributes: [{ key: 'd', value: nested(64) }] }).attributes['d'];
     for (let i = 1; i < 64; i++) value = (value as Record<string, unknown>)['k'];
     assert.equal(value, 'deep');
-    throwsDecode(requestText([JSON.stringify(spanJson({ attributes: [{ key: 'd', value: nested(65) }] }))]), /AnyValue nested deeper than 64$/);
+    throwsDecode(
+      requestText([JSON.stringify(spanJson({ attributes: [{ key: 'd', value: nested(65) }] }))]),
+      /AnyValue nested deeper than 64$/,
+    );
   });
 });
 
@@ -288,27 +353,82 @@ describe('json: malformed bodies are OtlpDecodeErrors with a field path', () => 
     ['an empty body', '', /^json: /],
     ['a top-level array', '[]', /^json: expected an ExportTraceServiceRequest object, got an array$/],
     ['resourceSpans not an array', '{"resourceSpans":{}}', /^json: resourceSpans: expected an array, got an object$/],
-    ['a ResourceSpans that is a number', '{"resourceSpans":[5]}', /^json: resourceSpans\[0\]: expected a ResourceSpans object, got the number 5$/],
-    ['a string span', requestText(['"span"']), /^json: resourceSpans\[0\]\.scopeSpans\[0\]\.spans\[0\]: expected a Span object/],
+    [
+      'a ResourceSpans that is a number',
+      '{"resourceSpans":[5]}',
+      /^json: resourceSpans\[0\]: expected a ResourceSpans object, got the number 5$/,
+    ],
+    [
+      'a string span',
+      requestText(['"span"']),
+      /^json: resourceSpans\[0\]\.scopeSpans\[0\]\.spans\[0\]: expected a Span object/,
+    ],
     ['a numeric name', span({ name: 5 }), /spans\[0\]\.name: expected a string, got the number 5$/],
-    ['attributes as an object', span({ attributes: { k: 'v' } }), /spans\[0\]\.attributes: expected an array, got an object$/],
-    ['a fractional time', span({ startTimeUnixNano: 1.5 }), /spans\[0\]\.startTimeUnixNano: expected a uint64 of nanoseconds, got the number 1.5$/],
+    [
+      'attributes as an object',
+      span({ attributes: { k: 'v' } }),
+      /spans\[0\]\.attributes: expected an array, got an object$/,
+    ],
+    [
+      'a fractional time',
+      span({ startTimeUnixNano: 1.5 }),
+      /spans\[0\]\.startTimeUnixNano: expected a uint64 of nanoseconds, got the number 1.5$/,
+    ],
     ['a negative time', span({ startTimeUnixNano: '-1' }), /startTimeUnixNano: expected a uint64 of nanoseconds/],
-    ['a negative count', span({ droppedAttributesCount: -1 }), /spans\[0\]\.droppedAttributesCount: expected a uint32, got the number -1$/],
+    [
+      'a negative count',
+      span({ droppedAttributesCount: -1 }),
+      /spans\[0\]\.droppedAttributesCount: expected a uint32, got the number -1$/,
+    ],
     ['a count over uint32', span({ droppedLinksCount: 2 ** 32 }), /droppedLinksCount: expected a uint32/],
-    ['a bool as a string', span({ attributes: [{ key: 'b', value: { boolValue: 'true' } }] }), /attributes\[0\]\.value\.boolValue: expected a boolean/],
-    ['a fractional intValue', span({ attributes: [{ key: 'i', value: { intValue: 1.5 } }] }), /attributes\[0\]\.value\.intValue: expected an integer, got the number 1.5$/],
-    ['a KeyValue that is a string', span({ attributes: ['k=v'] }), /attributes\[0\]: expected a KeyValue object, got the string "k=v"$/],
-    ['an AnyValue that is a string', span({ attributes: [{ key: 'k', value: 'v' }] }), /attributes\[0\]\.value: expected an AnyValue object/],
+    [
+      'a bool as a string',
+      span({ attributes: [{ key: 'b', value: { boolValue: 'true' } }] }),
+      /attributes\[0\]\.value\.boolValue: expected a boolean/,
+    ],
+    [
+      'a fractional intValue',
+      span({ attributes: [{ key: 'i', value: { intValue: 1.5 } }] }),
+      /attributes\[0\]\.value\.intValue: expected an integer, got the number 1.5$/,
+    ],
+    [
+      'a KeyValue that is a string',
+      span({ attributes: ['k=v'] }),
+      /attributes\[0\]: expected a KeyValue object, got the string "k=v"$/,
+    ],
+    [
+      'an AnyValue that is a string',
+      span({ attributes: [{ key: 'k', value: 'v' }] }),
+      /attributes\[0\]\.value: expected an AnyValue object/,
+    ],
     [
       'a bad value deep in a kvlist in an array',
-      span({ attributes: [{ key: 'k', value: { arrayValue: { values: [{ kvlistValue: { values: [{ key: 'x', value: { stringValue: 1 } }] } }] } } }] }),
+      span({
+        attributes: [
+          {
+            key: 'k',
+            value: { arrayValue: { values: [{ kvlistValue: { values: [{ key: 'x', value: { stringValue: 1 } }] } }] } },
+          },
+        ],
+      }),
       /attributes\[0\]\.value\.arrayValue\.values\[0\]\.kvlistValue\.values\[0\]\.value\.stringValue: expected a string, got the number 1$/,
     ],
-    ['a bad event time', span({ events: [{ name: 'e', timeUnixNano: 'soon' }] }), /spans\[0\]\.events\[0\]\.timeUnixNano: expected a uint64/],
+    [
+      'a bad event time',
+      span({ events: [{ name: 'e', timeUnixNano: 'soon' }] }),
+      /spans\[0\]\.events\[0\]\.timeUnixNano: expected a uint64/,
+    ],
     ['status as a string', span({ status: 'ERROR' }), /spans\[0\]\.status: expected an object/],
-    ['a bad scope name', '{"resourceSpans":[{"scopeSpans":[{"scope":{"name":1}}]}]}', /^json: resourceSpans\[0\]\.scopeSpans\[0\]\.scope\.name: expected a string/],
-    ['a bad resource attribute', '{"resourceSpans":[{"resource":{"attributes":[1]}}]}', /^json: resourceSpans\[0\]\.resource\.attributes\[0\]: expected a KeyValue object/],
+    [
+      'a bad scope name',
+      '{"resourceSpans":[{"scopeSpans":[{"scope":{"name":1}}]}]}',
+      /^json: resourceSpans\[0\]\.scopeSpans\[0\]\.scope\.name: expected a string/,
+    ],
+    [
+      'a bad resource attribute',
+      '{"resourceSpans":[{"resource":{"attributes":[1]}}]}',
+      /^json: resourceSpans\[0\]\.resource\.attributes\[0\]: expected a KeyValue object/,
+    ],
     ['deeply nested arrays', '{"resourceSpans":' + '['.repeat(100_000) + ']'.repeat(100_000) + '}', /^json: /],
   ];
   for (const [what, text, message] of cases) {

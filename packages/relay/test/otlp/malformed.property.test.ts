@@ -41,8 +41,8 @@ const handBuilt = request(
     unknownFields(),
     sub(9, keyValue('kv', sub(6, sub(1, keyValue('a', sub(5, sub(1, varint(3, -1)), sub(1, double(4, 1.5)))))))),
     sub(9, keyValue('b', bytes(7, Uint8Array.of(1, 2, 3)))),
-    sub(11, str(2, 'event'), unknownFields())
-  )
+    sub(11, str(2, 'event'), unknownFields()),
+  ),
 );
 
 describe('truncated bodies', () => {
@@ -59,7 +59,8 @@ describe('truncated bodies', () => {
   }
 
   it('every prefix of a hand-built protobuf body with kvlists, bytes and groups', () => {
-    for (let length = 0; length <= handBuilt.length; length++) decodeOrDecodeError(handBuilt.subarray(0, length), 'protobuf');
+    for (let length = 0; length <= handBuilt.length; length++)
+      decodeOrDecodeError(handBuilt.subarray(0, length), 'protobuf');
   });
 });
 
@@ -70,7 +71,7 @@ describe('random input', () => {
         decodeOrDecodeError(body, 'protobuf');
         decodeOrDecodeError(body, 'json');
       }),
-      { numRuns: NUM_RUNS }
+      { numRuns: NUM_RUNS },
     );
   });
 
@@ -78,8 +79,12 @@ describe('random input', () => {
   const damaged = (base: Uint8Array): fc.Arbitrary<Uint8Array> =>
     fc
       .array(
-        fc.record({ at: fc.nat(base.length), kind: fc.constantFrom('set', 'insert', 'delete'), byte: fc.integer({ min: 0, max: 255 }) }),
-        { minLength: 1, maxLength: 4 }
+        fc.record({
+          at: fc.nat(base.length),
+          kind: fc.constantFrom('set', 'insert', 'delete'),
+          byte: fc.integer({ min: 0, max: 255 }),
+        }),
+        { minLength: 1, maxLength: 4 },
       )
       .map((edits) => {
         const out = Array.from(base);
@@ -101,7 +106,7 @@ describe('random input', () => {
         fc.property(damaged(base), (body) => {
           decodeOrDecodeError(body, 'protobuf');
         }),
-        { numRuns: NUM_RUNS }
+        { numRuns: NUM_RUNS },
       );
     });
   }
@@ -111,7 +116,7 @@ describe('random input', () => {
       fc.property(damaged(valid.json), (body) => {
         decodeOrDecodeError(body, 'json');
       }),
-      { numRuns: NUM_RUNS }
+      { numRuns: NUM_RUNS },
     );
   });
 
@@ -140,7 +145,7 @@ describe('random input', () => {
         decodeOrDecodeError(new TextEncoder().encode(JSON.stringify(value)), 'json');
         decodeOrDecodeError(new TextEncoder().encode(JSON.stringify(replace(paths[pathIndex]!, value))), 'json');
       }),
-      { numRuns: NUM_RUNS }
+      { numRuns: NUM_RUNS },
     );
   });
 

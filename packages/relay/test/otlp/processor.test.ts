@@ -35,8 +35,8 @@ describe('decoded spans through GenAiEnrichingProcessor', () => {
         sub(9, keyValue('gen_ai.usage.input_tokens', varint(3, 30))),
         sub(9, keyValue('gen_ai.usage.output_tokens', varint(3, 6))),
         sub(9, keyValue('llm.request.params', sub(6, sub(1, keyValue('temperature', double(4, 0.2)))))),
-        sub(9, keyValue('blob', bytes(7, Uint8Array.of(1, 2, 3))))
-      )
+        sub(9, keyValue('blob', bytes(7, Uint8Array.of(1, 2, 3)))),
+      ),
     );
     const decoded = decodeTraceRequest(body, 'protobuf');
     const exporter = new Collecting();
@@ -46,7 +46,10 @@ describe('decoded spans through GenAiEnrichingProcessor', () => {
     await processor.shutdown();
     assert.equal(exporter.spans.length, 1);
 
-    const again = decodeTraceRequest(ProtobufTraceSerializer.serializeRequest(exporter.spans as ReadableSpan[])!, 'protobuf').spans[0]!;
+    const again = decodeTraceRequest(
+      ProtobufTraceSerializer.serializeRequest(exporter.spans as ReadableSpan[])!,
+      'protobuf',
+    ).spans[0]!;
     assert.equal(again.attributes['gen_ai.provider.name'], 'openai');
     assert.equal(again.attributes['gen_ai.system'], undefined);
     assert.deepEqual(again.attributes['llm.request.params'], { temperature: 0.2 });

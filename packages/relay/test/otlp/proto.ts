@@ -100,7 +100,7 @@ export function unknownFields(): Bytes {
     fixed64(1001, 0xdeadbeefn),
     str(1002, 'unknown'),
     fixed32(1003, 7),
-    group(1004, varint(1, 1), group(2, str(3, 'nested')), fixed32(4, 9))
+    group(1004, varint(1, 1), group(2, str(3, 'nested')), fixed32(4, 9)),
   );
 }
 
@@ -116,11 +116,15 @@ export function spanBody(...extra: Bytes[]): Bytes {
     str(5, 'span'),
     fixed64(7, 1787822507530918072n),
     fixed64(8, 1787822508000000001n),
-    ...extra
+    ...extra,
   );
 }
 
 /** A request with one ResourceSpans and one ScopeSpans holding `spans` (each a Span body). */
 export function request(...spans: Bytes[]): Bytes {
-  return sub(1, sub(1, sub(1, keyValue('service.name', str(1, 'svc')))), sub(2, sub(1, str(1, 'scope')), ...spans.map((s) => sub(2, s))));
+  return sub(
+    1,
+    sub(1, sub(1, keyValue('service.name', str(1, 'svc')))),
+    sub(2, sub(1, str(1, 'scope')), ...spans.map((s) => sub(2, s))),
+  );
 }

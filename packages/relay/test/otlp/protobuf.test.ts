@@ -65,7 +65,7 @@ function throwsDecode(body: Uint8Array, message: RegExp): void {
       assert.ok(error instanceof OtlpDecodeError, `an OtlpDecodeError, got ${String(error)}`);
       assert.match(error.message, message);
       return true;
-    }
+    },
   );
 }
 
@@ -86,11 +86,13 @@ describe('protobuf: AnyValue representations', () => {
           sub(1, keyValue('model', str(1, 'gpt-4o'))),
           sub(1, keyValue('temperature', double(4, 0.2))),
           sub(1, keyValue('stop', sub(5, sub(1, str(1, '\n')), sub(1, str(1, 'END'))))),
-          sub(1, keyValue('meta', sub(6, sub(1, keyValue('n', varint(3, 2))))))
-        )
-      )
+          sub(1, keyValue('meta', sub(6, sub(1, keyValue('n', varint(3, 2)))))),
+        ),
+      ),
     );
-    assert.deepEqual(attributes, { request: { model: 'gpt-4o', temperature: 0.2, stop: ['\n', 'END'], meta: { n: 2 } } });
+    assert.deepEqual(attributes, {
+      request: { model: 'gpt-4o', temperature: 0.2, stop: ['\n', 'END'], meta: { n: 2 } },
+    });
     assert.equal(Object.getPrototypeOf(attributes['request']), Object.prototype);
   });
 
@@ -117,11 +119,11 @@ describe('protobuf: AnyValue representations', () => {
           sub(1, sub(5, sub(1, varint(3, 7)), sub(1, sub(5)))),
           sub(1, sub(6, sub(1, keyValue('k', str(1, 'v'))))),
           sub(1, bytes(7, Uint8Array.of(9))),
-          sub(1)
-        )
+          sub(1),
+        ),
       ),
       keyValue('empty'),
-      concat(str(1, 'no value'))
+      concat(str(1, 'no value')),
     );
     assert.deepEqual(attributes, {
       mixed: ['a', 1, true, 2.5, [7, []], { k: 'v' }, Uint8Array.of(9), undefined],
@@ -137,8 +139,8 @@ describe('protobuf: AnyValue representations', () => {
         sub(9, keyValue('kv', sub(6, sub(1, keyValue('a', sub(5, sub(1, str(1, 'x')), sub(1, varint(3, -1)))))))),
         sub(9, keyValue('bytes', bytes(7, Uint8Array.of(1, 2, 3)))),
         sub(9, keyValue('mixed', sub(5, sub(1, str(1, 's')), sub(1, varint(2, false)), sub(1)))),
-        sub(9, keyValue('empty'))
-      )
+        sub(9, keyValue('empty')),
+      ),
     );
     const once = decode(body).spans;
     const again = decode(ProtobufTraceSerializer.serializeRequest(once as ReadableSpan[])!).spans;
@@ -153,7 +155,7 @@ describe('protobuf: AnyValue representations', () => {
       keyValue('max', varint(3, 2n ** 63n - 1n)),
       keyValue('min', varint(3, -(2n ** 63n))),
       keyValue('minus1', varint(3, -1)),
-      keyValue('negative', varint(3, -1234567890123n))
+      keyValue('negative', varint(3, -1234567890123n)),
     );
     assert.deepEqual(attributes, {
       safe: 2 ** 53 - 1,
@@ -171,7 +173,7 @@ describe('protobuf: AnyValue representations', () => {
       fc.property(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), (n) => {
         assert.equal(attributesOf(keyValue('n', varint(3, n)))['n'], Number(n));
       }),
-      { numRuns: NUM_RUNS }
+      { numRuns: NUM_RUNS },
     );
   });
 
@@ -182,7 +184,7 @@ describe('protobuf: AnyValue representations', () => {
       keyValue('big', varint(2, 2n ** 40n)),
       keyValue('nan', double(4, NaN)),
       keyValue('inf', double(4, -Infinity)),
-      keyValue('zero', double(4, -0))
+      keyValue('zero', double(4, -0)),
     );
     assert.deepEqual(attributes, { t: true, f: false, big: true, nan: NaN, inf: -Infinity, zero: -0 });
   });
@@ -193,7 +195,11 @@ describe('protobuf: AnyValue representations', () => {
   });
 
   it('a duplicate key keeps the last value; a __proto__ key is an own property', () => {
-    const attributes = attributesOf(keyValue('k', str(1, 'first')), keyValue('k', str(1, 'last')), keyValue('__proto__', str(1, 'p')));
+    const attributes = attributesOf(
+      keyValue('k', str(1, 'first')),
+      keyValue('k', str(1, 'last')),
+      keyValue('__proto__', str(1, 'p')),
+    );
     assert.equal(attributes['k'], 'last');
     assert.equal(Object.getPrototypeOf(attributes), Object.prototype);
     assert.deepEqual(Object.getOwnPropertyDescriptor(attributes, '__proto__')?.value, 'p');
@@ -203,7 +209,10 @@ describe('protobuf: AnyValue representations', () => {
     let value: unknown = attributesOf(keyValue('deep', nestedArrays(64)))['deep'];
     for (let i = 1; i < 64; i++) value = (value as unknown[])[0];
     assert.equal(value, 'deep');
-    throwsDecode(request(spanBody(sub(9, keyValue('deep', nestedArrays(65))))), /attributes\[0\]: AnyValue nested deeper than 64/);
+    throwsDecode(
+      request(spanBody(sub(9, keyValue('deep', nestedArrays(65))))),
+      /attributes\[0\]: AnyValue nested deeper than 64/,
+    );
   });
 
   it('a repeated AnyValue field merges: arrays are appended, an empty repeat keeps the value', () => {
@@ -211,7 +220,7 @@ describe('protobuf: AnyValue representations', () => {
       concat(str(1, 'twice'), sub(2, sub(5, sub(1, varint(3, 1)))), sub(2, sub(5, sub(1, varint(3, 2))))),
       concat(str(1, 'inner'), sub(2, sub(5, sub(1, str(1, 'a'))), sub(5, sub(1, str(1, 'b'))))),
       concat(str(1, 'kept'), sub(2, str(1, 'x')), sub(2)),
-      concat(str(1, 'replaced'), sub(2, str(1, 'x')), sub(2, varint(3, 5)))
+      concat(str(1, 'replaced'), sub(2, str(1, 'x')), sub(2, varint(3, 5))),
     );
     assert.deepEqual(attributes, { twice: [1, 2], inner: ['a', 'b'], kept: 'x', replaced: 5 });
   });
@@ -221,13 +230,16 @@ describe('protobuf: AnyValue representations', () => {
     const result = decode(
       request(
         spanBody(kv('aXbYc', 'v1XvYz'), kv('aZbWc', 'v1QvRz'), kv('aXbYc', 'v1QvRz')),
-        spanBody(kv('aZbWc', 'v1XvYz'), kv('aXbYc', 'v1XvYz'), kv('é', 'é'), kv('e\u0301', 'e\u0301'))
-      )
+        spanBody(kv('aZbWc', 'v1XvYz'), kv('aXbYc', 'v1XvYz'), kv('é', 'é'), kv('e\u0301', 'e\u0301')),
+      ),
     );
-    assert.deepEqual(result.spans.map((s) => s.attributes), [
-      { aXbYc: 'v1QvRz', aZbWc: 'v1QvRz' },
-      { aZbWc: 'v1XvYz', aXbYc: 'v1XvYz', 'é': 'é', 'e\u0301': 'e\u0301' },
-    ]);
+    assert.deepEqual(
+      result.spans.map((s) => s.attributes),
+      [
+        { aXbYc: 'v1QvRz', aZbWc: 'v1QvRz' },
+        { aZbWc: 'v1XvYz', aXbYc: 'v1XvYz', é: 'é', 'e\u0301': 'e\u0301' },
+      ],
+    );
   });
 
   it('invalid UTF-8 becomes U+FFFD', () => {
@@ -248,7 +260,9 @@ describe('protobuf: times', () => {
   ];
   for (const [nanos, expected] of cases) {
     it(`${nanos} ns is exactly ${JSON.stringify(expected)}`, () => {
-      const span = only(request(spanBody(fixed64(7, nanos), fixed64(8, nanos), sub(11, fixed64(1, nanos), str(2, 'e')))));
+      const span = only(
+        request(spanBody(fixed64(7, nanos), fixed64(8, nanos), sub(11, fixed64(1, nanos), str(2, 'e')))),
+      );
       assert.deepEqual(span.startTime, expected);
       assert.deepEqual(span.endTime, expected);
       assert.deepEqual(span.events[0]!.time, expected);
@@ -268,7 +282,7 @@ describe('protobuf: times', () => {
         const [lo, hi] = split(n);
         assert.deepEqual(hrTimeFromUint64(lo, hi), exact(n));
       }),
-      { numRuns: NUM_RUNS * 10 }
+      { numRuns: NUM_RUNS * 10 },
     );
   });
 
@@ -292,9 +306,9 @@ describe('protobuf: unknown fields, order, repetition', () => {
         sub(9, str(1, 'kv'), sub(2, kvlist, u)),
         sub(11, fixed64(1, 5n), u, str(2, 'event'), sub(3, keyValue('e', str(1, 'v')))),
         sub(13, bytes(1, hex(TRACE_ID)), u, bytes(2, hex(PARENT_ID)), sub(4, keyValue('l', varint(3, 1)))),
-        sub(15, u, str(2, 'msg'), varint(3, 2))
+        sub(15, u, str(2, 'msg'), varint(3, 2)),
       ),
-      u
+      u,
     );
     return concat(
       u,
@@ -303,9 +317,9 @@ describe('protobuf: unknown fields, order, repetition', () => {
         u,
         sub(1, u, sub(1, keyValue('service.name', str(1, 'svc')), u), varint(2, 0)),
         sub(2, u, sub(1, u, str(1, 'scope'), str(2, '1.0'), sub(3, keyValue('s', str(1, 'a'))), u), sub(2, span), u),
-        u
+        u,
       ),
-      u
+      u,
     );
   }
 
@@ -342,7 +356,7 @@ describe('protobuf: unknown fields, order, repetition', () => {
       fc.property(fc.shuffledSubarray(fieldsOfSpan, { minLength: fieldsOfSpan.length }), (shuffled) => {
         assert.deepEqual(otlpJsonView([only(request(concat(...shuffled)))]), reference);
       }),
-      { numRuns: Math.min(NUM_RUNS, 300) }
+      { numRuns: Math.min(NUM_RUNS, 300) },
     );
   });
 
@@ -350,11 +364,20 @@ describe('protobuf: unknown fields, order, repetition', () => {
     const body = sub(
       1,
       str(3, 'https://example.com/resource-schema'),
-      sub(2, str(3, 'https://example.com/scope-schema'), sub(2, spanBody()), sub(1, str(2, '9.9'), str(1, 'late-scope'))),
+      sub(
+        2,
+        str(3, 'https://example.com/scope-schema'),
+        sub(2, spanBody()),
+        sub(1, str(2, '9.9'), str(1, 'late-scope')),
+      ),
       sub(1, sub(1, keyValue('service.name', str(1, 'late')))),
     );
     const span = only(body);
-    assert.deepEqual(span.instrumentationScope, { name: 'late-scope', version: '9.9', schemaUrl: 'https://example.com/scope-schema' });
+    assert.deepEqual(span.instrumentationScope, {
+      name: 'late-scope',
+      version: '9.9',
+      schemaUrl: 'https://example.com/scope-schema',
+    });
     assert.deepEqual(span.resource.attributes, { 'service.name': 'late' });
     assert.equal(span.resource.schemaUrl, 'https://example.com/resource-schema');
   });
@@ -372,9 +395,9 @@ describe('protobuf: unknown fields, order, repetition', () => {
           sub(15, str(2, 'from the first status')),
           sub(15, varint(3, 1)),
           varint(10, 4),
-          varint(10, 5)
-        )
-      )
+          varint(10, 5),
+        ),
+      ),
     );
     assert.equal(span.name, 'last name');
     assert.equal(span.kind, SpanKind.CLIENT);
@@ -387,22 +410,39 @@ describe('protobuf: unknown fields, order, repetition', () => {
         1,
         sub(1, sub(1, keyValue('first', str(1, '1')))),
         sub(1, sub(1, keyValue('second', str(1, '2')))),
-        sub(2, sub(1, str(1, 'scope')), sub(1, str(2, '2.0')), sub(2, spanBody()))
-      )
+        sub(2, sub(1, str(1, 'scope')), sub(1, str(2, '2.0')), sub(2, spanBody())),
+      ),
     );
     assert.deepEqual(merged.resource.attributes, { first: '1', second: '2' });
     assert.deepEqual(merged.instrumentationScope, { name: 'scope', version: '2.0' });
   });
 
   it('scope attributes and dropped count are kept when sent', () => {
-    const span = only(sub(1, sub(2, sub(1, str(1, 's'), sub(3, keyValue('scope.attr', varint(2, true))), varint(4, 2)), sub(2, spanBody()))));
-    assert.deepEqual(span.instrumentationScope, { name: 's', attributes: { 'scope.attr': true }, droppedAttributesCount: 2 });
+    const span = only(
+      sub(
+        1,
+        sub(2, sub(1, str(1, 's'), sub(3, keyValue('scope.attr', varint(2, true))), varint(4, 2)), sub(2, spanBody())),
+      ),
+    );
+    assert.deepEqual(span.instrumentationScope, {
+      name: 's',
+      attributes: { 'scope.attr': true },
+      droppedAttributesCount: 2,
+    });
   });
 
   it('spans of one ResourceSpans share one Resource, of one ScopeSpans one scope; others do not', () => {
-    const scopeSpans = (name: string): Uint8Array => sub(2, sub(1, str(1, name)), sub(2, spanBody()), sub(2, spanBody()));
+    const scopeSpans = (name: string): Uint8Array =>
+      sub(2, sub(1, str(1, name)), sub(2, spanBody()), sub(2, spanBody()));
     const body = concat(sub(1, scopeSpans('a'), scopeSpans('a')), sub(1, scopeSpans('a')));
-    const [s0, s1, s2, s3, s4, s5] = decode(body).spans as [RelaySpan, RelaySpan, RelaySpan, RelaySpan, RelaySpan, RelaySpan];
+    const [s0, s1, s2, s3, s4, s5] = decode(body).spans as [
+      RelaySpan,
+      RelaySpan,
+      RelaySpan,
+      RelaySpan,
+      RelaySpan,
+      RelaySpan,
+    ];
     assert.equal(s0.resource, s3.resource);
     assert.notEqual(s0.resource, s4.resource);
     assert.equal(s4.resource, s5.resource);
@@ -418,10 +458,20 @@ describe('protobuf: ids, flags, kind and status', () => {
       only(request(spanBody(bytes(4, hex(PARENT_ID)), ...(flags === undefined ? [] : [fixed32(16, flags)]))));
     const absent = withParent();
     assert.equal(absent.spanContext().traceFlags, TraceFlags.SAMPLED);
-    assert.deepEqual(absent.parentSpanContext, { traceId: TRACE_ID, spanId: PARENT_ID, traceFlags: TraceFlags.SAMPLED, isRemote: false });
+    assert.deepEqual(absent.parentSpanContext, {
+      traceId: TRACE_ID,
+      spanId: PARENT_ID,
+      traceFlags: TraceFlags.SAMPLED,
+      isRemote: false,
+    });
     // What the Python SDK sends: 0x100, or 0x300 under a remote parent, never the trace flags.
     assert.equal(withParent(0x100).spanContext().traceFlags, TraceFlags.SAMPLED);
-    assert.deepEqual(withParent(0x300).parentSpanContext, { traceId: TRACE_ID, spanId: PARENT_ID, traceFlags: TraceFlags.SAMPLED, isRemote: true });
+    assert.deepEqual(withParent(0x300).parentSpanContext, {
+      traceId: TRACE_ID,
+      spanId: PARENT_ID,
+      traceFlags: TraceFlags.SAMPLED,
+      isRemote: true,
+    });
     // A low byte written on purpose is kept, sampled or not (0x02 is W3C level 2's random flag).
     assert.equal(withParent(0x102).spanContext().traceFlags, 0x02);
     assert.equal(withParent(0x103).spanContext().traceFlags, 0x03);
@@ -436,16 +486,16 @@ describe('protobuf: ids, flags, kind and status', () => {
       request(
         spanBody(
           sub(13, bytes(1, hex(TRACE_ID)), bytes(2, hex(PARENT_ID))),
-          sub(13, bytes(1, hex(TRACE_ID)), bytes(2, hex(PARENT_ID)), fixed32(6, 0x301), str(3, 'a=1,bad key=2,b=3'))
-        )
-      )
+          sub(13, bytes(1, hex(TRACE_ID)), bytes(2, hex(PARENT_ID)), fixed32(6, 0x301), str(3, 'a=1,bad key=2,b=3')),
+        ),
+      ),
     );
     assert.deepEqual(
       span.links.map((l) => ({ ...l.context, traceState: l.context.traceState?.serialize() })),
       [
         { traceId: TRACE_ID, spanId: PARENT_ID, traceFlags: 0, isRemote: false, traceState: undefined },
         { traceId: TRACE_ID, spanId: PARENT_ID, traceFlags: 1, isRemote: true, traceState: 'a=1,b=3' }, // invalid member dropped
-      ]
+      ],
     );
   });
 
@@ -468,7 +518,13 @@ describe('protobuf: ids, flags, kind and status', () => {
       SpanKind.INTERNAL,
     ]);
     const codes = [0, 1, 2, 3, -1].map((c) => only(request(spanBody(sub(15, varint(3, c))))).status.code);
-    assert.deepEqual(codes, [SpanStatusCode.UNSET, SpanStatusCode.OK, SpanStatusCode.ERROR, SpanStatusCode.UNSET, SpanStatusCode.UNSET]);
+    assert.deepEqual(codes, [
+      SpanStatusCode.UNSET,
+      SpanStatusCode.OK,
+      SpanStatusCode.ERROR,
+      SpanStatusCode.UNSET,
+      SpanStatusCode.UNSET,
+    ]);
   });
 
   it('invalid ids reject the span, counted, with a message; the other spans are kept', () => {
@@ -485,53 +541,91 @@ describe('protobuf: ids, flags, kind and status', () => {
         spanWith(hex(TRACE_ID), new Uint8Array(8)),
         spanWith(hex(TRACE_ID), hex(SPAN_ID), bytes(4, Uint8Array.of(1, 2, 3, 4))),
         concat(str(5, 'no ids at all')),
-        spanBody(str(5, 'good 2'), bytes(4, new Uint8Array(8))) // an all-zero parent: a root span
-      )
+        spanBody(str(5, 'good 2'), bytes(4, new Uint8Array(8))), // an all-zero parent: a root span
+      ),
     );
     assert.deepEqual(
       result.spans.map((s) => s.name),
-      ['good 1', 'good 2']
+      ['good 1', 'good 2'],
     );
     assert.equal(result.spans[1]!.parentSpanContext, undefined);
     assert.equal(result.rejected, 7);
     assert.equal(
       result.rejectionMessage,
-      '7 invalid spans rejected: resourceSpans[0].scopeSpans[0].spans[1]: traceId is 0 bytes, expected 16 (and 6 more)'
+      '7 invalid spans rejected: resourceSpans[0].scopeSpans[0].spans[1]: traceId is 0 bytes, expected 16 (and 6 more)',
     );
   });
 
   it('rejection messages name each problem', () => {
     const reason = (body: Uint8Array): string | undefined => decode(request(body)).rejectionMessage;
-    assert.match(reason(concat(bytes(1, new Uint8Array(16)), bytes(2, hex(SPAN_ID))))!, /spans\[0\]: traceId is all zeroes$/);
+    assert.match(
+      reason(concat(bytes(1, new Uint8Array(16)), bytes(2, hex(SPAN_ID))))!,
+      /spans\[0\]: traceId is all zeroes$/,
+    );
     assert.match(reason(concat(bytes(1, hex(TRACE_ID)), bytes(2, hex(TRACE_ID))))!, /spanId is 16 bytes, expected 8$/);
-    assert.match(reason(spanBody(bytes(4, hex(TRACE_ID))))!, /^1 invalid span rejected: .*parentSpanId is 16 bytes, expected 0 or 8$/);
+    assert.match(
+      reason(spanBody(bytes(4, hex(TRACE_ID))))!,
+      /^1 invalid span rejected: .*parentSpanId is 16 bytes, expected 0 or 8$/,
+    );
   });
 });
 
 describe('protobuf: malformed bodies are OtlpDecodeErrors that say what and where', () => {
   const cases: Array<[string, Uint8Array, RegExp]> = [
     ['a truncated varint', Uint8Array.of(0x0a, 0x80), /^protobuf: truncated varint at byte 1$/],
-    ['a length past the end', Uint8Array.of(0x0a, 0x05, 0x00), /^protobuf: length 5 at byte 1 runs past the end of its message at byte 3$/],
+    [
+      'a length past the end',
+      Uint8Array.of(0x0a, 0x05, 0x00),
+      /^protobuf: length 5 at byte 1 runs past the end of its message at byte 3$/,
+    ],
     [
       'a nested length past its parent, though inside the body',
       concat(sub(1, concat(tag(2, LEN), varintBytes(10))), new Uint8Array(20)),
       /^protobuf: resourceSpans\[0\]: length 10 at byte 3 runs past the end of its message at byte 4$/,
     ],
     ['wire type 7', Uint8Array.of((5 << 3) | 7), /^protobuf: invalid wire type 7 \(field 5\) at byte 0$/],
-    ['wire type 6 inside a span', request(spanBody(varintBytes((99 << 3) | 6))), /spans\[0\]: invalid wire type 6 \(field 99\) at byte \d+$/],
+    [
+      'wire type 6 inside a span',
+      request(spanBody(varintBytes((99 << 3) | 6))),
+      /spans\[0\]: invalid wire type 6 \(field 99\) at byte \d+$/,
+    ],
     ['field number 0', Uint8Array.of(0x02, 0x00), /^protobuf: invalid field number at byte 0$/],
     ['an end group without a start', tag(7, EGROUP), /end-group without a start-group \(field 7\) at byte 0$/],
-    ['an unterminated group', concat(tag(7, SGROUP), varint(1, 1)), /unterminated group \(field 7\) starting at byte 0$/],
-    ['a mismatched end group', concat(tag(7, SGROUP), tag(8, EGROUP)), /end-group for field 8 at byte 1 closes the group of field 7/],
-    ['groups nested 65 deep', concat(...Array.from({ length: 65 }, () => tag(7, SGROUP)), ...Array.from({ length: 65 }, () => tag(7, EGROUP))), /groups nested deeper than 64/],
-    ['a varint over 10 bytes', concat(tag(1000, 0), new Uint8Array(10).fill(0xff), Uint8Array.of(1)), /truncated varint|varint longer than 64 bits/],
-    ['a 10th varint byte over 1', concat(tag(1000, 0), new Uint8Array(9).fill(0xff), Uint8Array.of(0x02)), /^protobuf: varint longer than 64 bits at byte 2$/],
+    [
+      'an unterminated group',
+      concat(tag(7, SGROUP), varint(1, 1)),
+      /unterminated group \(field 7\) starting at byte 0$/,
+    ],
+    [
+      'a mismatched end group',
+      concat(tag(7, SGROUP), tag(8, EGROUP)),
+      /end-group for field 8 at byte 1 closes the group of field 7/,
+    ],
+    [
+      'groups nested 65 deep',
+      concat(...Array.from({ length: 65 }, () => tag(7, SGROUP)), ...Array.from({ length: 65 }, () => tag(7, EGROUP))),
+      /groups nested deeper than 64/,
+    ],
+    [
+      'a varint over 10 bytes',
+      concat(tag(1000, 0), new Uint8Array(10).fill(0xff), Uint8Array.of(1)),
+      /truncated varint|varint longer than 64 bits/,
+    ],
+    [
+      'a 10th varint byte over 1',
+      concat(tag(1000, 0), new Uint8Array(9).fill(0xff), Uint8Array.of(0x02)),
+      /^protobuf: varint longer than 64 bits at byte 2$/,
+    ],
     [
       'a known field with the wrong wire type',
       request(spanBody(str(6, 'SERVER'))),
       /^protobuf: resourceSpans\[0\]\.scopeSpans\[0\]\.spans\[0\]: Span\.kind \(field 6\) has wire type 2 \(length-delimited\), expected 0 \(varint\) at byte \d+$/,
     ],
-    ['a varint where the time is fixed64', request(spanBody(varint(7, 5))), /Span\.startTimeUnixNano \(field 7\) has wire type 0/],
+    [
+      'a varint where the time is fixed64',
+      request(spanBody(varint(7, 5))),
+      /Span\.startTimeUnixNano \(field 7\) has wire type 0/,
+    ],
     [
       'a truncated fixed64 time',
       request(concat(bytes(1, hex(TRACE_ID)), tag(7, 1), Uint8Array.of(1, 2, 3))),
@@ -542,8 +636,16 @@ describe('protobuf: malformed bodies are OtlpDecodeErrors that say what and wher
       request(spanBody(sub(11, sub(3, keyValue('ok', str(1, 'v'))), sub(3, concat(tag(1, LEN), varintBytes(9)))))),
       /^protobuf: resourceSpans\[0\]\.scopeSpans\[0\]\.spans\[0\]\.events\[0\]\.attributes\[1\]: length 9 at byte \d+ runs past/,
     ],
-    ['a string where a message is expected (bad nested tags)', request(spanBody(sub(15, Uint8Array.of(0xff)))), /status: truncated varint/],
-    ['a string AnyValue for bool', request(spanBody(sub(9, keyValue('b', str(2, 'true'))))), /attributes\[0\]: AnyValue\.boolValue \(field 2\) has wire type 2/],
+    [
+      'a string where a message is expected (bad nested tags)',
+      request(spanBody(sub(15, Uint8Array.of(0xff)))),
+      /status: truncated varint/,
+    ],
+    [
+      'a string AnyValue for bool',
+      request(spanBody(sub(9, keyValue('b', str(2, 'true'))))),
+      /attributes\[0\]: AnyValue\.boolValue \(field 2\) has wire type 2/,
+    ],
   ];
   for (const [what, body, message] of cases) {
     it(what, () => throwsDecode(body, message));
@@ -561,6 +663,9 @@ describe('protobuf: malformed bodies are OtlpDecodeErrors that say what and wher
   });
 
   it('names the message the error is in, with a group at top level', () => {
-    throwsDecode(msg(group(3, varint(1, 1)), Uint8Array.of(0x0a, 0x01)), /^protobuf: length 1 at byte 5 runs past the end of its message at byte 6$/);
+    throwsDecode(
+      msg(group(3, varint(1, 1)), Uint8Array.of(0x0a, 0x01)),
+      /^protobuf: length 1 at byte 5 runs past the end of its message at byte 6$/,
+    );
   });
 });

@@ -65,20 +65,31 @@ describe('encodeTraceResponse', () => {
   });
 
   it('partial success in protobuf: rejected_spans (field 1, varint) and error_message (field 2)', () => {
-    const message = '3 invalid spans rejected: resourceSpans[0].scopeSpans[0].spans[1]: traceId is 0 bytes, expected 16 (and 2 more) ✓';
+    const message =
+      '3 invalid spans rejected: resourceSpans[0].scopeSpans[0].spans[1]: traceId is 0 bytes, expected 16 (and 2 more) ✓';
     const bytes = encodeTraceResponse('protobuf', { rejectedSpans: 3, errorMessage: message });
     assert.deepEqual(partialSuccess(bytes), { rejectedSpans: 3n, errorMessage: message });
     // What the SDK's OTLP exporter reads from it.
-    assert.deepEqual(ProtobufTraceSerializer.deserializeResponse(bytes), { partialSuccess: { rejectedSpans: 3, errorMessage: message } });
+    assert.deepEqual(ProtobufTraceSerializer.deserializeResponse(bytes), {
+      partialSuccess: { rejectedSpans: 3, errorMessage: message },
+    });
   });
 
   it('counts beyond 2^32, long messages, and a warning without rejections', () => {
-    assert.deepEqual(partialSuccess(encodeTraceResponse('protobuf', { rejectedSpans: 2 ** 40 + 1, errorMessage: '' })), {
-      rejectedSpans: 2n ** 40n + 1n,
-    });
+    assert.deepEqual(
+      partialSuccess(encodeTraceResponse('protobuf', { rejectedSpans: 2 ** 40 + 1, errorMessage: '' })),
+      {
+        rejectedSpans: 2n ** 40n + 1n,
+      },
+    );
     const long = 'x'.repeat(70_000);
-    assert.deepEqual(partialSuccess(encodeTraceResponse('protobuf', { rejectedSpans: 1, errorMessage: long })), { rejectedSpans: 1n, errorMessage: long });
-    assert.deepEqual(partialSuccess(encodeTraceResponse('protobuf', { rejectedSpans: 0, errorMessage: 'warning' })), { errorMessage: 'warning' });
+    assert.deepEqual(partialSuccess(encodeTraceResponse('protobuf', { rejectedSpans: 1, errorMessage: long })), {
+      rejectedSpans: 1n,
+      errorMessage: long,
+    });
+    assert.deepEqual(partialSuccess(encodeTraceResponse('protobuf', { rejectedSpans: 0, errorMessage: 'warning' })), {
+      errorMessage: 'warning',
+    });
   });
 
   it('partial success in JSON: lowerCamelCase, int64 as a decimal string, defaults left out', () => {
@@ -87,10 +98,14 @@ describe('encodeTraceResponse', () => {
     });
     assert.equal(
       new TextDecoder().decode(encodeTraceResponse('json', { rejectedSpans: 2, errorMessage: 'a "quoted" ✓' })),
-      '{"partialSuccess":{"rejectedSpans":"2","errorMessage":"a \\"quoted\\" ✓"}}'
+      '{"partialSuccess":{"rejectedSpans":"2","errorMessage":"a \\"quoted\\" ✓"}}',
     );
-    assert.deepEqual(json(encodeTraceResponse('json', { rejectedSpans: 0, errorMessage: 'warning' })), { partialSuccess: { errorMessage: 'warning' } });
-    assert.deepEqual(json(encodeTraceResponse('json', { rejectedSpans: 5, errorMessage: '' })), { partialSuccess: { rejectedSpans: '5' } });
+    assert.deepEqual(json(encodeTraceResponse('json', { rejectedSpans: 0, errorMessage: 'warning' })), {
+      partialSuccess: { errorMessage: 'warning' },
+    });
+    assert.deepEqual(json(encodeTraceResponse('json', { rejectedSpans: 5, errorMessage: '' })), {
+      partialSuccess: { rejectedSpans: '5' },
+    });
   });
 
   it('a negative or fractional count is a programming error', () => {

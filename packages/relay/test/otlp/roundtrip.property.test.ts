@@ -32,69 +32,104 @@ function attributeValue(finiteOnly: boolean): fc.Arbitrary<unknown> {
     fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }).map((n) => Number(n)),
     fc.double({ noNaN: finiteOnly, noDefaultInfinity: finiteOnly }),
     fc.uint8Array({ maxLength: 8 }),
-    fc.constantFrom(undefined, null)
+    fc.constantFrom(undefined, null),
   );
   const { value } = fc.letrec<{ value: unknown }>((tie) => ({
     value: fc.oneof(
       { depthSize: 'small', withCrossShrink: true },
       scalar,
       fc.array(tie('value'), { maxLength: 4 }),
-      fc.dictionary(key, tie('value'), { maxKeys: 4 })
+      fc.dictionary(key, tie('value'), { maxKeys: 4 }),
     ),
   }));
   return value;
 }
 
 function attributes(finiteOnly: boolean): fc.Arbitrary<Attributes> {
-  return fc.dictionary(key, attributeValue(finiteOnly), { maxKeys: 6, noNullPrototype: true }) as fc.Arbitrary<Attributes>;
+  return fc.dictionary(key, attributeValue(finiteOnly), {
+    maxKeys: 6,
+    noNullPrototype: true,
+  }) as fc.Arbitrary<Attributes>;
 }
 
 const hexId = (bytes: number): fc.Arbitrary<string> =>
-  fc.uint8Array({ minLength: bytes, maxLength: bytes }).filter((b) => b.some((x) => x !== 0)).map((b) => Buffer.from(b).toString('hex'));
+  fc
+    .uint8Array({ minLength: bytes, maxLength: bytes })
+    .filter((b) => b.some((x) => x !== 0))
+    .map((b) => Buffer.from(b).toString('hex'));
 
 const hrTime: fc.Arbitrary<HrTime> = fc
   .bigInt({ min: 0n, max: 2n ** 64n - 1n })
   .map((n) => [Number(n / 1_000_000_000n), Number(n % 1_000_000_000n)] as HrTime);
 
-const traceState = fc.constantFrom(undefined, 'a=1', 'rojo=00f067aa0ba902b7,congo=t61rcWkgMzE').map((s) => (s === undefined ? undefined : createTraceState(s)));
+const traceState = fc
+  .constantFrom(undefined, 'a=1', 'rojo=00f067aa0ba902b7,congo=t61rcWkgMzE')
+  .map((s) => (s === undefined ? undefined : createTraceState(s)));
 
 const count = fc.oneof(fc.constant(0), fc.nat(), fc.integer({ min: 0, max: 0xffffffff }));
 
 function spans(finiteOnly: boolean, sameInBothFormats = false): fc.Arbitrary<ReadableSpan[]> {
   const resources = fc.array(
-    fc.record({ attributes: attributes(finiteOnly), schemaUrl: fc.option(fc.webUrl(), { nil: undefined }) }).map(({ attributes: a, schemaUrl }) =>
-      resourceFromAttributes(a, schemaUrl === undefined ? undefined : { schemaUrl })
-    ),
-    { minLength: 1, maxLength: 2 }
+    fc
+      .record({ attributes: attributes(finiteOnly), schemaUrl: fc.option(fc.webUrl(), { nil: undefined }) })
+      .map(({ attributes: a, schemaUrl }) =>
+        resourceFromAttributes(a, schemaUrl === undefined ? undefined : { schemaUrl }),
+      ),
+    { minLength: 1, maxLength: 2 },
   );
   // Unique by name, version and schema URL, as the SDK's tracers are: the serializers group spans by that
   // key, so two different scopes under one key would merge differently in the two formats.
-  const scopes = fc.uniqueArray(
-    fc.record(
+  const scopes = fc
+    .uniqueArray(
+      fc.record(
+        {
+          name: fc.string({ maxLength: 10 }),
+          version: fc.string({ minLength: 1, maxLength: 5 }),
+          schemaUrl: fc.webUrl(),
+          attributes: attributes(finiteOnly),
+          droppedAttributesCount: count,
+        },
+        { requiredKeys: ['name'] },
+      ),
       {
-        name: fc.string({ maxLength: 10 }),
-        version: fc.string({ minLength: 1, maxLength: 5 }),
-        schemaUrl: fc.webUrl(),
-        attributes: attributes(finiteOnly),
-        droppedAttributesCount: count,
+        minLength: 1,
+        maxLength: 3,
+        selector: (scope) => `${scope.name}@${scope.version ?? ''}:${scope.schemaUrl ?? ''}`,
       },
-      { requiredKeys: ['name'] }
-    ),
-    { minLength: 1, maxLength: 3, selector: (scope) => `${scope.name}@${scope.version ?? ''}:${scope.schemaUrl ?? ''}` }
-  ).map((list) =>
-    // The JSON serializer writes a scope's dropped count only beside non-empty attributes; protobuf always.
-    sameInBothFormats ? list.map(({ droppedAttributesCount, ...scope }) => (Object.keys(scope.attributes ?? {}).length > 0 ? { ...scope, droppedAttributesCount } : scope)) : list
-  );
+    )
+    .map((list) =>
+      // The JSON serializer writes a scope's dropped count only beside non-empty attributes; protobuf always.
+      sameInBothFormats
+        ? list.map(({ droppedAttributesCount, ...scope }) =>
+            Object.keys(scope.attributes ?? {}).length > 0 ? { ...scope, droppedAttributesCount } : scope,
+          )
+        : list,
+    );
   // A span's trace flags 0 decode as SAMPLED (see spanTraceFlags), so spans get 1–255; links any byte.
   const context = (isRemote: fc.Arbitrary<boolean | undefined>, minFlags = 0): fc.Arbitrary<SpanContext> =>
-    fc.record({ traceId: hexId(16), spanId: hexId(8), traceFlags: fc.integer({ min: minFlags, max: 255 }), isRemote, traceState });
+    fc.record({
+      traceId: hexId(16),
+      spanId: hexId(8),
+      traceFlags: fc.integer({ min: minFlags, max: 255 }),
+      isRemote,
+      traceState,
+    });
   const link: fc.Arbitrary<Link> = fc.record(
-    { context: context(fc.option(fc.boolean(), { nil: undefined })), attributes: attributes(finiteOnly), droppedAttributesCount: count },
-    { requiredKeys: ['context'] }
+    {
+      context: context(fc.option(fc.boolean(), { nil: undefined })),
+      attributes: attributes(finiteOnly),
+      droppedAttributesCount: count,
+    },
+    { requiredKeys: ['context'] },
   );
   const event = fc.record(
-    { name: fc.string({ unit: 'binary', maxLength: 10 }), time: hrTime, attributes: attributes(finiteOnly), droppedAttributesCount: count },
-    { requiredKeys: ['name', 'time'] }
+    {
+      name: fc.string({ unit: 'binary', maxLength: 10 }),
+      time: hrTime,
+      attributes: attributes(finiteOnly),
+      droppedAttributesCount: count,
+    },
+    { requiredKeys: ['name', 'time'] },
   );
   return fc.tuple(resources, scopes).chain(([rs, ss]) =>
     // Unique span ids: the decoders-agree property pairs spans up by id, and a real exporter never sends
@@ -105,7 +140,9 @@ function spans(finiteOnly: boolean, sameInBothFormats = false): fc.Arbitrary<Rea
           resource: fc.constantFrom(...rs),
           scope: fc.constantFrom(...ss),
           own: context(fc.constant(undefined), 1),
-          parent: fc.option(fc.record({ spanId: hexId(8), isRemote: fc.option(fc.boolean(), { nil: undefined }) }), { nil: undefined }),
+          parent: fc.option(fc.record({ spanId: hexId(8), isRemote: fc.option(fc.boolean(), { nil: undefined }) }), {
+            nil: undefined,
+          }),
           name: fc.string({ unit: 'binary', maxLength: 20 }),
           kind: fc.integer({ min: 0, max: 4 }),
           startTime: hrTime,
@@ -113,7 +150,10 @@ function spans(finiteOnly: boolean, sameInBothFormats = false): fc.Arbitrary<Rea
           attributes: attributes(finiteOnly),
           events: fc.array(event, { maxLength: 3 }),
           links: fc.array(link, { maxLength: 3 }),
-          status: fc.record({ code: fc.integer({ min: 0, max: 2 }), message: fc.option(fc.string({ minLength: 1, maxLength: 10 }), { nil: undefined }) }),
+          status: fc.record({
+            code: fc.integer({ min: 0, max: 2 }),
+            message: fc.option(fc.string({ minLength: 1, maxLength: 10 }), { nil: undefined }),
+          }),
           dropped: fc.tuple(count, count, count),
         })
         .map(
@@ -122,7 +162,10 @@ function spans(finiteOnly: boolean, sameInBothFormats = false): fc.Arbitrary<Rea
               name: s.name,
               kind: s.kind,
               spanContext: () => s.own,
-              parentSpanContext: s.parent === undefined ? undefined : { traceId: s.own.traceId, traceFlags: s.own.traceFlags, ...s.parent },
+              parentSpanContext:
+                s.parent === undefined
+                  ? undefined
+                  : { traceId: s.own.traceId, traceFlags: s.own.traceFlags, ...s.parent },
               startTime: s.startTime,
               endTime: s.endTime,
               duration: [0, 0],
@@ -136,10 +179,10 @@ function spans(finiteOnly: boolean, sameInBothFormats = false): fc.Arbitrary<Rea
               droppedAttributesCount: s.dropped[0],
               droppedEventsCount: s.dropped[1],
               droppedLinksCount: s.dropped[2],
-            }) as unknown as ReadableSpan
+            }) as unknown as ReadableSpan,
         ),
-      { maxLength: 6, selector: (span) => span.spanContext().traceId + span.spanContext().spanId }
-    )
+      { maxLength: 6, selector: (span) => span.spanContext().traceId + span.spanContext().spanId },
+    ),
   );
 }
 
@@ -158,7 +201,7 @@ describe('round trip on random spans', () => {
           assert.equal(decoded.rejected, 0);
           assert.deepEqual(serialize[format](decoded.spans), first);
         }),
-        { numRuns: NUM_RUNS }
+        { numRuns: NUM_RUNS },
       );
     });
   }
@@ -178,7 +221,7 @@ describe('round trip on random spans', () => {
           assert.deepEqual(serialize.protobuf([j]), serialize.protobuf([p]));
         }
       }),
-      { numRuns: NUM_RUNS }
+      { numRuns: NUM_RUNS },
     );
   });
 });

@@ -18,7 +18,12 @@ const serializers = {
   json: (spans: ReadableSpan[]): Uint8Array => JsonTraceSerializer.serializeRequest(spans)!,
 };
 
-function roundTrip(format: OtlpFormat): { original: ReadableSpan[]; first: Uint8Array; decoded: RelaySpan[]; second: Uint8Array } {
+function roundTrip(format: OtlpFormat): {
+  original: ReadableSpan[];
+  first: Uint8Array;
+  decoded: RelaySpan[];
+  second: Uint8Array;
+} {
   const original = sdkSpans();
   const first = serializers[format](original);
   const result = decodeTraceRequest(first, format);
@@ -93,7 +98,7 @@ for (const format of ['protobuf', 'json'] as const) {
         assert.equal(d.ended, true);
         assert.deepEqual(
           d.events.map((e) => ({ ...e })),
-          o.events.map((e) => ({ ...e, droppedAttributesCount: e.droppedAttributesCount ?? 0 }))
+          o.events.map((e) => ({ ...e, droppedAttributesCount: e.droppedAttributesCount ?? 0 })),
         );
         assert.equal(d.links.length, o.links.length);
         d.links.forEach((l, i) => {
@@ -115,7 +120,7 @@ for (const format of ['protobuf', 'json'] as const) {
       const byName = new Map(decoded.map((s) => [s.name, s]));
       assert.deepEqual(
         new Set(decoded.map((s) => s.kind)),
-        new Set([SpanKind.INTERNAL, SpanKind.SERVER, SpanKind.CLIENT, SpanKind.PRODUCER, SpanKind.CONSUMER])
+        new Set([SpanKind.INTERNAL, SpanKind.SERVER, SpanKind.CLIENT, SpanKind.PRODUCER, SpanKind.CONSUMER]),
       );
       const root = byName.get('POST /v1/chat')!;
       assert.deepEqual(root.attributes, ALL_TYPES);
@@ -136,9 +141,12 @@ for (const format of ['protobuf', 'json'] as const) {
       assert.equal(child.droppedEventsCount, 2);
       assert.equal(child.droppedLinksCount, 1);
       assert.equal(child.events[1]!.droppedAttributesCount, 1);
-      assert.deepEqual(child.events.map((e) => e.name), ['gen_ai.content.prompt', 'over.limit.attributes', 'no.attributes']);
+      assert.deepEqual(
+        child.events.map((e) => e.name),
+        ['gen_ai.content.prompt', 'over.limit.attributes', 'no.attributes'],
+      );
       assert.deepEqual(child.events[0]!.time, [1787822507, 700000000]);
-      assert.deepEqual(child.events[0]!.attributes, { 'gen_ai.prompt': 'Hi', 'index': 0 });
+      assert.deepEqual(child.events[0]!.attributes, { 'gen_ai.prompt': 'Hi', index: 0 });
       assert.equal(child.links[0]!.context.traceState?.serialize(), 'vendor=value');
       assert.equal(child.links[0]!.context.traceId, LINKED.traceId);
       assert.equal(child.links[1]!.droppedAttributesCount, 1);

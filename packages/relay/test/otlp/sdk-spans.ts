@@ -31,20 +31,20 @@ export const LINKED = {
 
 /** Every attribute value type the SDK accepts (and the serializer writes), within one span's limit. */
 export const ALL_TYPES: Attributes = {
-  'str': 'hello',
+  str: 'hello',
   'str.empty': '',
   'str.unicode': 'héllo ✓ 🎉',
   'bool.true': true,
   'bool.false': false,
-  'int': 42,
+  int: 42,
   'int.negative': -7,
   'int.big': 2 ** 60, // an exact double above 2^53: written as int_value
-  'double': 3.25,
+  double: 3.25,
   'double.negative': -0.5,
-  'strings': ['a', 'b', ''],
-  'numbers': [1, 2.5, -3],
-  'booleans': [true, false],
-  'empty': [],
+  strings: ['a', 'b', ''],
+  numbers: [1, 2.5, -3],
+  booleans: [true, false],
+  empty: [],
 };
 
 const LIMITS = {
@@ -63,14 +63,19 @@ function providers(exporter: InMemorySpanExporter): [BasicTracerProvider, BasicT
   const processor = new SimpleSpanProcessor(exporter);
   return [
     new BasicTracerProvider({
-      resource: resourceFromAttributes({ 'service.name': 'chat-api', 'service.version': '1.4.2', 'host.cpus': 8, 'deployment.canary': false }),
+      resource: resourceFromAttributes({
+        'service.name': 'chat-api',
+        'service.version': '1.4.2',
+        'host.cpus': 8,
+        'deployment.canary': false,
+      }),
       spanLimits: LIMITS,
       spanProcessors: [processor],
     }),
     new BasicTracerProvider({
       resource: resourceFromAttributes(
         { 'service.name': 'worker', 'process.command_args': ['python', '-m', 'worker'] },
-        { schemaUrl: 'https://opentelemetry.io/schemas/1.26.0' }
+        { schemaUrl: 'https://opentelemetry.io/schemas/1.26.0' },
       ),
       spanLimits: LIMITS,
       spanProcessors: [processor],
@@ -88,7 +93,11 @@ export function sdkSpans(): ReadableSpan[] {
 
   // A remote parent with trace state: the child inherits the state, and its flags say "parent is remote".
   const remote = trace.setSpanContext(ROOT_CONTEXT, REMOTE_PARENT);
-  const root = a.startSpan('POST /v1/chat', { kind: SpanKind.SERVER, startTime: t(1787822507, 530918072), attributes: ALL_TYPES }, remote);
+  const root = a.startSpan(
+    'POST /v1/chat',
+    { kind: SpanKind.SERVER, startTime: t(1787822507, 530918072), attributes: ALL_TYPES },
+    remote,
+  );
   const withParent = trace.setSpan(ROOT_CONTEXT, root);
 
   const child = a.startSpan(
@@ -96,20 +105,27 @@ export function sdkSpans(): ReadableSpan[] {
     {
       kind: SpanKind.CLIENT,
       startTime: t(1787822507, 600000001),
-      attributes: { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'gpt-4o-mini', 'gen_ai.usage.input_tokens': 1536 },
+      attributes: {
+        'gen_ai.operation.name': 'chat',
+        'gen_ai.request.model': 'gpt-4o-mini',
+        'gen_ai.usage.input_tokens': 1536,
+      },
       // linkCountLimit 2: the SDK drops the oldest link.
       links: [
         { context: { ...LINKED, spanId: 'b3ce929d0e0e4736' } },
         { context: LINKED, attributes: { 'link.kind': 'follows', 'link.n': 1 } },
-        { context: { ...LINKED, spanId: 'a3ce929d0e0e4736', traceState: undefined, isRemote: false }, attributes: { a: 1, b: 2, c: 3 } },
+        {
+          context: { ...LINKED, spanId: 'a3ce929d0e0e4736', traceState: undefined, isRemote: false },
+          attributes: { a: 1, b: 2, c: 3 },
+        },
       ],
     },
-    withParent
+    withParent,
   );
   // eventCountLimit 3: the SDK drops the oldest events.
   child.addEvent('dropped.oldest', {}, t(1787822507, 650000000));
   child.addEvent('dropped.next', {}, t(1787822507, 650000001));
-  child.addEvent('gen_ai.content.prompt', { 'gen_ai.prompt': 'Hi', 'index': 0 }, t(1787822507, 700000000));
+  child.addEvent('gen_ai.content.prompt', { 'gen_ai.prompt': 'Hi', index: 0 }, t(1787822507, 700000000));
   child.addEvent('over.limit.attributes', { x: 1, y: 2, z: 3 }, t(1787822507, 700000001));
   child.addEvent('no.attributes', undefined, t(1787822507, 800000000));
   child.setStatus({ code: SpanStatusCode.ERROR, message: 'upstream returned 529: overloaded' });
@@ -125,7 +141,11 @@ export function sdkSpans(): ReadableSpan[] {
   const producer = c.startSpan('enqueue', { kind: SpanKind.PRODUCER, startTime: t(1787822512, 5) });
   producer.end(t(1787822512, 6));
   const consumer = c.startSpan('dequeue', { kind: SpanKind.CONSUMER, startTime: t(1787822513, 999999999) });
-  consumer.addEvent('exception', { 'exception.type': 'TimeoutError', 'exception.message': 'no reply in 30 s' }, t(1787822514, 0));
+  consumer.addEvent(
+    'exception',
+    { 'exception.type': 'TimeoutError', 'exception.message': 'no reply in 30 s' },
+    t(1787822514, 0),
+  );
   consumer.end(t(1787822514, 500));
   const again = b.startSpan('bare again', { startTime: t(1787822515, 1) }, withParent);
   again.end(t(1787822515, 2));
