@@ -30,12 +30,12 @@ export function runBench(cases: BenchCase[], opts: { iterations?: number; rounds
   for (const c of cases) timeRound(c.fn, iterations); // warm-up
   const samples = cases.map(() => [] as number[]);
   for (let r = 0; r < rounds; r++) {
-    cases.forEach((c, i) => samples[i]!.push(timeRound(c.fn, iterations)));
+    cases.forEach((c, i) => samples[i].push(timeRound(c.fn, iterations)));
   }
   if (sink === Symbol.for('never')) console.log(sink);
   return cases.map((c, i) => {
-    const sorted = samples[i]!.sort((a, b) => a - b);
-    return { name: c.name, nsPerOp: sorted[Math.floor(sorted.length / 2)]! };
+    const sorted = samples[i].sort((a, b) => a - b);
+    return { name: c.name, nsPerOp: sorted[Math.floor(sorted.length / 2)] };
   });
 }
 
@@ -62,7 +62,7 @@ export interface RoundResult extends BenchResult {
 
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
+  return sorted[Math.floor(sorted.length / 2)];
 }
 
 /**
@@ -93,10 +93,10 @@ export async function runRounds(
   for (let r = 0; r < warmupRounds + rounds; r++) {
     for (let k = order.length - 1; k > 0; k--) {
       const j = random(k + 1);
-      [order[k], order[j]] = [order[j]!, order[k]!];
+      [order[k], order[j]] = [order[j], order[k]];
     }
     for (const i of order) {
-      const c = cases[i]!;
+      const c = cases[i];
       let ns = 0;
       for (let b = 0; b < batches; b++) {
         await c.before?.();
@@ -107,9 +107,9 @@ export async function runRounds(
         ns += Number(process.hrtime.bigint() - start);
         await c.after?.();
       }
-      if (r >= warmupRounds) samples[i]!.push(ns / (opts.opsPerBatch * batches));
+      if (r >= warmupRounds) samples[i].push(ns / (opts.opsPerBatch * batches));
     }
   }
   if (sink === Symbol.for('never')) console.log(sink);
-  return cases.map((c, i) => ({ name: c.name, nsPerOp: median(samples[i]!), samples: samples[i]! }));
+  return cases.map((c, i) => ({ name: c.name, nsPerOp: median(samples[i]), samples: samples[i] }));
 }

@@ -108,7 +108,7 @@ function sdkAttributes(attributes: Attributes): Attributes {
   // setAttribute one at a time, as instrumentations do while a call progresses.
   for (const key of Object.keys(attributes)) span.setAttribute(key, attributes[key]!);
   span.end();
-  return (span as unknown as ReadableSpan).attributes as Attributes;
+  return (span as unknown as ReadableSpan).attributes;
 }
 
 function table(title: string, spans: Array<[string, Attributes]>): void {
@@ -121,8 +121,8 @@ function table(title: string, spans: Array<[string, Attributes]>): void {
   console.log('| case | ns/op | × copy of the same span |');
   console.log('|---|---:|---:|');
   for (let i = 0; i < results.length; i += 2) {
-    const base = results[i]!;
-    const r = results[i + 1]!;
+    const base = results[i];
+    const r = results[i + 1];
     console.log(`| ${base.name} | ${base.nsPerOp.toFixed(0)} | 1.00 |`);
     console.log(`| ${r.name} | ${r.nsPerOp.toFixed(0)} | ${(r.nsPerOp / base.nsPerOp).toFixed(2)} |`);
   }

@@ -158,7 +158,7 @@ async function measure(bound: number): Promise<string[]> {
   ];
   for (const c of cases) await fill(c);
   const results = await runRounds(cases, { opsPerBatch: SPANS_PER_BATCH, rounds: ROUNDS, warmupRounds: 3 });
-  const base = results[0]!.nsPerOp;
+  const base = results[0].nsPerOp;
   for (const c of cases) {
     const s = c.processor?.stats();
     const left = s === undefined ? 0 : c.label.startsWith('(E') ? s.expired : s.evicted;
@@ -172,7 +172,7 @@ async function measure(bound: number): Promise<string[]> {
       throw new Error(`${c.name}: ${c.exporter.exported} exported of ${c.spans}`);
   }
   results.forEach((r, i) => {
-    const label = cases[i]!.label;
+    const label = cases[i].label;
     rows.push(
       `| ${bound.toLocaleString('en')} | ${label} ${r.name} | ${(r.nsPerOp / 1000).toFixed(2)} | ${(r.nsPerOp / base).toFixed(2)} |`,
     );

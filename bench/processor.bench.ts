@@ -63,8 +63,8 @@ if (typeof gc !== 'function') {
   process.exit(child.status ?? 1);
 }
 const collect = (): void => {
-  gc!();
-  gc!();
+  gc();
+  gc();
 };
 
 // ── configuration ────────────────────────────────────────────────────────────────────────────────────
@@ -153,15 +153,15 @@ const OPENAI_SCOPE = '@opentelemetry/instrumentation-openai';
 
 function httpSpan(tracer: Tracer): void {
   const span = tracer.startSpan('POST /api/orders/:id', { kind: SpanKind.SERVER, attributes: HTTP_START });
-  for (let i = 0; i < HTTP_END.length; i++) span.setAttribute(HTTP_END[i]![0], HTTP_END[i]![1]);
+  for (let i = 0; i < HTTP_END.length; i++) span.setAttribute(HTTP_END[i][0], HTTP_END[i][1]);
   span.end();
 }
 
 function chatSpan(tracer: Tracer, responseId: string, withUsage: boolean): void {
   const span = tracer.startSpan('chat gpt-4o', { kind: SpanKind.CLIENT, attributes: CHAT_START });
   span.setAttribute('gen_ai.response.id', responseId);
-  for (let i = 0; i < CHAT_RESPONSE.length; i++) span.setAttribute(CHAT_RESPONSE[i]![0], CHAT_RESPONSE[i]![1]);
-  if (withUsage) for (let i = 0; i < CHAT_USAGE.length; i++) span.setAttribute(CHAT_USAGE[i]![0], CHAT_USAGE[i]![1]);
+  for (let i = 0; i < CHAT_RESPONSE.length; i++) span.setAttribute(CHAT_RESPONSE[i][0], CHAT_RESPONSE[i][1]);
+  if (withUsage) for (let i = 0; i < CHAT_USAGE.length; i++) span.setAttribute(CHAT_USAGE[i][0], CHAT_USAGE[i][1]);
   span.end();
 }
 
@@ -244,18 +244,18 @@ function makeCase(label: string, name: string, workload: Workload, kind: Kind): 
   } else if (workload === 'complete' || kind !== 'enriching') {
     const withUsage = workload === 'complete';
     c.run = () => {
-      for (let i = 0; i < n; i++) chatSpan(pipe.openai, ids[i]!, withUsage);
+      for (let i = 0; i < n; i++) chatSpan(pipe.openai, ids[i], withUsage);
       c.spans += n;
     };
   } else {
     const processor = pipe.enriching!;
     c.run = () => {
       for (let i = 0; i < n; i++) {
-        chatSpan(pipe.openai, ids[i]!, false);
-        if (i >= JOIN_LAG) processor.recordUsage(ids[i - JOIN_LAG]!, { inputTokens: 24, outputTokens: 2 });
+        chatSpan(pipe.openai, ids[i], false);
+        if (i >= JOIN_LAG) processor.recordUsage(ids[i - JOIN_LAG], { inputTokens: 24, outputTokens: 2 });
       }
       for (let i = Math.max(0, n - JOIN_LAG); i < n; i++)
-        processor.recordUsage(ids[i]!, { inputTokens: 24, outputTokens: 2 });
+        processor.recordUsage(ids[i], { inputTokens: 24, outputTokens: 2 });
       c.spans += n;
     };
   }
@@ -284,13 +284,13 @@ async function sanityCheck(): Promise<void> {
   const provider = new BasicTracerProvider({ spanProcessors: [processor] });
   const [complete, held] = responseIds(2);
   httpSpan(provider.getTracer(HTTP_SCOPE));
-  chatSpan(provider.getTracer(OPENAI_SCOPE), complete!, true);
-  chatSpan(provider.getTracer(OPENAI_SCOPE), held!, false);
+  chatSpan(provider.getTracer(OPENAI_SCOPE), complete, true);
+  chatSpan(provider.getTracer(OPENAI_SCOPE), held, false);
   const fail = (what: string): never => {
     throw new Error(`processor.bench sanity check: ${what}`);
   };
   if (processor.stats().held !== 1) fail('the span without usage is not held');
-  processor.recordUsage(held!, { inputTokens: 24, outputTokens: 2 });
+  processor.recordUsage(held, { inputTokens: 24, outputTokens: 2 });
   await processor.forceFlush();
   const s = processor.stats();
   if (exported.length !== 3 || s.joined !== 1 || s.held !== 0 || s.errors !== 0)
@@ -323,7 +323,7 @@ function heapInArray(n: number): number {
   let ids: string[] | undefined = responseIds(n);
   for (let i = 0; i < n; i++) {
     const span = tracer.startSpan('chat gpt-4o', { kind: SpanKind.CLIENT, attributes: CHAT_START });
-    span.setAttribute('gen_ai.response.id', ids[i]!);
+    span.setAttribute('gen_ai.response.id', ids[i]);
     for (const [k, v] of CHAT_RESPONSE) span.setAttribute(k, v);
     span.end();
     kept[i] = span;
@@ -340,7 +340,7 @@ async function heapHeld(n: number): Promise<number> {
   const tracer = new BasicTracerProvider({ spanProcessors: [processor] }).getTracer(OPENAI_SCOPE, '0.200.0');
   const before = heapUsed();
   let ids: string[] | undefined = responseIds(n);
-  for (let i = 0; i < n; i++) chatSpan(tracer, ids[i]!, false);
+  for (let i = 0; i < n; i++) chatSpan(tracer, ids[i], false);
   ids = undefined;
   const after = heapUsed();
   const s = processor.stats();
@@ -387,7 +387,7 @@ for (const c of cases) {
     throw new Error(`${c.name}: ${s.joined} of ${c.spans} joined`);
 }
 
-const ns = new Map(cases.map((c, i) => [c.label, results[i]!]));
+const ns = new Map(cases.map((c, i) => [c.label, results[i]]));
 const base = ns.get('(1)')!.nsPerOp;
 const sameSpans: Record<string, string> = {
   '(2)': '(1)',
@@ -401,7 +401,7 @@ const targets: Record<string, number> = { '(2)': 1.05, '(3)': 1.5 };
 const us = (x: number): string => (x / 1000).toFixed(2);
 const spread = (samples: number[]): string => {
   const s = [...samples].sort((a, b) => a - b);
-  return `${us(s[Math.floor(s.length / 4)]!)}–${us(s[Math.floor((3 * s.length) / 4)]!)}`;
+  return `${us(s[Math.floor(s.length / 4)])}–${us(s[Math.floor((3 * s.length) / 4)])}`;
 };
 
 console.log(
@@ -436,7 +436,7 @@ for (let r = 0; r < HEAP_REPEATS; r++) {
     inArray.push(heapInArray(HELD_SPANS));
   }
 }
-const beyond = held.map((h, i) => h - inArray[i]!);
+const beyond = held.map((h, i) => h - inArray[i]);
 console.log(
   `\n### Heap per span, ${HELD_SPANS} GenAI spans ended without usage (heapUsed after gc, median of ${HEAP_REPEATS})\n`,
 );

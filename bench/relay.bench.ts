@@ -25,7 +25,6 @@ import { ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { decodeTraceRequest } from '../packages/relay/src/otlp/index.js';
 import { machineLine } from './harness.js';
 
@@ -42,7 +41,7 @@ if (mode === '--serve-relay') {
   const { startRelay, resolveRelayConfig } = await import('../packages/relay/src/index.js');
   const config = resolveRelayConfig({
     listen: '127.0.0.1:0',
-    forward: process.argv[3]!,
+    forward: process.argv[3],
     forwardProtocol: 'http/protobuf',
     scheduledDelayMillis: 50,
     maxExportBatchSize: SPANS_PER_BATCH,
@@ -52,13 +51,13 @@ if (mode === '--serve-relay') {
   process.stdout.write(`${relay.address.port}\n`);
   process.on('SIGTERM', () => void relay.close().then(() => process.exit(0)));
 } else if (mode === '--serve-baseline') {
-  const forward = process.argv[3]!;
+  const forward = process.argv[3];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const { spans } = decodeTraceRequest(Buffer.concat(chunks), 'protobuf');
-      const body = ProtobufTraceSerializer.serializeRequest(spans as unknown as ReadableSpan[])!;
+      const body = ProtobufTraceSerializer.serializeRequest(spans)!;
       res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
       void fetch(forward, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body }).then((r) =>
         r.arrayBuffer(),
@@ -156,7 +155,7 @@ function startChild(kind: 'relay' | 'baseline', forward: string): Promise<{ chil
       })
     : spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
-    child.stdout!.once('data', (d: Buffer) => resolve({ child, port: Number(d.toString().trim()) }));
+    child.stdout.once('data', (d: Buffer) => resolve({ child, port: Number(d.toString().trim()) }));
     child.once('exit', (code) => reject(new Error(`${kind} child exited with ${code}`)));
   });
 }
@@ -220,7 +219,7 @@ async function main(): Promise<void> {
       retries += m.retries;
     }
   }
-  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const relay = median(results.relay);
   const baseline = median(results.baseline);
   console.log(`| case | spans/s (median of ${ROUNDS}) | all rounds |`);

@@ -166,7 +166,7 @@ async function timeOnce(fetchFn: typeof fetch, path: string, expected: number): 
   return ms;
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 console.log(`# HTTP usage tap, 10 MB SSE bodies (${machineLine()})\n`);
 console.log(
@@ -207,7 +207,7 @@ for (const b of BODIES) {
   const p = median(plain);
   const t = median(tap);
   // Each round reads the body both ways back to back: the ratio within a round cancels slow drift.
-  const paired = median(tap.map((x, i) => x / plain[i]!));
+  const paired = median(tap.map((x, i) => x / plain[i]));
   console.log(
     `| ${b.name} (${(b.body.length / 1024 / 1024).toFixed(1)} MB) | ${p.toFixed(1)} | ${t.toFixed(1)} | ${(t / p).toFixed(2)} | ${paired.toFixed(2)} | ${median(parserRuns).toFixed(1)} |`,
   );

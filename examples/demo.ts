@@ -159,7 +159,7 @@ logfireSpans.sort((a, b) => a.endTime[0] - b.endTime[0] || a.endTime[1] - b.endT
 for (const span of logfireSpans) {
   before.byId.set(span.spanContext().spanId, { name: span.name, attributes: { ...span.attributes } });
   labels.set(span.spanContext().traceId, 'Logfire (Python) chat stream, replayed from an OTLP fixture');
-  processor.onEnd(span as unknown as ReadableSpan);
+  processor.onEnd(span);
 }
 
 // The early-stopped stream's span is never ended by its instrumentation: the processor's watchdog ends it

@@ -54,7 +54,7 @@ function loadFixture(file: string): Fixture {
 function only(spans: readonly DecodedSpan[], predicate: (span: DecodedSpan) => boolean, what: string): DecodedSpan {
   const found = spans.filter(predicate);
   assert.equal(found.length, 1, `exactly one ${what}`);
-  return found[0]!;
+  return found[0];
 }
 
 interface Replay {
@@ -228,8 +228,8 @@ describe('Python emitters replayed through GenAiEnrichingProcessor and the OTLP/
     assertCanonical(result);
 
     // The request span ended first and was held until the record arrived 2.84 s later.
-    assert.equal(result.statsAfterEach[0]!.held, 1);
-    assert.equal(result.statsAfterEach[1]!.held, 0);
+    assert.equal(result.statsAfterEach[0].held, 1);
+    assert.equal(result.statsAfterEach[1].held, 0);
 
     const outRequest = get(result.out, request);
     assert.equal(outRequest.name, "Chat Completion with 'gpt-4o-mini'");
@@ -317,12 +317,12 @@ describe('Python emitters replayed through GenAiEnrichingProcessor and the OTLP/
     // The stream outlived Python's 5 s BatchSpanProcessor delay: the request span went out in an earlier
     // export request than the record and the enclosing span.
     const spans = inEndOrder(toReplaySpans(fixture.decoded));
-    assert.equal(spans[0]!.spanContext().spanId, request.spanId);
+    assert.equal(spans[0].spanContext().spanId, request.spanId);
     const result = await replay([spans.slice(0, 1), spans.slice(1)]);
     assertExactlyOnce(fixture, result);
     assertIdentityPreserved(fixture, result);
     assertCanonical(result);
-    assert.equal(result.statsAfterEach[0]!.held, 1, 'held across the 7.31 s gap');
+    assert.equal(result.statsAfterEach[0].held, 1, 'held across the 7.31 s gap');
 
     const outRequest = get(result.out, request);
     assert.equal(outRequest.name, "Responses API with 'o4-mini'");
@@ -355,7 +355,7 @@ describe('Python emitters replayed through GenAiEnrichingProcessor and the OTLP/
 
     const [clientBatch, proxyBatch] = asServiceBatches(fixture);
     // Each service flushes on its own 5 s timer; here the client's request reaches the relay first.
-    const result = await replay([clientBatch!, proxyBatch!], 1500);
+    const result = await replay([clientBatch, proxyBatch], 1500);
     assertExactlyOnce(fixture, result);
     assertIdentityPreserved(fixture, result);
     assertCanonical(result);
@@ -396,7 +396,7 @@ describe('Python emitters replayed through GenAiEnrichingProcessor and the OTLP/
         'client span',
       );
       const [clientBatch, proxyBatch] = asServiceBatches(fixture);
-      const result = await replay([proxyBatch!, clientBatch!], 1500);
+      const result = await replay([proxyBatch, clientBatch], 1500);
       assertExactlyOnce(fixture, result);
       assertBilledOnce(result, { [INPUT]: 1423, [OUTPUT]: 187 });
       assert.equal(result.statsAfterEach.at(-1)!.held, 0, 'released when it ends, not after holdMillis');
@@ -415,8 +415,8 @@ describe('Python emitters replayed through GenAiEnrichingProcessor and the OTLP/
     assertExactlyOnce(fixture, result);
     assertIdentityPreserved(fixture, result);
     assertCanonical(result);
-    assert.equal(result.statsAfterEach[0]!.holds, 0, 'usage on the span: never held');
-    assert.equal(result.statsAfterEach[0]!.forwarded, 1);
+    assert.equal(result.statsAfterEach[0].holds, 0, 'usage on the span: never held');
+    assert.equal(result.statsAfterEach[0].forwarded, 1);
 
     const outChat = get(result.out, chat);
     assert.equal(outChat.name, 'chat gpt-4o-mini');
@@ -496,16 +496,16 @@ describe('Python emitters replayed through GenAiEnrichingProcessor and the OTLP/
     };
     const decoded = decodeTraceRequest(body);
     const spans = toReplaySpans(decoded);
-    assert.notEqual(spans[0]!.resource, spans[1]!.resource, 'one Resource per ResourceSpans');
-    assert.notEqual(spans[0]!.instrumentationScope, spans[1]!.instrumentationScope, 'one scope object per ScopeSpans');
-    assert.deepEqual(spans[0]!.duration, [0, 999_999_998]);
+    assert.notEqual(spans[0].resource, spans[1].resource, 'one Resource per ResourceSpans');
+    assert.notEqual(spans[0].instrumentationScope, spans[1].instrumentationScope, 'one scope object per ScopeSpans');
+    assert.deepEqual(spans[0].duration, [0, 999_999_998]);
 
     const result = await replay([inEndOrder(spans)]);
     assert.equal(result.received.length, 2);
-    const publish = get(result.out, decoded[0]!);
-    assert.deepEqual(publish, { ...decoded[0]!, resource: { 'service.name': 'a' } });
-    assert.equal(publish.events[0]!.timeUnixNano, 1787832330500000007n);
-    assert.equal(get(result.out, decoded[1]!).resource['service.name'], 'b');
+    const publish = get(result.out, decoded[0]);
+    assert.deepEqual(publish, { ...decoded[0], resource: { 'service.name': 'a' } });
+    assert.equal(publish.events[0].timeUnixNano, 1787832330500000007n);
+    assert.equal(get(result.out, decoded[1]).resource['service.name'], 'b');
     assertStats(result.final);
   });
 });

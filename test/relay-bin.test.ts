@@ -40,7 +40,7 @@ function runBin(args: string[]): Child {
   children.add(child);
   let stdout = '';
   let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.on('exit', (code, signal) => {
       children.delete(child);
@@ -48,10 +48,10 @@ function runBin(args: string[]): Child {
     });
   });
   const url = new Promise<string>((resolve, reject) => {
-    child.stderr!.setEncoding('utf8').on('data', (s: string) => {
+    child.stderr.setEncoding('utf8').on('data', (s: string) => {
       stderr += s;
       const match = /listening on (http:\/\/\S+\/v1\/traces)/.exec(stderr);
-      if (match !== null) resolve(match[1]!.replace(/,$/, ''));
+      if (match !== null) resolve(match[1].replace(/,$/, ''));
     });
     void exited.then(() => reject(new Error(`the relay exited before listening; stderr: ${stderr}`)));
   });

@@ -69,7 +69,7 @@ describe('anthropic mock with @anthropic-ai/sdk', () => {
     const message = await clientFor(mock).messages.create(params());
 
     assert.equal(mock.calls.length, 1);
-    const call = mock.calls[0]!;
+    const call = mock.calls[0];
     assert.deepEqual(call, {
       endpoint: 'messages',
       stream: false,
@@ -121,7 +121,7 @@ describe('anthropic mock with @anthropic-ai/sdk', () => {
       'ping is on the wire but the SDK skips it',
     );
     assert.equal(mock.calls.length, 2);
-    const call = mock.calls[1]!;
+    const call = mock.calls[1];
     assert.deepEqual(call, {
       endpoint: 'messages',
       stream: true,
@@ -132,9 +132,9 @@ describe('anthropic mock with @anthropic-ai/sdk', () => {
       completed: true,
     } satisfies AnthropicMockCall);
     assert.match(call.responseId, MESSAGE_ID);
-    assert.notEqual(call.responseId, mock.calls[0]!.responseId);
+    assert.notEqual(call.responseId, mock.calls[0].responseId);
 
-    const start = events[0]!;
+    const start = events[0];
     assert.ok(start.type === 'message_start');
     assert.deepEqual(start.message, {
       id: call.responseId,
@@ -184,7 +184,7 @@ describe('anthropic mock with @anthropic-ai/sdk', () => {
     assert.equal(deltas.length, 3);
     assert.equal(deltas.join(''), ANTHROPIC_MOCK_REPLY_TEXT);
     assert.equal(mock.calls.length, 1);
-    const call = mock.calls[0]!;
+    const call = mock.calls[0];
     assert.equal(call.stream, true);
     assert.equal(call.completed, true);
     assert.deepEqual(call.usage, FIRST_USAGE);
@@ -209,7 +209,7 @@ describe('anthropic mock with @anthropic-ai/sdk', () => {
     }
     assert.deepEqual(seen, ['message_start', 'content_block_start', 'content_block_delta']);
     await waitFor(() => mock.calls[0]?.completed === false);
-    const abandoned = mock.calls[0]!;
+    const abandoned = mock.calls[0];
     assert.equal(abandoned.usage, undefined, 'message_delta never went out');
     await sleep(100); // The stream loop must have noticed and stopped without crashing anything.
     assert.equal(abandoned.completed, false);
@@ -218,8 +218,8 @@ describe('anthropic mock with @anthropic-ai/sdk', () => {
     const next = await client.messages.create(params());
     assert.equal(next.usage.input_tokens, 50);
     assert.equal(mock.calls.length, 2);
-    assert.equal(mock.calls[1]!.completed, true);
-    assert.deepEqual(mock.calls[1]!.usage, SECOND_USAGE);
+    assert.equal(mock.calls[1].completed, true);
+    assert.deepEqual(mock.calls[1].usage, SECOND_USAGE);
   });
 
   it('varies usage deterministically by call and dates known aliases', async (t) => {
@@ -278,7 +278,7 @@ describe('anthropic mock wire format, errors and lifecycle', () => {
     const types = blocks.map((block) => {
       const match = /^event: ([a-z_]+)\ndata: (.+)$/.exec(block);
       assert.ok(match, `well-formed event: ${block}`);
-      const data = JSON.parse(match[2]!) as { type: string };
+      const data = JSON.parse(match[2]) as { type: string };
       assert.equal(data.type, match[1]);
       return data.type;
     });
@@ -293,7 +293,7 @@ describe('anthropic mock wire format, errors and lifecycle', () => {
       'message_stop',
     ]);
     assert.ok(raw.includes('event: ping\ndata: {"type":"ping"}\n\n'));
-    assert.equal(mock.calls[0]!.completed, true);
+    assert.equal(mock.calls[0].completed, true);
   });
 
   it('answers other paths with 404 and other methods with 405, as Anthropic errors', async (t) => {
@@ -349,6 +349,6 @@ describe('anthropic mock wire format, errors and lifecycle', () => {
       for (;;) if ((await reader.read()).done) break;
     });
     await waitFor(() => mock.calls[0]?.completed === false);
-    assert.equal(mock.calls[0]!.usage, undefined);
+    assert.equal(mock.calls[0].usage, undefined);
   });
 });

@@ -27,7 +27,7 @@ function clientFor(mock: OpenAiMock): OpenAI {
 
 function onlyCall(mock: OpenAiMock): MockCall {
   assert.equal(mock.calls.length, 1);
-  return mock.calls[0]!;
+  return mock.calls[0];
 }
 
 function recordedUsage(call: MockCall): MockUsage {
@@ -101,16 +101,16 @@ describe('openai mock with the openai client', () => {
       chunks.every((c) => !('usage' in c)),
       'no usage field at all without include_usage',
     );
-    assert.deepEqual(chunks[0]!.choices[0]!.delta, { role: 'assistant', content: '', refusal: null });
+    assert.deepEqual(chunks[0].choices[0].delta, { role: 'assistant', content: '', refusal: null });
     assert.equal(chunks.map((c) => c.choices[0]?.delta.content ?? '').join(''), MOCK_REPLY_TEXT);
-    assert.equal(chunks.at(-1)!.choices[0]!.finish_reason, 'stop');
-    assert.deepEqual(chunks.at(-1)!.choices[0]!.delta, {});
+    assert.equal(chunks.at(-1)!.choices[0].finish_reason, 'stop');
+    assert.deepEqual(chunks.at(-1)!.choices[0].delta, {});
     const ids = new Set(chunks.map((c) => `${c.id}|${c.created}|${c.model}|${c.object}`));
     assert.equal(ids.size, 1, 'same id, created, model on every chunk');
 
     const call = onlyCall(mock);
     assert.match(call.responseId, CHAT_ID);
-    assert.equal(chunks[0]!.id, call.responseId);
+    assert.equal(chunks[0].id, call.responseId);
     assert.equal(call.responseModel, 'gpt-4o-2024-08-06');
     assert.equal(call.stream, true);
     assert.equal(call.includeUsage, false);
@@ -148,7 +148,7 @@ describe('openai mock with the openai client', () => {
     );
 
     assert.equal(mock.calls.length, 2);
-    const call = mock.calls[1]!;
+    const call = mock.calls[1];
     assert.equal(call.includeUsage, true);
     assert.equal(call.completed, true);
     assert.deepEqual(call.usage, {
@@ -158,7 +158,7 @@ describe('openai mock with the openai client', () => {
       cacheReadInputTokens: 0,
       reasoningOutputTokens: 0,
     });
-    assert.notDeepEqual(call.usage, mock.calls[0]!.usage, 'usage differs between calls');
+    assert.notDeepEqual(call.usage, mock.calls[0].usage, 'usage differs between calls');
     assert.equal(last.usage?.prompt_tokens, 40);
     assert.equal(last.usage?.completion_tokens, 7);
     assert.equal(last.usage?.total_tokens, 47);
@@ -225,7 +225,7 @@ describe('openai mock with the openai client', () => {
       events.map((e) => e.sequence_number),
       events.map((_, i) => i),
     );
-    const created = events[0]!;
+    const created = events[0];
     assert.ok(created.type === 'response.created');
     assert.equal(created.response.status, 'in_progress');
     assert.equal(created.response.usage, undefined);
@@ -234,7 +234,7 @@ describe('openai mock with the openai client', () => {
     assert.equal(deltas.map((e) => e.delta).join(''), MOCK_REPLY_TEXT);
     const itemIds = new Set(deltas.map((e) => e.item_id));
     assert.equal(itemIds.size, 1);
-    assert.match([...itemIds][0]!, MESSAGE_ID);
+    assert.match([...itemIds][0], MESSAGE_ID);
 
     const completed = events.at(-1)!;
     assert.ok(completed.type === 'response.completed');
@@ -259,7 +259,7 @@ describe('openai mock with the openai client', () => {
     const client = clientFor(mock);
     const input = ['first text', 'second text'];
     const expected = input.map(mockEmbeddingVector);
-    assert.equal(expected[0]!.length, MOCK_EMBEDDING_DIMENSIONS);
+    assert.equal(expected[0].length, MOCK_EMBEDDING_DIMENSIONS);
 
     const viaBase64 = await client.embeddings.create({ model: 'text-embedding-3-small', input });
     assert.deepEqual(
@@ -283,10 +283,10 @@ describe('openai mock with the openai client', () => {
     // Without encoding_format the client asks for base64 and decodes it itself.
     const raw = await client.embeddings.create({ model: 'text-embedding-3-small', input: 'first text' }).asResponse();
     const wire = (await raw.json()) as { data: { embedding: unknown }[] };
-    assert.equal(typeof wire.data[0]!.embedding, 'string');
+    assert.equal(typeof wire.data[0].embedding, 'string');
 
     assert.equal(mock.calls.length, 3);
-    const call = mock.calls[0]!;
+    const call = mock.calls[0];
     assert.equal(call.endpoint, 'embeddings');
     assert.equal(call.responseId, '');
     assert.equal(call.responseModel, 'text-embedding-3-small');
@@ -334,7 +334,7 @@ describe('openai mock with the openai client', () => {
     const next = await client.responses.create({ model: 'gpt-4o-mini', input: 'still there?' });
     assert.equal(next.output_text, MOCK_REPLY_TEXT);
     assert.equal(mock.calls.length, 2);
-    assert.equal(mock.calls[1]!.completed, true);
+    assert.equal(mock.calls[1].completed, true);
   });
 
   it('maps unknown routes to NotFoundError in the client', async (t) => {
@@ -436,8 +436,8 @@ describe('openai mock with the Vercel AI SDK', () => {
         ['responses', true],
       ],
     );
-    assertUsage(generated.usage, recordedUsage(mock.calls[0]!));
-    assertUsage(await streamed.usage, recordedUsage(mock.calls[1]!));
+    assertUsage(generated.usage, recordedUsage(mock.calls[0]));
+    assertUsage(await streamed.usage, recordedUsage(mock.calls[1]));
   });
 
   it('embed', async (t) => {

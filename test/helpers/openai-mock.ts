@@ -487,7 +487,7 @@ function requireModel(body: Record<string, unknown>): string {
 function embeddingInputs(input: unknown): string[] {
   if (typeof input === 'string') return [input];
   if (Array.isArray(input) && input.length > 0) {
-    if (input.every((v) => typeof v === 'string')) return input as string[];
+    if (input.every((v) => typeof v === 'string')) return input;
     if (input.every((v) => typeof v === 'number')) return [JSON.stringify(input)];
     if (input.every((v) => Array.isArray(v) && v.every((t) => typeof t === 'number')))
       return input.map((v) => JSON.stringify(v));

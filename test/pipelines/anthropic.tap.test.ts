@@ -96,11 +96,11 @@ describe('@anthropic-ai/sdk 1.12.0 (its own tracing), with the usage tap', () =>
     it(`${call}: the SDK's usage, counted once, normalized, and the reply read unchanged through the tap`, () => {
       const { wire, spans, text } = outcomes.get(call)!;
       assert.equal(wire.length, 1);
-      const w = wire[0]!;
+      const w = wire[0];
       assert.ok(w.usage !== undefined && w.completed);
       assert.equal(text, 'Hello from the Anthropic loopback mock.');
       assert.equal(spans.length, 1, 'one span per call');
-      const span = spans[0]!;
+      const span = spans[0];
       assert.equal(span.attributes['gen_ai.provider.name'], 'anthropic');
       assert.equal(span.attributes['gen_ai.response.id'], w.responseId);
       // Semconv input includes the cache; Anthropic's raw input_tokens does not.
@@ -122,9 +122,9 @@ describe('@anthropic-ai/sdk 1.12.0 (its own tracing), with the usage tap', () =>
   it('early break: the SDK ends its span with what it read; the tap saw a partial stream and adds nothing', () => {
     const { wire, spans } = outcomes.get('early-break')!;
     assert.equal(wire.length, 1);
-    assert.equal(wire[0]!.completed, false);
+    assert.equal(wire[0].completed, false);
     assert.equal(spans.length, 1);
-    const span = spans[0]!;
+    const span = spans[0];
     assert.equal(span.attributes[USAGE.source], 'telemetry');
     assert.equal(span.attributes['genai_enrich.force_ended'], undefined);
   });

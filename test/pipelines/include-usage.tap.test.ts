@@ -57,8 +57,8 @@ describe('usageTapFetch({ includeUsage: true }) with @opentelemetry/instrumentat
     const wire = pipeline.mock.calls.at(-1)!;
     const spans = inferenceSpans(pipeline.receiver.spans.filter((s) => s.traceId === traceId));
     assert.equal(spans.length, 1);
-    assert.equal(spans[0]!.attributes[USAGE.input], wire.usage!.inputTokens);
-    assert.equal(spans[0]!.attributes[USAGE.output], wire.usage!.outputTokens);
-    assert.equal(spans[0]!.attributes[USAGE.source], 'http_tap');
+    assert.equal(spans[0].attributes[USAGE.input], wire.usage!.inputTokens);
+    assert.equal(spans[0].attributes[USAGE.output], wire.usage!.outputTokens);
+    assert.equal(spans[0].attributes[USAGE.source], 'http_tap');
   });
 });

@@ -119,9 +119,9 @@ function checkCall(outcome: CallOutcome, e: CallExpectation): void {
     return;
   }
   assert.equal(spans.length, 1, `one inference span for ${outcome.call}`);
-  const span = spans[0]!;
+  const span = spans[0];
   assert.equal(outcome.wire.length, 1, `one request on the wire for ${outcome.call}`);
-  const wire = outcome.wire[0]!;
+  const wire = outcome.wire[0];
 
   if ('missing' in e) {
     assertUsageMissing(span);
@@ -174,9 +174,9 @@ function checkTappedCall(outcome: CallOutcome, e: CallExpectation): void {
   }
   const spans = inferenceSpans(outcome.spans);
   assert.equal(spans.length, 1, `one inference span for ${outcome.call}`);
-  const span = spans[0]!;
+  const span = spans[0];
   assert.equal(outcome.wire.length, 1, `one request on the wire for ${outcome.call}`);
-  const wire = outcome.wire[0]!;
+  const wire = outcome.wire[0];
   assert.ok(wire.usage !== undefined, 'the mock sent usage for this call');
   const fromTelemetry: readonly UsageField[] = 'usage' in e ? e.usage : [];
   // Every count the wire carried is on the span now; zero details need not be.

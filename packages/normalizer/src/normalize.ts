@@ -196,8 +196,8 @@ function rebuild(attributes: Attributes, keepLegacy: boolean): Attributes {
       pendingValues = [];
     }
     let at = 0;
-    while (at < pendingRules.length && pendingRules[at]!.target !== rule.target) at++;
-    if (at === pendingRules.length || rule.rank < pendingRules[at]!.rank) {
+    while (at < pendingRules.length && pendingRules[at].target !== rule.target) at++;
+    if (at === pendingRules.length || rule.rank < pendingRules[at].rank) {
       pendingRules[at] = rule;
       pendingValues[at] = converted;
     }
@@ -205,8 +205,8 @@ function rebuild(attributes: Attributes, keepLegacy: boolean): Attributes {
 
   if (pendingRules !== undefined && pendingValues !== undefined) {
     for (let i = 0; i < pendingRules.length; i++) {
-      const rule = pendingRules[i]!;
-      let value = pendingValues[i]!;
+      const rule = pendingRules[i];
+      let value = pendingValues[i];
       // A legacy "not streaming" flag maps to leaving gen_ai.request.stream unset, as semconv asks.
       if (value === false && rule.kind === 'stream') continue;
       if (rule.kind === 'request-type' && isOpenAiTextCompletion(attributes, rule.source)) {

@@ -458,7 +458,7 @@ function writeRepr(w: ReprWriter, v: PyValue): void {
     w.text += '[';
     for (let i = 0; i < list.length; i++) {
       if (i > 0) w.text += ', ';
-      writeRepr(w, list[i]!);
+      writeRepr(w, list[i]);
       if (w.full) return;
     }
     w.text += ']';
@@ -585,7 +585,7 @@ function shortestDigits(x: number): DecimalDigits {
   const s = x.toExponential();
   const e = s.indexOf('e');
   const mantissa = s.slice(0, e);
-  const digits = mantissa.length > 1 ? mantissa[0]! + mantissa.slice(2) : mantissa;
+  const digits = mantissa.length > 1 ? mantissa[0] + mantissa.slice(2) : mantissa;
   return { digits, decpt: Number(s.slice(e + 1)) + 1 };
 }
 

@@ -97,8 +97,8 @@ function pathsOf(shape: UsageShape): ReadonlyArray<readonly string[] | undefined
 
 function countAt(u: Record<string, unknown>, keys: readonly string[] | undefined): number | undefined {
   if (keys === undefined) return undefined;
-  let v = u[keys[0]!];
-  for (let k = 1; k < keys.length && v !== undefined; k++) v = obj(v)?.[keys[k]!];
+  let v = u[keys[0]];
+  for (let k = 1; k < keys.length && v !== undefined; k++) v = obj(v)?.[keys[k]];
   return toTokenCount(v);
 }
 

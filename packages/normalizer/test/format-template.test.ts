@@ -245,11 +245,14 @@ describe('formatTemplate robustness', () => {
       },
     }) as Attributes;
     assert.equal(formatTemplate('{x}', throwing), undefined);
-    const proxy = new Proxy({} as Attributes, {
-      getOwnPropertyDescriptor() {
-        throw new Error('trap');
+    const proxy = new Proxy(
+      {},
+      {
+        getOwnPropertyDescriptor() {
+          throw new Error('trap');
+        },
       },
-    });
+    );
     assert.equal(formatTemplate('{x}', proxy), undefined);
     const loose = formatTemplate as unknown as (t: unknown, a: unknown) => string | undefined;
     assert.equal(loose(undefined, {}), undefined);

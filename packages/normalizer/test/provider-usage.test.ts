@@ -211,7 +211,7 @@ function usageOf(shape: UsageShape, withInput: boolean): fc.Arbitrary<Record<str
         const keys = path.split('.');
         let at = u;
         for (const key of keys.slice(0, -1)) at = (at[key] ??= {}) as Record<string, unknown>;
-        at[keys[keys.length - 1]!] = value;
+        at[keys[keys.length - 1]] = value;
       });
       return u;
     });

@@ -106,7 +106,7 @@ describe('floatRepr', () => {
 /** Independent oracle: is |x|·10^p exactly halfway between two integers? (toString(2) is exact.) */
 function isTie(x: number, p: number): boolean {
   const [intPart, fracPart = ''] = Math.abs(x).toString(2).split('.');
-  const num = BigInt('0b' + (intPart! + fracPart));
+  const num = BigInt('0b' + (intPart + fracPart));
   const den = 1n << BigInt(fracPart.length);
   const scaled = 2n * num * 10n ** BigInt(p);
   return scaled % den === 0n && (scaled / den) % 2n === 1n;

@@ -282,7 +282,7 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
   private _route(span: ReadableSpanLike): boolean {
     if (!this._spans.isGenAiEnded(span)) return false;
     this._spans.normalize(span);
-    const attributes = span.attributes as Attributes;
+    const attributes = span.attributes;
     const responseId = responseIdOf(attributes);
     this._joinEventUsage(span, responseId);
 
@@ -327,8 +327,8 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
 
   /** Moves a carrier's usage to the held span it completes, so the trace counts it once. */
   private _joinCarrier(target: Held, carrier: ReadableSpanLike, source: UsageSource): void {
-    const targetAttributes = target.span.attributes as Attributes;
-    const carrierAttributes = carrier.attributes as Attributes;
+    const targetAttributes = target.span.attributes;
+    const carrierAttributes = carrier.attributes;
     moveUsage(carrierAttributes, targetAttributes);
     targetAttributes[ATTR_USAGE_SOURCE] = source;
     carrierAttributes[ATTR_USAGE_MOVED_TO] = target.span.spanContext().spanId;
@@ -358,7 +358,7 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
       const held = this._held.byKey(spanKey(span));
       if (held === undefined) return;
       this._counts.lateAttributes++;
-      const target = held.span.attributes as Attributes;
+      const target = held.span.attributes;
       if (mergeLateAttributes(target, this._spans.normalizeAttributes(attributes))) {
         target[ATTR_USAGE_SOURCE] = 'late_attribute';
         queueMicrotask(() => this._held.release(held, 'joined'));

@@ -13,7 +13,6 @@
  * again, so a second join or a join racing with expiry is a no-op.
  */
 import { hasUsage } from '@genai-enrich/normalizer';
-import type { Attributes } from '@opentelemetry/api';
 import { ATTR_HOLD_OUTCOME, ATTR_USAGE_MISSING } from './attributes.js';
 import type { DeadlineMap, ExpiryTimer } from './deadlines.js';
 import type { ReadableSpanLike } from './types.js';
@@ -110,7 +109,7 @@ export class HeldSpans {
     }
     for (const index of this._indexes) index.remove(held);
     this.counts[outcome]++;
-    const attributes = held.span.attributes as Attributes;
+    const attributes = held.span.attributes;
     attributes[ATTR_HOLD_OUTCOME] = outcome;
     if (outcome !== 'joined' && !hasUsage(attributes)) attributes[ATTR_USAGE_MISSING] = true;
     this._forward(held.span);

@@ -31,14 +31,14 @@ export function captureLateAttributes(span: SpanLike, listener: LateAttributesLi
 
 function lateSetAttribute(this: CapturedSpan, key: string, value: AttributeValue): CapturedSpan {
   const capture = this[CAPTURE]!;
-  if (!this.ended) return capture.setAttribute.call(this, key, value) as CapturedSpan;
+  if (!this.ended) return capture.setAttribute.call(this, key, value);
   capture.listener(this, { [key]: value });
   return this;
 }
 
 function lateSetAttributes(this: CapturedSpan, attributes: Attributes): CapturedSpan {
   const capture = this[CAPTURE]!;
-  if (!this.ended) return capture.setAttributes.call(this, attributes) as CapturedSpan;
+  if (!this.ended) return capture.setAttributes.call(this, attributes);
   if (attributes !== null && typeof attributes === 'object') capture.listener(this, { ...attributes });
   return this;
 }

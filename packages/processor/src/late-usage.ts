@@ -16,7 +16,6 @@ import {
   readUsage,
 } from '@genai-enrich/normalizer';
 import type { UsageCounts } from '@genai-enrich/normalizer';
-import type { Attributes } from '@opentelemetry/api';
 import { ATTR_USAGE_SOURCE } from './attributes.js';
 import type { DeadlineMap, ExpiryTimer } from './deadlines.js';
 import type { ReadableSpanLike, UsageSource } from './types.js';
@@ -66,7 +65,7 @@ export class PendingUsage {
 
 /** Writes late usage into the span (counts the emitter set win, see applyLateUsage) and names its source. */
 export function joinUsage(span: ReadableSpanLike, usage: UsageCounts, source: UsageSource, totalTokens?: number): void {
-  const attributes = span.attributes as Attributes;
+  const attributes = span.attributes;
   applyLateUsage(attributes, usage, totalTokens);
   attributes[ATTR_USAGE_SOURCE] = source;
 }

@@ -128,13 +128,13 @@ export class TapReports {
   /** A span without usage takes all of the report's counts, and the response id and model it lacks. */
   use(span: ReadableSpanLike, report: TapReport): void {
     joinUsage(span, report.usage, 'http_tap', report.totalTokens);
-    fillIdentity(span.attributes as Attributes, report);
+    fillIdentity(span.attributes, report);
     this.counts.used++;
   }
 
   /** A span whose telemetry carried usage keeps every count it has; the report fills only missing ones. */
   fill(span: ReadableSpanLike, report: TapReport): void {
-    const attributes = span.attributes as Attributes;
+    const attributes = span.attributes;
     const filled = fillMissingUsage(attributes, report.usage) > 0;
     fillIdentity(attributes, report);
     if (filled) {

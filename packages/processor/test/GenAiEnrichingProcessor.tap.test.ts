@@ -3,7 +3,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Attributes } from '@opentelemetry/api';
-import type { ReadableSpan, Span } from '@opentelemetry/sdk-trace-base';
+import type { Span } from '@opentelemetry/sdk-trace-base';
 import type { TapReport } from '../src/types.js';
 import { tapSinkOf } from '../src/tap/sink.js';
 import { pipeline } from './helpers/pipeline.js';
@@ -57,8 +57,8 @@ describe('GenAiEnrichingProcessor and the HTTP usage tap', () => {
     span.end();
     assert.equal(p.processor.stats().held, 1);
     tapReport(p, report({ responseId: 'resp_X', spanKey: keyOf(span) }));
-    const out = p.next.ended[0]!;
-    assert.equal(out, span as unknown as ReadableSpan);
+    const out = p.next.ended[0];
+    assert.equal(out, span);
     assert.equal(out.attributes['gen_ai.usage.input_tokens'], 120);
     assert.equal(out.attributes['gen_ai.usage.output_tokens'], 30);
     assert.equal(out.attributes['gen_ai.usage.cache_read.input_tokens'], 64);
@@ -104,7 +104,7 @@ describe('GenAiEnrichingProcessor and the HTTP usage tap', () => {
     const span = start(p, { ...CHAT_STREAM, 'gen_ai.usage.input_tokens': 100, 'gen_ai.usage.output_tokens': 25 });
     tapReport(p, report({ spanKey: keyOf(span) }));
     span.end();
-    const out = p.next.ended[0]!;
+    const out = p.next.ended[0];
     assert.equal(out.attributes['gen_ai.usage.input_tokens'], 100);
     assert.equal(out.attributes['gen_ai.usage.output_tokens'], 25);
     assert.equal(out.attributes['gen_ai.usage.cache_read.input_tokens'], 64);
@@ -124,7 +124,7 @@ describe('GenAiEnrichingProcessor and the HTTP usage tap', () => {
       }),
     );
     span.end();
-    const out = p.next.ended[0]!;
+    const out = p.next.ended[0];
     assert.equal(out.attributes['genai_enrich.usage_source'], 'telemetry');
     assert.equal(out.attributes['gen_ai.usage.cache_read.input_tokens'], undefined);
     assert.equal(p.processor.stats().tapSuperseded, 1);
@@ -138,7 +138,7 @@ describe('GenAiEnrichingProcessor and the HTTP usage tap', () => {
     p.clock.advance(500);
     assert.equal(p.processor.stats().tapPending, 1, 'not expired: its span is still open');
     p.clock.advance(500);
-    const out = p.next.ended[0]!;
+    const out = p.next.ended[0];
     assert.equal(out.attributes['genai_enrich.force_ended'], true);
     assert.equal(out.attributes['gen_ai.usage.input_tokens'], 120);
     assert.equal(out.attributes['genai_enrich.usage_source'], 'http_tap');

@@ -59,7 +59,7 @@ describe('GenAiEnrichingProcessor', () => {
         'gen_ai.usage.input_tokens': 24,
         'gen_ai.usage.output_tokens': 2,
       });
-      const out = p.next.ended[0]!;
+      const out = p.next.ended[0];
       assert.equal(out.attributes['gen_ai.provider.name'], 'openai');
       assert.equal(out.attributes['gen_ai.system'], undefined);
       assert.equal(out.attributes['openai.request.service_tier'], 'auto');
@@ -94,9 +94,9 @@ describe('GenAiEnrichingProcessor', () => {
           },
         })
         .end();
-      assert.equal(seenInOnEnding[0]!['gen_ai.provider.name'], 'openai');
-      assert.equal(after.ended[0]!.attributes['gen_ai.usage.input_tokens'], 3);
-      assert.equal(after.ended[0]!.attributes['gen_ai.usage.prompt_tokens'], undefined);
+      assert.equal(seenInOnEnding[0]['gen_ai.provider.name'], 'openai');
+      assert.equal(after.ended[0].attributes['gen_ai.usage.input_tokens'], 3);
+      assert.equal(after.ended[0].attributes['gen_ai.usage.prompt_tokens'], undefined);
     });
 
     it('normalizes in onEnd on SDKs without onEnding (and for relayed spans)', () => {
@@ -109,9 +109,9 @@ describe('GenAiEnrichingProcessor', () => {
           'gen_ai.usage.completion_tokens': 1,
         }),
       };
-      p.processor.onEnd(span as never);
-      assert.equal(p.next.ended[0]!.attributes['gen_ai.provider.name'], 'aws.bedrock');
-      assert.equal(p.next.ended[0]!.attributes['gen_ai.usage.input_tokens'], 7);
+      p.processor.onEnd(span);
+      assert.equal(p.next.ended[0].attributes['gen_ai.provider.name'], 'aws.bedrock');
+      assert.equal(p.next.ended[0].attributes['gen_ai.usage.input_tokens'], 7);
     });
 
     it('fixes a Logfire template name and keeps the template', () => {
@@ -127,8 +127,8 @@ describe('GenAiEnrichingProcessor', () => {
         'gen_ai.usage.input_tokens': 9,
         'gen_ai.usage.output_tokens': 3,
       });
-      assert.equal(p.next.ended[0]!.name, "Chat Completion with 'gpt-4o'");
-      assert.equal(p.next.ended[0]!.attributes['logfire.msg_template'], 'Chat Completion with {request_data[model]!r}');
+      assert.equal(p.next.ended[0].name, "Chat Completion with 'gpt-4o'");
+      assert.equal(p.next.ended[0].attributes['logfire.msg_template'], 'Chat Completion with {request_data[model]!r}');
     });
   });
 
@@ -142,7 +142,7 @@ describe('GenAiEnrichingProcessor', () => {
       assert.equal(p.next.ended.length, 0);
       p.clock.advance(1);
       assert.equal(p.next.ended.length, 1);
-      const out = p.next.ended[0]!;
+      const out = p.next.ended[0];
       assert.equal(out.attributes['genai_enrich.usage_missing'], true);
       assert.equal(out.attributes['genai_enrich.hold_outcome'], 'expired');
       assert.equal(p.processor.stats().expired, 1);
@@ -169,8 +169,8 @@ describe('GenAiEnrichingProcessor', () => {
       });
       assert.equal(p.processor.stats().held, 1);
       p.processor.recordUsage('chatcmpl-Z', { inputTokens: 11, outputTokens: 4 });
-      assert.equal(p.next.ended[0]!.attributes['gen_ai.usage.input_tokens'], 11);
-      assert.equal(p.next.ended[0]!.attributes['gen_ai.usage.output_tokens'], 4);
+      assert.equal(p.next.ended[0].attributes['gen_ai.usage.input_tokens'], 11);
+      assert.equal(p.next.ended[0].attributes['gen_ai.usage.output_tokens'], 4);
     });
 
     it('evicts the oldest held span when maxHeldSpans is reached, never drops it', () => {
@@ -309,7 +309,7 @@ describe('GenAiEnrichingProcessor', () => {
       span.setAttributes({ 'gen_ai.usage.output_tokens': 30, 'gen_ai.usage.cache_read_input_tokens': 1000 });
       assert.equal(p.next.ended.length, 0, 'released once the synchronous burst of writes is over');
       await Promise.resolve();
-      const out = p.next.ended[0]!;
+      const out = p.next.ended[0];
       assert.equal(out.attributes['gen_ai.usage.input_tokens'], 1012);
       assert.equal(out.attributes['gen_ai.usage.output_tokens'], 30, 'the second write of the burst lands too');
       assert.equal(out.attributes['gen_ai.usage.cache_read.input_tokens'], 1000);
@@ -330,8 +330,8 @@ describe('GenAiEnrichingProcessor', () => {
       span.setAttributes({ 'gen_ai.usage.output_tokens': 3 });
       await Promise.resolve();
       assert.equal(p.next.ended.length, 1);
-      assert.equal(p.next.ended[0]!.attributes['gen_ai.usage.input_tokens'], 7);
-      assert.equal(p.next.ended[0]!.attributes['gen_ai.usage.output_tokens'], 3);
+      assert.equal(p.next.ended[0].attributes['gen_ai.usage.input_tokens'], 7);
+      assert.equal(p.next.ended[0].attributes['gen_ai.usage.output_tokens'], 3);
       assert.equal(p.processor.stats().joined, 1);
       assertInvariants(p);
     });
@@ -341,7 +341,7 @@ describe('GenAiEnrichingProcessor', () => {
       const span = p.tracer.startSpan('chat', { attributes: { 'gen_ai.operation.name': 'chat' } });
       span.setAttribute('gen_ai.usage.input_tokens', 3).setAttributes({ 'gen_ai.usage.output_tokens': 1 });
       span.end();
-      assert.equal(p.next.ended[0]!.attributes['gen_ai.usage.input_tokens'], 3);
+      assert.equal(p.next.ended[0].attributes['gen_ai.usage.input_tokens'], 3);
       assert.equal(p.processor.stats().lateAttributes, 0);
     });
 
@@ -533,7 +533,7 @@ describe('GenAiEnrichingProcessor', () => {
       assert.equal(p.next.ended.length, 2);
       assert.equal(p.next.flushes, 1);
       assert.equal(p.processor.stats().flushed, 2);
-      assert.equal(p.next.ended[0]!.attributes['genai_enrich.hold_outcome'], 'flushed');
+      assert.equal(p.next.ended[0].attributes['genai_enrich.hold_outcome'], 'flushed');
       assertInvariants(p);
     });
 
@@ -623,7 +623,7 @@ describe('GenAiEnrichingProcessor', () => {
           throw new Error('hostile');
         },
       });
-      assert.doesNotThrow(() => p.processor.onEnd(weird as never));
+      assert.doesNotThrow(() => p.processor.onEnd(weird));
       assert.equal(p.next.ended.length, 1);
       assert.equal(p.processor.stats().errors, 1);
       assertInvariants(p);
@@ -651,7 +651,7 @@ describe('GenAiEnrichingProcessor', () => {
           '1.5',
           'unknown option "holdMilis"',
         ]) {
-          assert.ok(warnings[0]!.includes(part), `${part} in ${warnings[0]}`);
+          assert.ok(warnings[0].includes(part), `${part} in ${warnings[0]}`);
         }
         assert.ok(p);
       } finally {

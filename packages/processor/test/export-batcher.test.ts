@@ -132,7 +132,7 @@ describe('ExportBatcher batching', () => {
     assert.deepEqual(addAll(batcher, all.slice(0, 3)), [true, true, true]);
     // The export starts synchronously inside the add() that filled the batch.
     assert.equal(exporter.exportCalls, 1);
-    assert.deepEqual(names(exporter.batches[0]!), ['s0', 's1', 's2']);
+    assert.deepEqual(names(exporter.batches[0]), ['s0', 's1', 's2']);
 
     addAll(batcher, all.slice(3, 6));
     // The first export's completion has not been processed yet: still one export.
@@ -142,9 +142,9 @@ describe('ExportBatcher batching', () => {
     await settle();
     // Its completion found a full batch waiting and exported it straight away.
     assert.equal(exporter.exportCalls, 2);
-    assert.deepEqual(names(exporter.batches[1]!), ['s3', 's4', 's5']);
+    assert.deepEqual(names(exporter.batches[1]), ['s3', 's4', 's5']);
 
-    batcher.add(all[6]!);
+    batcher.add(all[6]);
     await settle();
     assert.equal(exporter.exportCalls, 2, 'a partial batch waits for the delay');
     assert.equal(batcher.queued, 1);
@@ -165,7 +165,7 @@ describe('ExportBatcher batching', () => {
     assert.equal(exporter.exportCalls, 0);
     clock.advance(1);
     assert.equal(exporter.exportCalls, 1);
-    assert.deepEqual(names(exporter.batches[0]!), ['a', 'b']);
+    assert.deepEqual(names(exporter.batches[0]), ['a', 'b']);
 
     await settle();
     assert.equal(batcher.queued, 0);
@@ -184,10 +184,10 @@ describe('ExportBatcher batching', () => {
     const exporter = new RecordingExporter();
     const { batcher } = make(exporter, { maxQueueSize: 2, maxExportBatchSize: 5 });
     assert.equal(logs.warn.length, 1);
-    assert.match(logs.warn[0]!, /maxExportBatchSize/);
+    assert.match(logs.warn[0], /maxExportBatchSize/);
     addAll(batcher, spans(2));
     assert.equal(exporter.exportCalls, 1, 'a full queue is a full batch');
-    assert.equal(exporter.batches[0]!.length, 2);
+    assert.equal(exporter.batches[0].length, 2);
   });
 
   it('exports to a real InMemorySpanExporter', async () => {
@@ -309,11 +309,11 @@ describe('ExportBatcher failures', () => {
     assert.equal(batcher.failed, 1);
     assert.equal(errors.length, 1);
     assert.ok(errors[0] instanceof Error);
-    assert.match((errors[0] as Error).message, /timed out after 500 ms/);
+    assert.match(errors[0].message, /timed out after 500 ms/);
 
     await settle();
     assert.equal(exporter.exportCalls, 2, 'the timeout freed the slot for the next export');
-    assert.deepEqual(names(exporter.batches[1]!), ['b']);
+    assert.deepEqual(names(exporter.batches[1]), ['b']);
 
     // The first export calls back long after its timeout: no double accounting, either way.
     exporter.callBack(0, { code: FAILED, error: new Error('late') });
@@ -376,7 +376,7 @@ describe('ExportBatcher failures', () => {
     h.batcher.add(span());
     assert.equal(h.batcher.failed, 1);
     assert.ok(h.errors[0] instanceof Error);
-    assert.match((h.errors[0] as Error).message, /export failed/);
+    assert.match(h.errors[0].message, /export failed/);
   });
 
   it('counts a slow exporter that returns FAILED after a while', async () => {
@@ -442,7 +442,7 @@ describe('ExportBatcher failures', () => {
     resolveAttributes();
     await settle();
     assert.equal(exporter.exportCalls, 1);
-    assert.equal(exporter.batches[0]![0], pending);
+    assert.equal(exporter.batches[0][0], pending);
 
     const failing = Object.create(real, {
       resource: {
@@ -523,7 +523,7 @@ describe('ExportBatcher shutdown', () => {
     addAll(batcher, all); // exports two, the third waits for the delay once that export completes
     await settle();
     assert.equal(clock.pendingTimers, 1);
-    const delayTimer = clock.pendingList()[0]!;
+    const delayTimer = clock.pendingList()[0];
 
     const first = batcher.shutdown();
     const second = batcher.shutdown();

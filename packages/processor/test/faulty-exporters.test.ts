@@ -9,13 +9,8 @@ import { diag } from '@opentelemetry/api';
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import { GenAiEnrichingProcessor } from '../src/index.js';
 import { FakeClock, settle } from './helpers/fake-clock.js';
-import {
-  FailingExporter,
-  HangingExporter,
-  RecordingExporter,
-  SlowExporter,
-  ThrowingExporter,
-} from './helpers/exporters.js';
+import type { RecordingExporter } from './helpers/exporters.js';
+import { FailingExporter, HangingExporter, SlowExporter, ThrowingExporter } from './helpers/exporters.js';
 
 function run(exporter: RecordingExporter, clock: FakeClock) {
   const processor = new GenAiEnrichingProcessor(exporter, {

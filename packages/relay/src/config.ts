@@ -553,6 +553,6 @@ const BYTE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kib: 1024, m:
 function toBytes(value: unknown): number | undefined {
   if (typeof value !== 'string') return toInteger(value);
   const match = /^(\d+)\s*([a-z]*)$/i.exec(value.trim());
-  const unit = match === null ? undefined : BYTE_UNITS[match[2]!.toLowerCase()];
+  const unit = match === null ? undefined : BYTE_UNITS[match[2].toLowerCase()];
   return match === null || unit === undefined ? undefined : Number(match[1]) * unit;
 }

@@ -275,7 +275,7 @@ class RelayServer implements Relay {
 
   private async _export(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const contentType = String(req.headers['content-type'] ?? '');
-    const format = MEDIA_TYPES[contentType.split(';', 1)[0]!.trim().toLowerCase()];
+    const format = MEDIA_TYPES[contentType.split(';', 1)[0].trim().toLowerCase()];
     if (format === undefined) {
       return this._text(
         res,
@@ -549,7 +549,7 @@ function sortByEndTime(spans: readonly RelaySpan[]): RelaySpan[] {
   const sorted = [...spans];
   let ordered = true;
   for (let i = 1; i < sorted.length && ordered; i++)
-    ordered = compareTime(sorted[i - 1]!.endTime, sorted[i]!.endTime) <= 0;
+    ordered = compareTime(sorted[i - 1].endTime, sorted[i].endTime) <= 0;
   if (!ordered) sorted.sort((a, b) => compareTime(a.endTime, b.endTime));
   return sorted;
 }

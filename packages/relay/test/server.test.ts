@@ -194,7 +194,7 @@ function rpcStatusMessage(bytes: Buffer): { code: number; message: string } {
     let value = 0;
     let shift = 0;
     for (;;) {
-      const b = bytes[at++]!;
+      const b = bytes[at++];
       value += (b & 0x7f) * 2 ** shift;
       if (b < 0x80) return value;
       shift += 7;
@@ -402,13 +402,13 @@ describe('relay server', () => {
       const receiver = await jsonReceiver();
       const relay = await relayTo(receiver.url, { forwardProtocol: 'http/json' });
       const body = fixtureBody('logfire-chat-stream-include-usage.json');
-      const openaiScope = body.resourceSpans[0]!.scopeSpans[0]!;
+      const openaiScope = body.resourceSpans[0].scopeSpans[0];
       const [requestSpan, record] = openaiScope.spans;
       // First the request span alone (Logfire exported it when it ended), then the stream record and the parent.
       const first = structuredClone(body);
-      first.resourceSpans[0]!.scopeSpans = [{ ...openaiScope, spans: [requestSpan] }];
+      first.resourceSpans[0].scopeSpans = [{ ...openaiScope, spans: [requestSpan] }];
       const second = structuredClone(body);
-      second.resourceSpans[0]!.scopeSpans[0]!.spans = [record];
+      second.resourceSpans[0].scopeSpans[0].spans = [record];
       assert.equal((await postJson(relay, first)).status, 200);
       assert.equal(relay.stats().processor.held, 1, 'the request span waits for its usage');
       // gzip on the second request, as Python's exporter sends with OTEL_EXPORTER_OTLP_COMPRESSION=gzip.
@@ -722,7 +722,7 @@ describe('relay server', () => {
       assert.equal(relay.stats().processor.held, 1);
       await relay.close();
       assert.equal(receiver.spans.length, 1);
-      assert.equal(receiver.spans[0]!.attributes[ATTR_HOLD_OUTCOME], 'flushed');
+      assert.equal(receiver.spans[0].attributes[ATTR_HOLD_OUTCOME], 'flushed');
       assert.equal(relay.stats().processor.flushed, 1);
       await assert.rejects(send(`${relay.address.url}/health`, { method: 'GET' }), { code: 'ECONNREFUSED' });
       await relay.close(); // idempotent

@@ -57,7 +57,7 @@ export class Hay {
 /** First index ≥ from in `hay` where `seq` starts, or -1. Portable. */
 export function indexOfSeq(hay: Uint8Array, seq: Uint8Array, from: number): number {
   const n = seq.length;
-  const first = seq[0]!;
+  const first = seq[0];
   const last = hay.length - n;
   let i = hay.indexOf(first, from);
   while (i >= 0 && i <= last) {
@@ -86,7 +86,7 @@ export function lastIndexOfSeqIn(hay: Uint8Array, seq: Uint8Array, from: number,
 export function lastIndexOfSeq(hay: Uint8Array, seq: Uint8Array): number {
   const n = seq.length;
   if (hay.length < n) return -1;
-  const first = seq[0]!;
+  const first = seq[0];
   let i = hay.lastIndexOf(first, hay.length - n);
   while (i >= 0) {
     let k = 1;

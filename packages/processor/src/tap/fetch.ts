@@ -177,7 +177,7 @@ export function withIncludeUsage(body: string): string | undefined {
     // The application chose (true or an explicit false): respect it.
     return undefined;
   }
-  r.stream_options = { ...(options as object | null | undefined), include_usage: true };
+  r.stream_options = { ...options, include_usage: true };
   return JSON.stringify(r);
 }
 

@@ -244,7 +244,7 @@ export class JsonPicker {
       }
 
       if (this.depth === 0) {
-        const c = u8[i]!;
+        const c = u8[i];
         // A UTF-8 BOM before the document is skipped, as TextDecoder does for JSON.parse.
         if (isWhitespace(c) || (!this.started && (c === 0xef || c === 0xbb || c === 0xbf))) {
           i++;
@@ -265,7 +265,7 @@ export class JsonPicker {
 
       if (this.depth === 1 || (this.depth === 2 && this.nested !== K_OTHER)) {
         // Inside a care object: walk byte by byte.
-        const c = u8[i]!;
+        const c = u8[i];
         if (this.inScalar) {
           if (isWhitespace(c) || c === COMMA || c === CLOSE_OBJ || c === CLOSE_ARR) {
             this.inScalar = false;
@@ -392,7 +392,7 @@ export class JsonPicker {
         i = len;
         break;
       }
-      const c = u8[p]!;
+      const c = u8[p];
       i = p + 1;
       if (c === QUOTE) {
         this.inString = true;

@@ -15,7 +15,8 @@
  * next LF (a search to the chunk's end would scan every chunk whole, as reading resumes at each chunk's
  * head to finish the event cut there). Both positions are cached until the reader passes them.
  */
-import { Hay, SHORT_RANGE, lastIndexOfSeqIn, needle } from './bytes.js';
+import type { Hay } from './bytes.js';
+import { SHORT_RANGE, lastIndexOfSeqIn, needle } from './bytes.js';
 
 export const LF = 0x0a;
 export const CR = 0x0d;

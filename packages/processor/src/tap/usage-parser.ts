@@ -334,9 +334,9 @@ export class UsageStreamParser {
     const n = hay.u8.length;
     let best = n;
     for (let k = 0; k < this.activeNeedles; k++) {
-      let at = this.hitAt[k]!;
+      let at = this.hitAt[k];
       if (at < from) {
-        at = hay.indexOf(this.needles[k]!, from);
+        at = hay.indexOf(this.needles[k], from);
         if (at < 0) at = n;
         this.hitAt[k] = at;
       }
@@ -378,7 +378,7 @@ export class UsageStreamParser {
           this.line = state;
           return;
         }
-        const c = u8[i]!;
+        const c = u8[i];
         if (state === L_COLON ? c !== 0x3a /* : */ : c !== DATA_FIELD[state]) {
           this.line = L_OTHER; // a comment, another field, or a field that only starts with "data"
           return;

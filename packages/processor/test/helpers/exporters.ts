@@ -91,7 +91,7 @@ export class HangingExporter extends RecordingExporter {
 
   /** Calls back the `index`-th export (late, as far as the batcher is concerned). */
   callBack(index: number, result: ExportResultLike = { code: SUCCESS }): void {
-    this.callbacks[index]!(result);
+    this.callbacks[index](result);
   }
 }
 

@@ -40,7 +40,7 @@ describe('byte search', () => {
           assert.equal(indexOfSeq(hay, seq, from), expected);
           assert.equal(new Hay(hay).indexOf(seq, from), expected);
           assert.equal(findSeq(hay, hay.length, seq, from), expected);
-          if (seq.length === 1) assert.equal(new Hay(hay).indexOfByte(seq[0]!, from), expected);
+          if (seq.length === 1) assert.equal(new Hay(hay).indexOfByte(seq[0], from), expected);
         },
       ),
       { numRuns: RUNS },

@@ -229,7 +229,7 @@ const CASES: Case[] = [
 function nastyCuts(body: Uint8Array): number[] {
   const cuts: number[] = [];
   for (let i = 1; i < body.length; i++) {
-    const b = body[i]!;
+    const b = body[i];
     if ((b & 0xc0) === 0x80) cuts.push(i); // inside a UTF-8 character
     if (body[i - 1] === 0x0a) cuts.push(i - 1, i); // around every line end
   }
@@ -266,7 +266,7 @@ describe('usageTapFetch', () => {
           assert.deepEqual(sink.reports, [], 'no usage on the wire, none reported');
         } else {
           assert.equal(sink.reports.length, 1);
-          const r = sink.reports[0]!;
+          const r = sink.reports[0];
           for (const [k, v] of Object.entries(c.expected))
             assert.deepEqual(r[k as keyof TapReport], v, `${c.name} ${k}`);
         }
@@ -436,7 +436,7 @@ describe('usageTapFetch', () => {
     const processor = new GenAiEnrichingProcessor({
       onStart() {},
       onEnd(span) {
-        exported.push(span as never);
+        exported.push(span);
       },
       forceFlush: () => Promise.resolve(),
       shutdown: () => Promise.resolve(),
@@ -456,9 +456,9 @@ describe('usageTapFetch', () => {
     await readAll(response);
     span.end();
     assert.equal(exported.length, 1);
-    assert.equal(exported[0]!.attributes['gen_ai.usage.input_tokens'], 42);
-    assert.equal(exported[0]!.attributes['gen_ai.response.id'], 'chatcmpl-Tap1');
-    assert.equal(exported[0]!.attributes['genai_enrich.usage_source'], 'http_tap');
+    assert.equal(exported[0].attributes['gen_ai.usage.input_tokens'], 42);
+    assert.equal(exported[0].attributes['gen_ai.response.id'], 'chatcmpl-Tap1');
+    assert.equal(exported[0].attributes['genai_enrich.usage_source'], 'http_tap');
     assert.equal(processor.fetch, processor.fetch, 'one fetch per processor');
     await processor.shutdown();
   });

@@ -87,10 +87,10 @@ describe('installUsageTap', () => {
     const uninstall = installUsageTap(sink.processor, { hosts: [new URL(tapped.url).host] });
     const underneath = globalThis.fetch;
     let wrapped = 0;
-    globalThis.fetch = ((input: Parameters<typeof fetch>[0], init?: RequestInit) => {
+    globalThis.fetch = (input: Parameters<typeof fetch>[0], init?: RequestInit) => {
       wrapped++;
       return underneath(input, init);
-    }) as typeof fetch;
+    };
     uninstall();
     try {
       await (await fetch(tapped.url + '/v1/chat/completions', { method: 'POST', body: '{}' })).text();

@@ -32,7 +32,7 @@ function reference(parsed: Record<string, unknown>, compact: boolean): Picked {
   const fields = (o: Record<string, unknown>, keys: readonly string[]): PickedFields => {
     const out: Record<string, unknown> = {};
     for (const k of keys) if (Object.hasOwn(o, k)) out[k] = bounded(k, o[k]);
-    return out as PickedFields;
+    return out;
   };
   const out = fields(parsed, ['type', 'id', 'model', 'usage']) as Picked;
   for (const k of ['response', 'message'] as const) {

@@ -173,7 +173,7 @@ describe('bad tap options are reported by name', () => {
     const body = await (await tap('http://provider.test/v1/chat/completions', { method: 'POST', body: '{}' })).text();
     assert.equal(body, CHAT, 'the application reads the body unchanged');
     assert.equal(reports.reports.length, 1);
-    assert.equal(reports.reports[0]!.responseId, 'chatcmpl-O1');
+    assert.equal(reports.reports[0].responseId, 'chatcmpl-O1');
   });
 
   it('usageTapFetch with good options warns nothing', () => {
@@ -185,7 +185,7 @@ describe('bad tap options are reported by name', () => {
 
   it('installUsageTap warns once (not again for the tap it builds) and taps the good hosts', async () => {
     const original = globalThis.fetch;
-    globalThis.fetch = provider as typeof globalThis.fetch;
+    globalThis.fetch = provider;
     const warnings = captureWarnings();
     const reports = sink();
     const uninstall = installUsageTap(reports.processor, { hosts: ['gateway.test', 5], maxBufferBytes: 512 } as never);

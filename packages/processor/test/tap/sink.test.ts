@@ -70,7 +70,7 @@ describe('tap sinks', () => {
     try {
       const tap = usageTapFetch({} as GenAiEnrichingProcessor, { fetch: provider });
       assert.equal(warnings.length, 1);
-      assert.match(warnings[0]!, /usageTapFetch: the first argument is not a GenAiEnrichingProcessor/);
+      assert.match(warnings[0], /usageTapFetch: the first argument is not a GenAiEnrichingProcessor/);
       const body = await (await tap('http://x.test/v1/chat/completions', { method: 'POST', body: '{}' })).text();
       assert.equal(body, CHAT);
     } finally {

@@ -193,8 +193,8 @@ export function chatSse(
     format: 'sse',
     body,
     expected,
-    determinedAt: includeUsage ? dispatchedAt[usageEvent]! : Infinity,
-    terminalAt: includeUsage && done ? dispatchedAt[dispatchedAt.length - 1]! : Infinity,
+    determinedAt: includeUsage ? dispatchedAt[usageEvent] : Infinity,
+    terminalAt: includeUsage && done ? dispatchedAt[dispatchedAt.length - 1] : Infinity,
   };
 }
 
@@ -395,7 +395,7 @@ export function responsesSse(spec: ResponsesSpec = RESPONSES, style: SseStyle = 
     ResponseCompletedEvent | ResponseIncompleteEvent | ResponseFailedEvent
   >);
   const { body, dispatchedAt } = writeSse(events, style);
-  const at = dispatchedAt[dispatchedAt.length - 1]!;
+  const at = dispatchedAt[dispatchedAt.length - 1];
   return {
     name: `responses sse (${spec.terminal})`,
     endpoint: 'openai.responses',
@@ -590,8 +590,8 @@ export function anthropicSse(
     format: 'sse',
     body,
     expected: anthropicFinding(spec),
-    determinedAt: dispatchedAt[deltaEvent]!,
-    terminalAt: options.stop === false ? Infinity : dispatchedAt[dispatchedAt.length - 1]!,
+    determinedAt: dispatchedAt[deltaEvent],
+    terminalAt: options.stop === false ? Infinity : dispatchedAt[dispatchedAt.length - 1],
   };
 }
 

@@ -29,7 +29,7 @@ export class DecodeProblem {
   toError(format: string): OtlpDecodeError {
     let path = '';
     for (let i = this.segments.length - 1; i >= 0; i--) {
-      const s = this.segments[i]!;
+      const s = this.segments[i];
       path += path === '' || s.startsWith('[') ? s : '.' + s;
     }
     return new OtlpDecodeError(path === '' ? `${format}: ${this.detail}` : `${format}: ${path}: ${this.detail}`);

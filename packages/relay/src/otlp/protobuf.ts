@@ -270,8 +270,8 @@ class Reader {
     // the string back without decoding it, already internalized, which also makes the attribute store cheaper.
     const buf = this.buf;
     const slot =
-      (length * 31 + buf[start]! * 7 + buf[end - 1]! * 3 + buf[start + (length >> 1)]!) & (STRING_CACHE_SLOTS - 1);
-    const cachedStart = this._cacheStarts[slot]!;
+      (length * 31 + buf[start] * 7 + buf[end - 1] * 3 + buf[start + (length >> 1)]) & (STRING_CACHE_SLOTS - 1);
+    const cachedStart = this._cacheStarts[slot];
     if (this._cacheLengths[slot] === length) {
       let i = 0;
       while (i < length && buf[cachedStart + i] === buf[start + i]) i++;
@@ -293,7 +293,7 @@ class Reader {
   hex(start: number, end: number): string {
     if (this._slices !== undefined) return this._slices.hexSlice(start, end);
     let out = '';
-    for (let i = start; i < end; i++) out += HEX[this.buf[i]!];
+    for (let i = start; i < end; i++) out += HEX[this.buf[i]];
     return out;
   }
 }
@@ -312,7 +312,7 @@ function readVarint(r: Reader, end: number): number {
   const start = r.pos;
   let pos = start;
   if (pos >= end) throw new DecodeProblem(`truncated varint at byte ${start}`);
-  let b = buf[pos++]!;
+  let b = buf[pos++];
   if (b < 0x80) {
     r.pos = pos;
     r.hi = 0;

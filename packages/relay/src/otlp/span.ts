@@ -56,7 +56,7 @@ export class RelaySpanImpl implements RelaySpan {
 /** The SDK's `SpanKind` for an OTLP kind: OTLP is the API's value plus one, and has UNSPECIFIED (0). */
 export function apiSpanKind(otlpKind: number): SpanKind {
   // UNSPECIFIED and values no version of the proto defines become INTERNAL, which the API defaults to.
-  return otlpKind >= 2 && otlpKind <= 5 ? ((otlpKind - 1) as SpanKind) : SpanKind.INTERNAL;
+  return otlpKind >= 2 && otlpKind <= 5 ? otlpKind - 1 : SpanKind.INTERNAL;
 }
 
 /** The span status; an empty message is left out, as the SDK leaves it undefined. */
@@ -218,11 +218,11 @@ export class ScopeFields {
 
 /** Gives `resource` and `scope` to the spans decoded since index `first`. */
 export function assignResource(spans: RelaySpanImpl[], first: number, resource: Resource): void {
-  for (let i = first; i < spans.length; i++) spans[i]!.resource = resource;
+  for (let i = first; i < spans.length; i++) spans[i].resource = resource;
 }
 
 export function assignScope(spans: RelaySpanImpl[], first: number, scope: RelayScope): void {
-  for (let i = first; i < spans.length; i++) spans[i]!.instrumentationScope = scope;
+  for (let i = first; i < spans.length; i++) spans[i].instrumentationScope = scope;
 }
 
 // ── per-request state ────────────────────────────────────────────────────────────────────────────────

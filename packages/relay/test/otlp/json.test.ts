@@ -34,7 +34,7 @@ function spanJson(extra: Json = {}): Json {
 function only(result: DecodeResult): RelaySpan {
   assert.equal(result.rejected, 0, result.rejectionMessage);
   assert.equal(result.spans.length, 1);
-  return result.spans[0]!;
+  return result.spans[0];
 }
 
 function one(extra: Json = {}): RelaySpan {
@@ -66,7 +66,7 @@ describe('json: integers beyond 2^53', () => {
     const span = only(decodeText(text));
     assert.deepEqual(span.startTime, [1787822507, 530918072]);
     assert.deepEqual(span.endTime, [18446744073, 709551615]);
-    assert.deepEqual(span.events[0]!.time, [1787822507, 530918073]);
+    assert.deepEqual(span.events[0].time, [1787822507, 530918073]);
   });
 
   it('times as strings or short numbers; an intValue literal beyond 2^53 is the nearest double, as in protobuf', () => {
@@ -183,8 +183,8 @@ describe('json: names, enums, ids, values', () => {
     assert.deepEqual(span.attributes, { i: 3, d: 1.5, b: true, a: ['x'], kv: { k: Uint8Array.of(1, 2) } });
     assert.deepEqual([span.droppedAttributesCount, span.droppedEventsCount, span.droppedLinksCount], [1, 3, 5]);
     assert.deepEqual(span.events, [{ name: 'e', attributes: {}, time: [0, 6], droppedAttributesCount: 2 }]);
-    assert.equal(span.links[0]!.context.traceState?.serialize(), 'l=1');
-    assert.equal(span.links[0]!.droppedAttributesCount, 4);
+    assert.equal(span.links[0].context.traceState?.serialize(), 'l=1');
+    assert.equal(span.links[0].droppedAttributesCount, 4);
     assert.deepEqual(span.instrumentationScope, { name: 'scope', version: '1', schemaUrl: 'https://s' });
     assert.equal(span.resource.schemaUrl, 'https://r');
     assert.deepEqual(span.resource.attributes, { 'service.name': 'svc' });

@@ -49,7 +49,7 @@ describe('decoded spans through GenAiEnrichingProcessor', () => {
     const again = decodeTraceRequest(
       ProtobufTraceSerializer.serializeRequest(exporter.spans as ReadableSpan[])!,
       'protobuf',
-    ).spans[0]!;
+    ).spans[0];
     assert.equal(again.attributes['gen_ai.provider.name'], 'openai');
     assert.equal(again.attributes['gen_ai.system'], undefined);
     assert.deepEqual(again.attributes['llm.request.params'], { temperature: 0.2 });

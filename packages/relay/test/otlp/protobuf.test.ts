@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { SpanKind, SpanStatusCode, TraceFlags } from '@opentelemetry/api';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
-import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { OtlpDecodeError, decodeTraceRequest } from '../../src/otlp/index.js';
 import type { DecodeResult, RelaySpan } from '../../src/otlp/index.js';
 import { hrTimeFromUint64 } from '../../src/otlp/span.js';
@@ -50,7 +49,7 @@ function only(body: Uint8Array): RelaySpan {
   const result = decode(body);
   assert.equal(result.rejected, 0, result.rejectionMessage);
   assert.equal(result.spans.length, 1);
-  return result.spans[0]!;
+  return result.spans[0];
 }
 
 /** The attributes of a span holding `keyValues` (each a KeyValue body). */
@@ -143,8 +142,8 @@ describe('protobuf: AnyValue representations', () => {
       ),
     );
     const once = decode(body).spans;
-    const again = decode(ProtobufTraceSerializer.serializeRequest(once as ReadableSpan[])!).spans;
-    assert.deepEqual(again[0]!.attributes, once[0]!.attributes);
+    const again = decode(ProtobufTraceSerializer.serializeRequest(once)!).spans;
+    assert.deepEqual(again[0].attributes, once[0].attributes);
   });
 
   it('int_value: exact up to 2^53, the nearest double beyond (documented), negatives from 10-byte varints', () => {
@@ -265,7 +264,7 @@ describe('protobuf: times', () => {
       );
       assert.deepEqual(span.startTime, expected);
       assert.deepEqual(span.endTime, expected);
-      assert.deepEqual(span.events[0]!.time, expected);
+      assert.deepEqual(span.events[0].time, expected);
       assert.deepEqual(span.duration, [0, 0]);
     });
   }
@@ -328,8 +327,8 @@ describe('protobuf: unknown fields, order, repetition', () => {
     const withUnknown = decode(everyMessage(unknownFields()));
     assert.equal(withUnknown.spans.length, 1);
     assert.deepEqual(otlpJsonView(withUnknown.spans), otlpJsonView(plain.spans));
-    assert.deepEqual(withUnknown.spans[0]!.attributes, { arr: ['x'], kv: { inner: 'y' } });
-    assert.deepEqual(withUnknown.spans[0]!.status, { code: SpanStatusCode.ERROR, message: 'msg' });
+    assert.deepEqual(withUnknown.spans[0].attributes, { arr: ['x'], kv: { inner: 'y' } });
+    assert.deepEqual(withUnknown.spans[0].status, { code: SpanStatusCode.ERROR, message: 'msg' });
   });
 
   it('a span decodes the same whatever the order of its fields', () => {
@@ -501,8 +500,8 @@ describe('protobuf: ids, flags, kind and status', () => {
 
   it('a link to an invalid context is kept as it is', () => {
     const span = only(request(spanBody(sub(13, sub(4, keyValue('only', str(1, 'attributes')))))));
-    assert.deepEqual(span.links[0]!.context.traceId, '');
-    assert.deepEqual(span.links[0]!.attributes, { only: 'attributes' });
+    assert.deepEqual(span.links[0].context.traceId, '');
+    assert.deepEqual(span.links[0].attributes, { only: 'attributes' });
   });
 
   it('kind: OTLP − 1; UNSPECIFIED and unknown values are INTERNAL; unknown status codes are UNSET', () => {
@@ -548,7 +547,7 @@ describe('protobuf: ids, flags, kind and status', () => {
       result.spans.map((s) => s.name),
       ['good 1', 'good 2'],
     );
-    assert.equal(result.spans[1]!.parentSpanContext, undefined);
+    assert.equal(result.spans[1].parentSpanContext, undefined);
     assert.equal(result.rejected, 7);
     assert.equal(
       result.rejectionMessage,

@@ -43,10 +43,10 @@ function readFields(bytes: Uint8Array): Field[] {
 function partialSuccess(bytes: Uint8Array): { rejectedSpans?: bigint; errorMessage?: string } {
   const top = readFields(bytes);
   assert.equal(top.length, 1);
-  assert.equal(top[0]!.field, 1);
-  assert.equal(top[0]!.wireType, 2);
+  assert.equal(top[0].field, 1);
+  assert.equal(top[0].wireType, 2);
   const out: { rejectedSpans?: bigint; errorMessage?: string } = {};
-  for (const f of readFields(top[0]!.value as Uint8Array)) {
+  for (const f of readFields(top[0].value as Uint8Array)) {
     if (f.field === 1 && f.wireType === 0) out.rejectedSpans = f.value as bigint;
     else if (f.field === 2 && f.wireType === 2) out.errorMessage = new TextDecoder().decode(f.value as Uint8Array);
     else assert.fail(`unexpected field ${f.field}`);

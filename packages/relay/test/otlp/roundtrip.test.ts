@@ -57,12 +57,12 @@ for (const format of ['protobuf', 'json'] as const) {
       const resourceOf = new Map<unknown, unknown>();
       const scopeOf = new Map<string, unknown>();
       for (let i = 0; i < original.length; i++) {
-        const o = original[i]!;
+        const o = original[i];
         const d = decoded.find((s) => s.spanContext().spanId === o.spanContext().spanId)!;
         // Same original resource ⇔ same decoded resource object.
         if (!resourceOf.has(o.resource)) resourceOf.set(o.resource, d.resource);
         assert.equal(d.resource, resourceOf.get(o.resource));
-        const scopeKey = `${o.resource === original[0]!.resource}/${o.instrumentationScope.name}`;
+        const scopeKey = `${o.resource === original[0].resource}/${o.instrumentationScope.name}`;
         if (!scopeOf.has(scopeKey)) scopeOf.set(scopeKey, d.instrumentationScope);
         assert.equal(d.instrumentationScope, scopeOf.get(scopeKey));
         assert.deepEqual(d.resource.attributes, o.resource.attributes);
@@ -102,7 +102,7 @@ for (const format of ['protobuf', 'json'] as const) {
         );
         assert.equal(d.links.length, o.links.length);
         d.links.forEach((l, i) => {
-          const ol = o.links[i]!;
+          const ol = o.links[i];
           assert.equal(l.context.traceId, ol.context.traceId);
           assert.equal(l.context.spanId, ol.context.spanId);
           assert.equal(l.context.traceFlags, ol.context.traceFlags);
@@ -140,16 +140,16 @@ for (const format of ['protobuf', 'json'] as const) {
       assert.deepEqual(child.status, { code: SpanStatusCode.ERROR, message: 'upstream returned 529: overloaded' });
       assert.equal(child.droppedEventsCount, 2);
       assert.equal(child.droppedLinksCount, 1);
-      assert.equal(child.events[1]!.droppedAttributesCount, 1);
+      assert.equal(child.events[1].droppedAttributesCount, 1);
       assert.deepEqual(
         child.events.map((e) => e.name),
         ['gen_ai.content.prompt', 'over.limit.attributes', 'no.attributes'],
       );
-      assert.deepEqual(child.events[0]!.time, [1787822507, 700000000]);
-      assert.deepEqual(child.events[0]!.attributes, { 'gen_ai.prompt': 'Hi', index: 0 });
-      assert.equal(child.links[0]!.context.traceState?.serialize(), 'vendor=value');
-      assert.equal(child.links[0]!.context.traceId, LINKED.traceId);
-      assert.equal(child.links[1]!.droppedAttributesCount, 1);
+      assert.deepEqual(child.events[0].time, [1787822507, 700000000]);
+      assert.deepEqual(child.events[0].attributes, { 'gen_ai.prompt': 'Hi', index: 0 });
+      assert.equal(child.links[0].context.traceState?.serialize(), 'vendor=value');
+      assert.equal(child.links[0].context.traceId, LINKED.traceId);
+      assert.equal(child.links[1].droppedAttributesCount, 1);
       assert.deepEqual(child.endTime, [1787822509, 999999999]);
       assert.deepEqual(child.duration, [2, 399999998]);
 
