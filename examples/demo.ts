@@ -64,17 +64,17 @@ class BeforeSnapshots implements SpanProcessor {
 /** Receives what the processor forwards, keeps it for the table, and passes it on to OTLP if asked. */
 class AfterSpans implements SpanProcessor {
   readonly spans: ReadableSpan[] = [];
-  constructor(private readonly next?: SpanProcessor) {}
+  constructor(private readonly _next?: SpanProcessor) {}
   onStart(): void {}
   onEnd(span: ReadableSpan): void {
     this.spans.push(span);
-    this.next?.onEnd(span);
+    this._next?.onEnd(span);
   }
   forceFlush(): Promise<void> {
-    return this.next?.forceFlush() ?? Promise.resolve();
+    return this._next?.forceFlush() ?? Promise.resolve();
   }
   shutdown(): Promise<void> {
-    return this.next?.shutdown() ?? Promise.resolve();
+    return this._next?.shutdown() ?? Promise.resolve();
   }
 }
 

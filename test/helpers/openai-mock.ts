@@ -461,7 +461,7 @@ export async function startOpenAiMock(options: OpenAiMockOptions = {}): Promise<
       );
     }
     if (!isRecord(body)) throw new RequestError(400, 'The request body must be a JSON object.');
-    await route(body, res);
+    route(body, res);
   }
 
   const server: Server = createServer((req, res) => {

@@ -214,13 +214,13 @@ function isContainer(v: PyValue | undefined): v is PyList | PyDict {
 /** Field resolution against one attribute map, with per-call caches. */
 class Lookup {
   readonly memo = new PyMemo();
-  private readonly converted = new Map<string, PyValue | undefined>();
-  private readonly json = new Map<string, PyList | PyDict | null>();
-  private readonly codePoints = new Map<string, readonly string[]>();
-  private readonly attributes: Attributes;
+  private readonly _converted = new Map<string, PyValue | undefined>();
+  private readonly _json = new Map<string, PyList | PyDict | null>();
+  private readonly _codePoints = new Map<string, readonly string[]>();
+  private readonly _attributes: Attributes;
 
   constructor(attributes: Attributes) {
-    this.attributes = typeof attributes === 'object' && attributes !== null ? attributes : {};
+    this._attributes = typeof attributes === 'object' && attributes !== null ? attributes : {};
   }
 
   /** The value a field name refers to, or `undefined` when Python would raise. */
@@ -235,9 +235,9 @@ class Lookup {
     const first = name.slice(0, k);
     if (first === '' || integerValue(first) >= 0) return undefined; // positional: no args
     if (FORBIDDEN_NAMES.has(name) || FORBIDDEN_NAMES.has(first)) return undefined;
-    const whole = this.attribute(name);
+    const whole = this._attribute(name);
     if (whole !== undefined || k === n) return whole;
-    let value = this.attribute(first);
+    let value = this._attribute(first);
     while (value !== undefined && k < n) {
       const c = name.charCodeAt(k++);
       const start = k;
@@ -250,13 +250,13 @@ class Lookup {
         }
         part = name.slice(start, k);
         if (part === '' || FORBIDDEN_NAMES.has(part)) return undefined; // "Empty attribute in format string"
-        value = this.getAttribute(value, part);
+        value = this._getAttribute(value, part);
       } else if (c === 0x5b) {
         while (k < n && name.charCodeAt(k) !== 0x5d) k++;
         if (k >= n) return undefined; // "Missing ']' in format string"
         part = name.slice(start, k++);
         if (part === '' || FORBIDDEN_NAMES.has(part)) return undefined;
-        value = this.getItem(value, part);
+        value = this._getItem(value, part);
       } else {
         return undefined; // "Only '.' or '[' may follow ']' in format field specifier"
       }
@@ -264,26 +264,26 @@ class Lookup {
     return value;
   }
 
-  private attribute(key: string): PyValue | undefined {
-    if (this.converted.has(key)) return this.converted.get(key);
-    const value = Object.hasOwn(this.attributes, key) ? fromAttributeValue(this.attributes[key]) : undefined;
-    this.converted.set(key, value);
+  private _attribute(key: string): PyValue | undefined {
+    if (this._converted.has(key)) return this._converted.get(key);
+    const value = Object.hasOwn(this._attributes, key) ? fromAttributeValue(this._attributes[key]) : undefined;
+    this._converted.set(key, value);
     return value;
   }
 
   /** `getattr(value, name)`, defined only for dicts (and JSON objects held in strings). */
-  private getAttribute(value: PyValue, name: string): PyValue | undefined {
-    const target = typeof value === 'string' ? this.parsedJson(value) : value;
+  private _getAttribute(value: PyValue, name: string): PyValue | undefined {
+    const target = typeof value === 'string' ? this._parsedJson(value) : value;
     return target instanceof Map ? target.get(name) : undefined;
   }
 
   /** `value[key]`: list index, dict key, or code point of a plain string. */
-  private getItem(value: PyValue, key: string): PyValue | undefined {
+  private _getItem(value: PyValue, key: string): PyValue | undefined {
     const index = integerValue(key);
     let target: PyValue = value;
     if (typeof value === 'string') {
-      const parsed = this.parsedJson(value);
-      if (parsed === null) return index >= 0 ? this.codePointAt(value, index) : undefined;
+      const parsed = this._parsedJson(value);
+      if (parsed === null) return index >= 0 ? this._codePointAt(value, index) : undefined;
       target = parsed;
     }
     if (target instanceof Map) return index >= 0 ? undefined : target.get(key);
@@ -292,8 +292,8 @@ class Lookup {
   }
 
   /** The JSON array or object a string holds, else `null`; each distinct string is parsed once. */
-  private parsedJson(s: string): PyList | PyDict | null {
-    const cached = this.json.get(s);
+  private _parsedJson(s: string): PyList | PyDict | null {
+    const cached = this._json.get(s);
     if (cached !== undefined) return cached;
     let result: PyList | PyDict | null = null;
     let i = 0;
@@ -307,17 +307,17 @@ class Lookup {
       const parsed = parseJson(s);
       if (isContainer(parsed)) result = parsed;
     }
-    this.json.set(s, result);
+    this._json.set(s, result);
     return result;
   }
 
-  private codePointAt(s: string, index: number): string | undefined {
+  private _codePointAt(s: string, index: number): string | undefined {
     if (index >= s.length) return undefined;
     if (s.length >= CODE_POINT_MEMO_MIN_LENGTH) {
-      let cps = this.codePoints.get(s);
+      let cps = this._codePoints.get(s);
       if (cps === undefined) {
         cps = Array.from(s);
-        this.codePoints.set(s, cps);
+        this._codePoints.set(s, cps);
       }
       return cps[index];
     }

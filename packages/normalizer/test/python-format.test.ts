@@ -332,6 +332,7 @@ describe('parseJson', () => {
     assert.equal(parseJson('{"a":'.repeat(MAX_JSON_DEPTH + 1) + '1' + '}'.repeat(MAX_JSON_DEPTH + 1)), undefined);
     assert.equal(typeof parseJson('-' + '9'.repeat(MAX_INT_DIGITS)), 'bigint');
     assert.equal(parseJson('9'.repeat(MAX_INT_DIGITS + 1)), undefined);
+    // eslint-disable-next-line no-loss-of-precision -- the point: a float literal this large is Infinity
     assert.equal(parseJson('9'.repeat(MAX_INT_DIGITS + 1) + '.0'), 1e4301 /* Infinity, a float */);
   });
 

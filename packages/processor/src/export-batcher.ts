@@ -59,58 +59,58 @@ function ignore(): void {}
  * with a timeout and with tracing suppressed. Never throws and never rejects; failures go to `onError`.
  */
 export class ExportBatcher {
-  private readonly exporter: SpanExporterLike;
-  private readonly maxQueueSize: number;
-  private readonly maxExportBatchSize: number;
-  private readonly scheduledDelayMillis: number;
-  private readonly exportTimeoutMillis: number;
-  private readonly clock: Clock;
-  private readonly onError: (error: unknown) => void;
+  private readonly _exporter: SpanExporterLike;
+  private readonly _maxQueueSize: number;
+  private readonly _maxExportBatchSize: number;
+  private readonly _scheduledDelayMillis: number;
+  private readonly _exportTimeoutMillis: number;
+  private readonly _clock: Clock;
+  private readonly _onError: (error: unknown) => void;
 
-  private queue: ReadableSpanLike[] = [];
+  private _queue: ReadableSpanLike[] = [];
   /** The scheduled-delay timer; only armed while spans wait and no export is in flight. */
-  private timer: TimerHandle | undefined;
+  private _timer: TimerHandle | undefined;
   /** The export in flight (resolves after its bookkeeping, never rejects); undefined when idle. */
-  private inFlight: Promise<void> | undefined;
-  private droppedTotal = 0;
+  private _inFlight: Promise<void> | undefined;
+  private _droppedTotal = 0;
   /** Spans dropped since the last warning; warned about once, when a span is accepted again or on flush. */
-  private droppedInBurst = 0;
-  private failedTotal = 0;
-  private stopped = false;
-  private shutdownOnce: Promise<void> | undefined;
+  private _droppedInBurst = 0;
+  private _failedTotal = 0;
+  private _stopped = false;
+  private _shutdownOnce: Promise<void> | undefined;
 
   /** Creates a batcher for `exporter`; it starts idle (no timer until a span is added). */
   constructor(exporter: SpanExporterLike, options: ExportBatcherOptions) {
-    this.exporter = exporter;
-    this.maxQueueSize = count(options.maxQueueSize);
+    this._exporter = exporter;
+    this._maxQueueSize = count(options.maxQueueSize);
     let maxExportBatchSize = count(options.maxExportBatchSize);
-    if (maxExportBatchSize > this.maxQueueSize) {
+    if (maxExportBatchSize > this._maxQueueSize) {
       // A batch larger than the queue could never fill, so size-triggered exports would never happen.
       diag.warn(
         'ExportBatcher: maxExportBatchSize must be smaller or equal to maxQueueSize, setting maxExportBatchSize to match maxQueueSize',
       );
-      maxExportBatchSize = this.maxQueueSize;
+      maxExportBatchSize = this._maxQueueSize;
     }
-    this.maxExportBatchSize = maxExportBatchSize;
-    this.scheduledDelayMillis = millis(options.scheduledDelayMillis);
-    this.exportTimeoutMillis = millis(options.exportTimeoutMillis);
-    this.clock = options.clock;
-    this.onError = options.onError;
+    this._maxExportBatchSize = maxExportBatchSize;
+    this._scheduledDelayMillis = millis(options.scheduledDelayMillis);
+    this._exportTimeoutMillis = millis(options.exportTimeoutMillis);
+    this._clock = options.clock;
+    this._onError = options.onError;
   }
 
   /** Spans dropped because the queue was full. */
   get dropped(): number {
-    return this.droppedTotal;
+    return this._droppedTotal;
   }
 
   /** Export calls that failed (FAILED result, `export()` throwing, timeout, resource attributes rejecting). */
   get failed(): number {
-    return this.failedTotal;
+    return this._failedTotal;
   }
 
   /** Spans waiting in the queue now (not counting the batch in flight). */
   get queued(): number {
-    return this.queue.length;
+    return this._queue.length;
   }
 
   /**
@@ -119,24 +119,24 @@ export class ExportBatcher {
    * or the batcher is shut down (not counted). Never throws.
    */
   add(span: ReadableSpanLike): boolean {
-    if (this.stopped) return false;
+    if (this._stopped) return false;
     // Hot path: no closures or allocations here beyond the push; try/catch costs nothing in V8 when not thrown.
     try {
       if ((span.spanContext().traceFlags & TraceFlags.SAMPLED) === 0) return false;
-      if (this.queue.length >= this.maxQueueSize) {
-        if (this.droppedInBurst === 0) diag.debug('ExportBatcher: maxQueueSize reached, dropping spans');
-        this.droppedInBurst++;
-        this.droppedTotal++;
+      if (this._queue.length >= this._maxQueueSize) {
+        if (this._droppedInBurst === 0) diag.debug('ExportBatcher: maxQueueSize reached, dropping spans');
+        this._droppedInBurst++;
+        this._droppedTotal++;
         return false;
       }
       // One warning per burst of drops, not one per span: logging per span would amplify the overload.
-      if (this.droppedInBurst > 0) this.reportDropped();
-      this.queue.push(span);
-      this.schedule();
+      if (this._droppedInBurst > 0) this._reportDropped();
+      this._queue.push(span);
+      this._schedule();
       return true;
     } catch (error) {
       // A span whose spanContext() throws, a diag logger that throws, a clock that throws: never the caller's problem.
-      this.reportError(error);
+      this._reportError(error);
       return false;
     }
   }
@@ -147,10 +147,10 @@ export class ExportBatcher {
    * shutdown, returns the shutdown promise.
    */
   forceFlush(): Promise<void> {
-    if (this.shutdownOnce !== undefined) return this.shutdownOnce;
-    return this.drain()
-      .then(() => this.exporter.forceFlush?.())
-      .then(ignore, this.reportError);
+    if (this._shutdownOnce !== undefined) return this._shutdownOnce;
+    return this._drain()
+      .then(() => this._exporter.forceFlush?.())
+      .then(ignore, this._reportError);
   }
 
   /**
@@ -159,72 +159,72 @@ export class ExportBatcher {
    * `onError`).
    */
   shutdown(): Promise<void> {
-    if (this.shutdownOnce === undefined) {
+    if (this._shutdownOnce === undefined) {
       // Set before draining so that spans added from now on (even from inside an export) are refused.
-      this.stopped = true;
-      this.shutdownOnce = this.drain()
-        .catch(this.reportError)
-        .then(() => this.exporter.shutdown())
-        .then(ignore, this.reportError);
+      this._stopped = true;
+      this._shutdownOnce = this._drain()
+        .catch(this._reportError)
+        .then(() => this._exporter.shutdown())
+        .then(ignore, this._reportError);
     }
-    return this.shutdownOnce;
+    return this._shutdownOnce;
   }
 
   /** Starts an export now if a full batch waits, else arms the delay timer; no-op while an export is in flight. */
-  private schedule(): void {
+  private _schedule(): void {
     // The in-flight export's completion calls back here, so nothing is lost by waiting for it.
-    if (this.inFlight !== undefined) return;
-    if (this.queue.length >= this.maxExportBatchSize) {
-      void this.startExport();
+    if (this._inFlight !== undefined) return;
+    if (this._queue.length >= this._maxExportBatchSize) {
+      void this._startExport();
       return;
     }
-    if (this.timer !== undefined || this.queue.length === 0 || this.stopped) return;
-    const timer = this.clock.setTimeout(this.onTimer, this.scheduledDelayMillis);
+    if (this._timer !== undefined || this._queue.length === 0 || this._stopped) return;
+    const timer = this._clock.setTimeout(this._onTimer, this._scheduledDelayMillis);
     // A pending batch must not keep the process alive; shutdown/forceFlush are how an app flushes on exit.
     timer.unref?.();
-    this.timer = timer;
+    this._timer = timer;
   }
 
   /** Bound once, so that arming the timer allocates no closure. */
-  private readonly onTimer = (): void => {
-    this.timer = undefined;
-    if (this.inFlight === undefined && this.queue.length > 0) void this.startExport();
+  private readonly _onTimer = (): void => {
+    this._timer = undefined;
+    if (this._inFlight === undefined && this._queue.length > 0) void this._startExport();
   };
 
-  private clearTimer(): void {
-    if (this.timer !== undefined) {
-      this.clock.clearTimeout(this.timer);
-      this.timer = undefined;
+  private _clearTimer(): void {
+    if (this._timer !== undefined) {
+      this._clock.clearTimeout(this._timer);
+      this._timer = undefined;
     }
   }
 
   /** Exports one batch from the front of the queue; the caller ensures none is in flight. Never rejects. */
-  private startExport(): Promise<void> {
-    this.clearTimer();
-    const inFlight = this.exportOneBatch().then(this.afterExport);
-    this.inFlight = inFlight;
+  private _startExport(): Promise<void> {
+    this._clearTimer();
+    const inFlight = this._exportOneBatch().then(this._afterExport);
+    this._inFlight = inFlight;
     return inFlight;
   }
 
-  private readonly afterExport = (): void => {
-    this.inFlight = undefined;
+  private readonly _afterExport = (): void => {
+    this._inFlight = undefined;
     // Re-arm: spans that arrived during the export start the next one (full batch) or the timer.
     try {
-      if (this.queue.length > 0) this.schedule();
+      if (this._queue.length > 0) this._schedule();
     } catch (error) {
-      this.reportError(error);
+      this._reportError(error);
     }
   };
 
   /** Takes up to one batch off the queue and exports it; resolves (never rejects) once it is accounted for. */
-  private exportOneBatch(): Promise<void> {
+  private _exportOneBatch(): Promise<void> {
     let spans: ReadableSpanLike[];
-    if (this.queue.length <= this.maxExportBatchSize) {
+    if (this._queue.length <= this._maxExportBatchSize) {
       // Hand over the whole array instead of copying it; the queue starts afresh.
-      spans = this.queue;
-      this.queue = [];
+      spans = this._queue;
+      this._queue = [];
     } else {
-      spans = this.queue.splice(0, this.maxExportBatchSize);
+      spans = this._queue.splice(0, this._maxExportBatchSize);
     }
     return new Promise<void>((resolve) => {
       let settled = false;
@@ -234,10 +234,10 @@ export class ExportBatcher {
       const settle = (failed: boolean, error?: unknown): void => {
         if (settled) return;
         settled = true;
-        if (timeout !== undefined) this.clock.clearTimeout(timeout);
+        if (timeout !== undefined) this._clock.clearTimeout(timeout);
         if (failed) {
-          this.failedTotal++;
-          this.reportError(error);
+          this._failedTotal++;
+          this._reportError(error);
         }
         resolve();
       };
@@ -245,7 +245,7 @@ export class ExportBatcher {
         try {
           // Exporters do instrumented I/O; without suppression each export would create spans to export.
           context.with(suppressTracing(context.active()), () => {
-            this.exporter.export(spans, (result: ExportResultLike) => {
+            this._exporter.export(spans, (result: ExportResultLike) => {
               if (result?.code === 0) settle(false);
               else settle(true, result?.error ?? new Error('ExportBatcher: span export failed'));
             });
@@ -256,12 +256,12 @@ export class ExportBatcher {
       };
       try {
         // Armed before export() is called, so that an exporter calling back synchronously clears it.
-        timeout = this.clock.setTimeout(() => {
+        timeout = this._clock.setTimeout(() => {
           settle(
             true,
-            new Error(`ExportBatcher: export of ${spans.length} spans timed out after ${this.exportTimeoutMillis} ms`),
+            new Error(`ExportBatcher: export of ${spans.length} spans timed out after ${this._exportTimeoutMillis} ms`),
           );
-        }, this.exportTimeoutMillis);
+        }, this._exportTimeoutMillis);
         timeout.unref?.();
         // As the SDK does: spans whose resource still resolves async attributes wait for them.
         let pending: Promise<unknown>[] | undefined;
@@ -285,30 +285,30 @@ export class ExportBatcher {
    * exports is fixed up front, so a steady stream of new spans cannot keep a flush from finishing; since every
    * export takes from the front of the queue, these exports cover every span queued when the drain began.
    */
-  private async drain(): Promise<void> {
-    this.clearTimer();
-    let exports = Math.ceil(this.queue.length / this.maxExportBatchSize) + (this.inFlight === undefined ? 0 : 1);
+  private async _drain(): Promise<void> {
+    this._clearTimer();
+    let exports = Math.ceil(this._queue.length / this._maxExportBatchSize) + (this._inFlight === undefined ? 0 : 1);
     while (exports-- > 0) {
-      const inFlight = this.inFlight ?? (this.queue.length > 0 ? this.startExport() : undefined);
+      const inFlight = this._inFlight ?? (this._queue.length > 0 ? this._startExport() : undefined);
       if (inFlight === undefined) break;
       await inFlight;
     }
     // Spans that arrived during the drain still need their timer (schedule() arms none after shutdown).
-    if (this.queue.length > 0) this.schedule();
+    if (this._queue.length > 0) this._schedule();
     // Report the last burst of drops now rather than never (no span may be accepted after it).
-    if (this.droppedInBurst > 0) this.reportDropped();
+    if (this._droppedInBurst > 0) this._reportDropped();
   }
 
-  private reportDropped(): void {
-    const n = this.droppedInBurst;
-    this.droppedInBurst = 0;
+  private _reportDropped(): void {
+    const n = this._droppedInBurst;
+    this._droppedInBurst = 0;
     diag.warn(`Dropped ${n} spans because maxQueueSize reached`);
   }
 
   /** Bound once; `onError` must not throw, but a throwing one must not break the batcher either. */
-  private readonly reportError = (error: unknown): void => {
+  private readonly _reportError = (error: unknown): void => {
     try {
-      this.onError(error);
+      this._onError(error);
     } catch {
       // Nowhere left to report it.
     }

@@ -13,6 +13,7 @@
  */
 import { diag } from '@opentelemetry/api';
 import { DEFAULT_TAP_MAX_BUFFER_BYTES } from './tap/usage-parser.js';
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- named by the {@link}s below
 import type { GenAiEnrichingProcessorOptions } from './types.js';
 
 /**

@@ -610,9 +610,9 @@ describe('ExportBatcher sampling and timers', () => {
 
 /** A minimal AsyncLocalStorage context manager (the api's default one does not propagate context at all). */
 class AlsContextManager implements ContextManager {
-  private readonly storage = new AsyncLocalStorage<Context>();
+  private readonly _storage = new AsyncLocalStorage<Context>();
   active(): Context {
-    return this.storage.getStore() ?? ROOT_CONTEXT;
+    return this._storage.getStore() ?? ROOT_CONTEXT;
   }
   with<A extends unknown[], F extends (...args: A) => ReturnType<F>>(
     ctx: Context,
@@ -620,7 +620,7 @@ class AlsContextManager implements ContextManager {
     thisArg?: ThisParameterType<F>,
     ...args: A
   ): ReturnType<F> {
-    return this.storage.run(ctx, () => fn.call(thisArg, ...args));
+    return this._storage.run(ctx, () => fn.call(thisArg, ...args));
   }
   bind<T>(_ctx: Context, target: T): T {
     return target;
@@ -629,7 +629,7 @@ class AlsContextManager implements ContextManager {
     return this;
   }
   disable(): this {
-    this.storage.disable();
+    this._storage.disable();
     return this;
   }
 }

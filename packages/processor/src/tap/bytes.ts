@@ -35,21 +35,21 @@ export function needle(text: string): Uint8Array {
  */
 export class Hay {
   readonly u8: Uint8Array;
-  private readonly nb: NodeBufferLike | undefined;
+  private readonly _nb: NodeBufferLike | undefined;
 
   constructor(u8: Uint8Array) {
     this.u8 = u8;
-    this.nb = NodeBuffer !== undefined ? NodeBuffer.from(u8.buffer, u8.byteOffset, u8.byteLength) : undefined;
+    this._nb = NodeBuffer !== undefined ? NodeBuffer.from(u8.buffer, u8.byteOffset, u8.byteLength) : undefined;
   }
 
   /** First index ≥ from of `byte`, or -1. */
   indexOfByte(byte: number, from: number): number {
-    return this.nb !== undefined ? this.nb.indexOf(byte, from) : this.u8.indexOf(byte, from);
+    return this._nb !== undefined ? this._nb.indexOf(byte, from) : this.u8.indexOf(byte, from);
   }
 
   /** First index ≥ from where `seq` starts, or -1. */
   indexOf(seq: Uint8Array, from: number): number {
-    if (this.nb !== undefined) return this.nb.indexOf(seq, from);
+    if (this._nb !== undefined) return this._nb.indexOf(seq, from);
     return indexOfSeq(this.u8, seq, from);
   }
 }

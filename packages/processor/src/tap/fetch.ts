@@ -21,6 +21,7 @@ import type { GenAiEnrichingProcessor } from '../GenAiEnrichingProcessor.js';
 import { tapSinkOf } from './sink.js';
 import type { TapReportSink } from './sink.js';
 import { UsageChunkStripper } from './strip.js';
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- DEFAULT_TAP_MAX_BUFFER_BYTES: named by a {@link}
 import { DEFAULT_TAP_MAX_BUFFER_BYTES, UsageStreamParser } from './usage-parser.js';
 import type { TapBodyFormat, TapEndpoint, TapFinding } from './usage-parser.js';
 import { resolveTapOptions } from './options.js';
@@ -30,6 +31,7 @@ import type { ResolvedTapOptions } from './options.js';
  * A `fetch` function, typed structurally so that the published types need neither the DOM lib nor
  * `@types/node`: it accepts `globalThis.fetch`, and is accepted wherever a client takes a fetch option.
  */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any is what lets every client's fetch type fit
 export type FetchLike = (input: any, init?: any) => Promise<any>;
 
 // What the implementation works with: the runtime's own fetch types.

@@ -112,70 +112,70 @@ function equalsAscii(buf: Uint8Array, text: string): boolean {
 }
 
 export class JsonPicker {
-  private depth = 0;
-  private readonly kinds = new Uint8Array(KINDS_TRACKED);
-  private started = false;
-  private complete = false;
-  private error = false;
+  private _depth = 0;
+  private readonly _kinds = new Uint8Array(KINDS_TRACKED);
+  private _started = false;
+  private _complete = false;
+  private _error = false;
   /** K_RESPONSE / K_MESSAGE while inside that care object at depth 2, else K_OTHER. */
-  private nested = K_OTHER;
-  private expect = E_KEY;
-  private curKey = K_OTHER;
+  private _nested = K_OTHER;
+  private _expect = E_KEY;
+  private _curKey = K_OTHER;
 
-  private inString = false;
-  private stringRole = S_SKIP;
+  private _inString = false;
+  private _stringRole = S_SKIP;
   /** An odd run of backslashes ended the previous segment of the current string. */
-  private escapeOdd = false;
-  private inScalar = false;
+  private _escapeOdd = false;
+  private _inScalar = false;
 
-  private readonly keyBuf = new Uint8Array(KEY_SCRATCH);
+  private readonly _keyBuf = new Uint8Array(KEY_SCRATCH);
   /** -1 once the key is longer than the scratch buffer (then it is no key we want). */
-  private keyLen = 0;
+  private _keyLen = 0;
 
-  private capturing = false;
-  private capTarget = 0; // K_TYPE..K_USAGE
-  private capNested = false;
-  private capLimit = 0;
-  private capLen = 0;
-  private capOver = false;
+  private _capturing = false;
+  private _capTarget = 0; // K_TYPE..K_USAGE
+  private _capNested = false;
+  private _capLimit = 0;
+  private _capLen = 0;
+  private _capOver = false;
   /** Depth at which the captured container was opened, or -1 for a captured scalar. */
-  private capDepth = -1;
-  private capBuf: Uint8Array | undefined;
+  private _capDepth = -1;
+  private _capBuf: Uint8Array | undefined;
 
-  private top: PickedFields = {};
-  private response: PickedFields | null | undefined;
-  private message: PickedFields | null | undefined;
+  private _top: PickedFields = {};
+  private _response: PickedFields | null | undefined;
+  private _message: PickedFields | null | undefined;
 
   /** Bytes held in capture buffers (the key scratch of 16 bytes is fixed and not counted). */
   get bufferedBytes(): number {
-    return this.capLen;
+    return this._capLen;
   }
 
   /** Whether the input can no longer yield a result (malformed). */
   get failed(): boolean {
-    return this.error;
+    return this._error;
   }
 
   reset(): void {
-    this.depth = 0;
-    this.started = false;
-    this.complete = false;
-    this.error = false;
-    this.nested = K_OTHER;
-    this.expect = E_KEY;
-    this.curKey = K_OTHER;
-    this.inString = false;
-    this.stringRole = S_SKIP;
-    this.escapeOdd = false;
-    this.inScalar = false;
-    this.keyLen = 0;
-    this.capturing = false;
-    this.capLen = 0;
-    this.capOver = false;
-    this.capDepth = -1;
-    this.top = {};
-    this.response = undefined;
-    this.message = undefined;
+    this._depth = 0;
+    this._started = false;
+    this._complete = false;
+    this._error = false;
+    this._nested = K_OTHER;
+    this._expect = E_KEY;
+    this._curKey = K_OTHER;
+    this._inString = false;
+    this._stringRole = S_SKIP;
+    this._escapeOdd = false;
+    this._inScalar = false;
+    this._keyLen = 0;
+    this._capturing = false;
+    this._capLen = 0;
+    this._capOver = false;
+    this._capDepth = -1;
+    this._top = {};
+    this._response = undefined;
+    this._message = undefined;
   }
 
   /**
@@ -183,21 +183,21 @@ export class JsonPicker {
    * Does not reset.
    */
   finish(): Picked | undefined {
-    if (this.error || !this.complete) return undefined;
-    const out: Picked = { ...this.top };
-    if (this.response !== undefined) out.response = this.response;
-    if (this.message !== undefined) out.message = this.message;
+    if (this._error || !this._complete) return undefined;
+    const out: Picked = { ...this._top };
+    if (this._response !== undefined) out.response = this._response;
+    if (this._message !== undefined) out.message = this._message;
     return out;
   }
 
   /** Scans the next bytes of the document. */
   feed(u8: Uint8Array): void {
-    if (this.error || u8.length === 0) return;
+    if (this._error || u8.length === 0) return;
     const hay = new Hay(u8);
     const len = u8.length;
     let i = 0;
     // Where the running capture's bytes start in this segment (-1: no capture running).
-    let capFrom = this.capturing ? 0 : -1;
+    let capFrom = this._capturing ? 0 : -1;
     // Next position of each structural byte in this segment; -2 = not searched yet, len = none.
     let qAt = -2;
     let obAt = -2;
@@ -206,74 +206,74 @@ export class JsonPicker {
     let caAt = -2;
 
     while (i < len) {
-      if (this.inString) {
+      if (this._inString) {
         if (qAt < i) qAt = orEnd(hay.indexOfByte(QUOTE, i), len);
         const q = qAt;
         if (q >= len) {
           // The string goes on in the next segment: carry the parity of a trailing backslash run.
           let k = 0;
           while (len - 1 - k >= i && u8[len - 1 - k] === BACKSLASH) k++;
-          this.escapeOdd = len - k === i ? this.escapeOdd !== ((k & 1) === 1) : (k & 1) === 1;
-          if (this.stringRole === S_KEY) this.keyAppend(u8, i, len);
+          this._escapeOdd = len - k === i ? this._escapeOdd !== ((k & 1) === 1) : (k & 1) === 1;
+          if (this._stringRole === S_KEY) this._keyAppend(u8, i, len);
           i = len;
           break;
         }
         let k = 0;
         while (q - 1 - k >= i && u8[q - 1 - k] === BACKSLASH) k++;
-        const escaped = q - k === i ? this.escapeOdd !== ((k & 1) === 1) : (k & 1) === 1;
-        this.escapeOdd = false;
+        const escaped = q - k === i ? this._escapeOdd !== ((k & 1) === 1) : (k & 1) === 1;
+        this._escapeOdd = false;
         if (escaped) {
-          if (this.stringRole === S_KEY) this.keyAppend(u8, i, q + 1);
+          if (this._stringRole === S_KEY) this._keyAppend(u8, i, q + 1);
           i = q + 1;
           continue;
         }
-        if (this.stringRole === S_KEY) this.keyAppend(u8, i, q);
+        if (this._stringRole === S_KEY) this._keyAppend(u8, i, q);
         i = q + 1;
-        this.inString = false;
-        if (this.stringRole === S_KEY) {
-          this.curKey = this.keyLen < 0 ? K_OTHER : keyId(this.keyBuf, this.keyLen);
-          this.expect = E_COLON;
-        } else if (this.stringRole === S_VALUE) {
-          if (this.capturing && this.capDepth < 0) {
-            this.endCapture(u8, capFrom, i);
+        this._inString = false;
+        if (this._stringRole === S_KEY) {
+          this._curKey = this._keyLen < 0 ? K_OTHER : keyId(this._keyBuf, this._keyLen);
+          this._expect = E_COLON;
+        } else if (this._stringRole === S_VALUE) {
+          if (this._capturing && this._capDepth < 0) {
+            this._endCapture(u8, capFrom, i);
             capFrom = -1;
           }
-          this.expect = E_COMMA;
+          this._expect = E_COMMA;
         }
         continue;
       }
 
-      if (this.depth === 0) {
+      if (this._depth === 0) {
         const c = u8[i];
         // A UTF-8 BOM before the document is skipped, as TextDecoder does for JSON.parse.
-        if (isWhitespace(c) || (!this.started && (c === 0xef || c === 0xbb || c === 0xbf))) {
+        if (isWhitespace(c) || (!this._started && (c === 0xef || c === 0xbb || c === 0xbf))) {
           i++;
           continue;
         }
-        if (this.started || c !== OPEN_OBJ) {
+        if (this._started || c !== OPEN_OBJ) {
           // Something after the top-level object, or a top-level value that is not an object.
-          this.error = true;
+          this._error = true;
           return;
         }
-        this.started = true;
-        this.kinds[0] = KIND_OBJ;
-        this.depth = 1;
-        this.expect = E_KEY;
+        this._started = true;
+        this._kinds[0] = KIND_OBJ;
+        this._depth = 1;
+        this._expect = E_KEY;
         i++;
         continue;
       }
 
-      if (this.depth === 1 || (this.depth === 2 && this.nested !== K_OTHER)) {
+      if (this._depth === 1 || (this._depth === 2 && this._nested !== K_OTHER)) {
         // Inside a care object: walk byte by byte.
         const c = u8[i];
-        if (this.inScalar) {
+        if (this._inScalar) {
           if (isWhitespace(c) || c === COMMA || c === CLOSE_OBJ || c === CLOSE_ARR) {
-            this.inScalar = false;
-            if (this.capturing) {
-              this.endCapture(u8, capFrom, i);
+            this._inScalar = false;
+            if (this._capturing) {
+              this._endCapture(u8, capFrom, i);
               capFrom = -1;
             }
-            this.expect = E_COMMA;
+            this._expect = E_COMMA;
             continue; // the delimiter is read below, as the next byte
           }
           i++;
@@ -283,82 +283,82 @@ export class JsonPicker {
           i++;
           continue;
         }
-        switch (this.expect) {
+        switch (this._expect) {
           case E_KEY:
             if (c === QUOTE) {
-              this.inString = true;
-              this.stringRole = S_KEY;
-              this.escapeOdd = false;
-              this.keyLen = 0;
+              this._inString = true;
+              this._stringRole = S_KEY;
+              this._escapeOdd = false;
+              this._keyLen = 0;
               i++;
               continue;
             }
             if (c === CLOSE_OBJ) {
-              this.closeCare();
+              this._closeCare();
               i++;
               continue;
             }
-            this.error = true;
+            this._error = true;
             return;
           case E_COLON:
             if (c === COLON) {
-              this.expect = E_VALUE;
+              this._expect = E_VALUE;
               i++;
               continue;
             }
-            this.error = true;
+            this._error = true;
             return;
           case E_COMMA:
             if (c === COMMA) {
-              this.expect = E_KEY;
+              this._expect = E_KEY;
               i++;
               continue;
             }
             if (c === CLOSE_OBJ) {
-              this.closeCare();
+              this._closeCare();
               i++;
               continue;
             }
-            this.error = true;
+            this._error = true;
             return;
           default: {
             // E_VALUE
-            const key = this.curKey;
-            const atTop = this.depth === 1;
+            const key = this._curKey;
+            const atTop = this._depth === 1;
             const wanted = key === K_TYPE ? atTop : key >= K_ID && key <= K_USAGE;
             if (atTop && (key === K_RESPONSE || key === K_MESSAGE)) {
               if (c === OPEN_OBJ) {
                 // A care object of its own; a repeated key replaces the earlier one, as in JSON.parse.
-                if (key === K_RESPONSE) this.response = {};
-                else this.message = {};
-                this.push(KIND_OBJ);
-                this.nested = key;
-                this.expect = E_KEY;
+                if (key === K_RESPONSE) this._response = {};
+                else this._message = {};
+                this._push(KIND_OBJ);
+                this._nested = key;
+                this._expect = E_KEY;
                 i++;
                 continue;
               }
-              if (key === K_RESPONSE) this.response = null;
-              else this.message = null;
+              if (key === K_RESPONSE) this._response = null;
+              else this._message = null;
             }
             if (c === QUOTE) {
               if (wanted) {
-                this.startCapture(key, !atTop, PICKER_MAX_SCALAR_BYTES, -1);
+                this._startCapture(key, !atTop, PICKER_MAX_SCALAR_BYTES, -1);
                 capFrom = i;
               }
-              this.inString = true;
-              this.stringRole = S_VALUE;
-              this.escapeOdd = false;
+              this._inString = true;
+              this._stringRole = S_VALUE;
+              this._escapeOdd = false;
               i++;
               continue;
             }
             if (c === OPEN_OBJ || c === OPEN_ARR) {
-              this.push(c === OPEN_OBJ ? KIND_OBJ : KIND_ARR);
+              this._push(c === OPEN_OBJ ? KIND_OBJ : KIND_ARR);
               if (wanted) {
-                this.startCapture(
+                this._startCapture(
                   key,
                   !atTop,
                   key === K_USAGE ? PICKER_MAX_USAGE_BYTES : PICKER_MAX_SCALAR_BYTES,
-                  this.depth,
+                  this._depth,
                 );
                 capFrom = i;
               }
@@ -366,15 +366,15 @@ export class JsonPicker {
               continue;
             }
             if (c === COLON || c === COMMA || c === CLOSE_OBJ || c === CLOSE_ARR) {
-              this.error = true;
+              this._error = true;
               return;
             }
             // A number or literal; JSON.parse judges it if it is captured.
             if (wanted) {
-              this.startCapture(key, !atTop, PICKER_MAX_SCALAR_BYTES, -1);
+              this._startCapture(key, !atTop, PICKER_MAX_SCALAR_BYTES, -1);
               capFrom = i;
             }
-            this.inScalar = true;
+            this._inScalar = true;
             i++;
             continue;
           }
@@ -395,112 +395,112 @@ export class JsonPicker {
       const c = u8[p];
       i = p + 1;
       if (c === QUOTE) {
-        this.inString = true;
-        this.stringRole = S_SKIP;
-        this.escapeOdd = false;
+        this._inString = true;
+        this._stringRole = S_SKIP;
+        this._escapeOdd = false;
         continue;
       }
       if (c === OPEN_OBJ || c === OPEN_ARR) {
-        this.push(c === OPEN_OBJ ? KIND_OBJ : KIND_ARR);
+        this._push(c === OPEN_OBJ ? KIND_OBJ : KIND_ARR);
         continue;
       }
-      if (!this.pop(c === CLOSE_OBJ ? KIND_OBJ : KIND_ARR)) return;
-      if (this.capturing && this.capDepth > this.depth) {
-        this.endCapture(u8, capFrom, i);
+      if (!this._pop(c === CLOSE_OBJ ? KIND_OBJ : KIND_ARR)) return;
+      if (this._capturing && this._capDepth > this._depth) {
+        this._endCapture(u8, capFrom, i);
         capFrom = -1;
       }
-      if (this.depth === 1 || (this.depth === 2 && this.nested !== K_OTHER)) this.expect = E_COMMA;
+      if (this._depth === 1 || (this._depth === 2 && this._nested !== K_OTHER)) this._expect = E_COMMA;
     }
 
-    if (this.capturing && capFrom >= 0) this.appendCapture(u8, capFrom, len);
+    if (this._capturing && capFrom >= 0) this._appendCapture(u8, capFrom, len);
   }
 
-  private push(kind: number): void {
-    if (this.depth < KINDS_TRACKED) this.kinds[this.depth] = kind;
-    this.depth++;
+  private _push(kind: number): void {
+    if (this._depth < KINDS_TRACKED) this._kinds[this._depth] = kind;
+    this._depth++;
   }
 
   /** Closes a skipped container; false (and failed) on a mismatched bracket. */
-  private pop(kind: number): boolean {
-    const d = this.depth - 1;
-    if (d < 1 || (d < KINDS_TRACKED && this.kinds[d] !== kind)) {
+  private _pop(kind: number): boolean {
+    const d = this._depth - 1;
+    if (d < 1 || (d < KINDS_TRACKED && this._kinds[d] !== kind)) {
       // d < 1: closing a care object is handled in closeCare, so this is a stray bracket.
-      this.error = true;
+      this._error = true;
       return false;
     }
-    this.depth = d;
+    this._depth = d;
     return true;
   }
 
-  private closeCare(): void {
-    this.depth--;
-    if (this.depth === 0) {
-      this.complete = true;
+  private _closeCare(): void {
+    this._depth--;
+    if (this._depth === 0) {
+      this._complete = true;
     } else {
       // Back from `response` / `message` into the top-level object.
-      this.nested = K_OTHER;
-      this.expect = E_COMMA;
+      this._nested = K_OTHER;
+      this._expect = E_COMMA;
     }
   }
 
-  private keyAppend(u8: Uint8Array, from: number, to: number): void {
-    if (this.keyLen < 0) return;
+  private _keyAppend(u8: Uint8Array, from: number, to: number): void {
+    if (this._keyLen < 0) return;
     const n = to - from;
-    if (this.keyLen + n > KEY_SCRATCH) {
-      this.keyLen = -1;
+    if (this._keyLen + n > KEY_SCRATCH) {
+      this._keyLen = -1;
       return;
     }
-    for (let k = 0; k < n; k++) this.keyBuf[this.keyLen + k] = u8[from + k]!;
-    this.keyLen += n;
+    for (let k = 0; k < n; k++) this._keyBuf[this._keyLen + k] = u8[from + k]!;
+    this._keyLen += n;
   }
 
-  private startCapture(key: number, nested: boolean, limit: number, depth: number): void {
-    this.capturing = true;
-    this.capTarget = key;
-    this.capNested = nested;
-    this.capLimit = limit;
-    this.capLen = 0;
-    this.capOver = false;
-    this.capDepth = depth;
+  private _startCapture(key: number, nested: boolean, limit: number, depth: number): void {
+    this._capturing = true;
+    this._capTarget = key;
+    this._capNested = nested;
+    this._capLimit = limit;
+    this._capLen = 0;
+    this._capOver = false;
+    this._capDepth = depth;
   }
 
-  private appendCapture(u8: Uint8Array, from: number, to: number): void {
-    if (this.capOver) return;
+  private _appendCapture(u8: Uint8Array, from: number, to: number): void {
+    if (this._capOver) return;
     const n = to - from;
-    if (this.capLen + n > this.capLimit) {
+    if (this._capLen + n > this._capLimit) {
       // Too big to be what we look for: give the bytes back at once rather than at the value's end.
-      this.capOver = true;
-      this.capLen = 0;
+      this._capOver = true;
+      this._capLen = 0;
       return;
     }
-    let buf = this.capBuf;
-    if (buf === undefined || buf.length < this.capLen + n) {
+    let buf = this._capBuf;
+    if (buf === undefined || buf.length < this._capLen + n) {
       const grown = new Uint8Array(
-        Math.min(PICKER_MAX_USAGE_BYTES, Math.max(this.capLen + n, (buf?.length ?? 0) * 2, 256)),
+        Math.min(PICKER_MAX_USAGE_BYTES, Math.max(this._capLen + n, (buf?.length ?? 0) * 2, 256)),
       );
-      if (buf !== undefined && this.capLen > 0) grown.set(buf.subarray(0, this.capLen));
-      buf = this.capBuf = grown;
+      if (buf !== undefined && this._capLen > 0) grown.set(buf.subarray(0, this._capLen));
+      buf = this._capBuf = grown;
     }
-    buf.set(u8.subarray(from, to), this.capLen);
-    this.capLen += n;
+    buf.set(u8.subarray(from, to), this._capLen);
+    this._capLen += n;
   }
 
-  private endCapture(u8: Uint8Array, from: number, to: number): void {
-    this.appendCapture(u8, from, to);
+  private _endCapture(u8: Uint8Array, from: number, to: number): void {
+    this._appendCapture(u8, from, to);
     let value: unknown = ABANDONED;
-    if (!this.capOver && this.capBuf !== undefined) {
+    if (!this._capOver && this._capBuf !== undefined) {
       try {
-        value = JSON.parse(decoder.decode(this.capBuf.subarray(0, this.capLen)));
+        value = JSON.parse(decoder.decode(this._capBuf.subarray(0, this._capLen)));
       } catch {
         value = ABANDONED;
       }
     }
-    this.capturing = false;
-    this.capLen = 0;
-    this.capOver = false;
-    const fields = this.capNested ? (this.nested === K_RESPONSE ? this.response : this.message) : this.top;
+    this._capturing = false;
+    this._capLen = 0;
+    this._capOver = false;
+    const fields = this._capNested ? (this._nested === K_RESPONSE ? this._response : this._message) : this._top;
     if (fields === null || fields === undefined) return;
-    switch (this.capTarget) {
+    switch (this._capTarget) {
       case K_TYPE:
         fields.type = value;
         break;

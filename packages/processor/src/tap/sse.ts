@@ -29,16 +29,16 @@ export class SseLineEnds {
   /** The last chunk ended with a CR: a LF that opens the next chunk is the second half of its CR LF. */
   pendingCR = false;
   // The next LF and CR in the current chunk (-1: not searched yet; the chunk's length: none).
-  private lfAt = -1;
-  private crAt = -1;
+  private _lfAt = -1;
+  private _crAt = -1;
 
   /**
    * Starts reading a new chunk (not empty). Returns where its first line starts: 1 past the LF of a CR LF
    * that the previous chunk cut, else 0.
    */
   beginChunk(chunk: Uint8Array): number {
-    this.lfAt = -1;
-    this.crAt = -1;
+    this._lfAt = -1;
+    this._crAt = -1;
     if (!this.pendingCR) return 0;
     this.pendingCR = false;
     return chunk[0] === LF ? 1 : 0;
@@ -48,19 +48,19 @@ export class SseLineEnds {
   lineEnd(hay: Hay, pos: number): number {
     const u8 = hay.u8;
     const n = u8.length;
-    if (this.lfAt < pos) {
+    if (this._lfAt < pos) {
       // Lines are short: look nearby in JavaScript first, then let memchr cross a long line.
       let at = n - pos <= SHORT_RANGE ? u8.indexOf(LF, pos) : u8.subarray(pos, pos + SHORT_RANGE).indexOf(LF);
       if (at >= 0 && n - pos > SHORT_RANGE) at += pos;
       else if (at < 0 && n - pos > SHORT_RANGE) at = hay.indexOfByte(LF, pos + SHORT_RANGE);
-      this.lfAt = at < 0 ? n : at;
+      this._lfAt = at < 0 ? n : at;
     }
-    if (this.crAt < pos) {
+    if (this._crAt < pos) {
       // CR is rare: look for it only up to the next LF.
-      const at = u8.subarray(pos, this.lfAt).indexOf(CR);
-      this.crAt = at < 0 ? this.lfAt : pos + at;
+      const at = u8.subarray(pos, this._lfAt).indexOf(CR);
+      this._crAt = at < 0 ? this._lfAt : pos + at;
     }
-    return this.crAt < this.lfAt ? this.crAt : this.lfAt;
+    return this._crAt < this._lfAt ? this._crAt : this._lfAt;
   }
 
   /**

@@ -117,66 +117,66 @@ const TERMINAL_RESPONSE_TYPES = new Set(['response.completed', 'response.incompl
 const decoder = new TextDecoder('utf-8');
 
 export class UsageStreamParser {
-  private readonly endpoint: TapEndpoint;
+  private readonly _endpoint: TapEndpoint;
   /** Where the endpoint's usage object keeps its counts (the normalizer's provider usage table). */
-  private readonly shape: UsageShape;
-  private readonly sse: boolean;
-  private readonly max: number;
+  private readonly _shape: UsageShape;
+  private readonly _sse: boolean;
+  private readonly _max: number;
   /** [counts needle, terminal needle]; the second is searched for only once usage was seen. */
-  private readonly needles: readonly Uint8Array[];
-  private activeNeedles = 1;
+  private readonly _needles: readonly Uint8Array[];
+  private _activeNeedles = 1;
 
   private _finding: TapFinding | undefined;
   private _failed = false;
   /** Nothing more to read: the terminal event was handled, or the input can no longer yield a finding. */
-  private done = false;
+  private _done = false;
 
   /** The SSE event data (joined data lines) or the JSON body; `len` bytes are used. */
-  private buf: Uint8Array | undefined;
-  private len = 0;
-  private picker: JsonPicker | undefined;
+  private _buf: Uint8Array | undefined;
+  private _len = 0;
+  private _picker: JsonPicker | undefined;
   /** The picker is reading the current SSE event, or the JSON body. */
-  private picking = false;
+  private _picking = false;
 
   // SSE line state.
   /** Bytes of a leading UTF-8 BOM still to check (EventSource drops one at the stream's start). */
-  private bomLeft = 3;
-  private line = L_START;
-  private readonly lineEnds = new SseLineEnds();
-  private eventHasData = false;
+  private _bomLeft = 3;
+  private _line = L_START;
+  private readonly _lineEnds = new SseLineEnds();
+  private _eventHasData = false;
   /** The first data event has not been dispatched yet (its id and model are kept). */
-  private needFirst = true;
+  private _needFirst = true;
 
   // Per-push cache of the next hit of each needle (−1: not searched yet; the chunk length: none).
-  private readonly hitAt: number[];
+  private readonly _hitAt: number[];
 
   // What the events said so far.
-  private firstId: string | undefined;
-  private firstModel: string | undefined;
-  private lastUsage: ProviderUsage | undefined;
-  private usageId: string | undefined;
-  private usageModel: string | undefined;
+  private _firstId: string | undefined;
+  private _firstModel: string | undefined;
+  private _lastUsage: ProviderUsage | undefined;
+  private _usageId: string | undefined;
+  private _usageModel: string | undefined;
   /** Anthropic's counts, merged field by field across message_start and message_delta. */
-  private anthropic: ProviderCounts = {};
-  private anthropicDelta = false;
+  private _anthropic: ProviderCounts = {};
+  private _anthropicDelta = false;
 
   constructor(endpoint: TapEndpoint, format: TapBodyFormat, options?: { maxBufferBytes?: number }) {
-    this.endpoint = endpoint;
-    this.shape = TAP_USAGE[endpoint].shape;
-    this.sse = format === 'sse';
+    this._endpoint = endpoint;
+    this._shape = TAP_USAGE[endpoint].shape;
+    this._sse = format === 'sse';
     const requested = options?.maxBufferBytes;
-    this.max =
+    this._max =
       typeof requested === 'number' && Number.isFinite(requested) && requested > 0
         ? Math.max(MIN_BUFFER_BYTES, Math.min(Math.floor(requested), 1 << 30))
         : DEFAULT_TAP_MAX_BUFFER_BYTES;
     const counts = COUNT_KEY_NEEDLES[endpoint];
-    this.needles =
+    this._needles =
       endpoint === 'anthropic.messages'
         ? [counts, NEEDLE_STOP]
         : endpoint === 'openai.responses'
           ? [counts] // its terminal events carry the usage themselves
           : [counts, NEEDLE_DONE];
-    this.hitAt = this.needles.map(() => -1);
+    this._hitAt = this._needles.map(() => -1);
   }
 
   /** Set as soon as the stream's terminal event has been read with usage; undefined otherwise. */
@@ -194,7 +194,7 @@ export class UsageStreamParser {
    * maxBufferBytes + {@link TAP_CAPTURE_MAX_BYTES}.
    */
   get bufferedBytes(): number {
-    return this.len + (this.picker?.bufferedBytes ?? 0);
+    return this._len + (this._picker?.bufferedBytes ?? 0);
   }
 
   /**
@@ -202,12 +202,12 @@ export class UsageStreamParser {
    * its bounded buffer) and never writes to it.
    */
   push(chunk: Uint8Array): void {
-    if (this._failed || this.done || chunk.length === 0) return;
+    if (this._failed || this._done || chunk.length === 0) return;
     try {
-      if (this.sse) this.pushSse(chunk);
-      else this.pushJson(chunk);
+      if (this._sse) this._pushSse(chunk);
+      else this._pushJson(chunk);
     } catch {
-      this.fail();
+      this._fail();
     }
   }
 
@@ -215,130 +215,130 @@ export class UsageStreamParser {
   end(): TapFinding | undefined {
     if (this._finding !== undefined || this._failed) return this._finding;
     try {
-      if (this.sse) {
+      if (this._sse) {
         // An event not closed by a blank line is incomplete and, as in EventSource, dropped.
-        if (!this.done) {
-          if (this.endpoint === 'anthropic.messages') {
-            if (this.anthropicDelta) this.findAnthropic();
-          } else if (this.endpoint !== 'openai.responses') {
-            this.findOpenAiChat();
+        if (!this._done) {
+          if (this._endpoint === 'anthropic.messages') {
+            if (this._anthropicDelta) this._findAnthropic();
+          } else if (this._endpoint !== 'openai.responses') {
+            this._findOpenAiChat();
           }
         }
-      } else if (!this.done) {
-        this.endJson();
+      } else if (!this._done) {
+        this._endJson();
       }
     } catch {
-      this.fail();
+      this._fail();
     }
-    this.done = true;
-    this.release();
+    this._done = true;
+    this._release();
     return this._finding;
   }
 
-  private fail(): void {
+  private _fail(): void {
     this._failed = true;
-    this.release();
+    this._release();
   }
 
-  private release(): void {
-    this.buf = undefined;
-    this.len = 0;
-    this.picker = undefined;
-    this.picking = false;
+  private _release(): void {
+    this._buf = undefined;
+    this._len = 0;
+    this._picker = undefined;
+    this._picking = false;
   }
 
-  private finish(): void {
-    this.done = true;
-    this.release();
+  private _finish(): void {
+    this._done = true;
+    this._release();
   }
 
   // ---------------------------------------------------------------------------------------------- JSON
 
-  private pushJson(chunk: Uint8Array): void {
-    if (!this.picking) {
-      if (this.len + chunk.length <= this.max) {
-        this.append(chunk, 0, chunk.length);
+  private _pushJson(chunk: Uint8Array): void {
+    if (!this._picking) {
+      if (this._len + chunk.length <= this._max) {
+        this._append(chunk, 0, chunk.length);
         return;
       }
-      const picker = this.startPicker();
-      if (this.len > 0) picker.feed(this.buf!.subarray(0, this.len));
-      this.len = 0;
-      this.buf = undefined; // a body that large will not be buffered again
+      const picker = this._startPicker();
+      if (this._len > 0) picker.feed(this._buf!.subarray(0, this._len));
+      this._len = 0;
+      this._buf = undefined; // a body that large will not be buffered again
     }
-    const picker = this.picker!;
+    const picker = this._picker!;
     picker.feed(chunk);
-    if (picker.failed) this.finish(); // malformed: nothing to find
+    if (picker.failed) this._finish(); // malformed: nothing to find
   }
 
-  private endJson(): void {
+  private _endJson(): void {
     let body: Record<string, unknown> | undefined;
-    if (this.picking) {
-      body = this.picker!.finish() as Record<string, unknown> | undefined;
-    } else if (this.len > 0) {
-      body = parseObject(this.buf!, this.len);
+    if (this._picking) {
+      body = this._picker!.finish() as Record<string, unknown> | undefined;
+    } else if (this._len > 0) {
+      body = parseObject(this._buf!, this._len);
     }
     if (body === undefined) return;
-    const id = this.endpoint === 'openai.embeddings' ? undefined : asName(body['id']);
+    const id = this._endpoint === 'openai.embeddings' ? undefined : asName(body['id']);
     const model = asName(body['model']);
-    const mapped = mapProviderUsage(this.shape, body['usage']);
+    const mapped = mapProviderUsage(this._shape, body['usage']);
     if (mapped !== undefined) this._finding = makeFinding(id, model, mapped);
   }
 
   // ----------------------------------------------------------------------------------------------- SSE
 
-  private pushSse(chunk: Uint8Array): void {
+  private _pushSse(chunk: Uint8Array): void {
     const hay = new Hay(chunk);
     const n = chunk.length;
-    for (let k = 0; k < this.hitAt.length; k++) this.hitAt[k] = -1;
+    for (let k = 0; k < this._hitAt.length; k++) this._hitAt[k] = -1;
     // Past the LF of a CR LF the previous chunk cut; a BOM can only come first, so never after that.
-    let pos = this.lineEnds.beginChunk(chunk);
-    if (this.bomLeft > 0) pos = this.skipBom(chunk);
-    while (pos < n && !this.done) {
-      if (!this.needFirst && this.line === L_START && !this.eventHasData) {
+    let pos = this._lineEnds.beginChunk(chunk);
+    if (this._bomLeft > 0) pos = this._skipBom(chunk);
+    while (pos < n && !this._done) {
+      if (!this._needFirst && this._line === L_START && !this._eventHasData) {
         // At an event boundary (or between the non-data lines of an event): skip what cannot matter.
         // Only a chunk's last TAIL_WINDOW bytes are searched: see TAIL_WINDOW.
-        const hit = this.nextHit(hay, n - pos > TAIL_WINDOW ? n - TAIL_WINDOW : pos);
+        const hit = this._nextHit(hay, n - pos > TAIL_WINDOW ? n - TAIL_WINDOW : pos);
         if (hit < 0) {
-          const b = this.lineEnds.lastBlankLineEnd(chunk, pos, n);
+          const b = this._lineEnds.lastBlankLineEnd(chunk, pos, n);
           if (b > pos) pos = b;
-          pos = this.lines(hay, pos, n);
+          pos = this._lines(hay, pos, n);
         } else {
-          const b = this.lineEnds.lastBlankLineEnd(chunk, pos, hit);
+          const b = this._lineEnds.lastBlankLineEnd(chunk, pos, hit);
           if (b > pos) pos = b;
-          pos = this.lines(hay, pos, hit);
+          pos = this._lines(hay, pos, hit);
         }
       } else {
-        pos = this.lines(hay, pos, -1);
+        pos = this._lines(hay, pos, -1);
       }
     }
   }
 
   /** Consumes what is left of a leading BOM (EF BB BF), which may be cut across chunks. */
-  private skipBom(chunk: Uint8Array): number {
+  private _skipBom(chunk: Uint8Array): number {
     let pos = 0;
-    while (this.bomLeft > 0 && pos < chunk.length) {
-      if (chunk[pos] !== BOM[3 - this.bomLeft]) {
+    while (this._bomLeft > 0 && pos < chunk.length) {
+      if (chunk[pos] !== BOM[3 - this._bomLeft]) {
         // Not a BOM after all. Bytes of a partial one start the first line, which cannot be "data" then.
-        if (this.bomLeft < 3) this.line = L_OTHER;
-        this.bomLeft = 0;
+        if (this._bomLeft < 3) this._line = L_OTHER;
+        this._bomLeft = 0;
         return pos;
       }
-      this.bomLeft--;
+      this._bomLeft--;
       pos++;
     }
     return pos;
   }
 
   /** The first needle hit at or after `from` in this chunk, or -1. */
-  private nextHit(hay: Hay, from: number): number {
+  private _nextHit(hay: Hay, from: number): number {
     const n = hay.u8.length;
     let best = n;
-    for (let k = 0; k < this.activeNeedles; k++) {
-      let at = this.hitAt[k];
+    for (let k = 0; k < this._activeNeedles; k++) {
+      let at = this._hitAt[k];
       if (at < from) {
-        at = hay.indexOf(this.needles[k], from);
+        at = hay.indexOf(this._needles[k], from);
         if (at < 0) at = n;
-        this.hitAt[k] = at;
+        this._hitAt[k] = at;
       }
       if (at < best) best = at;
     }
@@ -349,38 +349,38 @@ export class UsageStreamParser {
    * Parses lines from `pos`. Returns after the first blank line that starts after `stopAfter` (the
    * position to resume skipping from), or at the end of the chunk.
    */
-  private lines(hay: Hay, pos: number, stopAfter: number): number {
+  private _lines(hay: Hay, pos: number, stopAfter: number): number {
     const u8 = hay.u8;
     const n = u8.length;
-    const lineEnds = this.lineEnds;
+    const lineEnds = this._lineEnds;
     while (pos < n) {
       const e = lineEnds.lineEnd(hay, pos);
-      if (e > pos) this.lineBytes(u8, pos, e);
+      if (e > pos) this._lineBytes(u8, pos, e);
       if (e >= n) return n;
-      const blank = this.line === L_START;
+      const blank = this._line === L_START;
       const at = pos;
-      this.endLine();
+      this._endLine();
       pos = lineEnds.afterLineEnd(u8, e);
-      if (this.done) return n;
+      if (this._done) return n;
       if (blank && at > stopAfter) return pos;
     }
     return pos;
   }
 
   /** Bytes [s, e) of the current line (no line end among them). */
-  private lineBytes(u8: Uint8Array, s: number, e: number): void {
+  private _lineBytes(u8: Uint8Array, s: number, e: number): void {
     let i = s;
-    let state = this.line;
+    let state = this._line;
     if (state === L_OTHER) return;
     if (state < L_VALUE_START) {
       while (state < L_VALUE_START) {
         if (i === e) {
-          this.line = state;
+          this._line = state;
           return;
         }
         const c = u8[i];
         if (state === L_COLON ? c !== 0x3a /* : */ : c !== DATA_FIELD[state]) {
-          this.line = L_OTHER; // a comment, another field, or a field that only starts with "data"
+          this._line = L_OTHER; // a comment, another field, or a field that only starts with "data"
           return;
         }
         state++;
@@ -389,99 +389,99 @@ export class UsageStreamParser {
     }
     if (state === L_VALUE_START) {
       if (i === e) {
-        this.line = state;
+        this._line = state;
         return;
       }
       if (u8[i] === SPACE) i++;
-      this.beginDataLine();
+      this._beginDataLine();
       state = L_VALUE;
     }
-    this.line = state;
-    if (i < e) this.appendData(u8, i, e);
+    this._line = state;
+    if (i < e) this._appendData(u8, i, e);
   }
 
-  private endLine(): void {
-    const state = this.line;
-    this.line = L_START;
-    if (state === L_START) this.dispatch();
-    else if (state === L_COLON || state === L_VALUE_START) this.beginDataLine(); // "data" or "data:": empty value
+  private _endLine(): void {
+    const state = this._line;
+    this._line = L_START;
+    if (state === L_START) this._dispatch();
+    else if (state === L_COLON || state === L_VALUE_START) this._beginDataLine(); // "data" or "data:": empty value
   }
 
-  private beginDataLine(): void {
-    if (this.eventHasData) this.appendData(LF_BYTE, 0, 1);
-    this.eventHasData = true;
+  private _beginDataLine(): void {
+    if (this._eventHasData) this._appendData(LF_BYTE, 0, 1);
+    this._eventHasData = true;
   }
 
-  private appendData(bytes: Uint8Array, s: number, e: number): void {
-    if (this.picking) {
-      this.picker!.feed(bytes.subarray(s, e));
+  private _appendData(bytes: Uint8Array, s: number, e: number): void {
+    if (this._picking) {
+      this._picker!.feed(bytes.subarray(s, e));
       return;
     }
-    if (this.len + (e - s) <= this.max) {
-      this.append(bytes, s, e);
+    if (this._len + (e - s) <= this._max) {
+      this._append(bytes, s, e);
       return;
     }
     // Too large to buffer: scan the event as it streams by.
-    const picker = this.startPicker();
-    if (this.len > 0) picker.feed(this.buf!.subarray(0, this.len));
-    this.len = 0;
+    const picker = this._startPicker();
+    if (this._len > 0) picker.feed(this._buf!.subarray(0, this._len));
+    this._len = 0;
     picker.feed(bytes.subarray(s, e));
   }
 
-  private dispatch(): void {
-    if (!this.eventHasData) return;
-    this.eventHasData = false;
-    const first = this.needFirst;
-    if (this.picking) {
-      this.picking = false;
-      const picked = this.picker!.finish();
-      this.picker!.reset();
-      this.needFirst = false;
-      if (picked !== undefined) this.onEvent(picked as Record<string, unknown>, first);
+  private _dispatch(): void {
+    if (!this._eventHasData) return;
+    this._eventHasData = false;
+    const first = this._needFirst;
+    if (this._picking) {
+      this._picking = false;
+      const picked = this._picker!.finish();
+      this._picker!.reset();
+      this._needFirst = false;
+      if (picked !== undefined) this._onEvent(picked as Record<string, unknown>, first);
       return;
     }
-    const n = this.len;
-    this.len = 0;
+    const n = this._len;
+    this._len = 0;
     if (n === 0) return; // empty data: no event, as in EventSource
-    const buf = this.buf!;
-    this.needFirst = false;
-    if (this.endpoint !== 'anthropic.messages' && this.endpoint !== 'openai.responses' && isDone(buf, n)) {
+    const buf = this._buf!;
+    this._needFirst = false;
+    if (this._endpoint !== 'anthropic.messages' && this._endpoint !== 'openai.responses' && isDone(buf, n)) {
       // [DONE] ends the stream once usage was seen; before that it is ignored like any event without
       // usage (the skipping scan does not look for it then).
-      if (this.lastUsage !== undefined) {
-        this.findOpenAiChat();
-        this.finish();
+      if (this._lastUsage !== undefined) {
+        this._findOpenAiChat();
+        this._finish();
       }
       return;
     }
     if (
       first ||
       hasUsageObject(buf, n) ||
-      (this.endpoint === 'anthropic.messages' && findSeq(buf, n, MESSAGE_STOP) >= 0)
+      (this._endpoint === 'anthropic.messages' && findSeq(buf, n, MESSAGE_STOP) >= 0)
     ) {
       const event = parseObject(buf, n);
-      if (event !== undefined) this.onEvent(event, first);
+      if (event !== undefined) this._onEvent(event, first);
     }
   }
 
-  private onEvent(event: Record<string, unknown>, first: boolean): void {
-    switch (this.endpoint) {
+  private _onEvent(event: Record<string, unknown>, first: boolean): void {
+    switch (this._endpoint) {
       case 'anthropic.messages': {
         const type = event['type'];
         if (type === 'message_start') {
           const message = asRecord(event['message']);
           if (message === undefined) return;
-          this.firstId = asName(message['id']);
-          this.firstModel = asName(message['model']);
-          readProviderCounts(this.shape, message['usage'], this.anthropic);
+          this._firstId = asName(message['id']);
+          this._firstModel = asName(message['model']);
+          readProviderCounts(this._shape, message['usage'], this._anthropic);
         } else if (type === 'message_delta') {
-          if (readProviderCounts(this.shape, event['usage'], this.anthropic)) {
-            this.anthropicDelta = true;
-            this.activeNeedles = 2;
+          if (readProviderCounts(this._shape, event['usage'], this._anthropic)) {
+            this._anthropicDelta = true;
+            this._activeNeedles = 2;
           }
         } else if (type === 'message_stop') {
           // message_start's output count is a placeholder: without a message_delta there is no finding.
-          if (this.anthropicDelta && this.findAnthropic()) this.finish();
+          if (this._anthropicDelta && this._findAnthropic()) this._finish();
         }
         return;
       }
@@ -489,72 +489,72 @@ export class UsageStreamParser {
         const response = asRecord(event['response']);
         if (response === undefined) return;
         if (first) {
-          this.firstId = asName(response['id']);
-          this.firstModel = asName(response['model']);
+          this._firstId = asName(response['id']);
+          this._firstModel = asName(response['model']);
         }
         const type = event['type'];
         if (typeof type !== 'string' || !TERMINAL_RESPONSE_TYPES.has(type)) return;
-        const mapped = mapProviderUsage(this.shape, response['usage']);
+        const mapped = mapProviderUsage(this._shape, response['usage']);
         // A terminal event without usage does not end the search: nothing else would be skipped that way.
         if (mapped === undefined) return;
         this._finding = makeFinding(
-          asName(response['id']) ?? this.firstId,
-          asName(response['model']) ?? this.firstModel,
+          asName(response['id']) ?? this._firstId,
+          asName(response['model']) ?? this._firstModel,
           mapped,
         );
-        this.finish();
+        this._finish();
         return;
       }
       default: {
         if (first) {
-          this.firstId = asName(event['id']);
-          this.firstModel = asName(event['model']);
+          this._firstId = asName(event['id']);
+          this._firstModel = asName(event['model']);
         }
         // Some OpenAI-compatible servers repeat usage on several chunks: the last one with counts wins.
-        const mapped = mapProviderUsage(this.shape, event['usage']);
+        const mapped = mapProviderUsage(this._shape, event['usage']);
         if (mapped === undefined) return;
-        this.lastUsage = mapped;
-        this.activeNeedles = this.needles.length;
-        this.usageId = asName(event['id']);
-        this.usageModel = asName(event['model']);
+        this._lastUsage = mapped;
+        this._activeNeedles = this._needles.length;
+        this._usageId = asName(event['id']);
+        this._usageModel = asName(event['model']);
       }
     }
   }
 
-  private findOpenAiChat(): void {
-    const mapped = this.lastUsage;
+  private _findOpenAiChat(): void {
+    const mapped = this._lastUsage;
     if (mapped === undefined) return;
-    const id = this.endpoint === 'openai.embeddings' ? undefined : (this.usageId ?? this.firstId);
-    this._finding = makeFinding(id, this.usageModel ?? this.firstModel, mapped);
+    const id = this._endpoint === 'openai.embeddings' ? undefined : (this._usageId ?? this._firstId);
+    this._finding = makeFinding(id, this._usageModel ?? this._firstModel, mapped);
   }
 
-  private findAnthropic(): boolean {
-    const mapped = toProviderUsage(this.shape, this.anthropic);
+  private _findAnthropic(): boolean {
+    const mapped = toProviderUsage(this._shape, this._anthropic);
     if (mapped === undefined) return false;
-    this._finding = makeFinding(this.firstId, this.firstModel, mapped);
+    this._finding = makeFinding(this._firstId, this._firstModel, mapped);
     return true;
   }
 
   // ------------------------------------------------------------------------------------------- buffers
 
   /** Appends bytes [s, e) to the buffer; the caller checked the bound. */
-  private append(bytes: Uint8Array, s: number, e: number): void {
-    const need = this.len + (e - s);
-    let buf = this.buf;
+  private _append(bytes: Uint8Array, s: number, e: number): void {
+    const need = this._len + (e - s);
+    let buf = this._buf;
     if (buf === undefined || buf.length < need) {
       // Grown by doubling, never past the bound: most streams need only a few hundred bytes.
-      const grown = new Uint8Array(Math.min(this.max, Math.max(need, (buf?.length ?? 0) * 2, 1024)));
-      if (buf !== undefined && this.len > 0) grown.set(buf.subarray(0, this.len));
-      buf = this.buf = grown;
+      const grown = new Uint8Array(Math.min(this._max, Math.max(need, (buf?.length ?? 0) * 2, 1024)));
+      if (buf !== undefined && this._len > 0) grown.set(buf.subarray(0, this._len));
+      buf = this._buf = grown;
     }
-    buf.set(s === 0 && e === bytes.length ? bytes : bytes.subarray(s, e), this.len);
-    this.len = need;
+    buf.set(s === 0 && e === bytes.length ? bytes : bytes.subarray(s, e), this._len);
+    this._len = need;
   }
 
-  private startPicker(): JsonPicker {
-    const picker = (this.picker ??= new JsonPicker());
+  private _startPicker(): JsonPicker {
+    const picker = (this._picker ??= new JsonPicker());
     picker.reset();
-    this.picking = true;
+    this._picking = true;
     return picker;
   }
 }

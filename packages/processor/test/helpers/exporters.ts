@@ -72,41 +72,41 @@ export class ThrowingExporter extends RecordingExporter {
 export class FailingExporter extends RecordingExporter {
   readonly error = new Error('collector said no');
 
-  constructor(private readonly withError = true) {
+  constructor(private readonly _withError = true) {
     super();
   }
 
   protected override run(_spans: ReadableSpanLike[], done: (result: ExportResultLike) => void): void {
-    done(this.withError ? { code: FAILED, error: this.error } : { code: FAILED });
+    done(this._withError ? { code: FAILED, error: this.error } : { code: FAILED });
   }
 }
 
 /** Never calls back by itself; `callBack` lets a test deliver a late result. */
 export class HangingExporter extends RecordingExporter {
-  private readonly callbacks: Array<(result: ExportResultLike) => void> = [];
+  private readonly _callbacks: Array<(result: ExportResultLike) => void> = [];
 
   protected override run(_spans: ReadableSpanLike[], done: (result: ExportResultLike) => void): void {
-    this.callbacks.push(done);
+    this._callbacks.push(done);
   }
 
   /** Calls back the `index`-th export (late, as far as the batcher is concerned). */
   callBack(index: number, result: ExportResultLike = { code: SUCCESS }): void {
-    this.callbacks[index](result);
+    this._callbacks[index](result);
   }
 }
 
 /** Calls back after `delayMs` of the fake clock, with `result` (success by default). */
 export class SlowExporter extends RecordingExporter {
   constructor(
-    private readonly clock: FakeClock,
-    private readonly delayMs: number,
-    private readonly result: ExportResultLike = { code: SUCCESS },
+    private readonly _clock: FakeClock,
+    private readonly _delayMs: number,
+    private readonly _result: ExportResultLike = { code: SUCCESS },
   ) {
     super();
   }
 
   protected override run(_spans: ReadableSpanLike[], done: (result: ExportResultLike) => void): void {
-    this.clock.setTimeout(() => done(this.result), this.delayMs);
+    this._clock.setTimeout(() => done(this._result), this._delayMs);
   }
 }
 

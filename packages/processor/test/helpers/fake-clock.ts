@@ -29,44 +29,44 @@ export class FakeTimer {
 
 /** A fake {@link Clock}: `now()` starts at `start` and moves only through {@link FakeClock.advance}. */
 export class FakeClock implements Clock {
-  private time: number;
-  private nextId = 1;
-  private readonly pending: FakeTimer[] = [];
+  private _time: number;
+  private _nextId = 1;
+  private readonly _pending: FakeTimer[] = [];
   /** Every timer ever created, in creation order (to check `unref`). */
   readonly timers: FakeTimer[] = [];
 
   constructor(start = 0) {
-    this.time = start;
+    this._time = start;
   }
 
   now(): number {
-    return this.time;
+    return this._time;
   }
 
   setTimeout(callback: () => void, ms: number): FakeTimer {
     const delay = Math.max(0, ms);
-    const timer = new FakeTimer(this.nextId++, this.time + delay, delay, callback);
+    const timer = new FakeTimer(this._nextId++, this._time + delay, delay, callback);
     this.timers.push(timer);
-    this.pending.push(timer);
+    this._pending.push(timer);
     return timer;
   }
 
   clearTimeout(handle: { unref?(): unknown }): void {
-    const index = this.pending.indexOf(handle as FakeTimer);
+    const index = this._pending.indexOf(handle as FakeTimer);
     if (index >= 0) {
-      this.pending.splice(index, 1);
+      this._pending.splice(index, 1);
       (handle as FakeTimer).cleared = true;
     }
   }
 
   /** Timers created and neither fired nor cleared yet. */
   get pendingTimers(): number {
-    return this.pending.length;
+    return this._pending.length;
   }
 
   /** The pending timers, soonest first. */
   pendingList(): FakeTimer[] {
-    return [...this.pending].sort(byDue);
+    return [...this._pending].sort(byDue);
   }
 
   /**
@@ -74,18 +74,18 @@ export class FakeClock implements Clock {
    * to each timer's due time while it runs. Timers created by callbacks run too if they fall due in the window.
    */
   advance(ms: number): void {
-    const end = this.time + Math.max(0, ms);
+    const end = this._time + Math.max(0, ms);
     for (;;) {
       let next: FakeTimer | undefined;
-      for (const timer of this.pending)
+      for (const timer of this._pending)
         if (timer.due <= end && (next === undefined || byDue(timer, next) < 0)) next = timer;
       if (next === undefined) break;
-      this.pending.splice(this.pending.indexOf(next), 1);
-      this.time = Math.max(this.time, next.due);
+      this._pending.splice(this._pending.indexOf(next), 1);
+      this._time = Math.max(this._time, next.due);
       next.fired = true;
       next.callback();
     }
-    this.time = end;
+    this._time = end;
   }
 }
 
