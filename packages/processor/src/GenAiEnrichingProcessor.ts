@@ -19,8 +19,8 @@
  *
  *   recordUsage, another span's event ─► held span with that id? join, release [joined]; else late usage waits
  *   setAttribute after end() on a held span ─► merge; usage now? release [joined] once the burst of writes is done
- *   HTTP usage tap (processor.fetch, tap/sink.ts) ─► held span by response id or active span? its usage, release [joined];
- *                                       else it waits with the open span, or by key or id
+ *   HTTP usage tap (processor.fetch, tap/sink.ts) ─► held span by response id or active span? its usage,
+ *                                       release [joined]; else it waits with the open span, or by key or id
  *   held ─► release: joined │ holdMillis passes [expired] │ maxHeldSpans [evicted] │ flush, shutdown [flushed]
  *   watchdog: open longer than maxOpenMillis ─► force_ended = true, end() ─► onEnd
  *

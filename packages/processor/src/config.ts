@@ -69,7 +69,8 @@ export function validateConfig(options: GenAiEnrichingProcessorOptions | undefin
     push(problems, booleanProblem(name, o[name]));
   if (o['spanNames'] !== undefined && !SPAN_NAME_MODES.includes(o['spanNames'] as SpanNameMode)) {
     problems.push(
-      `spanNames must be one of ${SPAN_NAME_MODES.map((m) => `'${m}'`).join(', ')}, got ${describeValue(o['spanNames'])}`,
+      `spanNames must be one of ${SPAN_NAME_MODES.map((m) => `'${m}'`).join(', ')}, ` +
+        `got ${describeValue(o['spanNames'])}`,
     );
   }
   const clock = o['clock'] as Partial<Clock> | undefined;

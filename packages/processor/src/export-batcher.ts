@@ -87,7 +87,8 @@ export class ExportBatcher {
     if (maxExportBatchSize > this._maxQueueSize) {
       // A batch larger than the queue could never fill, so size-triggered exports would never happen.
       diag.warn(
-        'ExportBatcher: maxExportBatchSize must be smaller or equal to maxQueueSize, setting maxExportBatchSize to match maxQueueSize',
+        'ExportBatcher: maxExportBatchSize must be smaller or equal to maxQueueSize, ' +
+          'setting maxExportBatchSize to match maxQueueSize',
       );
       maxExportBatchSize = this._maxQueueSize;
     }

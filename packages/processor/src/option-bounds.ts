@@ -22,7 +22,10 @@ import type { GenAiEnrichingProcessorOptions } from './types.js';
  */
 export const MAX_TIMER_MILLIS = 2 ** 31 - 1;
 
-/** Default {@link GenAiEnrichingProcessorOptions.holdMillis}: covers a one-minute stream (Logfire records usage at stream end). */
+/**
+ * Default {@link GenAiEnrichingProcessorOptions.holdMillis}: covers a one-minute stream (Logfire records usage at
+ * stream end).
+ */
 export const DEFAULT_HOLD_MILLIS = 60_000;
 /** Default {@link GenAiEnrichingProcessorOptions.maxHeldSpans}. */
 export const DEFAULT_MAX_HELD_SPANS = 4096;

@@ -159,7 +159,10 @@ export class TapReports {
   }
 }
 
-/** The tap read the response id and model off the wire: a span that lacks them (e.g. OpenLLMetry's Responses stream span) gets them. */
+/**
+ * The tap read the response id and model off the wire: a span that lacks them (e.g. OpenLLMetry's Responses stream
+ * span) gets them.
+ */
 function fillIdentity(attributes: Attributes, report: TapReport): void {
   if (
     report.responseId !== undefined &&

@@ -131,7 +131,9 @@ export interface GenAiEnrichingProcessorOptions {
    * open longer. The default value is 600000.
    */
   maxOpenMillis?: number;
-  /** The most open GenAI spans the watchdog tracks; beyond it, new spans are not watched. The default value is 10000. */
+  /**
+   * The most open GenAI spans the watchdog tracks; beyond it, new spans are not watched. The default value is 10000.
+   */
   maxOpenSpans?: number;
   /** Keep legacy attributes after mapping them to canonical keys. The default value is `false`. */
   keepLegacyAttributes?: boolean;
@@ -196,7 +198,10 @@ export interface GenAiEnrichingProcessorStats {
   tapUsed: number;
   /** Tap reports not needed: the span's telemetry already carried every count the tap had. */
   tapSuperseded: number;
-  /** Tap reports that found no span: no key, a second report for one span, `maxPendingUsage` reached, `holdMillis` passed, or the span ended as no inference span. */
+  /**
+   * Tap reports that found no span: no key, a second report for one span, `maxPendingUsage` reached, `holdMillis`
+   * passed, or the span ended as no inference span.
+   */
   tapUnmatched: number;
   /** Tap reports waiting for their span to end (a gauge). */
   tapPending: number;

@@ -77,7 +77,8 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
       () => {
         const { processor, relay: counters } = relay.stats();
         log(
-          `stopped: ${processor.received} spans received, ${processor.forwarded} forwarded (${processor.flushed} flushed at shutdown), ${counters.failedSpans} in failed exports`,
+          `stopped: ${processor.received} spans received, ${processor.forwarded} forwarded ` +
+            `(${processor.flushed} flushed at shutdown), ${counters.failedSpans} in failed exports`,
         );
         process.exit(0);
       },

@@ -43,7 +43,9 @@ export interface RelayOutput {
 
 /** Options of {@link startRelay}; every field is optional. */
 export interface RelayOptions {
-  /** `host:port` to listen on (`[::1]:4318` for IPv6; port 0 picks a free one). The default value is `'127.0.0.1:4318'`. */
+  /**
+   * `host:port` to listen on (`[::1]:4318` for IPv6; port 0 picks a free one). The default value is `'127.0.0.1:4318'`.
+   */
   listen?: string;
   /**
    * The OTLP/HTTP endpoint enriched spans go to: a base URL (`/v1/traces` is appended) or the full traces URL.
@@ -52,7 +54,9 @@ export interface RelayOptions {
   forward?: string;
   /** The forwarding body format. The default value is `'http/protobuf'`. */
   forwardProtocol?: ForwardProtocol;
-  /** Extra headers on forwarded requests, as a record or `key=value,…` (values percent-decoded). The default is none. */
+  /**
+   * Extra headers on forwarded requests, as a record or `key=value,…` (values percent-decoded). The default is none.
+   */
   forwardHeaders?: Record<string, string> | string;
   /** The largest request body accepted, before and after gzip decompression, in bytes. The default value is 20 MiB. */
   maxBodyBytes?: number;
@@ -69,9 +73,14 @@ export interface RelayOptions {
   maxQueueSize?: number;
   /** The processor's `maxExportBatchSize`, clamped to `maxQueueSize`. The default value is 512. */
   maxExportBatchSize?: number;
-  /** The processor's `scheduledDelayMillis`: how long a partial batch waits before it is forwarded. The default value is 5000. */
+  /**
+   * The processor's `scheduledDelayMillis`: how long a partial batch waits before it is forwarded. The default value is
+   * 5000.
+   */
   scheduledDelayMillis?: number;
-  /** Embedded mode only: where OTLP JSON lines are written. Not a command-line setting. The default is `process.stdout`. */
+  /**
+   * Embedded mode only: where OTLP JSON lines are written. Not a command-line setting. The default is `process.stdout`.
+   */
   output?: RelayOutput;
 }
 
@@ -416,7 +425,8 @@ function resolve(raw: Raw & { unknown?: string[] }): { config: RelayConfig; prob
   } else if (raw.maxHeldSpans !== undefined && numbers.maxQueueSize < numbers.maxHeldSpans) {
     bad(
       raw.maxHeldSpans,
-      `must not exceed the default max queue size, ${numbers.maxQueueSize}: a flush releases every held span into the queue at once`,
+      `must not exceed the default max queue size, ${numbers.maxQueueSize}: ` +
+        'a flush releases every held span into the queue at once',
     );
   }
   return {
@@ -496,7 +506,9 @@ function sameEndpoint(forward: string, host: string, port: number): boolean {
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
-/** `key=value,…` (W3C baggage style, as OTEL_EXPORTER_OTLP_HEADERS) or a record; a string is the reason it is invalid. */
+/**
+ * `key=value,…` (W3C baggage style, as OTEL_EXPORTER_OTLP_HEADERS) or a record; a string is the reason it is invalid.
+ */
 function parseHeaders(value: unknown): Record<string, string> | string {
   const out: Record<string, string> = {};
   if (value !== null && typeof value === 'object' && !Array.isArray(value)) {

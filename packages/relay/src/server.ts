@@ -122,8 +122,9 @@ class CountingExporter implements SpanExporterLike {
   }
 }
 
+// Status 0: the client went away.
 type BodyResult =
-  { ok: true; body: Buffer } | { ok: false; status: 400 | 413; message: string } | { ok: false; status: 0 }; // the client went away
+  { ok: true; body: Buffer } | { ok: false; status: 400 | 413; message: string } | { ok: false; status: 0 };
 
 const MEDIA_TYPES: Record<string, OtlpFormat> = {
   'application/x-protobuf': 'protobuf',
@@ -367,13 +368,16 @@ class RelayServer implements Relay {
       message = 'the relay is shutting down';
     } else if (stats.held >= this.config.maxHeldSpans) {
       status = 429;
-      message = `${stats.held} spans are held for late usage, the limit (--max-held-spans ${this.config.maxHeldSpans}); retry later`;
+      message =
+        `${stats.held} spans are held for late usage, ` +
+        `the limit (--max-held-spans ${this.config.maxHeldSpans}); retry later`;
     } else if (queued + stats.held > 0 && queued + stats.held + incoming > this.config.maxQueueSize) {
       // An oversized request into an empty relay is taken: it could never fit, and whatever the queue
       // drops is reported back as rejected.
       status = 503;
       message =
-        `the export queue has no room: ${queued} spans queued and ${stats.held} held, limit ${this.config.maxQueueSize} ` +
+        `the export queue has no room: ${queued} spans queued and ${stats.held} held, ` +
+        `limit ${this.config.maxQueueSize} ` +
         `(--max-queue-size); the forward target is slow or down`;
     }
     if (status === undefined) return false;

@@ -83,7 +83,10 @@ export function usageTapFetch(processor: GenAiEnrichingProcessor, options: Usage
   return createUsageTap(tapSinkOf(processor, 'usageTapFetch'), resolveTapOptions('usageTapFetch', options));
 }
 
-/** @internal {@link usageTapFetch} with the sink found and options already checked (installUsageTap checks its own once). */
+/**
+ * @internal {@link usageTapFetch} with the sink found and options already checked (installUsageTap checks its own
+ * once).
+ */
 export function createUsageTap(sink: TapReportSink, options: ResolvedTapOptions): FetchLike {
   const { fetch: explicit, includeUsage, maxBufferBytes } = options;
   // A tap over a tap would count the same response twice: always wrap the untapped fetch underneath.

@@ -426,7 +426,8 @@ function skipField(
   const expected = known.table[field];
   if (expected !== undefined) {
     throw new DecodeProblem(
-      `${known.message}.${expected[0]} (field ${field}) has wire type ${wireType} (${WIRE_TYPE_NAMES[wireType] ?? 'invalid'}), ` +
+      `${known.message}.${expected[0]} (field ${field}) has wire type ${wireType} ` +
+        `(${WIRE_TYPE_NAMES[wireType] ?? 'invalid'}), ` +
         `expected ${expected[1]} (${WIRE_TYPE_NAMES[expected[1]]}) at byte ${tagStart}`,
     );
   }
@@ -469,7 +470,8 @@ function skipGroup(r: Reader, field: number, groupStart: number, end: number, de
     if ((tag & 7) === EGROUP) {
       if (tag >>> 3 !== field) {
         throw new DecodeProblem(
-          `end-group for field ${tag >>> 3} at byte ${tagStart} closes the group of field ${field} started at byte ${groupStart}`,
+          `end-group for field ${tag >>> 3} at byte ${tagStart} ` +
+            `closes the group of field ${field} started at byte ${groupStart}`,
         );
       }
       return;

@@ -203,7 +203,9 @@ export class ScopeFields {
   attributes: AttributeMap | undefined = undefined;
   droppedAttributesCount = 0;
 
-  /** The scope object for every span of the ScopeSpans; only what was sent, like the SDK's `{name, version, schemaUrl}`. */
+  /**
+   * The scope object for every span of the ScopeSpans; only what was sent, like the SDK's `{name, version, schemaUrl}`.
+   */
   build(schemaUrl: string): RelayScope {
     const scope: { -readonly [K in keyof RelayScope]: RelayScope[K] } = { name: this.name };
     // Proto3 cannot tell an empty version from none; the SDK leaves it undefined.
