@@ -176,12 +176,12 @@ describe('ExpiryTimer', () => {
     const fast = recordingMap(timer, clock, 30, slow.log);
     slow.map.set('s1', 'S1');
     assert.equal(clock.pendingTimers, 1);
-    assert.equal(clock.pendingList()[0]!.due, T0 + 100);
+    assert.equal(clock.pendingList()[0].due, T0 + 100);
     fast.map.set('f1', 'F1');
     assert.equal(clock.pendingTimers, 1, 'the earlier deadline replaces the timer, it does not add one');
-    assert.equal(clock.pendingList()[0]!.due, T0 + 30);
+    assert.equal(clock.pendingList()[0].due, T0 + 30);
     assert.equal(clock.timers.length, 2);
-    assert.equal(clock.timers[0]!.cleared, true);
+    assert.equal(clock.timers[0].cleared, true);
 
     // Later deadlines in either map arm nothing new.
     slow.map.set('s2', 'S2');
@@ -191,7 +191,7 @@ describe('ExpiryTimer', () => {
     clock.advance(30);
     assert.deepEqual(slow.log, ['f1=F1@30', 'f2=F2@30']);
     assert.equal(clock.pendingTimers, 1, 're-armed once, at the next head');
-    assert.equal(clock.pendingList()[0]!.due, T0 + 100);
+    assert.equal(clock.pendingList()[0].due, T0 + 100);
     clock.advance(70);
     assert.deepEqual(slow.log, ['f1=F1@30', 'f2=F2@30', 's1=S1@100', 's2=S2@100']);
     assert.equal(clock.pendingTimers, 0, 'nothing left, no timer');
@@ -208,7 +208,7 @@ describe('ExpiryTimer', () => {
     clock.advance(50); // t = 100: the timer armed for a
     assert.deepEqual(log, []);
     assert.equal(clock.pendingTimers, 1);
-    assert.equal(clock.pendingList()[0]!.due, T0 + 150);
+    assert.equal(clock.pendingList()[0].due, T0 + 150);
     clock.advance(50);
     assert.deepEqual(log, ['b=B@150']);
   });
@@ -233,7 +233,7 @@ describe('ExpiryTimer', () => {
     map.set('a', 'A');
     timer.stop();
     assert.equal(clock.pendingTimers, 0);
-    assert.equal(clock.timers[0]!.cleared, true);
+    assert.equal(clock.timers[0].cleared, true);
     const created = clock.timers.length;
     map.set('b', 'B');
     assert.equal(clock.timers.length, created, 'nothing is scheduled after stop()');
@@ -305,11 +305,11 @@ describe('ExpiryTimer', () => {
     const { map, log } = recordingMap(timer, clock, delay);
     map.set('far', 'F');
     assert.equal(clock.timers.length, 1);
-    assert.equal(clock.timers[0]!.delay, MAX_TIMER_MILLIS, 'Node would fire a longer timer at once');
+    assert.equal(clock.timers[0].delay, MAX_TIMER_MILLIS, 'Node would fire a longer timer at once');
     clock.advance(MAX_TIMER_MILLIS);
     assert.deepEqual(log, [], 'not expired at the clamp');
     assert.equal(clock.pendingTimers, 1);
-    assert.equal(clock.pendingList()[0]!.delay, 5_000);
+    assert.equal(clock.pendingList()[0].delay, 5_000);
     clock.advance(4_999);
     assert.deepEqual(log, []);
     clock.advance(1);
@@ -338,11 +338,24 @@ type Op =
   | { t: 'stop' };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 5, arbitrary: fc.record({ t: fc.constant('set' as const), map: fc.nat(DELAYS.length - 1), key: fc.nat(5) }) },
-  { weight: 3, arbitrary: fc.record({ t: fc.constant('take' as const), map: fc.nat(DELAYS.length - 1), key: fc.nat(5) }) },
+  {
+    weight: 5,
+    arbitrary: fc.record({ t: fc.constant('set' as const), map: fc.nat(DELAYS.length - 1), key: fc.nat(5) }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({ t: fc.constant('take' as const), map: fc.nat(DELAYS.length - 1), key: fc.nat(5) }),
+  },
   { weight: 4, arbitrary: fc.record({ t: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 120 }) }) },
-  { weight: 1, arbitrary: fc.record({ t: fc.constant('expire' as const), map: fc.nat(DELAYS.length - 1), ahead: fc.integer({ min: 0, max: 120 }) }) },
-  { weight: 1, arbitrary: fc.constant({ t: 'stop' as const }) }
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      t: fc.constant('expire' as const),
+      map: fc.nat(DELAYS.length - 1),
+      ahead: fc.integer({ min: 0, max: 120 }),
+    }),
+  },
+  { weight: 1, arbitrary: fc.constant({ t: 'stop' as const }) },
 );
 
 interface ModelEntry {
@@ -360,7 +373,7 @@ describe('DeadlineMap (model)', () => {
         const timer = new ExpiryTimer(clock, (error) => errors.push(error));
         const actualLog: string[] = [];
         const maps = DELAYS.map((delay, m) =>
-          timer.map<number, number>(delay, (value, key) => actualLog.push(`${m}:${key}=${value}@${clock.now()}`))
+          timer.map<number, number>(delay, (value, key) => actualLog.push(`${m}:${key}=${value}@${clock.now()}`)),
         );
         const model: ModelEntry[][] = DELAYS.map(() => []);
         const modelLog: string[] = [];
@@ -368,8 +381,8 @@ describe('DeadlineMap (model)', () => {
         let nextValue = 0;
 
         const expireModel = (m: number, now: number): void => {
-          const entries = model[m]!;
-          while (entries.length > 0 && entries[0]!.deadline <= now) {
+          const entries = model[m];
+          while (entries.length > 0 && entries[0].deadline <= now) {
             const e = entries.shift()!;
             modelLog.push(`${m}:${e.key}=${e.value}@${now}`);
           }
@@ -379,18 +392,18 @@ describe('DeadlineMap (model)', () => {
           switch (o.t) {
             case 'set': {
               const value = nextValue++;
-              maps[o.map]!.set(o.key, value);
-              const entries = model[o.map]!;
+              maps[o.map].set(o.key, value);
+              const entries = model[o.map];
               const i = entries.findIndex((e) => e.key === o.key);
               if (i >= 0) entries.splice(i, 1);
-              entries.push({ key: o.key, value, deadline: clock.now() + DELAYS[o.map]! });
+              entries.push({ key: o.key, value, deadline: clock.now() + DELAYS[o.map] });
               break;
             }
             case 'take': {
-              const entries = model[o.map]!;
+              const entries = model[o.map];
               const i = entries.findIndex((e) => e.key === o.key);
-              const expected = i >= 0 ? entries.splice(i, 1)[0]!.value : undefined;
-              assert.equal(maps[o.map]!.take(o.key), expected);
+              const expected = i >= 0 ? entries.splice(i, 1)[0].value : undefined;
+              assert.equal(maps[o.map].take(o.key), expected);
               break;
             }
             case 'advance': {
@@ -409,12 +422,12 @@ describe('DeadlineMap (model)', () => {
             case 'expire': {
               // Called directly (as the timer would), possibly ahead of time: the log shows the clock's time.
               const now = clock.now() + o.ahead;
-              const entries = model[o.map]!;
-              while (entries.length > 0 && entries[0]!.deadline <= now) {
+              const entries = model[o.map];
+              while (entries.length > 0 && entries[0].deadline <= now) {
                 const e = entries.shift()!;
                 modelLog.push(`${o.map}:${e.key}=${e.value}@${clock.now()}`);
               }
-              maps[o.map]!.expire(now);
+              maps[o.map].expire(now);
               break;
             }
             case 'stop':
@@ -425,10 +438,13 @@ describe('DeadlineMap (model)', () => {
 
           assert.deepEqual(actualLog, modelLog);
           for (let m = 0; m < model.length; m++) {
-            const entries = model[m]!;
-            const map = maps[m]!;
+            const entries = model[m];
+            const map = maps[m];
             assert.equal(map.size, entries.length);
-            assert.deepEqual([...map.values()], entries.map((e) => e.value));
+            assert.deepEqual(
+              [...map.values()],
+              entries.map((e) => e.value),
+            );
             assert.equal(map.oldest(), entries[0]?.value);
             assert.equal(map.nextDeadline(), entries[0]?.deadline ?? Infinity);
             for (const e of entries) assert.equal(map.get(e.key), e.value);
@@ -440,13 +456,16 @@ describe('DeadlineMap (model)', () => {
           if (stopped) assert.equal(clock.pendingTimers, 0);
           else if (earliest !== Infinity) {
             assert.equal(clock.pendingTimers, 1);
-            assert.ok(clock.pendingList()[0]!.due <= earliest, `timer due ${clock.pendingList()[0]!.due}, earliest deadline ${earliest}`);
+            assert.ok(
+              clock.pendingList()[0].due <= earliest,
+              `timer due ${clock.pendingList()[0].due}, earliest deadline ${earliest}`,
+            );
           }
         }
         assert.deepEqual(errors, []);
         for (const t of clock.timers) assert.equal(t.unrefCalled, true);
       }),
-      { numRuns: RUNS }
+      { numRuns: RUNS },
     );
   });
 });

@@ -72,7 +72,7 @@ describe('GenAiSpans: the GenAI verdict', () => {
     const order = [genAi, genAi, app, app, genAi, app, genAi, genAi];
     assert.deepEqual(
       order.map((source) => spans.isGenAi(endedSpan(source, 'x'))),
-      order.map((source) => source === genAi)
+      order.map((source) => source === genAi),
     );
   });
 
@@ -113,14 +113,14 @@ describe('GenAiSpans: the GenAI verdict', () => {
     const span = endedSpan(source, 'not yet GenAI');
     assert.equal(spans.isGenAiEnding(span), false);
     // Between onEnding and onEnd nothing can change in the SDK; here it does, to see which verdict is used.
-    (span.attributes as Attributes)['gen_ai.operation.name'] = 'chat';
+    span.attributes['gen_ai.operation.name'] = 'chat';
     assert.equal(spans.isGenAiEnded(span), false, "onEnding's verdict");
     assert.equal(spans.isGenAiEnded(span), true, 'used once: then a fresh verdict');
 
     const other = endedSpan(source, 'other', chatAttributes());
     assert.equal(spans.isGenAiEnding(span), true);
     assert.equal(spans.isGenAiEnded(other), true, "another span's onEnd gets its own verdict");
-    delete (span.attributes as Attributes)['gen_ai.operation.name'];
+    delete span.attributes['gen_ai.operation.name'];
     assert.equal(spans.isGenAiEnded(span), false, "the memo was cleared by the other span's onEnd");
   });
 
@@ -142,7 +142,7 @@ describe('GenAiSpans: normalization', () => {
     const source = spanSource({ scope: '@traceloop/instrumentation-openai', processors: [processor] });
     const span = startSpan(source, 'openai.chat', LEGACY);
     span.end();
-    const exported = source.exporter.getFinishedSpans()[0]!;
+    const exported = source.exporter.getFinishedSpans()[0];
     assert.equal(exported, span);
     assert.equal(exported.attributes['gen_ai.provider.name'], 'openai');
     assert.equal(exported.attributes['gen_ai.operation.name'], 'chat');
@@ -170,7 +170,7 @@ describe('GenAiSpans: normalization', () => {
     spans.normalize(span);
     const first = span.attributes;
     assert.equal(first['gen_ai.usage.input_tokens'], 3);
-    (first as Attributes)['gen_ai.usage.prompt_tokens'] = 99; // written after normalization
+    first['gen_ai.usage.prompt_tokens'] = 99; // written after normalization
     spans.normalize(span);
     assert.equal(span.attributes, first, 'not replaced again');
     assert.equal(span.attributes['gen_ai.usage.prompt_tokens'], 99, 'not normalized again');
@@ -211,6 +211,8 @@ describe('GenAiSpans: normalization', () => {
       'gen_ai.usage.output_tokens': 5,
       'gen_ai.usage.completion_tokens': 5,
     });
-    assert.deepEqual(new GenAiSpans({}).normalizeAttributes({ 'gen_ai.usage.completion_tokens': 5 }), { 'gen_ai.usage.output_tokens': 5 });
+    assert.deepEqual(new GenAiSpans({}).normalizeAttributes({ 'gen_ai.usage.completion_tokens': 5 }), {
+      'gen_ai.usage.output_tokens': 5,
+    });
   });
 });

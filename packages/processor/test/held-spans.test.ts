@@ -40,7 +40,12 @@ function setup(options: { maxHeldSpans?: number; source?: SpanSource } = {}) {
   const timer = new ExpiryTimer(clock, (error) => errors.push(error));
   const forwarded: ReadableSpanLike[] = [];
   const index = new MirrorIndex();
-  const held = new HeldSpans(timer, { holdMillis: HOLD_MILLIS, maxHeldSpans: options.maxHeldSpans ?? 3 }, (span) => forwarded.push(span), [index]);
+  const held = new HeldSpans(
+    timer,
+    { holdMillis: HOLD_MILLIS, maxHeldSpans: options.maxHeldSpans ?? 3 },
+    (span) => forwarded.push(span),
+    [index],
+  );
   const source = options.source ?? spanSource();
   /** An ended chat span without usage, as the processor holds it. */
   const chat = (name: string, extra = {}): ReadableSpan => endedSpan(source, name, chatAttributes(extra));
@@ -50,7 +55,10 @@ function setup(options: { maxHeldSpans?: number; source?: SpanSource } = {}) {
 /** The same span objects in the same order; a failure names them (inspecting SDK spans is slow and long). */
 function assertSpans(actual: readonly ReadableSpanLike[], expected: ReadonlyArray<ReadableSpanLike | undefined>): void {
   const same = actual.length === expected.length && actual.every((span, i) => span === expected[i]);
-  assert.ok(same, `spans: [${actual.map((s) => s.name).join(', ')}], expected [${expected.map((s) => s?.name).join(', ')}]`);
+  assert.ok(
+    same,
+    `spans: [${actual.map((s) => s.name).join(', ')}], expected [${expected.map((s) => s?.name).join(', ')}]`,
+  );
 }
 
 function names(helds: Iterable<Held>): string[] {
@@ -59,7 +67,11 @@ function names(helds: Iterable<Held>): string[] {
 
 function assertBalanced(held: HeldSpans): void {
   const c = held.counts;
-  assert.equal(c.holds, c.joined + c.expired + c.evicted + c.flushed + held.size, `holds balance: ${JSON.stringify(c)} size ${held.size}`);
+  assert.equal(
+    c.holds,
+    c.joined + c.expired + c.evicted + c.flushed + held.size,
+    `holds balance: ${JSON.stringify(c)} size ${held.size}`,
+  );
 }
 
 describe('HeldSpans', () => {
@@ -74,7 +86,10 @@ describe('HeldSpans', () => {
     assert.equal(held.byKey(key)?.key, key);
     assert.equal(held.byResponseId('resp-a')?.span, span);
     assert.equal(held.byResponseId('resp-b'), undefined);
-    assert.deepEqual([...index.entries].map((h) => h.span), [span]);
+    assert.deepEqual(
+      [...index.entries].map((h) => h.span),
+      [span],
+    );
     assert.equal(forwarded.length, 0);
     assert.equal(held.counts.holds, 1);
     assertBalanced(held);
@@ -140,13 +155,13 @@ describe('HeldSpans', () => {
     const spans = ['s0', 's1', 's2', 's3', 's4'].map((name) => chat(name));
     for (const span of spans.slice(0, 3)) held.hold(span, span.name);
     assert.equal(forwarded.length, 0);
-    held.hold(spans[3]!, 's3');
+    held.hold(spans[3], 's3');
     assertSpans(forwarded, [spans[0]]);
-    assert.equal(spans[0]!.attributes['genai_enrich.hold_outcome'], 'evicted');
-    assert.equal(spans[0]!.attributes['genai_enrich.usage_missing'], true);
+    assert.equal(spans[0].attributes['genai_enrich.hold_outcome'], 'evicted');
+    assert.equal(spans[0].attributes['genai_enrich.usage_missing'], true);
     assert.equal(held.byResponseId('s0'), undefined);
     assert.equal(held.size, 3);
-    held.hold(spans[4]!, 's4');
+    held.hold(spans[4], 's4');
     assertSpans(forwarded, [spans[0], spans[1]]);
     assert.deepEqual(index.calls, ['add s0', 'add s1', 'add s2', 'remove s0', 'add s3', 'remove s1', 'add s4']);
     assert.equal(held.counts.evicted, 2);
@@ -154,7 +169,7 @@ describe('HeldSpans', () => {
     // What is still held is what the index has.
     assert.deepEqual(
       [...index.entries].map((h) => h.span.name),
-      ['s2', 's3', 's4']
+      ['s2', 's3', 's4'],
     );
     clock.advance(HOLD_MILLIS);
     assert.equal(forwarded.length, 5);
@@ -222,11 +237,14 @@ describe('HeldSpans', () => {
       clock.advance(10);
     }
     // Re-holding b (same span, same ids) evicts it and holds it again at the tail.
-    held.hold(spans[1]!, 'r-b');
+    held.hold(spans[1], 'r-b');
     assertSpans(forwarded, [spans[1]]);
     forwarded.length = 0;
     held.releaseAll('flushed');
-    assert.deepEqual(forwarded.map((s) => s.name), ['a', 'c', 'd', 'b']);
+    assert.deepEqual(
+      forwarded.map((s) => s.name),
+      ['a', 'c', 'd', 'b'],
+    );
     for (const span of spans) assert.equal(span.attributes['genai_enrich.hold_outcome'], 'flushed');
     assert.equal(held.size, 0);
     assert.equal(index.entries.size, 0);
@@ -274,13 +292,25 @@ type Op =
   | { t: 'releaseAll' };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 5, arbitrary: fc.record({ t: fc.constant('hold' as const), reuse: fc.boolean(), pick: fc.nat(), withId: fc.boolean() }) },
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      t: fc.constant('hold' as const),
+      reuse: fc.boolean(),
+      pick: fc.nat(),
+      withId: fc.boolean(),
+    }),
+  },
   {
     weight: 3,
-    arbitrary: fc.record({ t: fc.constant('release' as const), pick: fc.nat(), outcome: fc.constantFrom<ReleaseOutcome>('joined', 'expired', 'evicted', 'flushed') }),
+    arbitrary: fc.record({
+      t: fc.constant('release' as const),
+      pick: fc.nat(),
+      outcome: fc.constantFrom<ReleaseOutcome>('joined', 'expired', 'evicted', 'flushed'),
+    }),
   },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 700 }) }) },
-  { weight: 1, arbitrary: fc.constant({ t: 'releaseAll' as const }) }
+  { weight: 1, arbitrary: fc.constant({ t: 'releaseAll' as const }) },
 );
 
 describe('HeldSpans (property)', () => {
@@ -297,14 +327,14 @@ describe('HeldSpans (property)', () => {
         for (const o of ops) {
           switch (o.t) {
             case 'hold': {
-              const span = o.reuse && spans.length > 0 ? spans[o.pick % spans.length]! : s.chat(`span ${n++}`);
+              const span = o.reuse && spans.length > 0 ? spans[o.pick % spans.length] : s.chat(`span ${n++}`);
               if (!spans.includes(span)) spans.push(span);
               s.held.hold(span, o.withId ? `id-${o.pick % 4}` : undefined);
               helds.push(s.held.byKey(spanKey(span))!);
               break;
             }
             case 'release':
-              if (helds.length > 0) s.held.release(helds[o.pick % helds.length]!, o.outcome);
+              if (helds.length > 0) s.held.release(helds[o.pick % helds.length], o.outcome);
               break;
             case 'advance':
               s.clock.advance(o.ms);
@@ -319,10 +349,14 @@ describe('HeldSpans (property)', () => {
           const heldNow = helds.filter((h) => s.held.byKey(h.key) === h);
           assert.equal(heldNow.length, s.held.size);
           assert.deepEqual(names(s.index.entries), names(heldNow), 'the extra index holds exactly what is held');
-          assert.ok(heldNow.every((h) => s.index.entries.has(h)), 'the index has the very Held objects');
+          assert.ok(
+            heldNow.every((h) => s.index.entries.has(h)),
+            'the index has the very Held objects',
+          );
           for (const h of helds) {
             const found = h.responseId === undefined ? undefined : s.held.byResponseId(h.responseId);
-            if (found !== undefined) assert.ok(s.held.byKey(found.key) === found, 'the response-id index names only held spans');
+            if (found !== undefined)
+              assert.ok(s.held.byKey(found.key) === found, 'the response-id index names only held spans');
           }
           // Forwarded once per hold that has left.
           const c = s.held.counts;
@@ -334,7 +368,7 @@ describe('HeldSpans (property)', () => {
         assert.equal(s.forwarded.length, s.held.counts.holds);
         assert.deepEqual(s.errors, []);
       }),
-      { numRuns: RUNS }
+      { numRuns: RUNS },
     );
   });
 });

@@ -21,7 +21,9 @@ interface Heard {
 
 /** A processor that captures late writes in onStart, as GenAiEnrichingProcessor does; `heard` records them. */
 function capturing(heard: Heard[] | LateAttributesListener, onEnding?: (span: Span) => void): SpanProcessor {
-  const listener: LateAttributesListener = Array.isArray(heard) ? (span, attributes) => heard.push({ span, attributes }) : heard;
+  const listener: LateAttributesListener = Array.isArray(heard)
+    ? (span, attributes) => heard.push({ span, attributes })
+    : heard;
   return {
     onStart: (span) => captureLateAttributes(span, listener),
     ...(onEnding !== undefined ? { onEnding } : {}),
@@ -37,9 +39,13 @@ describe('captureLateAttributes', () => {
     const source = spanSource({ processors: [capturing(heard)] });
     const span = startSpan(source, 'chat', chatAttributes());
     assert.equal(span.setAttribute('gen_ai.response.model', 'gpt-4o-mini-2024-07-18'), span, 'chainable');
-    assert.equal(span.setAttributes({ 'gen_ai.usage.input_tokens': 3, 'gen_ai.usage.output_tokens': 1 }), span, 'chainable');
+    assert.equal(
+      span.setAttributes({ 'gen_ai.usage.input_tokens': 3, 'gen_ai.usage.output_tokens': 1 }),
+      span,
+      'chainable',
+    );
     span.end();
-    const exported = source.exporter.getFinishedSpans()[0]!;
+    const exported = source.exporter.getFinishedSpans()[0];
     assert.equal(exported.attributes['gen_ai.response.model'], 'gpt-4o-mini-2024-07-18');
     assert.equal(exported.attributes['gen_ai.usage.input_tokens'], 3);
     assert.equal(exported.attributes['gen_ai.usage.output_tokens'], 1);
@@ -48,9 +54,11 @@ describe('captureLateAttributes', () => {
 
   it('in onEnding (the span is not ended yet) a write still passes through', () => {
     const heard: Heard[] = [];
-    const source = spanSource({ processors: [capturing(heard, (span) => span.setAttribute('written.in.onEnding', true))] });
+    const source = spanSource({
+      processors: [capturing(heard, (span) => span.setAttribute('written.in.onEnding', true))],
+    });
     startSpan(source, 'chat', chatAttributes()).end();
-    assert.equal(source.exporter.getFinishedSpans()[0]!.attributes['written.in.onEnding'], true);
+    assert.equal(source.exporter.getFinishedSpans()[0].attributes['written.in.onEnding'], true);
     assert.equal(heard.length, 0);
   });
 
@@ -64,9 +72,16 @@ describe('captureLateAttributes', () => {
     assert.equal(span.setAttributes(late), span);
     late['gen_ai.usage.input_tokens'] = 999; // the caller reuses its object
     assert.equal(heard.length, 2);
-    assert.ok(heard.every((h) => h.span === span), 'the listener is told which span');
-    assert.deepEqual(heard[0]!.attributes, { 'gen_ai.usage.output_tokens': 42 });
-    assert.deepEqual(heard[1]!.attributes, { 'gen_ai.usage.input_tokens': 7, 'gen_ai.response.id': 'resp-1' }, 'a copy, taken at the call');
+    assert.ok(
+      heard.every((h) => h.span === span),
+      'the listener is told which span',
+    );
+    assert.deepEqual(heard[0].attributes, { 'gen_ai.usage.output_tokens': 42 });
+    assert.deepEqual(
+      heard[1].attributes,
+      { 'gen_ai.usage.input_tokens': 7, 'gen_ai.response.id': 'resp-1' },
+      'a copy, taken at the call',
+    );
     assert.equal(span.attributes['gen_ai.usage.output_tokens'], undefined, 'the SDK itself did not record it');
     assert.equal(span.attributes['gen_ai.usage.input_tokens'], undefined);
   });
@@ -89,9 +104,12 @@ describe('captureLateAttributes', () => {
     span.setAttribute('before', 1);
     span.end();
     span.setAttribute('after', 2);
-    assert.deepEqual(first.map((h) => h.attributes), [{ after: 2 }]);
+    assert.deepEqual(
+      first.map((h) => h.attributes),
+      [{ after: 2 }],
+    );
     assert.deepEqual(second, []);
-    assert.equal(source.exporter.getFinishedSpans()[0]!.attributes['before'], 1, 'passed through once, recorded');
+    assert.equal(source.exporter.getFinishedSpans()[0].attributes['before'], 1, 'passed through once, recorded');
   });
 
   it('wraps only the captured instance: other spans and the SDK prototype are untouched', () => {
@@ -114,44 +132,87 @@ describe('captureLateAttributes', () => {
 
 describe('mergeLateAttributes', () => {
   it('a key the span lacks, or holds as null, takes the late value; any other value stays', () => {
-    const target: Attributes = { 'gen_ai.request.model': 'gpt-4o', 'gen_ai.response.model': null as unknown as string, temperature: 0 };
-    const late: Attributes = { 'gen_ai.request.model': 'other', 'gen_ai.response.model': 'gpt-4o-2024-08-06', 'gen_ai.response.id': 'r1', temperature: 1 };
+    const target: Attributes = {
+      'gen_ai.request.model': 'gpt-4o',
+      'gen_ai.response.model': null as unknown as string,
+      temperature: 0,
+    };
+    const late: Attributes = {
+      'gen_ai.request.model': 'other',
+      'gen_ai.response.model': 'gpt-4o-2024-08-06',
+      'gen_ai.response.id': 'r1',
+      temperature: 1,
+    };
     assert.equal(mergeLateAttributes(target, late), false, 'no usage came with it');
-    assert.deepEqual(target, { 'gen_ai.request.model': 'gpt-4o', 'gen_ai.response.model': 'gpt-4o-2024-08-06', 'gen_ai.response.id': 'r1', temperature: 0 });
+    assert.deepEqual(target, {
+      'gen_ai.request.model': 'gpt-4o',
+      'gen_ai.response.model': 'gpt-4o-2024-08-06',
+      'gen_ai.response.id': 'r1',
+      temperature: 0,
+    });
   });
 
   it('placeholder zero counts take late counts while the span reports no usage; true when it now has usage', () => {
-    const target: Attributes = { 'gen_ai.usage.input_tokens': 0, 'gen_ai.usage.output_tokens': 0, 'gen_ai.usage.reasoning.output_tokens': 0 };
-    const late: Attributes = { 'gen_ai.usage.input_tokens': 12, 'gen_ai.usage.output_tokens': 5, 'gen_ai.usage.reasoning.output_tokens': 2 };
+    const target: Attributes = {
+      'gen_ai.usage.input_tokens': 0,
+      'gen_ai.usage.output_tokens': 0,
+      'gen_ai.usage.reasoning.output_tokens': 0,
+    };
+    const late: Attributes = {
+      'gen_ai.usage.input_tokens': 12,
+      'gen_ai.usage.output_tokens': 5,
+      'gen_ai.usage.reasoning.output_tokens': 2,
+    };
     assert.equal(mergeLateAttributes(target, late), true);
     assert.deepEqual(target, late);
   });
 
   it('once the span reports usage, its zero counts are counts, and the merge says it gave no usage', () => {
     const target: Attributes = { 'gen_ai.usage.input_tokens': 9, 'gen_ai.usage.reasoning.output_tokens': 0 };
-    assert.equal(mergeLateAttributes(target, { 'gen_ai.usage.input_tokens': 12, 'gen_ai.usage.reasoning.output_tokens': 2, 'gen_ai.usage.output_tokens': 4 }), false);
-    assert.deepEqual(target, { 'gen_ai.usage.input_tokens': 9, 'gen_ai.usage.reasoning.output_tokens': 0, 'gen_ai.usage.output_tokens': 4 });
+    assert.equal(
+      mergeLateAttributes(target, {
+        'gen_ai.usage.input_tokens': 12,
+        'gen_ai.usage.reasoning.output_tokens': 2,
+        'gen_ai.usage.output_tokens': 4,
+      }),
+      false,
+    );
+    assert.deepEqual(target, {
+      'gen_ai.usage.input_tokens': 9,
+      'gen_ai.usage.reasoning.output_tokens': 0,
+      'gen_ai.usage.output_tokens': 4,
+    });
   });
 
   it('a zero that is not a usage count is never a placeholder', () => {
     const target: Attributes = { 'gen_ai.request.temperature': 0, 'gen_ai.usage.input_tokens': 0 };
-    assert.equal(mergeLateAttributes(target, { 'gen_ai.request.temperature': 0.7, 'gen_ai.usage.input_tokens': 3 }), true);
+    assert.equal(
+      mergeLateAttributes(target, { 'gen_ai.request.temperature': 0.7, 'gen_ai.usage.input_tokens': 3 }),
+      true,
+    );
     assert.deepEqual(target, { 'gen_ai.request.temperature': 0, 'gen_ai.usage.input_tokens': 3 });
   });
 
   it('late zeros give no usage', () => {
     const target: Attributes = {};
-    assert.equal(mergeLateAttributes(target, { 'gen_ai.usage.input_tokens': 0, 'gen_ai.usage.output_tokens': 0 }), false);
+    assert.equal(
+      mergeLateAttributes(target, { 'gen_ai.usage.input_tokens': 0, 'gen_ai.usage.output_tokens': 0 }),
+      false,
+    );
     assert.deepEqual(target, { 'gen_ai.usage.input_tokens': 0, 'gen_ai.usage.output_tokens': 0 });
   });
 
   it('on a captured span: a late write merged into the ended span is what the exporter holds', () => {
-    const merging = capturing((span, attributes) => mergeLateAttributes(span.attributes as Attributes, attributes));
+    const merging = capturing((span, attributes) => mergeLateAttributes(span.attributes, attributes));
     const source = spanSource({ processors: [merging] });
-    const span = startSpan(source, 'chat', chatAttributes({ 'gen_ai.usage.input_tokens': 0, 'gen_ai.usage.output_tokens': 0 }));
+    const span = startSpan(
+      source,
+      'chat',
+      chatAttributes({ 'gen_ai.usage.input_tokens': 0, 'gen_ai.usage.output_tokens': 0 }),
+    );
     span.end();
     span.setAttributes({ 'gen_ai.usage.input_tokens': 30, 'gen_ai.usage.output_tokens': 6 });
-    const exported = source.exporter.getFinishedSpans()[0]!;
+    const exported = source.exporter.getFinishedSpans()[0];
     assert.equal(exported.attributes['gen_ai.usage.input_tokens'], 30);
     assert.equal(exported.attributes['gen_ai.usage.output_tokens'], 6);
   });

@@ -103,13 +103,25 @@ describe('joinUsage', () => {
   });
 
   it('keeps the counts the emitter set, replaces placeholder zeros only while the span has no usage', () => {
-    const withUsage = endedSpan(source, 'chat', chatAttributes({ 'gen_ai.usage.input_tokens': 7, 'gen_ai.usage.reasoning.output_tokens': 0 }));
+    const withUsage = endedSpan(
+      source,
+      'chat',
+      chatAttributes({ 'gen_ai.usage.input_tokens': 7, 'gen_ai.usage.reasoning.output_tokens': 0 }),
+    );
     joinUsage(withUsage, { inputTokens: 70, outputTokens: 3, reasoningOutputTokens: 2 }, 'span_event');
     assert.equal(withUsage.attributes['gen_ai.usage.input_tokens'], 7, "the emitter's count wins");
     assert.equal(withUsage.attributes['gen_ai.usage.output_tokens'], 3, 'a missing count is filled');
-    assert.equal(withUsage.attributes['gen_ai.usage.reasoning.output_tokens'], 0, 'a zero is a count when the span has usage');
+    assert.equal(
+      withUsage.attributes['gen_ai.usage.reasoning.output_tokens'],
+      0,
+      'a zero is a count when the span has usage',
+    );
 
-    const zeros = endedSpan(source, 'chat', chatAttributes({ 'gen_ai.usage.input_tokens': 0, 'gen_ai.usage.output_tokens': 0 }));
+    const zeros = endedSpan(
+      source,
+      'chat',
+      chatAttributes({ 'gen_ai.usage.input_tokens': 0, 'gen_ai.usage.output_tokens': 0 }),
+    );
     joinUsage(zeros, { inputTokens: 8, outputTokens: 2 }, 'late_span');
     assert.equal(zeros.attributes['gen_ai.usage.input_tokens'], 8);
     assert.equal(zeros.attributes['gen_ai.usage.output_tokens'], 2);
@@ -146,7 +158,11 @@ describe('eventUsage', () => {
     span.addEvent('exception', { 'exception.message': 'boom', 'exception.type': 'Error' });
     span.addEvent('gen_ai.choice', { 'gen_ai.usage.input_tokens': 4, 'gen_ai.usage.output_tokens': 1 });
     span.addEvent('gen_ai.choice', { 'gen_ai.response.id': '', 'gen_ai.usage.input_tokens': 4 });
-    span.addEvent('gen_ai.choice', { 'gen_ai.response.id': 'resp-zero', 'gen_ai.usage.input_tokens': 0, 'gen_ai.usage.output_tokens': 0 });
+    span.addEvent('gen_ai.choice', {
+      'gen_ai.response.id': 'resp-zero',
+      'gen_ai.usage.input_tokens': 0,
+      'gen_ai.usage.output_tokens': 0,
+    });
     span.addEvent('no attributes');
     span.end();
     assert.deepEqual(eventUsage(span), []);

@@ -64,9 +64,15 @@ function setup() {
     return held;
   };
   const request = (model: string, start: number, parent?: Span, requestData?: string): ReadableSpan =>
-    endedSpan(source, REQUEST_TEMPLATE, requestAttributes(model, requestData), { startTime: at(start), ...(parent ? { parent } : {}) });
+    endedSpan(source, REQUEST_TEMPLATE, requestAttributes(model, requestData), {
+      startTime: at(start),
+      ...(parent ? { parent } : {}),
+    });
   const record = (model: string, start: number, parent?: Span, requestData?: string): ReadableSpan =>
-    endedSpan(source, STREAM_TEMPLATE, recordAttributes(model, requestData), { startTime: at(start), ...(parent ? { parent } : {}) });
+    endedSpan(source, STREAM_TEMPLATE, recordAttributes(model, requestData), {
+      startTime: at(start),
+      ...(parent ? { parent } : {}),
+    });
   return { source, index, add, added, request, record };
 }
 
@@ -77,7 +83,9 @@ function parentSpan(source: SpanSource, name = 'agent run'): Span {
 /** The name and start of what findRequest found, to compare without inspecting SDK spans. */
 function found(index: LogfireRequests, record: ReadableSpan): string | undefined {
   const held = index.findRequest(record);
-  return held === undefined ? undefined : `${held.span.attributes['gen_ai.request.model']}@${held.span.startTime[1] / 1000}`;
+  return held === undefined
+    ? undefined
+    : `${held.span.attributes['gen_ai.request.model']}@${held.span.startTime[1] / 1000}`;
 }
 
 describe('isLogfireStreamRecord', () => {
@@ -90,14 +98,25 @@ describe('isLogfireStreamRecord', () => {
     const { 'logfire.span_type': _type, ...noType } = recordAttributes('gpt-4o');
     assert.equal(isLogfireStreamRecord(noType), false);
     assert.equal(isLogfireStreamRecord({ ...recordAttributes('gpt-4o'), 'gen_ai.response.id': 'chatcmpl-1' }), false);
-    assert.equal(isLogfireStreamRecord({ ...recordAttributes('gpt-4o'), 'logfire.msg_template': 'streamed {n} chunks' }), false);
+    assert.equal(
+      isLogfireStreamRecord({ ...recordAttributes('gpt-4o'), 'logfire.msg_template': 'streamed {n} chunks' }),
+      false,
+    );
     assert.equal(isLogfireStreamRecord({ ...recordAttributes('gpt-4o'), 'logfire.msg_template': 42 }), false);
     assert.equal(
-      isLogfireStreamRecord({ ...recordAttributes('gpt-4o'), 'gen_ai.usage.input_tokens': 0, 'gen_ai.usage.output_tokens': 0 }),
+      isLogfireStreamRecord({
+        ...recordAttributes('gpt-4o'),
+        'gen_ai.usage.input_tokens': 0,
+        'gen_ai.usage.output_tokens': 0,
+      }),
       false,
-      'placeholder zeros are no usage'
+      'placeholder zeros are no usage',
     );
-    const { 'gen_ai.usage.input_tokens': _in, 'gen_ai.usage.output_tokens': _out, ...noUsage } = recordAttributes('gpt-4o');
+    const {
+      'gen_ai.usage.input_tokens': _in,
+      'gen_ai.usage.output_tokens': _out,
+      ...noUsage
+    } = recordAttributes('gpt-4o');
     assert.equal(isLogfireStreamRecord(noUsage), false);
   });
 });
@@ -227,9 +246,17 @@ describe('LogfireRequests', () => {
     const clock = new FakeClock(0);
     const index = new LogfireRequests();
     const forwarded: string[] = [];
-    const held = new HeldSpans(new ExpiryTimer(clock, () => {}), { holdMillis: 100, maxHeldSpans: 10 }, (span) => forwarded.push(span.name), [index]);
+    const held = new HeldSpans(
+      new ExpiryTimer(clock, () => {}),
+      { holdMillis: 100, maxHeldSpans: 10 },
+      (span) => forwarded.push(span.name),
+      [index],
+    );
     const root = parentSpan(source);
-    const request = endedSpan(source, REQUEST_TEMPLATE, requestAttributes('gpt-4o'), { parent: root, startTime: at(100) });
+    const request = endedSpan(source, REQUEST_TEMPLATE, requestAttributes('gpt-4o'), {
+      parent: root,
+      startTime: at(100),
+    });
     held.hold(request, undefined);
     const record = endedSpan(source, STREAM_TEMPLATE, recordAttributes('gpt-4o'), { parent: root, startTime: at(200) });
     const target = index.findRequest(record);
@@ -252,12 +279,21 @@ describe('LogfireRequests', () => {
     () => {
       const { source, add, index } = setup();
       const root = parentSpan(source);
-      const before = endedSpan(source, REQUEST_TEMPLATE, requestAttributes('gpt-4o'), { parent: root, startTime: [SECOND, 100] });
-      const after = endedSpan(source, REQUEST_TEMPLATE, requestAttributes('gpt-4o'), { parent: root, startTime: [SECOND, 500] });
+      const before = endedSpan(source, REQUEST_TEMPLATE, requestAttributes('gpt-4o'), {
+        parent: root,
+        startTime: [SECOND, 100],
+      });
+      const after = endedSpan(source, REQUEST_TEMPLATE, requestAttributes('gpt-4o'), {
+        parent: root,
+        startTime: [SECOND, 500],
+      });
       add(before);
       add(after);
-      const record = endedSpan(source, STREAM_TEMPLATE, recordAttributes('gpt-4o'), { parent: root, startTime: [SECOND, 400] });
+      const record = endedSpan(source, STREAM_TEMPLATE, recordAttributes('gpt-4o'), {
+        parent: root,
+        startTime: [SECOND, 400],
+      });
       assert.ok(index.findRequest(record)?.span === before, 'the request that started after the record was found');
-    }
+    },
   );
 });

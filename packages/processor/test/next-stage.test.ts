@@ -14,7 +14,13 @@ import { resolveConfig } from '../src/config.js';
 import { NextStage } from '../src/next-stage.js';
 import { Problems } from '../src/problems.js';
 import type { SpanExporterLike, SpanProcessorLike } from '../src/types.js';
-import { FailingExporter, HangingExporter, RecordingExporter, RejectingLifecycleExporter, ThrowingExporter } from './helpers/exporters.js';
+import {
+  FailingExporter,
+  HangingExporter,
+  RecordingExporter,
+  RejectingLifecycleExporter,
+  ThrowingExporter,
+} from './helpers/exporters.js';
 import { FakeClock, settle } from './helpers/fake-clock.js';
 import { endedSpan, spanSource, startSpan } from './helpers/sdk-spans.js';
 
@@ -38,7 +44,13 @@ afterEach(() => diag.disable());
 function stage(next: SpanExporterLike | SpanProcessorLike, options: Parameters<typeof resolveConfig>[0] = {}) {
   const clock = new FakeClock(0);
   const errors: Array<[string, unknown]> = [];
-  const config = resolveConfig({ clock, scheduledDelayMillis: 100, maxExportBatchSize: 2, maxQueueSize: 4, ...options });
+  const config = resolveConfig({
+    clock,
+    scheduledDelayMillis: 100,
+    maxExportBatchSize: 2,
+    maxQueueSize: 4,
+    ...options,
+  });
   return { clock, errors, stage: new NextStage(next, config, (where, error) => errors.push([where, error])) };
 }
 
@@ -92,9 +104,15 @@ describe('NextStage: a SpanProcessor', () => {
     await s.forceFlush();
     await s.shutdown();
     assert.equal(next.calls.length, 5);
-    assert.deepEqual(next.calls.map(([name]) => name), ['onStart', 'onEnding', 'onEnd', 'forceFlush', 'shutdown']);
-    assert.ok(next.calls.slice(0, 3).every(([, arg]) => arg === span), 'the same span object');
-    assert.ok(next.calls[0]![2] === parentContext, 'the same parent context');
+    assert.deepEqual(
+      next.calls.map(([name]) => name),
+      ['onStart', 'onEnding', 'onEnd', 'forceFlush', 'shutdown'],
+    );
+    assert.ok(
+      next.calls.slice(0, 3).every(([, arg]) => arg === span),
+      'the same span object',
+    );
+    assert.ok(next.calls[0][2] === parentContext, 'the same parent context');
     assert.deepEqual(errors, []);
     assert.equal(s.dropped, 0);
   });
@@ -109,7 +127,10 @@ describe('NextStage: a SpanProcessor', () => {
     };
     const { stage: s, errors } = stage(withoutOnEnding);
     startSpan(spanSource({ processors: [through(s)] }), 'work').end();
-    assert.deepEqual(next.calls.map(([name]) => name), ['onStart', 'onEnd']);
+    assert.deepEqual(
+      next.calls.map(([name]) => name),
+      ['onStart', 'onEnd'],
+    );
     assert.deepEqual(errors, []);
   });
 
@@ -117,7 +138,10 @@ describe('NextStage: a SpanProcessor', () => {
     const next = Object.assign(new CallLog(), { export: () => assert.fail('export called') });
     const { stage: s } = stage(next);
     s.forward(endedSpan(spanSource(), 'work'));
-    assert.deepEqual(next.calls.map(([name]) => name), ['onEnd']);
+    assert.deepEqual(
+      next.calls.map(([name]) => name),
+      ['onEnd'],
+    );
   });
 
   it('every call that throws, or rejects, goes to onError with its name; none throws or rejects', async () => {
@@ -183,7 +207,11 @@ describe('NextStage: a SpanExporter', () => {
     s.forward(endedSpan(source, 'a'));
     assert.deepEqual(exporter.getFinishedSpans(), [], 'waits for a batch');
     s.forward(endedSpan(source, 'b'));
-    assert.deepEqual(exporter.getFinishedSpans().map((x) => x.name), ['a', 'b'], 'a full batch (maxExportBatchSize 2) goes at once');
+    assert.deepEqual(
+      exporter.getFinishedSpans().map((x) => x.name),
+      ['a', 'b'],
+      'a full batch (maxExportBatchSize 2) goes at once',
+    );
     await exportCallback();
     s.forward(endedSpan(source, 'c'));
     clock.advance(99);
@@ -191,7 +219,10 @@ describe('NextStage: a SpanExporter', () => {
     assert.equal(exporter.getFinishedSpans().length, 2);
     clock.advance(1);
     await settle();
-    assert.deepEqual(exporter.getFinishedSpans().map((x) => x.name), ['a', 'b', 'c']);
+    assert.deepEqual(
+      exporter.getFinishedSpans().map((x) => x.name),
+      ['a', 'b', 'c'],
+    );
     assert.deepEqual(errors, []);
   });
 
@@ -202,7 +233,10 @@ describe('NextStage: a SpanExporter', () => {
     startSpan(source, 'only').end();
     assert.equal(exporter.exportCalls, 0);
     await s.forceFlush();
-    assert.deepEqual(exporter.spans.map((x) => x.name), ['only']);
+    assert.deepEqual(
+      exporter.spans.map((x) => x.name),
+      ['only'],
+    );
     assert.equal(exporter.forceFlushCalls, 1);
     await s.shutdown();
     assert.equal(exporter.shutdownCalls, 1);
@@ -229,7 +263,7 @@ describe('NextStage: a SpanExporter', () => {
     }
   });
 
-  it("an exporter's rejecting forceFlush and shutdown are reported too (as \"export\"), and resolve", async () => {
+  it('an exporter\'s rejecting forceFlush and shutdown are reported too (as "export"), and resolve', async () => {
     const exporter = new RejectingLifecycleExporter();
     const { stage: s, errors } = stage(exporter);
     await s.forceFlush();
@@ -246,9 +280,10 @@ describe('NextStage: neither', () => {
     for (const next of [{}, null, 'exporter']) {
       logged.length = 0;
       const { stage: s, errors } = stage(next as unknown as SpanProcessorLike);
-      assert.deepEqual(logged.map((l) => [l.level, l.message]), [
-        ['error', 'GenAiEnrichingProcessor: next is neither a SpanExporter nor a SpanProcessor; spans go nowhere'],
-      ]);
+      assert.deepEqual(
+        logged.map((l) => [l.level, l.message]),
+        [['error', 'GenAiEnrichingProcessor: next is neither a SpanExporter nor a SpanProcessor; spans go nowhere']],
+      );
       const source = spanSource({ processors: [through(s)] });
       startSpan(source, 'lost').end();
       await s.forceFlush();
@@ -272,9 +307,9 @@ describe('Problems', () => {
       [
         ['warn', 'GenAiEnrichingProcessor: next.onEnd failed; further failures there are only counted'],
         ['warn', 'GenAiEnrichingProcessor: export failed; further failures there are only counted'],
-      ]
+      ],
     );
-    assert.equal(logged[0]!.args[0], first);
+    assert.equal(logged[0].args[0], first);
   });
 
   it('warnOnce reports a condition once per key and counts nothing', () => {
@@ -282,7 +317,10 @@ describe('Problems', () => {
     problems.warnOnce('pending-full', 'maxPendingUsage reached');
     problems.warnOnce('pending-full', 'maxPendingUsage reached');
     problems.warnOnce('open-full', 'maxOpenSpans reached');
-    assert.deepEqual(logged.map((l) => l.message), ['maxPendingUsage reached', 'maxOpenSpans reached']);
+    assert.deepEqual(
+      logged.map((l) => l.message),
+      ['maxPendingUsage reached', 'maxOpenSpans reached'],
+    );
     assert.equal(problems.errors, 0);
     // A failure at a place whose key was already warned about is counted, but not warned again.
     problems.error('open-full', new Error('x'));

@@ -17,7 +17,14 @@ const HOLD_MILLIS = 1000;
 const USAGE = { inputTokens: 11, outputTokens: 4 };
 
 function report(fields: Partial<TapReport> = {}): TapReport {
-  return { responseId: undefined, spanKey: undefined, model: undefined, usage: USAGE, totalTokens: undefined, ...fields };
+  return {
+    responseId: undefined,
+    spanKey: undefined,
+    model: undefined,
+    usage: USAGE,
+    totalTokens: undefined,
+    ...fields,
+  };
 }
 
 function setup(maxPendingUsage = 3) {
@@ -47,7 +54,11 @@ function setup(maxPendingUsage = 3) {
 
 function assertBalance(taps: TapReports): void {
   const c = taps.counts;
-  assert.equal(c.reports, c.used + c.superseded + c.unmatched + taps.pending, `tap balance: ${JSON.stringify(c)} pending ${taps.pending}`);
+  assert.equal(
+    c.reports,
+    c.used + c.superseded + c.unmatched + taps.pending,
+    `tap balance: ${JSON.stringify(c)} pending ${taps.pending}`,
+  );
 }
 
 describe('cleanTapReport', () => {
@@ -62,7 +73,14 @@ describe('cleanTapReport', () => {
         totalTokens: 5,
         activeSpan: active,
       }),
-      { responseId: 'resp-1', spanKey: 'abc', model: 'gpt-4o', usage: { inputTokens: 3, outputTokens: 2 }, totalTokens: 5, activeSpan: active }
+      {
+        responseId: 'resp-1',
+        spanKey: 'abc',
+        model: 'gpt-4o',
+        usage: { inputTokens: 3, outputTokens: 2 },
+        totalTokens: 5,
+        activeSpan: active,
+      },
     );
     const cleaned = cleanTapReport({
       responseId: '',
@@ -72,8 +90,14 @@ describe('cleanTapReport', () => {
       totalTokens: 'many' as unknown as number,
       activeSpan: null as unknown as object,
     });
-    assert.deepEqual(cleaned, { responseId: undefined, spanKey: undefined, model: undefined, usage: { outputTokens: 1 }, totalTokens: undefined });
-    assert.equal(Object.hasOwn(cleaned!, 'activeSpan'), false);
+    assert.deepEqual(cleaned, {
+      responseId: undefined,
+      spanKey: undefined,
+      model: undefined,
+      usage: { outputTokens: 1 },
+      totalTokens: undefined,
+    });
+    assert.equal(Object.hasOwn(cleaned, 'activeSpan'), false);
   });
 
   it('is undefined for a report that is not an object, or carries no usable count', () => {
@@ -102,7 +126,14 @@ describe('TapReports', () => {
   it('use(): a span without usage takes every count, the total, and the response id and model it lacks', () => {
     const { taps, source, receive } = setup();
     const span = endedSpan(source, 'chat', chatAttributes());
-    const r = receive(report({ responseId: 'resp-1', model: 'gpt-4o-mini-2024-07-18', totalTokens: 15, usage: { ...USAGE, cacheReadInputTokens: 2 } }));
+    const r = receive(
+      report({
+        responseId: 'resp-1',
+        model: 'gpt-4o-mini-2024-07-18',
+        totalTokens: 15,
+        usage: { ...USAGE, cacheReadInputTokens: 2 },
+      }),
+    );
     taps.use(span, r);
     assert.equal(span.attributes['gen_ai.usage.input_tokens'], 11);
     assert.equal(span.attributes['gen_ai.usage.output_tokens'], 4);
@@ -115,7 +146,11 @@ describe('TapReports', () => {
     assertBalance(taps);
 
     // A response id and model the span has are kept.
-    const own = endedSpan(source, 'chat', chatAttributes({ 'gen_ai.response.id': 'own', 'gen_ai.response.model': 'own-model' }));
+    const own = endedSpan(
+      source,
+      'chat',
+      chatAttributes({ 'gen_ai.response.id': 'own', 'gen_ai.response.model': 'own-model' }),
+    );
     taps.use(own, receive(report({ responseId: 'other', model: 'other-model' })));
     assert.equal(own.attributes['gen_ai.response.id'], 'own');
     assert.equal(own.attributes['gen_ai.response.model'], 'own-model');
@@ -124,7 +159,15 @@ describe('TapReports', () => {
 
   it('fill(): telemetry keeps its counts; missing ones are filled (telemetry+http_tap), or the report is superseded', () => {
     const { taps, source, receive } = setup();
-    const partial = endedSpan(source, 'chat', chatAttributes({ 'gen_ai.usage.input_tokens': 9, 'gen_ai.usage.output_tokens': 2, 'genai_enrich.usage_source': 'telemetry' }));
+    const partial = endedSpan(
+      source,
+      'chat',
+      chatAttributes({
+        'gen_ai.usage.input_tokens': 9,
+        'gen_ai.usage.output_tokens': 2,
+        'genai_enrich.usage_source': 'telemetry',
+      }),
+    );
     taps.fill(partial, receive(report({ usage: { inputTokens: 11, outputTokens: 4, cacheReadInputTokens: 6 } })));
     assert.equal(partial.attributes['gen_ai.usage.input_tokens'], 9);
     assert.equal(partial.attributes['gen_ai.usage.output_tokens'], 2);
@@ -132,8 +175,19 @@ describe('TapReports', () => {
     assert.equal(partial.attributes['genai_enrich.usage_source'], 'telemetry+http_tap');
     assert.deepEqual([taps.counts.used, taps.counts.superseded], [1, 0]);
 
-    const complete = endedSpan(source, 'chat', chatAttributes({ 'gen_ai.usage.input_tokens': 9, 'gen_ai.usage.output_tokens': 2, 'genai_enrich.usage_source': 'telemetry' }));
-    taps.fill(complete, receive(report({ responseId: 'resp-c', usage: { inputTokens: 11, outputTokens: 4, reasoningOutputTokens: 0 } })));
+    const complete = endedSpan(
+      source,
+      'chat',
+      chatAttributes({
+        'gen_ai.usage.input_tokens': 9,
+        'gen_ai.usage.output_tokens': 2,
+        'genai_enrich.usage_source': 'telemetry',
+      }),
+    );
+    taps.fill(
+      complete,
+      receive(report({ responseId: 'resp-c', usage: { inputTokens: 11, outputTokens: 4, reasoningOutputTokens: 0 } })),
+    );
     assert.equal(complete.attributes['gen_ai.usage.input_tokens'], 9);
     assert.equal(complete.attributes['gen_ai.usage.reasoning.output_tokens'], undefined, 'a zero detail fills nothing');
     assert.equal(complete.attributes['genai_enrich.usage_source'], 'telemetry');
@@ -141,7 +195,11 @@ describe('TapReports', () => {
     assert.deepEqual([taps.counts.used, taps.counts.superseded], [1, 1]);
 
     // Another source is kept; a span with none gets http_tap.
-    const joined = endedSpan(source, 'chat', chatAttributes({ 'gen_ai.usage.input_tokens': 9, 'genai_enrich.usage_source': 'record_usage' }));
+    const joined = endedSpan(
+      source,
+      'chat',
+      chatAttributes({ 'gen_ai.usage.input_tokens': 9, 'genai_enrich.usage_source': 'record_usage' }),
+    );
     taps.fill(joined, receive(report()));
     assert.equal(joined.attributes['genai_enrich.usage_source'], 'record_usage');
     const unnamed = endedSpan(source, 'chat', chatAttributes({ 'gen_ai.usage.input_tokens': 9 }));
@@ -163,7 +221,10 @@ describe('TapReports', () => {
       span.end();
       assert.deepEqual(settle(span)?.usage, USAGE);
       assert.equal(span.attributes['gen_ai.usage.input_tokens'], 11);
-      assert.deepEqual({ ...taps.counts, pending: taps.pending }, { reports: 1, used: 1, superseded: 0, unmatched: 0, pending: 0 });
+      assert.deepEqual(
+        { ...taps.counts, pending: taps.pending },
+        { reports: 1, used: 1, superseded: 0, unmatched: 0, pending: 0 },
+      );
     });
 
     it('a second report for the same open span is unmatched (the first wins)', () => {

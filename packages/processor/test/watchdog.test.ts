@@ -24,7 +24,7 @@ function setup(options: { maxOpenSpans?: number; source?: SpanSource } = {}) {
     timer,
     { maxOpenMillis: MAX_OPEN_MILLIS, maxOpenSpans: options.maxOpenSpans ?? 3 },
     () => full++,
-    (error) => errors.push(error)
+    (error) => errors.push(error),
   );
   const source = options.source ?? spanSource();
   const open = (name = 'chat') => startSpan(source, name, chatAttributes());
@@ -44,7 +44,10 @@ describe('Watchdog', () => {
     watchdog.watch(c);
     watchdog.watch(d);
     assert.equal(watchdog.size, 2);
-    assert.deepEqual([watchdog.isWatched(a), watchdog.isWatched(b), watchdog.isWatched(c), watchdog.isWatched(d)], [true, true, false, false]);
+    assert.deepEqual(
+      [watchdog.isWatched(a), watchdog.isWatched(b), watchdog.isWatched(c), watchdog.isWatched(d)],
+      [true, true, false, false],
+    );
     assert.equal(watchdog.counts.unwatched, 2);
     assert.equal(full(), 2);
     watchdog.unwatch(a);
@@ -62,7 +65,7 @@ describe('Watchdog', () => {
     clock.advance(1);
     assert.equal(span.ended, true);
     assert.deepEqual(exportedNames(source), ['abandoned stream']);
-    const exported = source.exporter.getFinishedSpans()[0]!;
+    const exported = source.exporter.getFinishedSpans()[0];
     assert.equal(exported.attributes['genai_enrich.force_ended'], true);
     assert.equal(watchdog.counts.forceEnded, 1);
     assert.equal(watchdog.size, 0);
@@ -105,7 +108,7 @@ describe('Watchdog', () => {
     span.end(); // its onEnd never unwatched it
     clock.advance(MAX_OPEN_MILLIS);
     assert.equal(watchdog.counts.forceEnded, 0);
-    assert.equal(source.exporter.getFinishedSpans()[0]!.attributes['genai_enrich.force_ended'], undefined);
+    assert.equal(source.exporter.getFinishedSpans()[0].attributes['genai_enrich.force_ended'], undefined);
     assert.equal(exportedNames(source).length, 1, 'not ended (and exported) twice');
     assert.equal(watchdog.size, 0);
     assert.deepEqual(errors, []);

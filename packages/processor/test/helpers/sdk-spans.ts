@@ -40,18 +40,29 @@ export interface StartOptions {
 }
 
 /** A started SDK span (still open). */
-export function startSpan(source: SpanSource, name: string, attributes: Attributes = {}, options: StartOptions = {}): Span {
-  const parentContext = options.parent === undefined ? context.active() : trace.setSpan(context.active(), options.parent);
+export function startSpan(
+  source: SpanSource,
+  name: string,
+  attributes: Attributes = {},
+  options: StartOptions = {},
+): Span {
+  const parentContext =
+    options.parent === undefined ? context.active() : trace.setSpan(context.active(), options.parent);
   const span = source.tracer.startSpan(
     name,
     { attributes, ...(options.startTime !== undefined ? { startTime: options.startTime } : {}) },
-    parentContext
+    parentContext,
   );
   return span as unknown as Span;
 }
 
 /** A started and ended SDK span. */
-export function endedSpan(source: SpanSource, name: string, attributes: Attributes = {}, options: StartOptions = {}): ReadableSpan {
+export function endedSpan(
+  source: SpanSource,
+  name: string,
+  attributes: Attributes = {},
+  options: StartOptions = {},
+): ReadableSpan {
   const span = startSpan(source, name, attributes, options);
   span.end();
   return span;
