@@ -27,7 +27,7 @@ function recordingMap(timer: ExpiryTimer, clock: FakeClock, delayMillis: number,
   return { map, log };
 }
 
-function keysOf<V>(map: DeadlineMap<string, V>): V[] {
+function valuesOf<V>(map: DeadlineMap<string, V>): V[] {
   return [...map.values()];
 }
 
@@ -41,7 +41,7 @@ describe('DeadlineMap', () => {
     clock.advance(10);
     map.set('c', 'C');
     assert.equal(map.size, 3);
-    assert.deepEqual(keysOf(map), ['A', 'B', 'C']);
+    assert.deepEqual(valuesOf(map), ['A', 'B', 'C']);
     assert.equal(map.oldest(), 'A');
     assert.equal(map.get('b'), 'B');
     assert.equal(map.has('c'), true);
@@ -70,7 +70,7 @@ describe('DeadlineMap', () => {
     assert.equal(map.take('b'), 'B');
     assert.equal(map.take('b'), undefined, 'a second take finds nothing');
     assert.equal(map.take('zz'), undefined);
-    assert.deepEqual(keysOf(map), ['A', 'C', 'D']);
+    assert.deepEqual(valuesOf(map), ['A', 'C', 'D']);
     clock.advance(200);
     assert.deepEqual(log, ['a=A@100', 'c=C@120', 'd=D@130']);
   });
@@ -85,7 +85,7 @@ describe('DeadlineMap', () => {
     assert.equal(map.take('c'), 'C');
     assert.equal(map.oldest(), 'B');
     map.set('d', 'D');
-    assert.deepEqual(keysOf(map), ['B', 'D']);
+    assert.deepEqual(valuesOf(map), ['B', 'D']);
     clock.advance(50);
     assert.deepEqual(log, ['b=B@50', 'd=D@50']);
   });
@@ -99,7 +99,7 @@ describe('DeadlineMap', () => {
     clock.advance(40); // t = 50
     map.set('a', 'A2');
     assert.equal(map.size, 2);
-    assert.deepEqual(keysOf(map), ['B', 'A2']);
+    assert.deepEqual(valuesOf(map), ['B', 'A2']);
     assert.equal(map.oldest(), 'B');
     clock.advance(50); // t = 100: a's first deadline, which no longer counts
     assert.deepEqual(log, []);
@@ -165,7 +165,7 @@ describe('DeadlineMap', () => {
     assert.deepEqual(log, []);
     map.expire(T0 + 100);
     assert.deepEqual(log, ['a=A@30']);
-    assert.deepEqual(keysOf(map), ['B']);
+    assert.deepEqual(valuesOf(map), ['B']);
   });
 });
 

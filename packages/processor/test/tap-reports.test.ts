@@ -159,15 +159,18 @@ describe('TapReports', () => {
 
   it('fill(): telemetry keeps its counts; missing ones are filled (telemetry+http_tap), or the report is superseded', () => {
     const { taps, source, receive } = setup();
-    const partial = endedSpan(
-      source,
-      'chat',
-      chatAttributes({
-        'gen_ai.usage.input_tokens': 9,
-        'gen_ai.usage.output_tokens': 2,
-        'genai_enrich.usage_source': 'telemetry',
-      }),
-    );
+    // Spans whose telemetry reported input and output counts.
+    const telemetrySpan = () =>
+      endedSpan(
+        source,
+        'chat',
+        chatAttributes({
+          'gen_ai.usage.input_tokens': 9,
+          'gen_ai.usage.output_tokens': 2,
+          'genai_enrich.usage_source': 'telemetry',
+        }),
+      );
+    const partial = telemetrySpan();
     taps.fill(partial, receive(report({ usage: { inputTokens: 11, outputTokens: 4, cacheReadInputTokens: 6 } })));
     assert.equal(partial.attributes['gen_ai.usage.input_tokens'], 9);
     assert.equal(partial.attributes['gen_ai.usage.output_tokens'], 2);
@@ -175,15 +178,7 @@ describe('TapReports', () => {
     assert.equal(partial.attributes['genai_enrich.usage_source'], 'telemetry+http_tap');
     assert.deepEqual([taps.counts.used, taps.counts.superseded], [1, 0]);
 
-    const complete = endedSpan(
-      source,
-      'chat',
-      chatAttributes({
-        'gen_ai.usage.input_tokens': 9,
-        'gen_ai.usage.output_tokens': 2,
-        'genai_enrich.usage_source': 'telemetry',
-      }),
-    );
+    const complete = telemetrySpan();
     taps.fill(
       complete,
       receive(report({ responseId: 'resp-c', usage: { inputTokens: 11, outputTokens: 4, reasoningOutputTokens: 0 } })),
