@@ -39,7 +39,7 @@ interface Entry {
   readonly siblingKey: string;
   readonly requestKey: string | undefined;
   readonly model: unknown;
-  readonly start: number;
+  readonly start: HrTime;
 }
 
 /** The held Logfire request spans, indexed for {@link LogfireRequests.findRequest}. */
@@ -58,7 +58,7 @@ export class LogfireRequests implements HeldIndex {
       requestKey:
         held.span.parentSpanContext === undefined && typeof requestData === 'string' ? requestData : undefined,
       model: attributes[ATTR_GEN_AI_REQUEST_MODEL],
-      start: nanos(held.span.startTime),
+      start: held.span.startTime ?? NO_TIME,
     };
     this._entries.set(held, entry);
     addTo(this._bySibling, entry.siblingKey, entry);
@@ -86,20 +86,25 @@ function siblingKey(span: ReadableSpanLike): string {
   return span.spanContext().traceId + '/' + (span.parentSpanContext?.spanId ?? '');
 }
 
-/** Nanoseconds since the epoch, approximately (a double): enough to order the spans of one stream. */
-function nanos(time: HrTime | undefined): number {
-  return time === undefined ? 0 : time[0] * 1e9 + time[1];
+const NO_TIME: HrTime = [0, 0];
+
+/**
+ * Orders two start times exactly: seconds, then nanoseconds. (As one double of nanoseconds since the epoch
+ * they would tie within 256 ns.)
+ */
+function compareTime(a: HrTime, b: HrTime): number {
+  return a[0] - b[0] || a[1] - b[1];
 }
 
 /** The candidate with the record's model that started last, at or before the record. */
 function nearestPreceding(candidates: ReadonlySet<Entry> | undefined, record: ReadableSpanLike): Held | undefined {
   if (candidates === undefined) return undefined;
   const model = record.attributes[ATTR_GEN_AI_REQUEST_MODEL];
-  const start = nanos(record.startTime);
+  const start = record.startTime ?? NO_TIME;
   let best: Entry | undefined;
   for (const entry of candidates) {
-    if (entry.model === model && entry.start <= start && (best === undefined || entry.start >= best.start))
-      best = entry;
+    if (entry.model !== model || compareTime(entry.start, start) > 0) continue;
+    if (best === undefined || compareTime(entry.start, best.start) >= 0) best = entry;
   }
   return best?.held;
 }

@@ -19,11 +19,7 @@ import type { SpanSource } from './helpers/sdk-spans.js';
 const REQUEST_TEMPLATE = 'Chat Completion with {request_data[model]!r}';
 const STREAM_TEMPLATE = 'streaming response from {request_data[model]!r} took {duration:.2f}s';
 
-/**
- * Start times: a second since the epoch plus `micros` microseconds. Microseconds, not nanoseconds: the index
- * compares starts as doubles of nanoseconds since the epoch, which resolve 256 ns at today's dates (see the
- * todo test at the end).
- */
+/** Start times: a second since the epoch plus `micros` microseconds (the last test goes down to nanoseconds). */
 const SECOND = 1_700_000_000;
 const at = (micros: number): HrTime => [SECOND, micros * 1000];
 
@@ -269,31 +265,23 @@ describe('LogfireRequests', () => {
     assert.equal(index.findRequest(record), undefined, 'expiry removes it too');
   });
 
-  it(
-    'orders requests that started less than 256 ns apart by their start time',
-    {
-      todo:
-        'logfire.ts compares starts as doubles of nanoseconds since the epoch (time[0] * 1e9 + time[1]); at ' +
-        '1.7e18 ns a double resolves 256 ns, so a request started 100 ns after the record ties with it and is found',
-    },
-    () => {
-      const { source, add, index } = setup();
-      const root = parentSpan(source);
-      const before = endedSpan(source, REQUEST_TEMPLATE, requestAttributes('gpt-4o'), {
-        parent: root,
-        startTime: [SECOND, 100],
-      });
-      const after = endedSpan(source, REQUEST_TEMPLATE, requestAttributes('gpt-4o'), {
-        parent: root,
-        startTime: [SECOND, 500],
-      });
-      add(before);
-      add(after);
-      const record = endedSpan(source, STREAM_TEMPLATE, recordAttributes('gpt-4o'), {
-        parent: root,
-        startTime: [SECOND, 400],
-      });
-      assert.ok(index.findRequest(record)?.span === before, 'the request that started after the record was found');
-    },
-  );
+  it('orders requests that started less than 256 ns apart by their start time (a double of nanoseconds would tie them)', () => {
+    const { source, add, index } = setup();
+    const root = parentSpan(source);
+    const before = endedSpan(source, REQUEST_TEMPLATE, requestAttributes('gpt-4o'), {
+      parent: root,
+      startTime: [SECOND, 100],
+    });
+    const after = endedSpan(source, REQUEST_TEMPLATE, requestAttributes('gpt-4o'), {
+      parent: root,
+      startTime: [SECOND, 500],
+    });
+    add(before);
+    add(after);
+    const record = endedSpan(source, STREAM_TEMPLATE, recordAttributes('gpt-4o'), {
+      parent: root,
+      startTime: [SECOND, 400],
+    });
+    assert.ok(index.findRequest(record)?.span === before, 'the request that started after the record was found');
+  });
 });
