@@ -1,6 +1,7 @@
 /*
- * Proves each publishable package works for a user: `npm pack` it (which builds it), install the tarball
- * in a scratch project, then load it with plain `node` (no tsx) through `require` and `import`, and
+ * Proves each publishable package works for a user: `npm pack` it (which builds it; with
+ * GENAI_ENRICH_PREBUILT=1, as CI sets after its one build, the dist/ already built is packed as it is),
+ * install the tarball in a scratch project, then load it with plain `node` (no tsx) through `require` and `import`, and
  * type-check a consumer against the shipped .d.ts files in both module systems.
  */
 import { describe, it, before, after } from 'node:test';
@@ -16,6 +17,8 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const require = createRequire(import.meta.url);
 const tsc = require.resolve('typescript/bin/tsc');
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+/** CI builds once (npm ci runs the root prepare); set only when dist/ was built from the current sources. */
+const PACK_FLAGS = process.env['GENAI_ENRICH_PREBUILT'] === '1' ? ['--ignore-scripts'] : [];
 
 function run(cmd: string, args: string[], cwd: string): string {
   return execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -32,7 +35,7 @@ describe('the packages as published', () => {
   before(() => {
     work = mkdtempSync(join(tmpdir(), 'genai-enrich-pack-'));
     for (const pkg of ['normalizer', 'processor', 'relay']) {
-      run(npm, ['pack', '--silent', '--pack-destination', work], join(root, 'packages', pkg));
+      run(npm, ['pack', '--silent', ...PACK_FLAGS, '--pack-destination', work], join(root, 'packages', pkg));
     }
     const tarballs = readdirSync(work).filter((f) => f.endsWith('.tgz'));
     assert.equal(tarballs.length, 3, 'npm pack produced every tarball');

@@ -3,8 +3,9 @@
 #
 #   bash test/sdk3/run.sh [extra `node --test` arguments, e.g. --test-name-pattern=watchdog]
 #
-# 1. packs packages/normalizer and packages/processor into test/sdk3/.packs (their prepack builds them;
-#    needs the root's dev dependencies: run `npm ci` at the root first);
+# 1. packs packages/normalizer and packages/processor into test/sdk3/.packs (their prepack builds them,
+#    unless GENAI_ENRICH_PREBUILT=1 says dist/ is fresh; needs the root's dev dependencies: run `npm ci`
+#    at the root first);
 # 2. installs test/sdk3's own dependencies (@opentelemetry/sdk-trace 3.x, @opentelemetry/api 1.10.x),
 #    pinned by test/sdk3/package-lock.json, then the two fresh tarballs with --no-save (see docs/sdk3.md
 #    for why they are not in package.json);
@@ -24,8 +25,11 @@ fi
 echo "== packing the packages into test/sdk3/.packs"
 rm -rf "$here/.packs"
 mkdir -p "$here/.packs"
+# npm pack builds each package (prepack); CI, which built them once already, sets GENAI_ENRICH_PREBUILT=1.
+pack_flags=()
+[ "${GENAI_ENRICH_PREBUILT:-}" = 1 ] && pack_flags=(--ignore-scripts)
 for pkg in normalizer processor; do
-  (cd "$root/packages/$pkg" && npm pack --silent --pack-destination "$here/.packs" >/dev/null)
+  (cd "$root/packages/$pkg" && npm pack --silent "${pack_flags[@]}" --pack-destination "$here/.packs" >/dev/null)
 done
 ls "$here/.packs"
 
