@@ -4,6 +4,8 @@
  * the number of spans held.
  *
  *   (0) BatchSpanProcessor alone, the same GenAI chat spans without usage — the baseline
+ *   (K) BatchSpanProcessor behind a ring of the last B spans: what keeping B spans alive costs by itself
+ *       (the garbage collector's and the caches' share), with no lookup, timer or index at all
  *   (E) GenAiEnrichingProcessor → BatchSpanProcessor, steady state with B spans held: holdMillis = B ms
  *       and the clock moves 1 ms per span, so each new span is held and the oldest expires
  *   (V) GenAiEnrichingProcessor → BatchSpanProcessor, maxHeldSpans = B, nothing expires: each new span
@@ -12,11 +14,12 @@
  *       parent: the shape of an agent making many model calls), where per-trace or per-parent indexes grow
  * for B = 1 000, 100 000 and 1 000 000 held spans.
  *
- * Each bound runs in a process of its own, so that what one bound leaves in the heap and the JIT does not
- * colour the next. Time is a fake clock driven by the bench (its timer fires synchronously when the clock passes it), so
- * expiry happens inside the timed loop, span by span, as it would under a steady load. Each pipeline is
- * filled to its bound untimed first; then rounds of 500 spans per case, cases interleaved and shuffled
- * (bench/harness.ts), the downstream BatchSpanProcessor flushed untimed after each batch.
+ * Each case runs in a process of its own beside the baseline (0), for each bound: a process holds one case's
+ * B spans only, so the heap and the JIT of one case do not colour another, and the ratio to (0) is taken in
+ * the same run. Time is a fake clock driven by the bench (its timer fires synchronously when the clock
+ * passes it), so expiry happens inside the timed loop, span by span, as it would under a steady load. Each
+ * pipeline is filled to its bound untimed first; then rounds of 500 spans per case, the two cases
+ * interleaved and shuffled (bench/harness.ts), the downstream BatchSpanProcessor flushed untimed after each.
  *
  * Run: `npm run bench:expiry` (node --max-old-space-size=6144: a million held spans take about 2 GB).
  */
@@ -26,15 +29,23 @@ import type { Attributes, Context, Tracer } from '@opentelemetry/api';
 import { ExportResultCode } from '@opentelemetry/core';
 import type { ExportResult } from '@opentelemetry/core';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import type { ReadableSpan, Span, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { GenAiEnrichingProcessor } from '@genai-enrich/processor';
 import type { Clock } from '@genai-enrich/processor/internal';
 import { machineLine, runRounds } from './harness.js';
 import type { RoundCase } from './harness.js';
 
 const BOUNDS = (process.env['BENCH_EXPIRY_BOUNDS'] ?? '1000,100000,1000000').split(',').map(Number);
-/** Set in the child process that measures one bound. */
-const ONE_BOUND = process.env['BENCH_EXPIRY_ONE_BOUND'];
+/** Set in the child process that measures one case at one bound: `<bound>:<case label>`. */
+const ONE_CASE = process.env['BENCH_EXPIRY_ONE_CASE'];
+/** The cases beside the baseline: label, mode, and whether every span is a child of one open parent. */
+const CASES: ReadonlyArray<readonly [string, Mode, boolean]> = [
+  ['(K)', 'keep', false],
+  ['(E)', 'expiry', false],
+  ['(V)', 'eviction', false],
+  ['(E1)', 'expiry', true],
+  ['(V1)', 'eviction', true],
+];
 const SPANS_PER_BATCH = 500;
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 31);
 const QUEUE = {
@@ -43,6 +54,32 @@ const QUEUE = {
   scheduledDelayMillis: 5000,
   exportTimeoutMillis: 30_000,
 };
+
+/** Keeps a reference to the last `size` spans in a ring, then hands each span on. */
+class KeepLast implements SpanProcessor {
+  private readonly _ring: unknown[];
+  private _at = 0;
+  constructor(
+    size: number,
+    private readonly _next: SpanProcessor,
+  ) {
+    this._ring = new Array<unknown>(size);
+  }
+  onStart(span: Span, context: Context): void {
+    this._next.onStart(span, context);
+  }
+  onEnd(span: ReadableSpan): void {
+    this._ring[this._at] = span;
+    this._at = (this._at + 1) % this._ring.length;
+    this._next.onEnd(span);
+  }
+  forceFlush(): Promise<void> {
+    return this._next.forceFlush();
+  }
+  shutdown(): Promise<void> {
+    return this._next.shutdown();
+  }
+}
 
 class NoopExporter implements SpanExporter {
   exported = 0;
@@ -100,12 +137,14 @@ interface Case extends RoundCase {
   spans: number;
 }
 
-function makeCase(label: string, mode: 'baseline' | 'expiry' | 'eviction', bound: number, oneParent = false): Case {
+type Mode = 'baseline' | 'keep' | 'expiry' | 'eviction';
+
+function makeCase(label: string, mode: Mode, bound: number, oneParent = false): Case {
   const exporter = new NoopExporter();
   const batch = new BatchSpanProcessor(exporter, QUEUE);
   const clock = new SteppedClock();
   const processor =
-    mode === 'baseline'
+    mode === 'baseline' || mode === 'keep'
       ? undefined
       : new GenAiEnrichingProcessor(batch, {
           clock,
@@ -114,7 +153,8 @@ function makeCase(label: string, mode: 'baseline' | 'expiry' | 'eviction', bound
           maxOpenSpans: 10 * SPANS_PER_BATCH,
           maxOpenMillis: 2 ** 31 - 1,
         });
-  const tracer = new BasicTracerProvider({ spanProcessors: [processor ?? batch] }).getTracer(
+  const first = processor ?? (mode === 'keep' ? new KeepLast(bound, batch) : batch);
+  const tracer = new BasicTracerProvider({ spanProcessors: [first] }).getTracer(
     '@opentelemetry/instrumentation-openai',
   );
   const parent = oneParent ? trace.setSpan(ROOT_CONTEXT, tracer.startSpan('invoke_agent')) : ROOT_CONTEXT;
@@ -127,7 +167,9 @@ function makeCase(label: string, mode: 'baseline' | 'expiry' | 'eviction', bound
     name:
       mode === 'baseline'
         ? 'BatchSpanProcessor (baseline)'
-        : `GenAiEnrichingProcessor, ${mode}${oneParent ? ', all in one trace under one parent' : ''}`,
+        : mode === 'keep'
+          ? 'BatchSpanProcessor, the last B spans kept alive'
+          : `GenAiEnrichingProcessor, ${mode}${oneParent ? ', all in one trace under one parent' : ''}`,
     run: () => {
       for (let i = 0; i < SPANS_PER_BATCH; i++) {
         chatSpan(tracer, parent);
@@ -147,18 +189,12 @@ async function fill(c: Case): Promise<void> {
   }
 }
 
-async function measure(bound: number): Promise<string[]> {
-  const rows: string[] = [];
-  const cases = [
-    makeCase('(0)', 'baseline', bound),
-    makeCase('(E)', 'expiry', bound),
-    makeCase('(V)', 'eviction', bound),
-    makeCase('(E1)', 'expiry', bound, true),
-    makeCase('(V1)', 'eviction', bound, true),
-  ];
+/** One case at one bound beside the baseline, in this process: the two table rows' numbers. */
+async function measure(bound: number, label: string): Promise<{ name: string; ns: number; baseNs: number }> {
+  const [, mode, oneParent] = CASES.find(([l]) => l === label)!;
+  const cases = [makeCase('(0)', 'baseline', bound), makeCase(label, mode, bound, oneParent)];
   for (const c of cases) await fill(c);
   const results = await runRounds(cases, { opsPerBatch: SPANS_PER_BATCH, rounds: ROUNDS, warmupRounds: 3 });
-  const base = results[0].nsPerOp;
   for (const c of cases) {
     const s = c.processor?.stats();
     const left = s === undefined ? 0 : c.label.startsWith('(E') ? s.expired : s.evicted;
@@ -168,41 +204,48 @@ async function measure(bound: number): Promise<string[]> {
     ) {
       throw new Error(`${c.name}: every span beyond the bound should have left by ${c.label}: ${JSON.stringify(s)}`);
     }
-    if (c.exporter.exported !== c.spans - (s?.held ?? 0))
+    if (c.exporter.exported !== c.spans - (s?.held ?? 0)) {
       throw new Error(`${c.name}: ${c.exporter.exported} exported of ${c.spans}`);
+    }
   }
-  results.forEach((r, i) => {
-    const label = cases[i].label;
-    rows.push(
-      `| ${bound.toLocaleString('en')} | ${label} ${r.name} | ${(r.nsPerOp / 1000).toFixed(2)} | ${(r.nsPerOp / base).toFixed(2)} |`,
-    );
-  });
   for (const c of cases) await c.processor?.shutdown();
-  return rows;
+  return { name: cases[1].name, ns: results[1].nsPerOp, baseNs: results[0].nsPerOp };
 }
 
-if (ONE_BOUND !== undefined) {
-  process.stdout.write(JSON.stringify(await measure(Number(ONE_BOUND))) + '\n');
+if (ONE_CASE !== undefined) {
+  const [bound, label] = ONE_CASE.split(':');
+  process.stdout.write(JSON.stringify(await measure(Number(bound), label)) + '\n');
 } else {
   console.log(machineLine());
   const t0 = Date.now();
   const rows: string[] = [];
+  const us = (ns: number): string => (ns / 1000).toFixed(2);
   for (const bound of BOUNDS) {
-    const child = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
-      env: { ...process.env, BENCH_EXPIRY_ONE_BOUND: String(bound) },
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-      maxBuffer: 1 << 20,
-    });
-    if (child.status !== 0)
-      throw new Error(`bound ${bound}: the child process failed (${child.status ?? child.signal})`);
-    rows.push(...(JSON.parse(child.stdout.trim().split('\n').pop()!) as string[]));
+    let keptNs = NaN;
+    for (const [label] of CASES) {
+      const child = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+        env: { ...process.env, BENCH_EXPIRY_ONE_CASE: `${bound}:${label}` },
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+        maxBuffer: 1 << 20,
+      });
+      if (child.status !== 0)
+        throw new Error(`${label} at ${bound}: the child failed (${child.status ?? child.signal})`);
+      const r = JSON.parse(child.stdout.trim().split('\n').pop()!) as { name: string; ns: number; baseNs: number };
+      if (label === '(K)') keptNs = r.ns / r.baseNs;
+      const vsKept = label === '(K)' ? '1.00' : (r.ns / r.baseNs / keptNs).toFixed(2);
+      rows.push(
+        `| ${bound.toLocaleString('en')} | ${label} ${r.name} | ${us(r.ns)} | ${us(r.baseNs)} | ` +
+          `${(r.ns / r.baseNs).toFixed(2)} | ${vsKept} |`,
+      );
+    }
   }
   console.log(
-    `\n### Held spans that never get usage: µs per span (start → end → held → leaves), median of ${ROUNDS} rounds of ${SPANS_PER_BATCH}\n`,
+    `\n### Held spans that never get usage: µs per span (start → end → held → leaves), ` +
+      `median of ${ROUNDS} rounds of ${SPANS_PER_BATCH}\n`,
   );
-  console.log('| spans held | case | µs/span | × (0) at the same bound |');
-  console.log('|---:|---|---:|---:|');
+  console.log('| spans held | case | µs/span | (0) µs/span, same run | × (0) | × (K) |');
+  console.log('|---:|---|---:|---:|---:|---:|');
   for (const row of rows) console.log(row);
   console.log(`\n(${((Date.now() - t0) / 1000).toFixed(1)} s)`);
 }
