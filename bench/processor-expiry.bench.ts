@@ -26,12 +26,11 @@
 import { spawnSync } from 'node:child_process';
 import { ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
 import type { Attributes, Context, Tracer } from '@opentelemetry/api';
-import { ExportResultCode } from '@opentelemetry/core';
-import type { ExportResult } from '@opentelemetry/core';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import type { ReadableSpan, Span, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { GenAiEnrichingProcessor } from '@genai-enrich/processor';
 import type { Clock } from '@genai-enrich/processor/internal';
+import { NoopExporter } from './noop-exporter.js';
 import { machineLine, runRounds } from './harness.js';
 import type { RoundCase } from './harness.js';
 
@@ -78,17 +77,6 @@ class KeepLast implements SpanProcessor {
   }
   shutdown(): Promise<void> {
     return this._next.shutdown();
-  }
-}
-
-class NoopExporter implements SpanExporter {
-  exported = 0;
-  export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
-    this.exported += spans.length;
-    resultCallback({ code: ExportResultCode.SUCCESS });
-  }
-  shutdown(): Promise<void> {
-    return Promise.resolve();
   }
 }
 

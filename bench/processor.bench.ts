@@ -38,12 +38,12 @@ import { spawnSync } from 'node:child_process';
 import { SpanKind } from '@opentelemetry/api';
 import type { Attributes, AttributeValue, Tracer } from '@opentelemetry/api';
 import { ExportResultCode } from '@opentelemetry/core';
-import type { ExportResult } from '@opentelemetry/core';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { ReadableSpan, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { LangfuseSpanProcessor } from '@langfuse/otel';
 import { GenAiEnrichingProcessor } from '@genai-enrich/processor';
 import type { GenAiEnrichingProcessorOptions } from '@genai-enrich/processor';
+import { NoopExporter } from './noop-exporter.js';
 import { machineLine, median, runRounds } from './harness.js';
 import type { RoundCase } from './harness.js';
 
@@ -91,21 +91,6 @@ const PROCESSOR_OPTIONS: GenAiEnrichingProcessorOptions = {
   maxPendingUsage: 100_000,
   maxOpenSpans: 100_000,
 };
-
-/** Drops every batch and calls back SUCCESS at once; counts spans so the bench can check none was lost. */
-class NoopExporter implements SpanExporter {
-  exported = 0;
-  export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
-    this.exported += spans.length;
-    resultCallback({ code: ExportResultCode.SUCCESS });
-  }
-  shutdown(): Promise<void> {
-    return Promise.resolve();
-  }
-  forceFlush(): Promise<void> {
-    return Promise.resolve();
-  }
-}
 
 // ── spans ────────────────────────────────────────────────────────────────────────────────────────────
 
