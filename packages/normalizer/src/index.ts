@@ -44,6 +44,8 @@ export {
 } from './usage.js';
 export type { ProviderCounts, ProviderUsage } from './usage.js';
 export { USAGE_SHAPES } from './provider-usage.js';
+export { settleUsage, includeAnthropicCache, keepTelemetryUsage } from './usage-consistency.js';
+export type { TelemetryUsageReason } from './usage-consistency.js';
 export type { UsageShape, ProviderCountName } from './provider-usage.js';
 export {
   USAGE_KEYS,
@@ -55,6 +57,8 @@ export {
   applyLateUsage,
   fillMissingUsage,
   moveUsage,
+  replaceUsage,
+  usageDiffers,
 } from './usage-attributes.js';
 export type { UsageCounts } from './usage.js';
 export {
@@ -77,4 +81,5 @@ export {
   ATTR_LOGFIRE_SPAN_TYPE,
   ATTR_LOGFIRE_REQUEST_DATA,
   ATTR_GENAI_ENRICH_USAGE_MOVED_TO,
+  ATTR_GENAI_ENRICH_TELEMETRY_USAGE,
 } from './semconv.js';

@@ -15,11 +15,6 @@ import type { MappingRule, ValueKind } from './rules.js';
 import {
   ATTR_GEN_AI_OPERATION_NAME,
   ATTR_GEN_AI_PROVIDER_NAME,
-  ATTR_GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
-  ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
-  ATTR_GEN_AI_USAGE_INPUT_TOKENS,
-  ATTR_GEN_AI_USAGE_OUTPUT_TOKENS,
-  ATTR_GEN_AI_USAGE_TOTAL_TOKENS,
   ATTR_SERVER_PORT,
   GEN_AI_OPERATION_NAME_VALUE_TEXT_COMPLETION,
   GEN_AI_PROVIDER_NAME_VALUE_AZURE_AI_OPENAI,
@@ -31,6 +26,7 @@ import {
 } from './semconv.js';
 import { USAGE_ATTRIBUTE_KEYS, extractUsageFromJson, toTokenCount } from './usage.js';
 import { applyUsage } from './usage-attributes.js';
+import { includeAnthropicCache } from './usage-consistency.js';
 
 /** Options for {@link normalizeAttributes}. */
 export interface NormalizeOptions {
@@ -391,24 +387,4 @@ function fillLogfireUsage(out: Attributes): void {
   if (!missing) return;
   const usage = extractUsageFromJson(raw) ?? extractUsageFromJson(responseData);
   if (usage !== undefined) applyUsage(out, usage);
-}
-
-/**
- * Semconv: Anthropic input tokens MUST include cache reads and writes. When the input count is smaller
- * than the cache counts alone, the emitter left the cache out, so it is added back. Equal or larger is
- * ambiguous and left alone.
- */
-function includeAnthropicCache(out: Attributes): void {
-  if (out[ATTR_GEN_AI_PROVIDER_NAME] !== GEN_AI_PROVIDER_NAME_VALUE_ANTHROPIC) return;
-  const input = toTokenCount(out[ATTR_GEN_AI_USAGE_INPUT_TOKENS]);
-  if (input === undefined) return;
-  const cache =
-    (toTokenCount(out[ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS]) ?? 0) +
-    (toTokenCount(out[ATTR_GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS]) ?? 0);
-  if (input >= cache) return;
-  out[ATTR_GEN_AI_USAGE_INPUT_TOKENS] = input + cache;
-  // A total the emitter computed from the same cache-less input is stale by the same amount.
-  const total = toTokenCount(out[ATTR_GEN_AI_USAGE_TOTAL_TOKENS]);
-  const output = toTokenCount(out[ATTR_GEN_AI_USAGE_OUTPUT_TOKENS]);
-  if (total !== undefined && total === input + (output ?? 0)) out[ATTR_GEN_AI_USAGE_TOTAL_TOKENS] = total + cache;
 }

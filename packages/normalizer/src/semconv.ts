@@ -117,3 +117,10 @@ export const ATTR_LOGFIRE_REQUEST_DATA = 'request_data';
  * raw usage sources (e.g. Logfire's `gen_ai.usage.raw`) must not be read again on a second pass.
  */
 export const ATTR_GENAI_ENRICH_USAGE_MOVED_TO = 'genai_enrich.usage_moved_to';
+
+/**
+ * genai-enrich's own record of usage telemetry reported but the span no longer carries: a JSON object with
+ * a `reason` (`provider_disagreed`: the provider's response said otherwise and its numbers are on the span;
+ * `inconsistent`: the counts contradicted each other) and the numbers, by attribute key.
+ */
+export const ATTR_GENAI_ENRICH_TELEMETRY_USAGE = 'genai_enrich.telemetry_usage';

@@ -7,6 +7,7 @@
  *   applyUsage        a key with no value at all          (what the emitter wrote, even junk, stays as it came)
  *   applyLateUsage    a key without a valid count, and placeholder zeros when the span reports no usage
  *   fillMissingUsage  a key without a valid count, and only with a positive count (the emitter's counts win)
+ *   replaceUsage      every key the new usage has          (the provider's bill over telemetry's numbers)
  *
  * The total (`gen_ai.usage.total_tokens`) is billed usage too, but not a `UsageCounts` field: the functions
  * that move late usage take it beside the counts, under the same rule.
@@ -131,4 +132,43 @@ export function fillMissingUsage(target: Attributes, usage: UsageCounts): number
 export function moveUsage(carrier: Attributes, target: Attributes): void {
   applyLateUsage(target, readUsage(carrier), toTokenCount(carrier[ATTR_GEN_AI_USAGE_TOTAL_TOKENS]));
   for (const key of USAGE_KEYS) delete carrier[key];
+}
+
+/**
+ * Writes every count `usage` has, over whatever `target` holds: the provider's own numbers, which win over
+ * telemetry's. The total takes `totalTokens` when given; a total the provider did not give that no longer
+ * equals input + output is removed (it was computed from the numbers just replaced). Returns the usage keys
+ * `target` held before, with their valid counts, for the caller to keep.
+ */
+export function replaceUsage(target: Attributes, usage: UsageCounts, totalTokens?: number): Record<string, number> {
+  const before: Record<string, number> = {};
+  for (const key of USAGE_KEYS) {
+    const n = toTokenCount(target[key]);
+    if (n !== undefined) before[key] = n;
+  }
+  for (const field of USAGE_FIELDS) {
+    const n = toTokenCount(usage[field]);
+    if (n !== undefined) target[USAGE_ATTRIBUTE_KEYS[field]] = n;
+  }
+  const total = toTokenCount(totalTokens);
+  if (total !== undefined) target[ATTR_GEN_AI_USAGE_TOTAL_TOKENS] = total;
+  else if (before[ATTR_GEN_AI_USAGE_TOTAL_TOKENS] !== undefined) {
+    const sum =
+      (toTokenCount(target[ATTR_GEN_AI_USAGE_INPUT_TOKENS]) ?? 0) +
+      (toTokenCount(target[ATTR_GEN_AI_USAGE_OUTPUT_TOKENS]) ?? 0);
+    if (sum !== before[ATTR_GEN_AI_USAGE_TOTAL_TOKENS]) delete target[ATTR_GEN_AI_USAGE_TOTAL_TOKENS];
+  }
+  return before;
+}
+
+/** Whether `usage` (and `totalTokens`) differ from `target`'s valid counts on any count both have. */
+export function usageDiffers(target: Attributes, usage: UsageCounts, totalTokens?: number): boolean {
+  for (const field of USAGE_FIELDS) {
+    const theirs = toTokenCount(usage[field]);
+    const ours = toTokenCount(target[USAGE_ATTRIBUTE_KEYS[field]]);
+    if (theirs !== undefined && ours !== undefined && theirs !== ours) return true;
+  }
+  const total = toTokenCount(totalTokens);
+  const ours = toTokenCount(target[ATTR_GEN_AI_USAGE_TOTAL_TOKENS]);
+  return total !== undefined && ours !== undefined && total !== ours;
 }

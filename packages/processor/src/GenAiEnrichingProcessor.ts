@@ -12,8 +12,8 @@
  *            a carrier: usage + the response id of a held span, or a Logfire stream
  *              record for a held sibling (logfire.ts) ─► move its usage there, release [joined] ─► forward
  *            not an inference span ──────────────────────────────────────────────────► forward
- *            has usage ─────────────── usage_source = telemetry ─┐
- *            late usage waits for its id (late-usage.ts) ─ join ─┴─ a tap report fills what is missing ─► forward
+ *            has usage ─────────────── usage_source = telemetry ─┐   a tap report: fills what is missing;
+ *            late usage waits for its id (late-usage.ts) ─ join ─┴─  differs? the bill wins ─► forward
  *            a tap report waits for it (tap-reports.ts) ─ its usage ─────────────────────────────────► forward
  *            nothing ─► HOLD                                                              held-spans.ts
  *
@@ -22,6 +22,7 @@
  *   HTTP usage tap (processor.fetch, tap/sink.ts) ─► held span by response id or active span? its usage,
  *                                       release [joined]; else it waits with the open span, or by key or id
  *   held ─► release: joined │ holdMillis passes [expired] │ maxHeldSpans [evicted] │ flush, shutdown [flushed]
+ *   every GenAI span leaves with usage that hangs together: cache ≤ input, reasoning ≤ output (settleUsage)
  *   watchdog: open longer than maxOpenMillis ─► force_ended = true, end() ─► onEnd
  *
  * Every wait (held spans, late usage, tap reports, open spans) is a DeadlineMap on one unref()ed
@@ -30,7 +31,14 @@
  * in stats().errors and reported once per place via diag (problems.ts).
  */
 import type { Attributes, Context } from '@opentelemetry/api';
-import { ATTR_GEN_AI_RESPONSE_ID, hasUsage, isInferenceSpan, moveUsage, toUsageCounts } from '@genai-enrich/normalizer';
+import {
+  ATTR_GEN_AI_RESPONSE_ID,
+  hasUsage,
+  isInferenceSpan,
+  moveUsage,
+  settleUsage,
+  toUsageCounts,
+} from '@genai-enrich/normalizer';
 import type { UsageCounts } from '@genai-enrich/normalizer';
 import { ATTR_USAGE_MOVED_TO, ATTR_USAGE_SOURCE } from './attributes.js';
 import { resolveConfig, validateConfig } from './config.js';
@@ -105,7 +113,11 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
     this._spans = new GenAiSpans({ keepLegacyAttributes: config.keepLegacyAttributes, spanNames: config.spanNames });
     this._next = new NextStage(next, config, (where, error) => problems.error(where, error));
     this._timer = new ExpiryTimer(config.clock, (error) => problems.error('timer', error));
-    this._held = new HeldSpans(this._timer, config, (span) => this._forward(span), [this._logfire]);
+    const leave = (span: ReadableSpanLike): void => {
+      settleUsage(span.attributes);
+      this._forward(span);
+    };
+    this._held = new HeldSpans(this._timer, config, leave, [this._logfire]);
     this._pending = new PendingUsage(this._timer, config, () =>
       problems.warnOnce(
         'pending-full',
@@ -250,6 +262,7 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
       tapReports: taps.reports,
       tapUsed: taps.used,
       tapSuperseded: taps.superseded,
+      tapDisagreed: taps.disagreed,
       tapUnmatched: taps.unmatched,
       tapPending: this._taps.pending,
       errors: this._problems.errors,
@@ -282,6 +295,12 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
   private _route(span: ReadableSpanLike): boolean {
     if (!this._spans.isGenAiEnded(span)) return false;
     this._spans.normalize(span);
+    const held = this._routeGenAi(span);
+    if (!held) settleUsage(span.attributes);
+    return held;
+  }
+
+  private _routeGenAi(span: ReadableSpanLike): boolean {
     const attributes = span.attributes;
     const responseId = responseIdOf(attributes);
     this._joinEventUsage(span, responseId);
@@ -306,7 +325,7 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
       this._held.hold(span, responseId);
       return true;
     }
-    if (tap !== undefined) this._taps.fill(span, tap);
+    if (tap !== undefined) this._taps.reconcile(span, tap);
     return false;
   }
 

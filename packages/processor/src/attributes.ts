@@ -1,4 +1,4 @@
-import { ATTR_GENAI_ENRICH_USAGE_MOVED_TO } from '@genai-enrich/normalizer';
+import { ATTR_GENAI_ENRICH_TELEMETRY_USAGE, ATTR_GENAI_ENRICH_USAGE_MOVED_TO } from '@genai-enrich/normalizer';
 
 /*
  * Attributes this processor writes, in its own namespace so they can never collide with semconv.
@@ -26,3 +26,13 @@ export const ATTR_HOLD_OUTCOME = 'genai_enrich.hold_outcome';
  * `gen_ai.usage.*` keys are removed, so a trace counts the usage once, on the inference span.
  */
 export const ATTR_USAGE_MOVED_TO = ATTR_GENAI_ENRICH_USAGE_MOVED_TO;
+
+/**
+ * Usage numbers telemetry reported that the span no longer carries, as one JSON object:
+ * `{"reason": "provider_disagreed" | "inconsistent", "estimate"?: why, "<gen_ai.usage.* key>": <count>, …}`.
+ * `provider_disagreed`: the HTTP usage tap read the provider's own usage and it differed; the provider's
+ * numbers are on the span (`genai_enrich.usage_source = http_tap`). `inconsistent`: cache read above input
+ * or reasoning above output; those detail counts were taken off the span. `estimate` says why telemetry's
+ * numbers are known to be an estimate (e.g. OpenLLMetry's `enrichTokens` on a stream).
+ */
+export const ATTR_TELEMETRY_USAGE = ATTR_GENAI_ENRICH_TELEMETRY_USAGE;

@@ -6,20 +6,26 @@
  *   span still open (watched) ─► waitForOpenSpan: kept with that span as long as the watchdog keeps it open
  *   otherwise ─────────────────► wait: by span key (or response id), holdMillis at most, maxPendingUsage
  *                                 entries at most; a second report for the same span is unmatched
- *   the span ends ─► take(span, responseId) ─► use: all counts (a span without usage), or fill: only the
- *                                               counts its telemetry lacks
+ *   the span ends ─► take(span, responseId) ─► use: all counts (a span without usage), or reconcile:
+ *                      telemetry agrees ─► fill only the counts it lacks
+ *                      telemetry differs ─► the provider's bill wins: the report's counts on the span,
+ *                                            telemetry's kept in genai_enrich.telemetry_usage [disagreed]
  *
- *   reports = used + superseded + unmatched + pending
+ *   reports = used + superseded + unmatched + pending    (disagreed counts the used ones that overrode)
  */
 import {
   ATTR_GEN_AI_RESPONSE_ID,
   ATTR_GEN_AI_RESPONSE_MODEL,
   fillMissingUsage,
+  keepTelemetryUsage,
+  replaceUsage,
   toTokenCount,
   toUsageCounts,
+  usageDiffers,
 } from '@genai-enrich/normalizer';
 import type { Attributes } from '@opentelemetry/api';
 import { ATTR_USAGE_SOURCE } from './attributes.js';
+import { knownEstimate } from './estimates.js';
 import type { DeadlineMap, ExpiryTimer } from './deadlines.js';
 import { spanKey } from './held-spans.js';
 import { joinUsage } from './late-usage.js';
@@ -42,13 +48,14 @@ export function cleanTapReport(raw: TapReport): TapReport | undefined {
     model: typeof raw.model === 'string' ? raw.model : undefined,
     usage,
     totalTokens: toTokenCount(raw.totalTokens),
+    ...(raw.streamed === true ? { streamed: true } : {}),
     ...(raw.activeSpan !== null && typeof raw.activeSpan === 'object' ? { activeSpan: raw.activeSpan } : {}),
   };
 }
 
 export class TapReports {
   /** See the balance in the header; `pending` is {@link TapReports.pending}. */
-  readonly counts = { reports: 0, used: 0, superseded: 0, unmatched: 0 };
+  readonly counts = { reports: 0, used: 0, superseded: 0, unmatched: 0, disagreed: 0 };
   private readonly _waiting: DeadlineMap<string, Waiting>;
   private readonly _waitingById = new Map<string, Waiting>();
   private readonly _forOpenSpan = new Map<object, TapReport>();
@@ -132,9 +139,29 @@ export class TapReports {
     this.counts.used++;
   }
 
-  /** A span whose telemetry carried usage keeps every count it has; the report fills only missing ones. */
-  fill(span: ReadableSpanLike, report: TapReport): void {
+  /**
+   * A span whose telemetry carried usage. Where telemetry and the report agree, the span keeps every count
+   * it has and the report fills only the missing ones. Where they differ on a count both have, the
+   * provider's bill wins: the report's counts go on the span, and telemetry's are kept under
+   * `genai_enrich.telemetry_usage`, with the reason they are an estimate when that is known.
+   */
+  reconcile(span: ReadableSpanLike, report: TapReport): void {
     const attributes = span.attributes;
+    if (usageDiffers(attributes, report.usage, report.totalTokens)) {
+      const telemetry = replaceUsage(attributes, report.usage, report.totalTokens);
+      const estimate = knownEstimate(span, report);
+      keepTelemetryUsage(
+        attributes,
+        'provider_disagreed',
+        telemetry,
+        estimate !== undefined ? { estimate } : undefined,
+      );
+      fillIdentity(attributes, report);
+      attributes[ATTR_USAGE_SOURCE] = 'http_tap';
+      this.counts.used++;
+      this.counts.disagreed++;
+      return;
+    }
     const filled = fillMissingUsage(attributes, report.usage) > 0;
     fillIdentity(attributes, report);
     if (filled) {

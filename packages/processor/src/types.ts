@@ -80,6 +80,7 @@ export type UsageSource =
   | 'record_usage'
   | 'late_attribute'
   | 'sibling_record'
+  /** The HTTP usage tap read the provider's own usage: all of it, or over telemetry numbers that differed. */
   | 'http_tap'
   /** The instrumentation set some counts and the HTTP usage tap filled the rest (e.g. cache or reasoning). */
   | 'telemetry+http_tap';
@@ -94,6 +95,8 @@ export interface TapReport {
   readonly model: string | undefined;
   readonly usage: UsageCounts;
   readonly totalTokens: number | undefined;
+  /** The response was a stream (SSE): some instrumentations estimate a stream's usage instead of reading it. */
+  readonly streamed?: boolean;
   /**
    * The span object that was active when the request was made. While the watchdog still tracks it as
    * open, the report waits for it past `holdMillis` (an abandoned stream's span ends only when the
@@ -198,6 +201,11 @@ export interface GenAiEnrichingProcessorStats {
   tapUsed: number;
   /** Tap reports not needed: the span's telemetry already carried every count the tap had. */
   tapSuperseded: number;
+  /**
+   * Of `tapUsed`: reports whose numbers differed from the span's telemetry. The provider's numbers were put
+   * on the span; telemetry's are in `genai_enrich.telemetry_usage`.
+   */
+  tapDisagreed: number;
   /**
    * Tap reports that found no span: no key, a second report for one span, `maxPendingUsage` reached, `holdMillis`
    * passed, or the span ended as no inference span.

@@ -99,28 +99,64 @@ describe('GenAiEnrichingProcessor and the HTTP usage tap', () => {
     assertTapBalance(p);
   });
 
-  it('counts an instrumentation set win; the tap fills only the counts that are missing', () => {
+  it('counts an instrumentation set that agree with the tap stay; the tap fills only the counts that are missing', () => {
     const p = pipeline();
-    const span = start(p, { ...CHAT_STREAM, 'gen_ai.usage.input_tokens': 100, 'gen_ai.usage.output_tokens': 25 });
+    const span = start(p, { ...CHAT_STREAM, 'gen_ai.usage.input_tokens': 120, 'gen_ai.usage.output_tokens': 30 });
     tapReport(p, report({ spanKey: keyOf(span) }));
     span.end();
     const out = p.next.ended[0];
-    assert.equal(out.attributes['gen_ai.usage.input_tokens'], 100);
-    assert.equal(out.attributes['gen_ai.usage.output_tokens'], 25);
+    assert.equal(out.attributes['gen_ai.usage.input_tokens'], 120);
+    assert.equal(out.attributes['gen_ai.usage.output_tokens'], 30);
     assert.equal(out.attributes['gen_ai.usage.cache_read.input_tokens'], 64);
     assert.equal(out.attributes['gen_ai.usage.reasoning.output_tokens'], 8);
     assert.equal(out.attributes['genai_enrich.usage_source'], 'telemetry+http_tap');
+    assert.equal(out.attributes['genai_enrich.telemetry_usage'], undefined, 'nothing disagreed');
+    assert.equal(p.processor.stats().tapDisagreed, 0);
     assertTapBalance(p);
   });
 
-  it('a report with nothing new for a span with telemetry usage is superseded, and zero details fill nothing', () => {
+  it("the provider's bill wins over telemetry that differs: its counts on the span, telemetry's kept (issue 10)", () => {
+    const p = pipeline();
+    const span = start(p, {
+      ...CHAT_STREAM,
+      'gen_ai.usage.input_tokens': 1,
+      'gen_ai.usage.output_tokens': 7,
+      'gen_ai.usage.total_tokens': 8,
+    });
+    tapReport(p, report({ spanKey: keyOf(span), totalTokens: undefined }));
+    span.end();
+    const out = p.next.ended[0];
+    assert.equal(out.attributes['gen_ai.usage.input_tokens'], 120);
+    assert.equal(out.attributes['gen_ai.usage.output_tokens'], 30);
+    assert.equal(out.attributes['gen_ai.usage.cache_read.input_tokens'], 64);
+    assert.equal(out.attributes['gen_ai.usage.reasoning.output_tokens'], 8);
+    assert.equal(
+      out.attributes['gen_ai.usage.total_tokens'],
+      undefined,
+      'a total computed from the replaced numbers goes',
+    );
+    assert.equal(out.attributes['genai_enrich.usage_source'], 'http_tap');
+    assert.deepEqual(JSON.parse(String(out.attributes['genai_enrich.telemetry_usage'])), {
+      reason: 'provider_disagreed',
+      'gen_ai.usage.input_tokens': 1,
+      'gen_ai.usage.output_tokens': 7,
+      'gen_ai.usage.total_tokens': 8,
+    });
+    const s = p.processor.stats();
+    assert.equal(s.tapUsed, 1);
+    assert.equal(s.tapDisagreed, 1);
+    assertTapBalance(p);
+  });
+
+  it('a report with nothing new for a span with the same telemetry usage is superseded, and zero details fill nothing', () => {
     const p = pipeline();
     const span = start(p, { ...CHAT_STREAM, 'gen_ai.usage.input_tokens': 100, 'gen_ai.usage.output_tokens': 25 });
     tapReport(
       p,
       report({
         spanKey: keyOf(span),
-        usage: { inputTokens: 1, outputTokens: 1, cacheReadInputTokens: 0, reasoningOutputTokens: 0 },
+        usage: { inputTokens: 100, outputTokens: 25, cacheReadInputTokens: 0, reasoningOutputTokens: 0 },
+        totalTokens: 125,
       }),
     );
     span.end();

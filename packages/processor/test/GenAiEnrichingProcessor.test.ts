@@ -305,11 +305,12 @@ describe('GenAiEnrichingProcessor', () => {
       });
       span.end();
       assert.equal(p.next.ended.length, 0);
-      span.setAttribute('gen_ai.usage.input_tokens', 1012);
+      span.setAttribute('gen_ai.usage.input_tokens', 12);
       span.setAttributes({ 'gen_ai.usage.output_tokens': 30, 'gen_ai.usage.cache_read_input_tokens': 1000 });
       assert.equal(p.next.ended.length, 0, 'released once the synchronous burst of writes is over');
       await Promise.resolve();
       const out = p.next.ended[0];
+      // Anthropic's input leaves out the cache; semconv's includes it, on the span as it leaves.
       assert.equal(out.attributes['gen_ai.usage.input_tokens'], 1012);
       assert.equal(out.attributes['gen_ai.usage.output_tokens'], 30, 'the second write of the burst lands too');
       assert.equal(out.attributes['gen_ai.usage.cache_read.input_tokens'], 1000);
@@ -317,6 +318,39 @@ describe('GenAiEnrichingProcessor', () => {
       assert.equal(p.processor.stats().lateAttributes, 2);
       span.setAttribute('gen_ai.usage.reasoning.output_tokens', 3);
       assert.equal(p.processor.stats().lateAttributes, 2, 'a write after the span left is not captured');
+      assertInvariants(p);
+    });
+
+    it('no span leaves with cache read above input or reasoning above output: those details are kept aside', async () => {
+      const p = pipeline();
+      const span = p.tracer.startSpan('chat', {
+        attributes: { 'gen_ai.provider.name': 'openai', 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'm' },
+      });
+      span.end();
+      span.setAttributes({
+        'gen_ai.usage.input_tokens': 10,
+        'gen_ai.usage.output_tokens': 3,
+        'gen_ai.usage.cache_read.input_tokens': 16,
+        'gen_ai.usage.reasoning.output_tokens': 4,
+      });
+      const telemetry = endSpan(p, 'chat', {
+        ...CHAT_STREAM,
+        'gen_ai.usage.input_tokens': 50,
+        'gen_ai.usage.output_tokens': 2,
+        'gen_ai.usage.reasoning.output_tokens': 5,
+      });
+      await Promise.resolve();
+      const late = p.next.ended.find((s) => s.spanContext().spanId === span.spanContext().spanId)!;
+      assert.equal(late.attributes['gen_ai.usage.input_tokens'], 10);
+      assert.equal(late.attributes['gen_ai.usage.cache_read.input_tokens'], undefined);
+      assert.equal(late.attributes['gen_ai.usage.reasoning.output_tokens'], undefined);
+      assert.deepEqual(JSON.parse(String(late.attributes['genai_enrich.telemetry_usage'])), {
+        reason: 'inconsistent',
+        'gen_ai.usage.cache_read.input_tokens': 16,
+        'gen_ai.usage.reasoning.output_tokens': 4,
+      });
+      assert.equal(telemetry.attributes['gen_ai.usage.reasoning.output_tokens'], undefined);
+      assert.equal(telemetry.attributes['gen_ai.usage.input_tokens'], 50);
       assertInvariants(p);
     });
 

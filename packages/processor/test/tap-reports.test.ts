@@ -1,6 +1,7 @@
 /*
  * TapReports (tap-reports.ts): checking raw reports, each way a report waits (with an open span, by span
- * key, by response id), what its span takes (use: all counts; fill: only missing ones), and the balance
+ * key, by response id), what its span takes (use: all counts; reconcile: only missing ones, or the provider's
+ * numbers where telemetry's differ), and the balance
  * reports = used + superseded + unmatched + pending, asserted after every step of every path.
  */
 import { describe, it } from 'node:test';
@@ -43,7 +44,7 @@ function setup(maxPendingUsage = 3) {
   const settle = (span: ReadableSpanLike, responseId?: string): TapReport | undefined => {
     const taken = taps.take(span, responseId);
     if (taken !== undefined) {
-      if ((span.attributes['gen_ai.usage.input_tokens'] ?? 0) !== 0) taps.fill(span, taken);
+      if ((span.attributes['gen_ai.usage.input_tokens'] ?? 0) !== 0) taps.reconcile(span, taken);
       else taps.use(span, taken);
     }
     assertBalance(taps);
@@ -157,7 +158,7 @@ describe('TapReports', () => {
     assertBalance(taps);
   });
 
-  it('fill(): telemetry keeps its counts; missing ones are filled (telemetry+http_tap), or the report is superseded', () => {
+  it('reconcile(): telemetry that agrees keeps its counts; missing ones are filled (telemetry+http_tap), or the report is superseded', () => {
     const { taps, source, receive } = setup();
     // Spans whose telemetry reported input and output counts.
     const telemetrySpan = () =>
@@ -171,17 +172,17 @@ describe('TapReports', () => {
         }),
       );
     const partial = telemetrySpan();
-    taps.fill(partial, receive(report({ usage: { inputTokens: 11, outputTokens: 4, cacheReadInputTokens: 6 } })));
+    taps.reconcile(partial, receive(report({ usage: { inputTokens: 9, outputTokens: 2, cacheReadInputTokens: 6 } })));
     assert.equal(partial.attributes['gen_ai.usage.input_tokens'], 9);
     assert.equal(partial.attributes['gen_ai.usage.output_tokens'], 2);
     assert.equal(partial.attributes['gen_ai.usage.cache_read.input_tokens'], 6);
     assert.equal(partial.attributes['genai_enrich.usage_source'], 'telemetry+http_tap');
-    assert.deepEqual([taps.counts.used, taps.counts.superseded], [1, 0]);
+    assert.deepEqual([taps.counts.used, taps.counts.superseded, taps.counts.disagreed], [1, 0, 0]);
 
     const complete = telemetrySpan();
-    taps.fill(
+    taps.reconcile(
       complete,
-      receive(report({ responseId: 'resp-c', usage: { inputTokens: 11, outputTokens: 4, reasoningOutputTokens: 0 } })),
+      receive(report({ responseId: 'resp-c', usage: { inputTokens: 9, outputTokens: 2, reasoningOutputTokens: 0 } })),
     );
     assert.equal(complete.attributes['gen_ai.usage.input_tokens'], 9);
     assert.equal(complete.attributes['gen_ai.usage.reasoning.output_tokens'], undefined, 'a zero detail fills nothing');
@@ -193,15 +194,60 @@ describe('TapReports', () => {
     const joined = endedSpan(
       source,
       'chat',
-      chatAttributes({ 'gen_ai.usage.input_tokens': 9, 'genai_enrich.usage_source': 'record_usage' }),
+      chatAttributes({ 'gen_ai.usage.input_tokens': USAGE.inputTokens, 'genai_enrich.usage_source': 'record_usage' }),
     );
-    taps.fill(joined, receive(report()));
+    taps.reconcile(joined, receive(report()));
     assert.equal(joined.attributes['genai_enrich.usage_source'], 'record_usage');
-    const unnamed = endedSpan(source, 'chat', chatAttributes({ 'gen_ai.usage.input_tokens': 9 }));
-    taps.fill(unnamed, receive(report()));
+    const unnamed = endedSpan(source, 'chat', chatAttributes({ 'gen_ai.usage.input_tokens': USAGE.inputTokens }));
+    taps.reconcile(unnamed, receive(report()));
     assert.equal(unnamed.attributes['genai_enrich.usage_source'], 'http_tap');
     assert.deepEqual([taps.counts.used, taps.counts.superseded], [3, 1]);
     assertBalance(taps);
+  });
+
+  it("reconcile(): the provider's bill wins over telemetry that differs, which is kept with its reason", () => {
+    const { taps, source, receive } = setup();
+    const span = endedSpan(
+      source,
+      'chat',
+      chatAttributes({
+        'gen_ai.usage.input_tokens': 9,
+        'gen_ai.usage.output_tokens': 2,
+        'gen_ai.usage.total_tokens': 11,
+      }),
+    );
+    taps.reconcile(span, receive(report({ usage: { inputTokens: 42, outputTokens: 17 }, totalTokens: 59 })));
+    assert.equal(span.attributes['gen_ai.usage.input_tokens'], 42);
+    assert.equal(span.attributes['gen_ai.usage.output_tokens'], 17);
+    assert.equal(span.attributes['gen_ai.usage.total_tokens'], 59);
+    assert.equal(span.attributes['genai_enrich.usage_source'], 'http_tap');
+    assert.deepEqual(JSON.parse(String(span.attributes['genai_enrich.telemetry_usage'])), {
+      reason: 'provider_disagreed',
+      'gen_ai.usage.input_tokens': 9,
+      'gen_ai.usage.output_tokens': 2,
+      'gen_ai.usage.total_tokens': 11,
+    });
+    assert.deepEqual([taps.counts.used, taps.counts.disagreed], [1, 1]);
+    assertBalance(taps);
+  });
+
+  it('reconcile(): names the estimate when the instrumentation is known to make one (OpenLLMetry 0.27 on a stream)', () => {
+    const { taps, receive } = setup();
+    const traceloop = spanSource({ scope: '@traceloop/instrumentation-openai', scopeVersion: '0.27.0' });
+    const estimated = () =>
+      endedSpan(
+        traceloop,
+        'openai.chat',
+        chatAttributes({ 'gen_ai.usage.input_tokens': 1, 'gen_ai.usage.output_tokens': 7 }),
+      );
+    const streamed = estimated();
+    taps.reconcile(streamed, receive(report({ usage: { inputTokens: 42, outputTokens: 17 }, streamed: true })));
+    const kept = JSON.parse(String(streamed.attributes['genai_enrich.telemetry_usage'])) as Record<string, unknown>;
+    assert.match(String(kept['estimate']), /enrichTokens/);
+    const plain = estimated();
+    taps.reconcile(plain, receive(report({ usage: { inputTokens: 42, outputTokens: 17 } })));
+    const keptPlain = JSON.parse(String(plain.attributes['genai_enrich.telemetry_usage'])) as Record<string, unknown>;
+    assert.equal(keptPlain['estimate'], undefined, 'not a stream: the numbers differ, but no estimate is known');
   });
 
   describe('waitForOpenSpan', () => {
@@ -218,7 +264,7 @@ describe('TapReports', () => {
       assert.equal(span.attributes['gen_ai.usage.input_tokens'], 11);
       assert.deepEqual(
         { ...taps.counts, pending: taps.pending },
-        { reports: 1, used: 1, superseded: 0, unmatched: 0, pending: 0 },
+        { reports: 1, used: 1, superseded: 0, unmatched: 0, disagreed: 0, pending: 0 },
       );
     });
 

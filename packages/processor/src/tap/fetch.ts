@@ -210,6 +210,7 @@ function tapResponse(response: Response, plan: Plan, sink: TapReportSink, maxBuf
         model: finding.model,
         usage: finding.usage,
         totalTokens: finding.totalTokens,
+        streamed: format === 'sse',
         ...(plan.activeSpan !== undefined ? { activeSpan: plan.activeSpan } : {}),
       });
     } catch {

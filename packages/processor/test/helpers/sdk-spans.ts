@@ -18,6 +18,8 @@ export interface SpanSource {
 export interface SpanSourceOptions {
   /** The tracer's instrumentation scope name; 'test' by default. */
   scope?: string;
+  /** The tracer's instrumentation scope version; none by default. */
+  scopeVersion?: string;
   /** Processors that run before the exporting one, in order. */
   processors?: SpanProcessor[];
   idGenerator?: IdGenerator;
@@ -29,7 +31,7 @@ export function spanSource(options: SpanSourceOptions = {}): SpanSource {
     spanProcessors: [...(options.processors ?? []), new SimpleSpanProcessor(exporter)],
     ...(options.idGenerator !== undefined ? { idGenerator: options.idGenerator } : {}),
   });
-  return { provider, tracer: provider.getTracer(options.scope ?? 'test'), exporter };
+  return { provider, tracer: provider.getTracer(options.scope ?? 'test', options.scopeVersion), exporter };
 }
 
 export interface StartOptions {
