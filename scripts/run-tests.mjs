@@ -11,7 +11,7 @@
 // Sharing saves a tsx start-up (about half a second of CPU) per file. Extra arguments pass through
 // (e.g. `npm test -- --test-name-pattern=formatTemplate`). docs/testing.md has the timings.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -75,9 +75,9 @@ for (const file of files) {
 alone.sort((a, b) => slowRank(a) - slowRank(b) || a.localeCompare(b));
 
 // One entry file per group, importing its files in order. They live in .tmp/ (ignored by git).
-const groupDir = join(root, '.tmp', 'test-groups');
-rmSync(groupDir, { recursive: true, force: true });
-mkdirSync(groupDir, { recursive: true });
+// A folder per run, so that two runs in one checkout do not rewrite each other's entry files.
+mkdirSync(join(root, '.tmp'), { recursive: true });
+const groupDir = mkdtempSync(join(root, '.tmp', 'test-groups-'));
 const entries = [];
 for (const [group, members] of groups) {
   const entry = join(groupDir, `${group}.test.mjs`);
@@ -105,4 +105,5 @@ const args = [
   ...ordered,
 ];
 const result = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
+rmSync(groupDir, { recursive: true, force: true });
 process.exit(result.status ?? 1);
