@@ -11,6 +11,7 @@
  * Without the tap a stream cannot be told from a plain call on these spans (0.27 records no stream flag),
  * so there an estimate cannot be named and stays as it is.
  */
+import { scopeOf } from './sdk-compat.js';
 import type { ReadableSpanLike, TapReport } from './types.js';
 
 interface KnownEstimate {
@@ -33,7 +34,7 @@ const KNOWN_ESTIMATES: readonly KnownEstimate[] = [
 
 /** Why the span's telemetry usage is known to be an estimate, or undefined when it is not known to be. */
 export function knownEstimate(span: ReadableSpanLike, report: TapReport): string | undefined {
-  const scope = span.instrumentationScope;
+  const scope = scopeOf(span);
   if (scope === undefined || scope === null || typeof scope.name !== 'string') return undefined;
   for (const known of KNOWN_ESTIMATES) {
     if (scope.name !== known.scope || (known.streamedOnly && report.streamed !== true)) continue;

@@ -18,6 +18,7 @@ import {
 } from '@genai-enrich/normalizer';
 import type { NormalizeSpanOptions } from '@genai-enrich/normalizer';
 import type { Attributes } from '@opentelemetry/api';
+import { scopeOf } from './sdk-compat.js';
 import type { ReadableSpanLike } from './types.js';
 
 /** Scope names whose verdict is cached; spans of further scopes are checked by their attributes. */
@@ -40,7 +41,7 @@ export class GenAiSpans {
   }
 
   isGenAi(span: ReadableSpanLike): boolean {
-    const scope = span.instrumentationScope;
+    const scope = scopeOf(span);
     let known: boolean | undefined;
     if (scope === this._lastScope) known = this._lastScopeGenAi;
     else if (scope !== undefined && scope !== null && typeof scope.name === 'string') {

@@ -37,6 +37,7 @@ export { DEFAULT_TAP_MAX_BUFFER_BYTES } from './tap/usage-parser.js';
 // What `next` may be, typed structurally so that one build serves SDK 1.x, 2.x and 3.x.
 export type {
   ExportResultLike,
+  InstrumentationScopeLike,
   ReadableSpanLike,
   SpanExporterLike,
   SpanLike,

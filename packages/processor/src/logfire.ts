@@ -22,6 +22,7 @@ import {
 } from '@genai-enrich/normalizer';
 import type { Attributes, HrTime } from '@opentelemetry/api';
 import type { Held, HeldIndex } from './held-spans.js';
+import { parentSpanIdOf } from './sdk-compat.js';
 import type { ReadableSpanLike } from './types.js';
 
 const STREAM_RECORD_TEMPLATE_PREFIX = 'streaming response from ';
@@ -55,8 +56,7 @@ export class LogfireRequests implements HeldIndex {
     const entry: Entry = {
       held,
       siblingKey: siblingKey(held.span),
-      requestKey:
-        held.span.parentSpanContext === undefined && typeof requestData === 'string' ? requestData : undefined,
+      requestKey: parentSpanIdOf(held.span) === undefined && typeof requestData === 'string' ? requestData : undefined,
       model: attributes[ATTR_GEN_AI_REQUEST_MODEL],
       start: held.span.startTime ?? NO_TIME,
     };
@@ -76,14 +76,14 @@ export class LogfireRequests implements HeldIndex {
   /** The held request span a stream record completes (see the header), or undefined. */
   findRequest(record: ReadableSpanLike): Held | undefined {
     const sibling = nearestPreceding(this._bySibling.get(siblingKey(record)), record);
-    if (sibling !== undefined || record.parentSpanContext !== undefined) return sibling;
+    if (sibling !== undefined || parentSpanIdOf(record) !== undefined) return sibling;
     const requestData = record.attributes[ATTR_LOGFIRE_REQUEST_DATA];
     return typeof requestData === 'string' ? nearestPreceding(this._byRequest.get(requestData), record) : undefined;
   }
 }
 
 function siblingKey(span: ReadableSpanLike): string {
-  return span.spanContext().traceId + '/' + (span.parentSpanContext?.spanId ?? '');
+  return span.spanContext().traceId + '/' + (parentSpanIdOf(span) ?? '');
 }
 
 const NO_TIME: HrTime = [0, 0];

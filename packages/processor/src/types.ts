@@ -23,12 +23,25 @@ export interface TimedEventLike {
   droppedAttributesCount?: number;
 }
 
-/** The SDK's `ReadableSpan`, as far as this package reads it. */
+/** An instrumentation scope (SDK 2.x, 3.x) or library (SDK 1.x). */
+export interface InstrumentationScopeLike {
+  name: string;
+  version?: string;
+  schemaUrl?: string;
+}
+
+/**
+ * The SDK's `ReadableSpan`, as far as this package reads it. SDK 2.x and 3.x name the parent
+ * `parentSpanContext` and the scope `instrumentationScope`; SDK 1.x names them `parentSpanId` and
+ * `instrumentationLibrary`. sdk-compat.ts reads whichever the span has.
+ */
 export interface ReadableSpanLike {
   readonly name: string;
   readonly kind: SpanKind;
   readonly spanContext: () => SpanContext;
   readonly parentSpanContext?: SpanContext;
+  /** SDK 1.x. */
+  readonly parentSpanId?: string;
   readonly startTime: HrTime;
   readonly endTime: HrTime;
   readonly status: SpanStatus;
@@ -36,7 +49,9 @@ export interface ReadableSpanLike {
   readonly links: Link[];
   readonly events: TimedEventLike[];
   readonly ended: boolean;
-  readonly instrumentationScope: { name: string; version?: string; schemaUrl?: string };
+  readonly instrumentationScope?: InstrumentationScopeLike;
+  /** SDK 1.x. */
+  readonly instrumentationLibrary?: InstrumentationScopeLike;
   // resource, duration and dropped counts are passed through untouched.
 }
 
