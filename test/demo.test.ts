@@ -1,6 +1,7 @@
 // `npm run demo` is the README's main job: it must run on a clean clone and say what it fixed.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { startOtlpReceiver } from './helpers/otlp-receiver.js';
@@ -44,6 +45,11 @@ describe('npm run demo', () => {
     const forwarded = /forwarded\s+(\d+)/.exec(stdout);
     assert.ok(received !== null && forwarded !== null);
     assert.equal(received[1], forwarded[1]);
+    // The README shows this output as the demo's real output: it must stay exactly that.
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const block = /```text\n(genai-enrich demo[\s\S]*?)```/.exec(readme);
+    assert.ok(block !== null, 'the README has the demo output block');
+    assert.equal(block[1], stdout, 'README.md shows what npm run demo prints');
   });
 
   describe('--otlp', () => {

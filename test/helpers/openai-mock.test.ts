@@ -63,7 +63,7 @@ describe('openai mock with the openai client', () => {
       responseId: completion.id,
       requestModel: 'gpt-4o-mini',
       responseModel: 'gpt-4o-mini-2024-07-18',
-      usage: { inputTokens: 30, outputTokens: 6, totalTokens: 36, cacheReadInputTokens: 0, reasoningOutputTokens: 0 },
+      usage: { inputTokens: 30, outputTokens: 6, totalTokens: 36, cacheReadInputTokens: 4, reasoningOutputTokens: 1 },
       completed: true,
     });
     assert.match(completion.id, CHAT_ID);
@@ -82,8 +82,9 @@ describe('openai mock with the openai client', () => {
     assert.equal(completion.usage?.prompt_tokens, 30);
     assert.equal(completion.usage?.completion_tokens, 6);
     assert.equal(completion.usage?.total_tokens, 36);
-    assert.equal(completion.usage?.prompt_tokens_details?.cached_tokens, 0);
-    assert.equal(completion.usage?.completion_tokens_details?.reasoning_tokens, 0);
+    // As the API sends them: the cache inside the prompt count, reasoning inside the completion count.
+    assert.equal(completion.usage?.prompt_tokens_details?.cached_tokens, 4);
+    assert.equal(completion.usage?.completion_tokens_details?.reasoning_tokens, 1);
   });
 
   it('streams chat without usage unless include_usage is set', async (t) => {
@@ -155,8 +156,8 @@ describe('openai mock with the openai client', () => {
       inputTokens: 40,
       outputTokens: 7,
       totalTokens: 47,
-      cacheReadInputTokens: 0,
-      reasoningOutputTokens: 0,
+      cacheReadInputTokens: 8,
+      reasoningOutputTokens: 2,
     });
     assert.notDeepEqual(call.usage, mock.calls[0].usage, 'usage differs between calls');
     assert.equal(last.usage?.prompt_tokens, 40);

@@ -125,9 +125,11 @@ function usageForCall(k: number, endpoint: MockCall['endpoint']): MockUsage {
     inputTokens,
     outputTokens,
     totalTokens: inputTokens + outputTokens,
-    cacheReadInputTokens: endpoint === 'responses' ? 8 * k : 0,
+    // Chat completions carry cache and reasoning counts as the Responses API does (in
+    // prompt_tokens_details / completion_tokens_details); embeddings have none.
+    cacheReadInputTokens: endpoint === 'responses' ? 8 * k : endpoint === 'chat' ? 4 * k : 0,
     // k, not 2k: 2k would overtake the output (5 + k) from the sixth call on.
-    reasoningOutputTokens: endpoint === 'responses' ? k : 0,
+    reasoningOutputTokens: endpoint === 'embeddings' ? 0 : k,
   };
 }
 

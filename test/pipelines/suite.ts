@@ -140,6 +140,13 @@ function checkCall(outcome: CallOutcome, e: CallExpectation): void {
   }
 
   assertUsage(span, wire, e.usage);
+  // Every count the wire carried is either carried by telemetry or listed as lost: no gap goes unlisted.
+  for (const f of TAPPED_FIELDS) {
+    const sent = wireValue(wire, f) ?? 0;
+    if (sent > 0 && !e.usage.includes(f)) {
+      assert.ok(e.lost?.fields.includes(f), `the wire sent ${f} = ${sent}: list it in usage or as lost`);
+    }
+  }
   assert.equal(span.attributes[USAGE.source], 'telemetry');
   assert.equal(span.attributes[USAGE.missing], undefined);
   for (const f of e.lost?.fields ?? []) {

@@ -3,6 +3,8 @@
 import { openAiClient } from '../calls.js';
 import type { SuiteOptions } from '../suite.js';
 
+const NO_DETAILS = 'the instrumentation records input and output tokens only';
+
 export const setup: SuiteOptions = {
   title: '@traceloop/instrumentation-openai 0.27.0 + openai 6.49.0',
   instrumentations: async () => {
@@ -11,12 +13,12 @@ export const setup: SuiteOptions = {
   },
   client: (pipeline, fetch) => openAiClient(pipeline.mock.baseURL, fetch),
   expect: {
-    chat: { usage: ['input', 'output'] },
+    chat: { usage: ['input', 'output'], lost: { fields: ['cacheRead', 'reasoning'], why: NO_DETAILS } },
     'chat-stream-usage': { missing: 'lost', why: 'streamed usage is dropped although include_usage is set' },
     'chat-stream-no-usage': { missing: 'not on the wire', why: 'include_usage was off' },
     responses: {
       usage: ['input', 'output'],
-      lost: { fields: ['cacheRead', 'reasoning'], why: 'the instrumentation records input and output tokens only' },
+      lost: { fields: ['cacheRead', 'reasoning'], why: NO_DETAILS },
     },
     'responses-stream': {
       missing: 'lost',

@@ -13,8 +13,8 @@ export const setup: SuiteOptions = {
   },
   client: (pipeline, fetch) => openAiClient(pipeline.mock.baseURL, fetch),
   expect: {
-    chat: { usage: ['input', 'output'] },
-    'chat-stream-usage': { usage: ['input', 'output'] },
+    chat: { usage: ['input', 'output'], lost: { fields: ['cacheRead', 'reasoning'], why: NO_DETAILS } },
+    'chat-stream-usage': { usage: ['input', 'output'], lost: { fields: ['cacheRead', 'reasoning'], why: NO_DETAILS } },
     'chat-stream-no-usage': { missing: 'not on the wire', why: 'include_usage was off' },
     responses: { usage: ['input', 'output'], lost: { fields: ['cacheRead', 'reasoning'], why: NO_DETAILS } },
     'responses-stream': { usage: ['input', 'output'], lost: { fields: ['cacheRead', 'reasoning'], why: NO_DETAILS } },
