@@ -85,6 +85,8 @@ writeFileSync(
       noEmit: true,
       skipLibCheck: true,
       types: ['node'],
+      // A project need not install @types/node for its snippets: the root's serve.
+      typeRoots: [join(home, 'node_modules', '@types'), join(root, 'node_modules', '@types')],
       ...(project === undefined ? { customConditions: ['@genai-enrich/source'] } : {}),
     },
     include: ['*.mts', '*.cts'],
