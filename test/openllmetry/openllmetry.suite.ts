@@ -31,7 +31,7 @@ const REASONING = 'gen_ai.usage.reasoning.output_tokens';
 /** Where Traceloop would send its own copy and poll its prompt registry: records every request. */
 interface Trap {
   baseUrl: string;
-  requests: Array<{ method: string; path: string; spanIds: string[] }>;
+  requests: Array<{ method: string; path: string; spanIds: string[]; unreleased: string[] }>;
   close(): Promise<void>;
 }
 
@@ -42,11 +42,19 @@ async function startTrap(): Promise<Trap> {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       let spanIds: string[] = [];
+      let unreleased: string[] = [];
       if (req.url?.endsWith('/v1/traces')) {
         const decoded = decodeTraceRequest(new Uint8Array(Buffer.concat(chunks)), 'protobuf');
         spanIds = decoded.spans.map((s) => s.spanContext().spanId);
+        // Spans our processor had not released yet when Traceloop's exporter serialized them.
+        unreleased = decoded.spans
+          .filter(
+            (s) =>
+              s.attributes['gen_ai.operation.name'] !== undefined && !('genai_enrich.usage_source' in s.attributes),
+          )
+          .map((s) => s.spanContext().spanId);
       }
-      requests.push({ method: req.method ?? '', path: req.url ?? '', spanIds });
+      requests.push({ method: req.method ?? '', path: req.url ?? '', spanIds, unreleased });
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
   });
@@ -263,5 +271,12 @@ describe("the README's old snippet: traceloop.initialize({ appName, processor })
       doubled.trap.requests.every((r) => r.path === '/traceloop/v1/traces'),
       'to the Traceloop base URL',
     );
+    // Both exporters serialize the same span objects: Traceloop's copy of a span our processor still held
+    // (the Responses stream, whose usage OpenLLMetry drops) went out before it was released and marked.
+    const early = new Set(doubled.trap.requests.flatMap((r) => r.unreleased));
+    assert.ok(early.size > 0, "Traceloop's copy of a held span left before it was released");
+    for (const span of doubled.receiver.spans.filter((x) => early.has(x.spanId))) {
+      assert.notEqual(span.attributes['genai_enrich.hold_outcome'], undefined, 'our copy says how it was released');
+    }
   });
 });
