@@ -124,8 +124,8 @@ export function assertUsageEqualsWire(spans: readonly DecodedSpan[], calls: read
 /**
  * A span of an exporter's own request to one of the collectors (instrumentation-http). Exporters suppress
  * tracing around their requests, but logfire.shutdown() disables the global context API (and with it the
- * suppression) before it flushes, and the OTLP exporters keep the `request` function they loaded on their
- * first send: one loaded while instrumentation-http was enabled still records a span after `disable()`.
+ * suppression) before it flushes, and an `http` loaded as an ES module while the instrumentation was enabled
+ * stays instrumented after `disable()` (docs/logfire.md, "Findings").
  */
 export function isExportRequest(run: Run, span: DecodedSpan): boolean {
   const url = span.attributes['url.full'];

@@ -302,14 +302,21 @@ describe('@pydantic/logfire-node 0.18.25 + @genai-enrich/processor (packed), Nod
       const printed = consoleAttributes(run!.app.stdout);
       const spans = inferenceSpans(run!.ours.spans);
       assert.equal(spans.length, 6);
+      let tapped = 0;
       for (const span of spans) {
         const text = printed.get(span.spanId);
         assert.ok(text !== undefined, `the console printed ${span.spanId}`);
         assert.match(text, /'gen_ai\.provider\.name': 'openai'/);
         assert.doesNotMatch(text, /'gen_ai\.system'/);
         assert.doesNotMatch(text, /genai_enrich\./);
-        assert.equal(span.attributes[USAGE.source] !== undefined || span.attributes[HOLD_OUTCOME] !== undefined, true);
+        assert.ok(span.attributes[USAGE.source] !== undefined || span.attributes[HOLD_OUTCOME] !== undefined);
+        // Counts the tap filled in (the instrumentation records input and output only) are not there yet.
+        if (span.attributes[USAGE.source] === 'telemetry+http_tap') {
+          tapped++;
+          assert.doesNotMatch(text, /gen_ai\.usage\.(cache_read|reasoning)/);
+        }
       }
+      assert.ok(tapped > 0, 'a span whose counts the tap completed was compared');
     });
 
     it("Logfire's copy of a held span: neither the usage joined later nor how the hold ended", () => {
