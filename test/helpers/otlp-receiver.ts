@@ -2,6 +2,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
+import { ConditionWaiters } from './condition-waiters.js';
 import { decodeTraceRequest, type DecodedSpan } from './otlp-json.js';
 
 export interface OtlpReceiver {
@@ -16,7 +17,10 @@ export interface OtlpReceiver {
 
 export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   const spans: DecodedSpan[] = [];
-  const waiters = new Set<() => void>();
+  const waiters = new ConditionWaiters(
+    spans,
+    (timeoutMs) => `OTLP receiver: condition not met within ${timeoutMs} ms (${spans.length} spans received)`,
+  );
   let requests = 0;
 
   const server = createServer((req, res) => {
@@ -42,7 +46,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
         return;
       }
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-      for (const w of waiters) w();
+      waiters.wake();
     });
   });
   server.unref();
@@ -56,21 +60,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
       return requests;
     },
     waitFor(predicate, timeoutMs = 5000) {
-      if (predicate(spans)) return Promise.resolve();
-      return new Promise<void>((resolve, reject) => {
-        const check = (): void => {
-          if (!predicate(spans)) return;
-          clearTimeout(timer);
-          waiters.delete(check);
-          resolve();
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(new Error(`OTLP receiver: condition not met within ${timeoutMs} ms (${spans.length} spans received)`));
-        }, timeoutMs);
-        timer.unref();
-        waiters.add(check);
-      });
+      return waiters.waitFor(predicate, timeoutMs);
     },
     close() {
       server.closeAllConnections();

@@ -3,6 +3,7 @@
 //   "ours"     OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, where GenAiEnrichingProcessor exports
 //   "logfire"  LOGFIRE_BASE_URL, where Logfire's own exporters send when they send at all
 import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
 import { startOpenAiMock, type MockCall, type MockUsage, type OpenAiMock } from '../helpers/openai-mock.js';
 import type { DecodedSpan } from '../helpers/otlp-json.js';
 import {
@@ -40,7 +41,7 @@ export interface RunOptions extends Pick<AppOptions, 'preload' | 'main' | 'signa
   lateUsage?: boolean;
 }
 
-export async function startRun(options: RunOptions): Promise<Run> {
+async function startRun(options: RunOptions): Promise<Run> {
   const [mock, ours, logfire] = await Promise.all([startOpenAiMock(), startCollector(), startCollector()]);
   const app = await runApp({
     preload: options.preload,
@@ -68,9 +69,22 @@ export async function startRun(options: RunOptions): Promise<Run> {
   return { app, mock, ours, logfire };
 }
 
-export async function closeRun(run: Run | undefined): Promise<void> {
+async function closeRun(run: Run | undefined): Promise<void> {
   if (run === undefined) return;
   await Promise.all([run.mock.close(), run.ours.close(), run.logfire.close()]);
+}
+
+/** Makes the run before the tests of the enclosing `describe` and closes it after them. */
+export function runFor(options: RunOptions): () => Run {
+  let run: Run | undefined;
+  before(async () => {
+    run = await startRun(options);
+  });
+  after(() => closeRun(run));
+  return () => {
+    assert.ok(run !== undefined, 'the run was made');
+    return run;
+  };
 }
 
 export function describeExit(run: Run): string {

@@ -11,6 +11,7 @@
 // was sent where and with which token.
 import { createServer } from 'node:http';
 import { gunzipSync } from 'node:zlib';
+import { ConditionWaiters } from '../helpers/condition-waiters.js';
 import { listenLoopback } from '../helpers/mock-server.js';
 import { decodeTraceRequest as decodeJsonSpans, type DecodedSpan } from '../helpers/otlp-json.js';
 import { decodeTraceRequest as decodeWireSpans } from '../../packages/relay/src/otlp/index.js';
@@ -69,7 +70,6 @@ function fromWire(span: RelaySpan): DecodedSpan {
 export async function startCollector(): Promise<Collector> {
   const requests: CollectedRequest[] = [];
   const spans: DecodedSpan[] = [];
-  const waiters = new Set<() => void>();
 
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -109,11 +109,15 @@ export async function startCollector(): Promise<Collector> {
       }
       // An empty body is a valid Export*ServiceResponse in both encodings ({} for JSON).
       answer(200);
-      for (const wake of waiters) wake();
+      waiters.wake();
     });
   });
   const { port, close } = await listenLoopback(server);
   const baseUrl = `http://127.0.0.1:${port}`;
+  const waiters = new ConditionWaiters(
+    spans,
+    (timeoutMs) => `collector ${baseUrl}: condition not met within ${timeoutMs} ms (${spans.length} spans)`,
+  );
   return {
     baseUrl,
     tracesUrl: `${baseUrl}/v1/traces`,
@@ -121,21 +125,7 @@ export async function startCollector(): Promise<Collector> {
     requests,
     spans,
     waitFor(predicate, timeoutMs = 5000) {
-      if (predicate(spans)) return Promise.resolve();
-      return new Promise<void>((resolve, reject) => {
-        const check = (): void => {
-          if (!predicate(spans)) return;
-          clearTimeout(timer);
-          waiters.delete(check);
-          resolve();
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(new Error(`collector ${baseUrl}: condition not met within ${timeoutMs} ms (${spans.length} spans)`));
-        }, timeoutMs);
-        timer.unref();
-        waiters.add(check);
-      });
+      return waiters.waitFor(predicate, timeoutMs);
     },
     close,
   };
