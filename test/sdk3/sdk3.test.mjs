@@ -456,6 +456,7 @@ for (const mode of MODES) {
         tapReports: 0,
         tapUsed: 0,
         tapSuperseded: 0,
+        tapDisagreed: 0,
         tapUnmatched: 0,
         tapPending: 0,
         errors: 0,
