@@ -6,7 +6,7 @@
 # 1. packs packages/normalizer and packages/processor into test/<name>/.packs (their prepack builds them,
 #    unless GENAI_ENRICH_PREBUILT=1 says dist/ is fresh; needs the root's dev dependencies: run `npm ci` at
 #    the root first);
-# 2. installs the project's own dependencies, pinned by its package-lock.json;
+# 2. installs the project's own dependencies exactly as its package-lock.json pins them (npm ci);
 # 3. installs the two fresh tarballs with --no-save: as `file:` dependencies the lockfile would pin an old
 #    tarball's integrity, and as links Node would resolve the root's packages (docs/sdk3.md).
 set -euo pipefail
@@ -32,6 +32,6 @@ ls "$dir/.packs"
 
 echo "== installing ${dir#"$root/"}"
 cd "$dir"
-npm install --no-audit --no-fund
+npm ci --no-audit --no-fund
 npm install --no-save --no-audit --no-fund \
   ./.packs/genai-enrich-normalizer-0.1.0.tgz ./.packs/genai-enrich-processor-0.1.0.tgz
