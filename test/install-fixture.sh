@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs one of the separate fixture projects of test/ (test/sdk3, test/logfire) as a user installs it:
+# Installs one of the separate fixture projects of test/ (sdk1, sdk3, openllmetry, logfire) as a user would:
 #
 #   bash test/install-fixture.sh test/<name>
 #
