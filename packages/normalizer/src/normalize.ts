@@ -1,5 +1,5 @@
 import type { Attributes, AttributeValue } from './types.js';
-import { PROVIDER_VALUE_MAP, normalizeProviderName } from './providers.js';
+import { PROVIDER_VALUE_MAP, isFrameworkName, normalizeProviderName } from './providers.js';
 import {
   ATTR_AI_OPERATION_ID,
   ATTR_LOGFIRE_RESPONSE_DATA,
@@ -24,7 +24,15 @@ import {
   GEN_AI_PROVIDER_NAME_VALUE_ANTHROPIC,
   ATTR_GENAI_ENRICH_USAGE_MOVED_TO,
 } from './semconv.js';
-import { USAGE_ATTRIBUTE_KEYS, extractUsageFromJson, toTokenCount } from './usage.js';
+import {
+  MAX_USAGE_JSON_LENGTH,
+  USAGE_ATTRIBUTE_KEYS,
+  extractUsageFromJson,
+  mapProviderUsage,
+  toTokenCount,
+} from './usage.js';
+import type { UsageCounts } from './usage.js';
+import { USAGE_SHAPES } from './provider-usage.js';
 import { applyUsage } from './usage-attributes.js';
 import { includeAnthropicCache } from './usage-consistency.js';
 
@@ -42,6 +50,8 @@ export const ATTR_OPENINFERENCE_SPAN_KIND = 'openinference.span.kind';
 const ATTR_GEN_AI_SYSTEM = 'gen_ai.system';
 const ATTR_LLM_IS_STREAMING = 'llm.is_streaming';
 const ATTR_AI_PROMPT_MESSAGES = 'ai.prompt.messages';
+/** LangSmith's OpenTelemetry mode: LangChain's `UsageMetadata` as JSON, the only place of its cache and reasoning counts. */
+const ATTR_LANGSMITH_USAGE_METADATA = 'langsmith.metadata.usage_metadata';
 
 const hasOwn = Object.prototype.hasOwnProperty;
 /** The five count keys (not the total): a Logfire span missing any of them may find it in its JSON. */
@@ -90,14 +100,14 @@ function isAlreadyNormal(attributes: Attributes): boolean {
 
 /**
  * A two-character test that rules out most keys that are neither mapping sources nor derivation
- * triggers: every such key starts with `ge`, `ll`, `ai`, `op`, `re` or `__`.
+ * triggers: every such key starts with `ge`, `ll`, `la`, `ai`, `op`, `re` or `__`.
  */
 function mayMatter(key: string): boolean {
   switch (key.charCodeAt(0)) {
     case 103: // g
       return key.charCodeAt(1) === 101; // e
     case 108: // l
-      return key.charCodeAt(1) === 108; // l
+      return key.charCodeAt(1) === 108 || key.charCodeAt(1) === 97; // l, a (langsmith.*)
     case 97: // a
       return key.charCodeAt(1) === 105; // i
     case 111: // o
@@ -126,6 +136,7 @@ for (const key of [
   ATTR_OPENINFERENCE_SPAN_KIND,
   ATTR_LOGFIRE_RESPONSE_DATA,
   ATTR_LOGFIRE_USAGE_RAW,
+  ATTR_LANGSMITH_USAGE_METADATA,
   '__proto__',
 ]) {
   KEY_TABLE[key] = TRIGGER;
@@ -217,7 +228,7 @@ function rebuild(attributes: Attributes, keepLegacy: boolean): Attributes {
   }
 
   deriveOperationName(out, vercelOperation);
-  if (!vercelOuter) fillLogfireUsage(out);
+  if (!vercelOuter) fillJsonUsage(out);
   includeAnthropicCache(out);
   return out;
 }
@@ -244,7 +255,10 @@ function convert(kind: ValueKind, value: AttributeValue): AttributeValue | undef
     case 'stream':
       return toStreamFlag(value);
     case 'provider':
-      return typeof value === 'string' && value.length > 0 ? normalizeProviderName(value) : undefined;
+      // A framework (langchain) is not where a model call goes: such a value is not mapped.
+      return typeof value === 'string' && value.length > 0 && !isFrameworkName(value)
+        ? normalizeProviderName(value)
+        : undefined;
     case 'operation':
       return typeof value === 'string' && value.length > 0 ? (OPERATION_VALUE_MAP.get(value) ?? value) : undefined;
     case 'request-type':
@@ -370,11 +384,15 @@ function deriveOperationName(out: Attributes, vercelOperation: string | undefine
   if (operation !== undefined) out[ATTR_GEN_AI_OPERATION_NAME] = operation;
 }
 
-/** Logfire puts cache and reasoning counts only in JSON strings; fill each missing canonical count. */
-function fillLogfireUsage(out: Attributes): void {
+/**
+ * Logfire and LangSmith put cache and reasoning counts only in JSON strings (the provider's usage object;
+ * LangChain's `UsageMetadata`); fill each missing canonical count from them.
+ */
+function fillJsonUsage(out: Attributes): void {
   const raw = out[ATTR_LOGFIRE_USAGE_RAW];
   const responseData = out[ATTR_LOGFIRE_RESPONSE_DATA];
-  if (raw === undefined && responseData === undefined) return;
+  const langsmith = out[ATTR_LANGSMITH_USAGE_METADATA];
+  if (raw === undefined && responseData === undefined && langsmith === undefined) return;
   // A record whose usage already moved to its request span would count the call twice.
   if (out[ATTR_GENAI_ENRICH_USAGE_MOVED_TO] !== undefined) return;
   let missing = false;
@@ -385,6 +403,17 @@ function fillLogfireUsage(out: Attributes): void {
     }
   }
   if (!missing) return;
-  const usage = extractUsageFromJson(raw) ?? extractUsageFromJson(responseData);
+  const usage = extractUsageFromJson(raw) ?? extractUsageFromJson(responseData) ?? langchainUsage(langsmith);
   if (usage !== undefined) applyUsage(out, usage);
+}
+
+function langchainUsage(value: AttributeValue | undefined): UsageCounts | undefined {
+  if (typeof value !== 'string' || value.length > MAX_USAGE_JSON_LENGTH || value.charCodeAt(0) !== 123 /* { */) {
+    return undefined;
+  }
+  try {
+    return mapProviderUsage(USAGE_SHAPES.langchain, JSON.parse(value))?.usage;
+  } catch {
+    return undefined;
+  }
 }

@@ -97,6 +97,21 @@ export const USAGE_SHAPES = Object.freeze({
     outputExcludes: ['reasoning'],
     omitsZeroCounts: true,
   }),
+  /**
+   * LangChain's `UsageMetadata`, which LangSmith writes as the JSON attribute
+   * `langsmith.metadata.usage_metadata`: its details break the input and output counts down.
+   */
+  langchain: row({
+    name: 'langchain.usage_metadata',
+    paths: {
+      input: 'input_tokens',
+      output: 'output_tokens',
+      cacheRead: 'input_token_details.cache_read',
+      cacheCreation: 'input_token_details.cache_creation',
+      reasoning: 'output_token_details.reasoning',
+      total: 'total_tokens',
+    },
+  }),
 });
 
 /**

@@ -118,3 +118,25 @@ export function normalizeProviderName(value: string): string {
   }
   return PROVIDER_PREFIX_MAP.get(lower.slice(0, dot)) ?? value;
 }
+
+/**
+ * Frameworks that some emitters write where a provider belongs (LangSmith: `gen_ai.system = langchain` on
+ * chain and prompt spans). A framework calls no model by itself, so it is not mapped to
+ * `gen_ai.provider.name`: the legacy key stays as it came.
+ */
+export const FRAMEWORK_NAMES: ReadonlySet<string> = new Set([
+  'langchain',
+  'langgraph',
+  'llamaindex',
+  'llama_index',
+  'crewai',
+  'autogen',
+  'haystack',
+  'semantic_kernel',
+  'dspy',
+]);
+
+/** Whether a provider-like value names a framework, not a provider (see {@link FRAMEWORK_NAMES}). */
+export function isFrameworkName(value: string): boolean {
+  return FRAMEWORK_NAMES.has(value.toLowerCase());
+}

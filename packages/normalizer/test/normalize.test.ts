@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { normalizeAttributes, toStringArray } from '../src/normalize.js';
+import { isNormalized, normalizeAttributes, toStringArray } from '../src/normalize.js';
 import type { Attributes } from '../src/types.js';
 
 describe('normalizeAttributes', () => {
@@ -474,5 +474,40 @@ describe('isNormalized', () => {
     assert.equal(isNormalized({ 'http.route': '/x' }), true);
     assert.equal(isNormalized({ 'gen_ai.system': 'openai' }), false);
     assert.equal(isNormalized(null as unknown as Attributes), false);
+  });
+});
+
+describe('LangSmith (OpenTelemetry mode)', () => {
+  // As LangSmith 0.14 writes a ChatOpenAI span (../shared reference: observed with the real packages).
+  const usageMetadata =
+    '{"input_tokens":42,"output_tokens":17,"total_tokens":59,"input_token_details":{"audio":0,"cache_read":16},"output_token_details":{"audio":0,"reasoning":4}}';
+
+  it('takes the cache and reasoning counts only langsmith.metadata.usage_metadata has', () => {
+    const out = normalizeAttributes({
+      'gen_ai.operation.name': 'chat',
+      'gen_ai.system': 'openai',
+      'gen_ai.request.model': 'gpt-4o-mini',
+      'gen_ai.usage.input_tokens': 42,
+      'gen_ai.usage.output_tokens': 17,
+      'langsmith.metadata.usage_metadata': usageMetadata,
+    });
+    assert.equal(out['gen_ai.usage.cache_read.input_tokens'], 16);
+    assert.equal(out['gen_ai.usage.reasoning.output_tokens'], 4);
+    assert.equal(out['gen_ai.usage.input_tokens'], 42, 'what the span had stays');
+    assert.equal(out['gen_ai.provider.name'], 'openai');
+    assert.equal(isNormalized({ 'langsmith.metadata.usage_metadata': usageMetadata }), false, 'the key triggers work');
+  });
+
+  it('does not map a framework (gen_ai.system = langchain) to gen_ai.provider.name', () => {
+    const out = normalizeAttributes({ 'gen_ai.operation.name': 'chain', 'gen_ai.system': 'langchain' });
+    assert.equal(out['gen_ai.provider.name'], undefined);
+    assert.equal(out['gen_ai.system'], 'langchain', 'the key stays as it came');
+  });
+
+  it('ignores a junk usage_metadata', () => {
+    for (const junk of ['{', '[1]', '{"input_tokens":"x"}', 'n/a']) {
+      const out = normalizeAttributes({ 'gen_ai.operation.name': 'chat', 'langsmith.metadata.usage_metadata': junk });
+      assert.equal(out['gen_ai.usage.input_tokens'], undefined, junk);
+    }
   });
 });
