@@ -20,6 +20,7 @@ export {
   isGenAiSpan,
   isGenAiScope,
   isInferenceSpan,
+  isModelCall,
   INFERENCE_OPERATIONS,
   GENAI_SCOPE_PREFIXES,
 } from './predicates.js';

@@ -1,6 +1,9 @@
 import type { Attributes } from './types.js';
 import {
   ATTR_GEN_AI_OPERATION_NAME,
+  ATTR_GEN_AI_REQUEST_MODEL,
+  ATTR_GEN_AI_RESPONSE_ID,
+  ATTR_GEN_AI_RESPONSE_MODEL,
   GEN_AI_OPERATION_NAME_VALUE_CHAT,
   GEN_AI_OPERATION_NAME_VALUE_EMBEDDINGS,
   GEN_AI_OPERATION_NAME_VALUE_GENERATE_CONTENT,
@@ -83,4 +86,22 @@ export function isGenAiScope(scopeName: string): boolean {
 export function isInferenceSpan(attributes: Attributes): boolean {
   const operation = attributes[ATTR_GEN_AI_OPERATION_NAME];
   return typeof operation === 'string' && INFERENCE_OPERATIONS.has(operation);
+}
+
+/**
+ * Whether an inference span looks like a call to a model: it names a request model, a response model or a
+ * response id. LangSmith writes `gen_ai.operation.name = chat` on prompt-template steps that call nothing;
+ * such a span has none of these, and there is no usage to wait for.
+ */
+export function isModelCall(attributes: Attributes): boolean {
+  return (
+    isInferenceSpan(attributes) &&
+    (nonEmpty(attributes[ATTR_GEN_AI_REQUEST_MODEL]) ||
+      nonEmpty(attributes[ATTR_GEN_AI_RESPONSE_MODEL]) ||
+      nonEmpty(attributes[ATTR_GEN_AI_RESPONSE_ID]))
+  );
+}
+
+function nonEmpty(value: unknown): boolean {
+  return typeof value === 'string' && value.length > 0;
 }

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { isGenAiScope, isGenAiSpan, isInferenceSpan } from '../src/predicates.js';
+import { isGenAiScope, isGenAiSpan, isInferenceSpan, isModelCall } from '../src/predicates.js';
 
 describe('isGenAiSpan', () => {
   it('recognises GenAI keys of every dialect', () => {
@@ -46,5 +46,16 @@ describe('isInferenceSpan', () => {
       assert.equal(isInferenceSpan({ 'gen_ai.operation.name': op }), false, String(op));
     }
     assert.equal(isInferenceSpan({}), false);
+  });
+});
+
+describe('isModelCall', () => {
+  it('needs an inference operation and a request model, response model or response id', () => {
+    assert.equal(isModelCall({ 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'm' }), true);
+    assert.equal(isModelCall({ 'gen_ai.operation.name': 'embeddings', 'gen_ai.response.id': 'r' }), true);
+    assert.equal(isModelCall({ 'gen_ai.operation.name': 'chat', 'gen_ai.response.model': 'm-1' }), true);
+    assert.equal(isModelCall({ 'gen_ai.operation.name': 'chat', 'gen_ai.system': 'langchain' }), false);
+    assert.equal(isModelCall({ 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': '' }), false);
+    assert.equal(isModelCall({ 'gen_ai.operation.name': 'chain', 'gen_ai.request.model': 'm' }), false);
   });
 });

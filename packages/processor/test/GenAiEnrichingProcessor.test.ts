@@ -133,6 +133,26 @@ describe('GenAiEnrichingProcessor', () => {
   });
 
   describe('holding', () => {
+    it('holds only model calls: a span labelled chat with no model and no response id is forwarded at once', () => {
+      const p = pipeline();
+      // LangSmith's ChatPromptTemplate step (a prompt, not a call): gen_ai.operation.name = chat, no model.
+      const template = endSpan(p, 'ChatPromptTemplate', {
+        'gen_ai.operation.name': 'chat',
+        'gen_ai.system': 'langchain',
+        'langsmith.span.kind': 'prompt',
+      });
+      assert.equal(p.processor.stats().held, 0);
+      assert.equal(p.next.ended[0], template);
+      assert.equal(
+        template.attributes['genai_enrich.usage_missing'],
+        undefined,
+        'nothing is missing: nothing was called',
+      );
+      endSpan(p, 'ChatOpenAI', { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'gpt-4o-mini' });
+      assert.equal(p.processor.stats().held, 1, 'a model call without usage is held as before');
+      assertInvariants(p);
+    });
+
     it('holds an inference span without usage and expires it after holdMillis, marked', () => {
       const p = pipeline({ holdMillis: 5000 });
       endSpan(p, 'chat gpt-4o-mini', CHAT_STREAM);
