@@ -130,8 +130,10 @@ function checkCall(outcome: CallOutcome, e: CallExpectation): void {
     if (e.forceEnded === true) {
       assert.equal(span.attributes[USAGE.forceEnded], true);
       const millis = Number(span.endTimeUnixNano - span.startTimeUnixNano) / 1e6;
-      // Ended by the watchdog: not before maxOpenMillis, and not much later (its timer is exact).
-      assert.ok(millis >= MAX_OPEN_MILLIS - 1 && millis < MAX_OPEN_MILLIS + 2000, `force-ended after ${millis} ms`);
+      // Ended by the watchdog: not before maxOpenMillis, and not much later (its timer is exact). The span's
+      // times come from the SDK's performance clock, the watchdog's from Date.now(); in a process that has
+      // run a while the two drift a few milliseconds apart, hence the slack below.
+      assert.ok(millis >= MAX_OPEN_MILLIS - 5 && millis < MAX_OPEN_MILLIS + 2000, `force-ended after ${millis} ms`);
     } else {
       assert.equal(span.attributes[USAGE.forceEnded], undefined);
     }

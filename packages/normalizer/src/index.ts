@@ -60,6 +60,9 @@ export {
   moveUsage,
   replaceUsage,
   usageDiffers,
+  setAsideRepeatedUsage,
+  REPEATED_USAGE_PREFIX,
+  ATTR_USAGE_REPEATS,
 } from './usage-attributes.js';
 export type { UsageCounts } from './usage.js';
 export {

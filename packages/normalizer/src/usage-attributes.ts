@@ -172,3 +172,23 @@ export function usageDiffers(target: Attributes, usage: UsageCounts, totalTokens
   const ours = toTokenCount(target[ATTR_GEN_AI_USAGE_TOTAL_TOKENS]);
   return total !== undefined && ours !== undefined && total !== ours;
 }
+
+/** Where a span's usage goes when it repeats usage counted on other spans: `genai_enrich.repeated_usage.*`. */
+export const REPEATED_USAGE_PREFIX = 'genai_enrich.repeated_usage.';
+/** Why a span's usage was set aside: `descendants` (it sums the calls below it) or `twin` (a second span of one call). */
+export const ATTR_USAGE_REPEATS = 'genai_enrich.usage_repeats';
+
+/**
+ * Sets a span's usage aside because other spans of the trace already count it: every `gen_ai.usage.X` key
+ * moves to `genai_enrich.repeated_usage.X`, and `genai_enrich.usage_repeats` says why. Nothing is lost: a
+ * consumer that wants per-agent totals reads them there.
+ */
+export function setAsideRepeatedUsage(attributes: Attributes, reason: 'descendants' | 'twin'): void {
+  for (const key of USAGE_KEYS) {
+    const value = attributes[key];
+    if (value === undefined) continue;
+    attributes[REPEATED_USAGE_PREFIX + key.slice('gen_ai.usage.'.length)] = value;
+    delete attributes[key];
+  }
+  attributes[ATTR_USAGE_REPEATS] = reason;
+}

@@ -57,6 +57,7 @@ import { Problems } from './problems.js';
 import { TapReports } from './tap-reports.js';
 import { usageTapFetch } from './tap/fetch.js';
 import { registerTapSink } from './tap/sink.js';
+import { UsageTree } from './usage-tree.js';
 import { Watchdog } from './watchdog.js';
 import type { FetchLike } from './tap/fetch.js';
 import type {
@@ -95,6 +96,7 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
   private readonly _pending: PendingUsage;
   private readonly _taps: TapReports;
   private readonly _watchdog: Watchdog;
+  private readonly _tree: UsageTree;
   private readonly _onLateAttributes: LateAttributesListener = (span, attributes) =>
     this._joinLateAttributes(span, attributes);
   private readonly _counts = { received: 0, forwarded: 0, carriers: 0, lateAttributes: 0 };
@@ -114,9 +116,18 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
     this._spans = new GenAiSpans({ keepLegacyAttributes: config.keepLegacyAttributes, spanNames: config.spanNames });
     this._next = new NextStage(next, config, (where, error) => problems.error(where, error));
     this._timer = new ExpiryTimer(config.clock, (error) => problems.error('timer', error));
+    this._tree = new UsageTree(
+      this._timer,
+      {
+        waitMillis: config.maxOpenMillis + config.holdMillis,
+        maxNodes: config.maxOpenSpans + config.maxHeldSpans,
+        countOnce: config.countUsageOnce,
+      },
+      (span) => this._forward(span),
+    );
     const leave = (span: ReadableSpanLike): void => {
       settleUsage(span.attributes);
-      this._forward(span);
+      if (!this._tree.leaving(span)) this._forward(span);
     };
     this._held = new HeldSpans(this._timer, config, leave, [this._logfire]);
     this._pending = new PendingUsage(this._timer, config, () =>
@@ -157,6 +168,7 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
     try {
       if (this._shutdownPromise === undefined && this._spans.isGenAi(span)) {
         this._watchdog.watch(span);
+        this._tree.started(span);
         if (this._captureLateAttributes) captureLateAttributes(span, this._onLateAttributes);
       }
     } catch (error) {
@@ -236,7 +248,7 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
   }
 
   /**
-   * A snapshot of the counters; `received = forwarded + held`, `holds = joined + expired + evicted + flushed + held`
+   * A snapshot of the counters; `received = forwarded + held + awaitingDescendants`, `holds = joined + expired + evicted + flushed + held`
    * and `tapReports = tapUsed + tapSuperseded + tapUnmatched + tapPending`.
    */
   stats(): GenAiEnrichingProcessorStats {
@@ -266,6 +278,8 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
       tapDisagreed: taps.disagreed,
       tapUnmatched: taps.unmatched,
       tapPending: this._taps.pending,
+      usageRepeated: this._tree.counts.repeatedDescendants + this._tree.counts.repeatedTwins,
+      awaitingDescendants: this._tree.waiting,
       errors: this._problems.errors,
     };
   }
@@ -274,6 +288,7 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
   async forceFlush(): Promise<void> {
     if (this._shutdownPromise !== undefined) return this._shutdownPromise;
     this._held.releaseAll('flushed');
+    this._tree.releaseAll();
     await this._next.forceFlush();
   }
 
@@ -286,19 +301,23 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
   private async _shutdown(): Promise<void> {
     this._timer.stop();
     this._held.releaseAll('flushed');
+    this._tree.releaseAll();
     this._pending.clear();
     this._taps.clear();
     this._watchdog.clear();
     await this._next.shutdown();
   }
 
-  /** The way of an ended span (see the header): true when it is now held, false when it is to be forwarded. */
+  /** The way of an ended span (see the header): true when it waits (held, or for its descendants), false when it is to be forwarded. */
   private _route(span: ReadableSpanLike): boolean {
-    if (!this._spans.isGenAiEnded(span)) return false;
+    if (!this._spans.isGenAiEnded(span)) {
+      this._tree.passThrough(span);
+      return false;
+    }
     this._spans.normalize(span);
-    const held = this._routeGenAi(span);
-    if (!held) settleUsage(span.attributes);
-    return held;
+    if (this._routeGenAi(span)) return true;
+    settleUsage(span.attributes);
+    return this._tree.leaving(span);
   }
 
   private _routeGenAi(span: ReadableSpanLike): boolean {

@@ -36,6 +36,7 @@ export interface ResolvedConfig {
   keepLegacyAttributes: boolean;
   spanNames: SpanNameMode;
   captureLateAttributes: boolean;
+  countUsageOnce: boolean;
   maxQueueSize: number;
   maxExportBatchSize: number;
   scheduledDelayMillis: number;
@@ -65,7 +66,7 @@ export function validateConfig(options: GenAiEnrichingProcessorOptions | undefin
   if (notAnObject !== undefined) return [notAnObject];
   const o = options as Record<string, unknown>;
   for (const [name, bounds] of NUMERIC) push(problems, integerProblem(name, o[name], bounds));
-  for (const name of ['keepLegacyAttributes', 'captureLateAttributes'] as const)
+  for (const name of ['keepLegacyAttributes', 'captureLateAttributes', 'countUsageOnce'] as const)
     push(problems, booleanProblem(name, o[name]));
   if (o['spanNames'] !== undefined && !SPAN_NAME_MODES.includes(o['spanNames'] as SpanNameMode)) {
     problems.push(
@@ -91,6 +92,7 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   ...NUMERIC.map(([n]) => n),
   'keepLegacyAttributes',
   'captureLateAttributes',
+  'countUsageOnce',
   'spanNames',
   'clock',
 ]);
@@ -120,6 +122,7 @@ export function resolveConfig(options: GenAiEnrichingProcessorOptions | undefine
     keepLegacyAttributes: o['keepLegacyAttributes'] === true,
     spanNames,
     captureLateAttributes: o['captureLateAttributes'] !== false,
+    countUsageOnce: o['countUsageOnce'] !== false,
     clock,
   };
 }

@@ -18,3 +18,16 @@ export function parentSpanIdOf(span: ReadableSpanLike): string | undefined {
 export function scopeOf(span: ReadableSpanLike): InstrumentationScopeLike | undefined {
   return span.instrumentationScope ?? span.instrumentationLibrary;
 }
+
+/**
+ * The key (trace id + span id) of the span's parent in this process: undefined for a root span, and for a
+ * span whose parent is remote (it will never end here).
+ */
+export function parentKeyOf(span: ReadableSpanLike): string | undefined {
+  const parent = span.parentSpanContext;
+  if (parent !== undefined && parent !== null) {
+    return parent.isRemote === true ? undefined : parent.traceId + parent.spanId;
+  }
+  const id = span.parentSpanId;
+  return typeof id === 'string' && id.length > 0 ? span.spanContext().traceId + id : undefined;
+}

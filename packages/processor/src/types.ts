@@ -162,6 +162,13 @@ export interface GenAiEnrichingProcessorOptions {
    * and merge them into the held span. Patches those span instances only. The default value is `true`.
    */
   captureLateAttributes?: boolean;
+  /**
+   * Count each call's usage once per trace: a span whose usage repeats the usage of its descendants (an
+   * agent, chain or workflow total; an SDK's outer span) or of a twin span of the same call has it moved to
+   * `genai_enrich.repeated_usage.*`, so that summing `gen_ai.usage.*` over a trace gives the bill. `false`
+   * keeps such usage in place, for consumers that handle agent spans themselves. The default value is `true`.
+   */
+  countUsageOnce?: boolean;
   /** Exporter mode only: the most spans queued for export; more are dropped and counted. The default value is 2048. */
   maxQueueSize?: number;
   /** Exporter mode only: the most spans in one export call. The default value is 512. */
@@ -176,7 +183,7 @@ export interface GenAiEnrichingProcessorOptions {
 
 /** Counters and gauges from {@link GenAiEnrichingProcessor.stats}. */
 export interface GenAiEnrichingProcessorStats {
-  /** Spans that entered `onEnd` before shutdown. */
+  /** Spans that entered `onEnd` before shutdown. `received = forwarded + held + awaitingDescendants`. */
   received: number;
   /** Spans handed to `next` (exactly once each). */
   forwarded: number;
@@ -228,6 +235,13 @@ export interface GenAiEnrichingProcessorStats {
   tapUnmatched: number;
   /** Tap reports waiting for their span to end (a gauge). */
   tapPending: number;
+  /**
+   * Spans whose usage repeated usage counted on other spans of the trace (their descendants, or a twin of
+   * the same call), set aside under `genai_enrich.repeated_usage.*`.
+   */
+  usageRepeated: number;
+  /** Spans with usage waiting for their descendants to be accounted for (a gauge). */
+  awaitingDescendants: number;
   /** Failed exports, `next` calls that threw, and internal errors. */
   errors: number;
 }
