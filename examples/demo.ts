@@ -181,7 +181,7 @@ console.log('\nprocessor stats');
 for (const [k, v] of Object.entries(stats))
   if (v !== 0 || k === 'received' || k === 'forwarded') console.log(`  ${k.padEnd(20)} ${v}`);
 console.log(
-  `  invariant received = forwarded + held: ${stats.received === stats.forwarded + stats.held ? 'holds' : 'BROKEN'}`,
+  `  invariant received = forwarded + held + awaitingDescendants: ${stats.received === stats.forwarded + stats.held + stats.awaitingDescendants ? 'holds' : 'BROKEN'}`,
 );
 
 await provider.shutdown();

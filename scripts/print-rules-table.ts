@@ -29,8 +29,7 @@ const TRANSFORMS: Record<ValueKind, string> = {
 export function rulesTable(): string {
   const lines = ['| source key | canonical key | transform | rank | emitted by |', '|---|---|---|---:|---|'];
   for (const r of MAPPING_RULES) {
-    const scope = r.scope === 'usage' ? ' (not on Vercel outer spans)' : '';
-    lines.push(`| \`${r.source}\` | \`${r.target}\` | ${TRANSFORMS[r.kind]}${scope} | ${r.rank} | ${r.emitters} |`);
+    lines.push(`| \`${r.source}\` | \`${r.target}\` | ${TRANSFORMS[r.kind]} | ${r.rank} | ${r.emitters} |`);
   }
   return lines.join('\n');
 }

@@ -27,8 +27,11 @@ import { CALLS, runCalls, type CallName, type CallOutcome, type Client } from '.
 type UsageField = 'input' | 'output' | 'cacheRead' | 'reasoning';
 
 export type CallExpectation =
-  /** A telemetry source carried these fields; each must equal what the mock sent. */
-  | { usage: readonly UsageField[]; lost?: { fields: readonly UsageField[]; why: string } }
+  /**
+   * A telemetry source carried these fields; each must equal what the mock sent. `aggregates`: how many
+   * spans above the call repeat its usage (kept under genai_enrich.repeated_usage.*); 0 when absent.
+   */
+  | { usage: readonly UsageField[]; lost?: { fields: readonly UsageField[]; why: string }; aggregates?: number }
   /** The inference span arrives without usage, marked. `why` says whether the wire had any. */
   | { missing: 'not on the wire' | 'lost'; why: string; forceEnded?: boolean }
   /** The instrumentation makes no inference span for this call. */
@@ -159,6 +162,16 @@ function checkCall(outcome: CallOutcome, e: CallExpectation): void {
   // Counted once per call: the trace's sum is the wire's value, whatever other spans the call made.
   assert.equal(usageSum(outcome.spans, USAGE.input), wire.usage?.inputTokens);
   assert.equal(usageSum(outcome.spans, USAGE.output), wire.usage?.outputTokens);
+  assertAggregatesKept(outcome, wire, e.aggregates ?? 0);
+}
+
+/** Per-agent totals are not thrown away: each aggregate above the call keeps the call's usage aside. */
+function assertAggregatesKept(outcome: CallOutcome, wire: MockCall, aggregates: number): void {
+  const repeated = 'genai_enrich.repeated_usage.';
+  assert.equal(usageSum(outcome.spans, `${repeated}input_tokens`), aggregates * (wire.usage?.inputTokens ?? 0));
+  assert.equal(usageSum(outcome.spans, `${repeated}output_tokens`), aggregates * (wire.usage?.outputTokens ?? 0));
+  const marked = outcome.spans.filter((s) => s.attributes['genai_enrich.usage_repeats'] !== undefined);
+  assert.equal(marked.length, aggregates, 'spans marked genai_enrich.usage_repeats');
 }
 
 const TAPPED_FIELDS = ['input', 'output', 'cacheRead', 'reasoning'] as const;
@@ -205,4 +218,5 @@ function checkTappedCall(outcome: CallOutcome, e: CallExpectation): void {
   // Counted once per call: the trace's sum is the wire's value.
   assert.equal(usageSum(outcome.spans, USAGE.input), wire.usage.inputTokens);
   assert.equal(usageSum(outcome.spans, USAGE.output), wire.usage.outputTokens);
+  assertAggregatesKept(outcome, wire, 'usage' in e ? (e.aggregates ?? 0) : 0);
 }

@@ -32,7 +32,7 @@ export {
   OUTPUT_TYPE_MAP,
   VERCEL_PROVIDER_CALL_OPERATIONS,
 } from './rules.js';
-export type { MappingRule, RuleScope, ValueKind } from './rules.js';
+export type { MappingRule, ValueKind } from './rules.js';
 export {
   extractUsage,
   extractUsageFromJson,

@@ -170,7 +170,6 @@ function isClean(kind: ValueKind, value: AttributeValue): boolean {
 function rebuild(attributes: Attributes, keepLegacy: boolean): Attributes {
   const out: Attributes = {};
   const vercelOperation = vercelOperationOf(attributes);
-  const vercelOuter = vercelOperation !== undefined && vercelProviderCallOperation(vercelOperation) === undefined;
 
   // Best legacy source per canonical key (the rule and its converted value), found in one pass.
   // Allocated only for spans that need it.
@@ -192,7 +191,7 @@ function rebuild(attributes: Attributes, keepLegacy: boolean): Attributes {
       setAttribute(out, key, converted === undefined ? value : converted);
       continue;
     }
-    if (converted === undefined || (rule.scope === 'usage' && vercelOuter)) {
+    if (converted === undefined) {
       setAttribute(out, key, value);
       continue;
     }
@@ -228,7 +227,7 @@ function rebuild(attributes: Attributes, keepLegacy: boolean): Attributes {
   }
 
   deriveOperationName(out, vercelOperation);
-  if (!vercelOuter) fillJsonUsage(out);
+  fillJsonUsage(out);
   includeAnthropicCache(out);
   return out;
 }

@@ -4,7 +4,7 @@
  * README table is checked against it by a test.
  *
  * `rank` orders the sources of one canonical key: 0 is the canonical key itself (always wins), then the
- * lower rank wins among legacy sources. `scope` restricts a rule to the spans where it is meaningful.
+ * lower rank wins among legacy sources.
  */
 import * as S from './semconv.js';
 
@@ -21,26 +21,17 @@ export type ValueKind =
   | 'output-type' // OpenAI `response_format` → gen_ai.output.type
   | 'url'; // a base URL → its host (server.port is filled from the same URL)
 
-/** Where a rule applies. */
-export type RuleScope =
-  | 'any'
-  // Token counts: never mapped on a Vercel AI SDK outer span (ai.generateText, ai.streamText, …), whose
-  // `ai.usage.*` repeats the sum of its provider-call spans; mapping it would count usage twice.
-  | 'usage';
-
 export interface MappingRule {
   readonly source: string;
   readonly target: string;
   readonly kind: ValueKind;
   readonly rank: number;
-  readonly scope: RuleScope;
   /** Who emits the source key; documentation only. */
   readonly emitters: string;
 }
 
 function rule(source: string, target: string, kind: ValueKind, rank: number, emitters: string): MappingRule {
-  const scope: RuleScope = target.startsWith('gen_ai.usage.') && rank > 0 ? 'usage' : 'any';
-  return { source, target, kind, rank, scope, emitters };
+  return { source, target, kind, rank, emitters };
 }
 
 const canonical = (key: string, kind: ValueKind): MappingRule => rule(key, key, kind, 0, 'semconv');

@@ -195,14 +195,16 @@ describe('normalizeAttributes', () => {
       'ai.response.finishReason': 'stop',
     };
 
-    it('maps usage only on the provider-call span, so a trace counts it once', () => {
+    it('maps the outer aggregate like any usage (counting it once is a trace decision) but derives no operation for it', () => {
       const o = normalizeAttributes(outer);
       const i = normalizeAttributes(inner);
-      assert.equal(o['gen_ai.usage.input_tokens'], undefined);
-      assert.equal(o['ai.usage.inputTokens'], 30, 'the outer aggregate stays under its own name');
+      assert.equal(o['gen_ai.usage.input_tokens'], 30);
+      assert.equal(o['gen_ai.usage.output_tokens'], 5);
+      assert.equal(o['ai.usage.inputTokens'], undefined);
+      assert.equal(o['gen_ai.operation.name'], undefined, 'the outer span is not a provider call');
       assert.equal(i['gen_ai.usage.input_tokens'], 30);
       assert.equal(i['gen_ai.usage.output_tokens'], 5);
-      assert.equal(i['ai.usage.inputTokens'], undefined);
+      assert.equal(i['gen_ai.operation.name'], 'chat');
     });
 
     it('derives the operation and response keys on the provider-call span', () => {

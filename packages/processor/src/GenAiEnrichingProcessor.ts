@@ -23,6 +23,9 @@
  *                                       release [joined]; else it waits with the open span, or by key or id
  *   held ─► release: joined │ holdMillis passes [expired] │ maxHeldSpans [evicted] │ flush, shutdown [flushed]
  *   every GenAI span leaves with usage that hangs together: cache ≤ input, reasoning ≤ output (settleUsage)
+ *   then counted once per trace (usage-tree.ts): usage equal to what its descendants counted, or to a twin
+ *     of the same call ─► moved to genai_enrich.repeated_usage.*; children still pending? it waits for them
+ *     [awaitingDescendants] ─► forward. Spans that are not GenAI only pass through the tree.
  *   watchdog: open longer than maxOpenMillis ─► force_ended = true, end() ─► onEnd
  *
  * Every wait (held spans, late usage, tap reports, open spans) is a DeadlineMap on one unref()ed
@@ -280,6 +283,7 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
       tapPending: this._taps.pending,
       usageRepeated: this._tree.counts.repeatedDescendants + this._tree.counts.repeatedTwins,
       awaitingDescendants: this._tree.waiting,
+      usageUnaccounted: this._tree.counts.unaccounted,
       errors: this._problems.errors,
     };
   }

@@ -242,6 +242,11 @@ export interface GenAiEnrichingProcessorStats {
   usageRepeated: number;
   /** Spans with usage waiting for their descendants to be accounted for (a gauge). */
   awaitingDescendants: number;
+  /**
+   * Spans the count-once rule could not follow because it already tracked `maxOpenSpans + maxHeldSpans`
+   * spans: they leave as they are, and an aggregate among them may count twice.
+   */
+  usageUnaccounted: number;
   /** Failed exports, `next` calls that threw, and internal errors. */
   errors: number;
 }

@@ -46,7 +46,7 @@ function report(overrides: Partial<TapReport> = {}): TapReport {
 function assertTapBalance(p: Pipeline): void {
   const s = p.processor.stats();
   assert.equal(s.tapReports, s.tapUsed + s.tapSuperseded + s.tapUnmatched + s.tapPending, JSON.stringify(s));
-  assert.equal(s.received, s.forwarded + s.held);
+  assert.equal(s.received, s.forwarded + s.held + s.awaitingDescendants);
   for (const [id, n] of p.next.counts()) assert.equal(n, 1, `span ${id} forwarded ${n} times`);
 }
 

@@ -76,7 +76,7 @@ describe('GenAiEnrichingProcessor (model)', () => {
         const check = () => {
           const s = p.processor.stats();
           assert.ok(s.held <= MAX_HELD, `held ${s.held}`);
-          assert.equal(s.received, s.forwarded + s.held);
+          assert.equal(s.received, s.forwarded + s.held + s.awaitingDescendants);
           assert.equal(s.holds, s.joined + s.expired + s.evicted + s.flushed + s.held);
           assert.equal(s.tapReports, s.tapUsed + s.tapSuperseded + s.tapUnmatched + s.tapPending, JSON.stringify(s));
           // Reports wait by key (maxPendingUsage) or with a span that is still open (one each).
