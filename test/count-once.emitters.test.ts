@@ -34,7 +34,7 @@ async function run(spans: readonly Attributes[], countUsageOnce: boolean) {
   const stats = processor.stats();
   await provider.shutdown();
   const sum = (key: string) =>
-    out.reduce((n, s) => n + (typeof s.attributes[key] === 'number' ? (s.attributes[key]) : 0), 0);
+    out.reduce((n, s) => n + (typeof s.attributes[key] === 'number' ? s.attributes[key] : 0), 0);
   return { out, stats, input: sum(INPUT), repeated: sum(REPEATED_INPUT) };
 }
 

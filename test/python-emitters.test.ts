@@ -123,7 +123,11 @@ function assertExactlyOnce(fixture: Fixture, result: Replay): void {
 }
 
 function assertStats(stats: GenAiEnrichingProcessorStats): void {
-  assert.equal(stats.received, stats.forwarded + stats.held + stats.awaitingDescendants, 'received = forwarded + held + awaitingDescendants');
+  assert.equal(
+    stats.received,
+    stats.forwarded + stats.held + stats.awaitingDescendants,
+    'received = forwarded + held + awaitingDescendants',
+  );
   assert.equal(stats.holds, stats.joined + stats.expired + stats.evicted + stats.flushed + stats.held, 'holds balance');
   assert.equal(stats.errors, 0, 'no export or internal errors');
   assert.equal(stats.queueDropped, 0);

@@ -239,9 +239,14 @@ describe('normalizeAttributes', () => {
     });
 
     it('reads the operation from operation.name when ai.operationId is absent', () => {
-      const out = normalizeAttributes({ 'operation.name': 'ai.generateText', 'ai.usage.promptTokens': 3 });
-      assert.equal(out['gen_ai.usage.input_tokens'], undefined);
-      assert.equal(out['ai.usage.promptTokens'], 3);
+      const outer = normalizeAttributes({ 'operation.name': 'ai.generateText fn', 'ai.usage.promptTokens': 3 });
+      assert.equal(outer['gen_ai.usage.input_tokens'], 3);
+      assert.equal(outer['gen_ai.operation.name'], undefined, 'an outer span is not a provider call');
+      const call = normalizeAttributes({
+        'operation.name': 'ai.generateText.doGenerate fn',
+        'ai.usage.promptTokens': 3,
+      });
+      assert.equal(call['gen_ai.operation.name'], 'chat');
     });
   });
 

@@ -30,7 +30,11 @@ function endSpan(
 
 function assertInvariants(p: Pipeline): void {
   const s = p.processor.stats();
-  assert.equal(s.received, s.forwarded + s.held + s.awaitingDescendants, `received = forwarded + held + awaitingDescendants: ${JSON.stringify(s)}`);
+  assert.equal(
+    s.received,
+    s.forwarded + s.held + s.awaitingDescendants,
+    `received = forwarded + held + awaitingDescendants: ${JSON.stringify(s)}`,
+  );
   assert.equal(s.holds, s.joined + s.expired + s.evicted + s.flushed + s.held, `holds balance: ${JSON.stringify(s)}`);
   for (const [id, n] of p.next.counts()) assert.equal(n, 1, `span ${id} forwarded ${n} times`);
 }

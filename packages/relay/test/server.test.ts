@@ -705,7 +705,11 @@ describe('relay server', () => {
       const s = await stats(relay);
       assert.equal(s.processor.received, 2);
       assert.equal(s.processor.held, 1);
-      assert.equal(s.processor.received, s.processor.forwarded + s.processor.held + s.processor.awaitingDescendants, 'the health invariant');
+      assert.equal(
+        s.processor.received,
+        s.processor.forwarded + s.processor.held + s.processor.awaitingDescendants,
+        'the health invariant',
+      );
       assert.equal(s.relay.exportRequests, 1);
       assert.equal(s.relay.spansReceived, 2);
       assert.equal(s.relay.bytesReceived, body.length);
