@@ -34,7 +34,6 @@ if (args.help === true) {
 const otlpUrl = args.otlp === undefined ? undefined : tracesUrl(args.otlp);
 
 const HOLD_MILLIS = 500;
-const NOTE = 'note: ';
 const MAX_OPEN_MILLIS = 1500;
 /** Legacy or vendor key → the semconv key it becomes (first rule wins, as in the normalizer). */
 const LEGACY_TARGET = new Map<string, string>();
@@ -207,10 +206,7 @@ function printTable(): void {
         `    ${'before'.padEnd(8)}${forced ? 'never ended: the SDK would never export it' : row(raw?.attributes ?? {})}`,
       );
       console.log(`    ${'after'.padEnd(8)}${row(span.attributes)}`);
-      for (const fix of fixes(raw, span)) {
-        const note = fix.startsWith(NOTE);
-        console.log(`    ${(note ? 'note' : 'fixed').padEnd(8)}${note ? fix.slice(NOTE.length) : fix}`);
-      }
+      for (const fix of fixes(raw, span)) console.log(`    ${'fixed'.padEnd(8)}${fix}`);
     }
   }
 }
@@ -250,9 +246,6 @@ function fixes(raw: Snapshot | undefined, span: ReadableSpan): string[] {
     const more = renamed.length > shown.length ? `, and ${renamed.length - shown.length} more` : '';
     out.push(`renamed ${renamed.length} key${renamed.length > 1 ? 's' : ''}: ${shown.join(', ')}${more}`);
   }
-  if (a['gen_ai.operation.name'] === undefined && a['ai.usage.inputTokens'] !== undefined) {
-    out.push(NOTE + 'usage stays in ai.usage.* here: it repeats the provider-call span below, and would count twice');
-  }
   const rawProvider =
     raw.attributes['gen_ai.provider.name'] ?? raw.attributes['gen_ai.system'] ?? raw.attributes['ai.model.provider'];
   if (rawProvider !== undefined && rawProvider !== a['gen_ai.provider.name'])
@@ -261,6 +254,11 @@ function fixes(raw: Snapshot | undefined, span: ReadableSpan): string[] {
   if (source !== undefined && source !== 'telemetry') out.push(`usage joined from ${String(source)}`);
   if (a['genai_enrich.usage_moved_to'] !== undefined)
     out.push('usage moved to the span it belongs to, so the trace counts it once');
+  const repeats = a['genai_enrich.usage_repeats'];
+  if (repeats !== undefined) {
+    const what = repeats === 'twin' ? 'a twin span of the same call' : 'the provider-call span below';
+    out.push(`usage repeats ${what}: kept as genai_enrich.repeated_usage.*, so the trace counts it once`);
+  }
   if (a['genai_enrich.usage_missing'] === true)
     out.push('no usage arrived within holdMillis: marked genai_enrich.usage_missing');
   const added = Object.keys(a).filter((k) => k.startsWith('gen_ai.usage.') && !(k in raw.attributes));

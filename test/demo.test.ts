@@ -40,7 +40,13 @@ describe('npm run demo', () => {
       'the tap filled the cache count OTel contrib does not record',
     );
     assert.match(stdout, /name: Chat Completion with \{request_data\[model\]!r\} → Chat Completion with 'gpt-4o-mini'/);
-    assert.match(stdout, /invariant received = forwarded \+ held: holds/);
+    assert.match(stdout, /invariant received = forwarded \+ held \+ awaitingDescendants: holds/);
+    assert.match(
+      stdout,
+      /usage repeats the provider-call span below: kept as genai_enrich\.repeated_usage\.\*, so the trace counts it once/,
+      "the AI SDK's outer spans repeat their provider call",
+    );
+    assert.match(stdout, /usageRepeated\s+2\n/);
     const received = /received\s+(\d+)/.exec(stdout);
     const forwarded = /forwarded\s+(\d+)/.exec(stdout);
     assert.ok(received !== null && forwarded !== null);

@@ -71,7 +71,7 @@ async function receiver() {
 
 function assertInvariants(processor) {
   const s = processor.stats();
-  assert.equal(s.received, s.forwarded + s.held, JSON.stringify(s));
+  assert.equal(s.received, s.forwarded + s.held + s.awaitingDescendants, JSON.stringify(s));
   assert.equal(s.holds, s.joined + s.expired + s.evicted + s.flushed + s.held, JSON.stringify(s));
   assert.equal(s.errors, 0, JSON.stringify(s));
   return s;
@@ -132,6 +132,43 @@ describe('GenAiEnrichingProcessor on SDK 1.x', () => {
     } finally {
       await otlp.close();
     }
+  });
+
+  it('counts usage once per trace: an agent span repeating its two calls (parents read from 1.x parentSpanId) keeps its total under genai_enrich.repeated_usage.*', async () => {
+    const exporter = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider();
+    const processor = new GenAiEnrichingProcessor(new SimpleSpanProcessor(exporter));
+    provider.addSpanProcessor(processor);
+    const tracer = provider.getTracer('agent');
+    const agent = tracer.startSpan('invoke_agent planner', { attributes: { 'gen_ai.operation.name': 'invoke_agent' } });
+    const ctx = trace.setSpan(context.active(), agent);
+    tracer
+      .startSpan(
+        'chat 1',
+        { attributes: { ...CHAT, 'gen_ai.usage.input_tokens': 10, 'gen_ai.usage.output_tokens': 4 } },
+        ctx,
+      )
+      .end();
+    tracer
+      .startSpan(
+        'chat 2',
+        { attributes: { ...CHAT, 'gen_ai.usage.input_tokens': 20, 'gen_ai.usage.output_tokens': 6 } },
+        ctx,
+      )
+      .end();
+    agent.setAttributes({ 'gen_ai.usage.input_tokens': 30, 'gen_ai.usage.output_tokens': 10 });
+    agent.end();
+    await provider.forceFlush();
+    const spans = exporter.getFinishedSpans();
+    assert.equal(spans.length, 3);
+    const sum = (key) => spans.reduce((n, x) => n + (x.attributes[key] ?? 0), 0);
+    assert.equal(sum('gen_ai.usage.input_tokens'), 30, 'the trace sums to the bill');
+    assert.equal(sum('gen_ai.usage.output_tokens'), 10);
+    const a = spans.find((x) => x.name === 'invoke_agent planner');
+    assert.equal(a.attributes['genai_enrich.repeated_usage.input_tokens'], 30);
+    assert.equal(a.attributes['genai_enrich.usage_repeats'], 'descendants');
+    assert.equal(assertInvariants(processor).usageRepeated, 1);
+    await provider.shutdown();
   });
 
   for (const next of ['SimpleSpanProcessor', 'BatchSpanProcessor']) {

@@ -17,7 +17,7 @@ import { existsSync, lstatSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { context, diag, SpanKind, TraceFlags } from '@opentelemetry/api';
+import { context, diag, SpanKind, TraceFlags, trace, ROOT_CONTEXT } from '@opentelemetry/api';
 import * as sdk from '@opentelemetry/sdk-trace';
 import { GenAiEnrichingProcessor } from '@genai-enrich/processor';
 
@@ -138,7 +138,11 @@ function pipeline(mode, options = {}, { after = [], sampler } = {}) {
 /** The health invariants of the README, checked on every pipeline, plus exactly-once delivery. */
 async function assertInvariants(p) {
   const s = p.processor.stats();
-  assert.equal(s.received, s.forwarded + s.held, `received = forwarded + held: ${JSON.stringify(s)}`);
+  assert.equal(
+    s.received,
+    s.forwarded + s.held + s.awaitingDescendants,
+    `received = forwarded + held + awaitingDescendants: ${JSON.stringify(s)}`,
+  );
   assert.equal(s.holds, s.joined + s.expired + s.evicted + s.flushed + s.held, `holds balance: ${JSON.stringify(s)}`);
   assert.equal(s.errors, 0, `no errors: ${JSON.stringify(s)}`);
   const out = await p.exported();
@@ -224,6 +228,36 @@ for (const mode of MODES) {
       assert.equal(out[0].name, 'GET /users/{id}');
       assert.deepEqual(out[0].attributes, { 'http.route': '/users/{id}', 'http.response.status_code': 200 });
       await assertInvariants(p);
+      await p.provider.shutdown();
+    });
+
+    it('counts usage once per trace: an agent total over a held call waits for it (parents read from 3.x parentSpanContext), then moves to genai_enrich.repeated_usage.*', async () => {
+      const p = pipeline(mode, { holdMillis: 60_000 });
+      const agent = p.tracer.startSpan('invoke_agent planner', {
+        attributes: { 'gen_ai.operation.name': 'invoke_agent' },
+      });
+      const ctx = trace.setSpan(ROOT_CONTEXT, agent);
+      const call = p.tracer.startSpan(
+        'chat',
+        { attributes: { ...CHAT_STREAM, 'gen_ai.response.id': 'chatcmpl-agent-1' } },
+        ctx,
+      );
+      call.end();
+      assert.equal(p.processor.stats().held, 1, 'the call waits for its usage');
+      agent.setAttributes({ 'gen_ai.usage.input_tokens': 30, 'gen_ai.usage.output_tokens': 10 });
+      agent.end();
+      assert.equal(p.processor.stats().awaitingDescendants, 1, 'the agent waits for its held call');
+      p.processor.recordUsage('chatcmpl-agent-1', { inputTokens: 30, outputTokens: 10 });
+      await new Promise((resolve) => setImmediate(resolve));
+      const s = await assertInvariants(p);
+      assert.deepEqual([s.usageRepeated, s.awaitingDescendants, s.forwarded], [1, 0, 2]);
+      const out = await p.exported();
+      const sum = (key) => out.reduce((n, x) => n + (x.attributes[key] ?? 0), 0);
+      assert.equal(sum('gen_ai.usage.input_tokens'), 30, 'the trace sums to the bill');
+      assert.equal(sum('gen_ai.usage.output_tokens'), 10);
+      const a = out.find((x) => x.name === 'invoke_agent planner');
+      assert.equal(a.attributes['genai_enrich.repeated_usage.input_tokens'], 30);
+      assert.equal(a.attributes['genai_enrich.usage_repeats'], 'descendants');
       await p.provider.shutdown();
     });
 
@@ -459,6 +493,9 @@ for (const mode of MODES) {
         tapDisagreed: 0,
         tapUnmatched: 0,
         tapPending: 0,
+        usageRepeated: 0,
+        awaitingDescendants: 0,
+        usageUnaccounted: 0,
         errors: 0,
       };
       assert.deepEqual(s, expected);

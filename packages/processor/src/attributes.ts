@@ -1,4 +1,9 @@
-import { ATTR_GENAI_ENRICH_TELEMETRY_USAGE, ATTR_GENAI_ENRICH_USAGE_MOVED_TO } from '@genai-enrich/normalizer';
+import {
+  ATTR_GENAI_ENRICH_TELEMETRY_USAGE,
+  ATTR_GENAI_ENRICH_USAGE_MOVED_TO,
+  ATTR_USAGE_REPEATS as USAGE_REPEATS,
+  REPEATED_USAGE_PREFIX as REPEATED_PREFIX,
+} from '@genai-enrich/normalizer';
 
 /*
  * Attributes this processor writes, in its own namespace so they can never collide with semconv.
@@ -36,3 +41,12 @@ export const ATTR_USAGE_MOVED_TO = ATTR_GENAI_ENRICH_USAGE_MOVED_TO;
  * numbers are known to be an estimate (e.g. OpenLLMetry's `enrichTokens` on a stream).
  */
 export const ATTR_TELEMETRY_USAGE = ATTR_GENAI_ENRICH_TELEMETRY_USAGE;
+
+/**
+ * Why a span's usage was set aside (`countUsageOnce`): `descendants` (it equals what the spans below it
+ * counted: an agent, chain or outer-span total) or `twin` (a second span of a call already counted).
+ */
+export const ATTR_USAGE_REPEATS = USAGE_REPEATS;
+
+/** Where that usage went: `genai_enrich.repeated_usage.` + the `gen_ai.usage.` suffix (`input_tokens`, …). */
+export const REPEATED_USAGE_PREFIX = REPEATED_PREFIX;

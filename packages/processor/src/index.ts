@@ -24,7 +24,9 @@ export {
   ATTR_HOLD_OUTCOME,
   ATTR_USAGE_MISSING,
   ATTR_USAGE_MOVED_TO,
+  ATTR_USAGE_REPEATS,
   ATTR_USAGE_SOURCE,
+  REPEATED_USAGE_PREFIX,
 } from './attributes.js';
 
 // The HTTP usage tap.

@@ -79,6 +79,12 @@ export interface RelayOptions {
    */
   scheduledDelayMillis?: number;
   /**
+   * The processor's `countUsageOnce`: usage that repeats usage counted on other spans of the trace (agent,
+   * chain, outer-span totals; twin spans) moves to `genai_enrich.repeated_usage.*`. `false` leaves it in
+   * place. As a flag or variable: `true` or `false`. The default value is `true`.
+   */
+  countUsageOnce?: boolean;
+  /**
    * Embedded mode only: where OTLP JSON lines are written. Not a command-line setting. The default is `process.stdout`.
    */
   output?: RelayOutput;
@@ -99,6 +105,7 @@ export interface RelayConfig {
   maxQueueSize: number;
   maxExportBatchSize: number;
   scheduledDelayMillis: number;
+  countUsageOnce: boolean;
 }
 
 /** Invalid settings; `problems` lists each one, and the message joins them. */
@@ -126,7 +133,8 @@ type Key =
   | 'maxOpenMillis'
   | 'maxQueueSize'
   | 'maxExportBatchSize'
-  | 'scheduledDelayMillis';
+  | 'scheduledDelayMillis'
+  | 'countUsageOnce';
 
 /** One command-line setting: its option key, flag, environment variables and help. */
 export interface RelaySetting {
@@ -228,6 +236,14 @@ export const RELAY_SETTINGS: readonly RelaySetting[] = [
     value: 'MS',
     defaultText: String(DEFAULT_SCHEDULED_DELAY_MILLIS),
     help: 'how long a partial batch waits before it is forwarded',
+  },
+  {
+    key: 'countUsageOnce',
+    flag: 'count-usage-once',
+    env: ['GENAI_ENRICH_RELAY_COUNT_USAGE_ONCE'],
+    value: 'BOOL',
+    defaultText: 'true',
+    help: "true: usage that repeats its descendants' or a twin's moves to genai_enrich.repeated_usage.*; false: left in place",
   },
 ];
 
@@ -429,6 +445,13 @@ function resolve(raw: Raw & { unknown?: string[] }): { config: RelayConfig; prob
         'a flush releases every held span into the queue at once',
     );
   }
+  let countUsageOnce = true;
+  if (raw.countUsageOnce !== undefined) {
+    const v = raw.countUsageOnce.value;
+    if (v === true || v === 'true') countUsageOnce = true;
+    else if (v === false || v === 'false') countUsageOnce = false;
+    else bad(raw.countUsageOnce, 'expected true or false');
+  }
   return {
     problems,
     config: {
@@ -444,6 +467,7 @@ function resolve(raw: Raw & { unknown?: string[] }): { config: RelayConfig; prob
       // As the processor and the SDK do: a batch larger than the queue could never fill.
       maxExportBatchSize: Math.min(numbers.maxExportBatchSize, numbers.maxQueueSize),
       scheduledDelayMillis: numbers.scheduledDelayMillis,
+      countUsageOnce,
     },
   };
 }

@@ -145,6 +145,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     maxQueueSize: config.maxQueueSize,
     maxExportBatchSize: config.maxExportBatchSize,
     scheduledDelayMillis: config.scheduledDelayMillis,
+    countUsageOnce: config.countUsageOnce,
   });
   const relay = new RelayServer(config, processor, exporter);
   try {

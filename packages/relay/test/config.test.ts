@@ -56,6 +56,7 @@ describe('relay configuration', () => {
         maxQueueSize: DEFAULT_RELAY_MAX_QUEUE_SIZE,
         maxExportBatchSize: DEFAULT_MAX_EXPORT_BATCH_SIZE,
         scheduledDelayMillis: DEFAULT_SCHEDULED_DELAY_MILLIS,
+        countUsageOnce: true,
       });
       assert.deepEqual(resolveRelayConfig({}), config);
       assert.deepEqual(validateRelayOptions({}), []);
@@ -102,6 +103,8 @@ describe('relay configuration', () => {
         '50',
         '--scheduled-delay-millis',
         '0',
+        '--count-usage-once',
+        'false',
       ]);
       assert.deepEqual(config, {
         listen: '0.0.0.0:9000',
@@ -115,6 +118,7 @@ describe('relay configuration', () => {
         maxQueueSize: 400,
         maxExportBatchSize: 50,
         scheduledDelayMillis: 0,
+        countUsageOnce: false,
       });
     });
 
@@ -131,6 +135,7 @@ describe('relay configuration', () => {
         GENAI_ENRICH_RELAY_MAX_QUEUE_SIZE: '30',
         GENAI_ENRICH_RELAY_MAX_EXPORT_BATCH_SIZE: '40',
         GENAI_ENRICH_RELAY_SCHEDULED_DELAY_MILLIS: '50',
+        GENAI_ENRICH_RELAY_COUNT_USAGE_ONCE: 'false',
       });
       assert.deepEqual(config, {
         listen: '[::1]:4320',
@@ -144,6 +149,7 @@ describe('relay configuration', () => {
         maxQueueSize: 30,
         maxExportBatchSize: 30, // clamped to the queue, as the SDK does
         scheduledDelayMillis: 50,
+        countUsageOnce: false,
       });
     });
 
@@ -229,6 +235,10 @@ describe('relay configuration', () => {
       ]);
       assert.deepEqual(problems(['--scheduled-delay-millis', '3000000000']), [
         '--scheduled-delay-millis "3000000000": expected an integer from 0 to 2147483647',
+      ]);
+      assert.deepEqual(problems(['--count-usage-once', 'no']), ['--count-usage-once "no": expected true or false']);
+      assert.deepEqual(validateRelayOptions({ countUsageOnce: 'yes' as unknown as boolean }), [
+        'countUsageOnce "yes": expected true or false',
       ]);
     });
 
