@@ -12,6 +12,9 @@
 export { PROCESSOR_OPTION_BOUNDS, describeValue, integerRange, isWithinBounds } from './option-bounds.js';
 export type { IntegerBounds, ProcessorNumericOption } from './option-bounds.js';
 
+// The estimated bytes of a span, so that the relay accounts the spans it has accepted as held spans are.
+export { estimateSpanBytes } from './span-size.js';
+
 // The usage tap's incremental parser and the reports it makes, for the tap bench.
 export { UsageStreamParser } from './tap/usage-parser.js';
 export type { TapBodyFormat, TapEndpoint, TapFinding } from './tap/usage-parser.js';
