@@ -9,7 +9,13 @@
  */
 // The processor's option bounds and their wording, so that the relay checks the options it passes through
 // exactly as the processor would.
-export { PROCESSOR_OPTION_BOUNDS, describeValue, integerRange, isWithinBounds } from './option-bounds.js';
+export {
+  MAX_TIMER_MILLIS,
+  PROCESSOR_OPTION_BOUNDS,
+  describeValue,
+  integerRange,
+  isWithinBounds,
+} from './option-bounds.js';
 export type { IntegerBounds, ProcessorNumericOption } from './option-bounds.js';
 
 // The estimated bytes of a span, so that the relay accounts the spans it has accepted as held spans are.

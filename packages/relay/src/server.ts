@@ -141,6 +141,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   const processor = new GenAiEnrichingProcessor(exporter, {
     holdMillis: config.holdMillis,
     maxHeldSpans: config.maxHeldSpans,
+    maxHeldBytes: config.maxHeldBytes,
     maxOpenMillis: config.maxOpenMillis,
     maxQueueSize: config.maxQueueSize,
     maxExportBatchSize: config.maxExportBatchSize,
