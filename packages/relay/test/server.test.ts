@@ -602,28 +602,42 @@ describe('relay server', () => {
   });
 
   describe('back-pressure', () => {
-    it('429 with Retry-After while maxHeldSpans spans are held; nothing accepted is lost', async () => {
+    it('a full hold refuses nothing: the oldest held span is evicted, and the late usage for a held span gets in', async () => {
       const receiver = await jsonReceiver();
       const relay = await relayTo(receiver.url, { forwardProtocol: 'http/json', maxHeldSpans: 2, maxQueueSize: 8 });
       const held = request1([heldSpanJson(spanId(1), 'resp-1'), heldSpanJson(spanId(2), 'resp-2')]);
       assert.equal((await postJson(relay, held)).status, 200);
       assert.equal(relay.stats().processor.held, 2);
-      const more = request1([plainSpanJson(spanId(3))]);
-      const refused = await postJson(relay, more);
-      assert.equal(refused.status, 429);
-      assert.equal(refused.headers['retry-after'], '1');
-      assert.match(JSON.parse(refused.body.toString()).message as string, /2 spans are held for late usage/);
-      // Once the held spans are gone, the client's retry goes through.
+      // Non-GenAI traffic at a full hold: accepted.
+      assert.equal((await postJson(relay, request1([plainSpanJson(spanId(3))]))).status, 200);
+      // A third held span: accepted, and the oldest held span leaves (evicted, marked), as in-process.
+      assert.equal((await postJson(relay, request1([heldSpanJson(spanId(4), 'resp-4')]))).status, 200);
+      // The span carrying the late usage for a held span: accepted, and it empties that hold.
+      const carrier = {
+        ...(plainSpanJson(spanId(5), 'litellm_request') as object),
+        attributes: [
+          { key: 'gen_ai.operation.name', value: { stringValue: 'chat' } },
+          { key: 'gen_ai.system', value: { stringValue: 'openai' } },
+          { key: 'gen_ai.request.model', value: { stringValue: 'gpt-4o-mini' } },
+          { key: 'gen_ai.response.id', value: { stringValue: 'resp-2' } },
+          { key: 'gen_ai.usage.input_tokens', value: { intValue: 21 } },
+          { key: 'gen_ai.usage.output_tokens', value: { intValue: 4 } },
+        ],
+      };
+      assert.equal((await postJson(relay, request1([carrier]))).status, 200);
       await relay.processor.forceFlush();
-      assert.equal((await postJson(relay, more)).status, 200);
-      await receiver.waitFor((spans) => spans.length >= 3);
+      await receiver.waitFor((spans) => spans.length >= 5);
       const out = byId(receiver.spans, (s) => s.spanId);
-      assert.deepEqual([...out.keys()].sort(), [spanId(1), spanId(2), spanId(3)]);
-      assert.equal(out.get(spanId(1))!.attributes[ATTR_HOLD_OUTCOME], 'flushed');
+      assert.deepEqual([...out.keys()].sort(), [spanId(1), spanId(2), spanId(3), spanId(4), spanId(5)]);
+      assert.equal(out.get(spanId(1))!.attributes[ATTR_HOLD_OUTCOME], 'evicted');
       assert.equal(out.get(spanId(1))!.attributes[ATTR_USAGE_MISSING], true);
+      assert.equal(out.get(spanId(2))!.attributes[ATTR_HOLD_OUTCOME], 'joined');
+      assert.equal(out.get(spanId(2))!.attributes['gen_ai.usage.input_tokens'], 21);
+      assert.equal(out.get(spanId(4))!.attributes[ATTR_HOLD_OUTCOME], 'flushed');
       const s = relay.stats();
-      assert.equal(s.relay.throttled, 1);
-      assert.equal(s.processor.evicted, 0, 'nothing was pushed out to make room');
+      assert.equal(s.relay.throttled, 0, 'nothing was refused');
+      assert.equal(s.processor.evicted, 1);
+      assert.equal(s.relay.responses['429'], undefined);
     });
 
     it('503 with Retry-After while a forward target that does not answer fills the queue; everything arrives once it does', async () => {
@@ -645,7 +659,7 @@ describe('relay server', () => {
       assert.equal(refused.headers['retry-after'], '1');
       assert.match(
         JSON.parse(refused.body.toString()).message as string,
-        /the export queue has no room: 2 spans queued/,
+        /the export queue has no room for 3 spans \(\d+ bytes\): 2 spans queued/,
       );
       assert.equal((await postJson(relay, batch(2))).status, 200, 'two more still fit');
       assert.equal((await postJson(relay, batch(1))).status, 503, 'now it is full');
