@@ -12,8 +12,9 @@
  *     request got a status a client can act on (408, 413, 429, 503) or was cut off after a stall.
  *
  * The bound is not met by accident: with the limits raised out of the way (a 256 MiB body limit, 1 GiB
- * budgets), the first run that shrinks to five requests with one 2 MiB gzip bomb already took the child
- * 225 MiB past its baseline, over this bound. Bounded in time: * FC_BUDGET_RUNS runs (8 by default), each under a second or two.
+ * budgets), the child's resident peak reached 225 MiB over its baseline within the first two runs (gzip
+ * bombs inflated in full), past this bound. Bounded in time: FC_BUDGET_RUNS runs (8 by default), each
+ * under a second or two.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
