@@ -46,6 +46,7 @@ if (mode === '--serve-relay') {
     scheduledDelayMillis: 50,
     maxExportBatchSize: SPANS_PER_BATCH,
     maxQueueSize: 65536,
+    maxQueueBytes: 256 * 1024 * 1024,
   });
   const relay = await startRelay(config);
   process.stdout.write(`${relay.address.port}\n`);
