@@ -3,7 +3,7 @@
  * estimated bytes, held spans included), then handed over in slices so that the event loop is never
  * blocked for long.
  *
- *   spans ─► end order ─► bytes of each (estimateSpanBytes)
+ *   spans ─► end order and the bytes of each (end-order.ts: sorted and estimated in runs, a turn apart)
  *     ─ room for all of them now? ─► reserved ─► slices of SLICE_SPANS: processor.onEnd each, setImmediate between
  *     ─ more than the queue could ever hold? ─► slice by slice, each reserved when room frees up (an export
  *       finishes), waiting up to `waitMillis` in all; what finds no room by then is rejected (partial success)
@@ -21,6 +21,7 @@ import type { SpanContext } from '@opentelemetry/api';
 import type { GenAiEnrichingProcessor } from '@genai-enrich/processor';
 import { estimateSpanBytes } from '@genai-enrich/processor/internal';
 import type { SpanLedger } from './accounting.js';
+import { EndOrder } from './end-order.js';
 import type { RelaySpan } from './otlp/index.js';
 
 /**
@@ -85,77 +86,79 @@ export class SpanIntake {
 
   /** Admits and hands over `spans` (see the header). Never rejects. */
   async take(spans: readonly RelaySpan[]): Promise<IntakeResult> {
-    const ordered = sortByEndTime(spans);
-    const sizes = new Array<number>(ordered.length);
-    let total = 0;
-    for (let i = 0; i < ordered.length; i++) total += sizes[i] = estimateSpanBytes(ordered[i]);
+    const order = await EndOrder.of(spans, estimateSpanBytes);
     const { maxQueueSize, maxQueueBytes } = this._options;
-    if (this._countRoom() >= ordered.length && this._ledger.reserve(ordered.length, total)) {
-      return this._handAll(ordered, sizes);
+    if (this._options.closing()) return { refused: true, message: SHUTTING_DOWN };
+    if (this._countRoom() >= order.length && this._ledger.reserve(order.length, order.totalBytes)) {
+      return this._handAll(order);
     }
-    if (ordered.length <= maxQueueSize && total <= maxQueueBytes) {
+    if (order.length <= maxQueueSize && order.totalBytes <= maxQueueBytes) {
       return {
         refused: true,
         message:
-          `the export queue has no room for ${ordered.length} spans (${total} bytes): ${this._options.queued()} ` +
-          `spans queued and ${this._processor.stats().held} held, ${this._ledger.bytes.used} bytes of spans ` +
-          `accepted and not yet exported, limits ${maxQueueSize} (--max-queue-size) and ${maxQueueBytes} ` +
-          '(--max-queue-bytes); the forward target is slow or down',
+          `the export queue has no room for ${order.length} spans (${order.totalBytes} bytes): ` +
+          `${this._options.queued()} spans queued and ${this._processor.stats().held} held, ` +
+          `${this._ledger.bytes.used} bytes of spans accepted and not yet exported, limits ${maxQueueSize} ` +
+          `(--max-queue-size) and ${maxQueueBytes} (--max-queue-bytes); the forward target is slow or down`,
       };
     }
-    return this._handAsRoomFrees(ordered, sizes);
+    return this._handAsRoomFrees(order);
   }
 
   /** Reserved already: slices, one turn of the event loop apart. */
-  private async _handAll(ordered: RelaySpan[], sizes: number[]): Promise<IntakeResult> {
-    for (let at = 0; at < ordered.length; at += SLICE_SPANS) {
-      if (at > 0) {
+  private async _handAll(order: EndOrder): Promise<IntakeResult> {
+    for (let handed = 0; handed < order.length;) {
+      if (handed > 0) {
         await nextTurn();
         if (this._options.closing()) {
-          let bytes = 0;
-          for (let i = at; i < ordered.length; i++) bytes += sizes[i];
-          this._ledger.unreserve(ordered.length - at, bytes);
+          this._ledger.unreserve(order.length - handed, order.remainingBytes);
           return { refused: true, message: SHUTTING_DOWN };
         }
       }
-      const end = Math.min(ordered.length, at + SLICE_SPANS);
-      for (let i = at; i < end; i++) this._hand(ordered[i], sizes[i]);
+      for (let n = 0; n < SLICE_SPANS && handed < order.length; n++, handed++) {
+        const next = order.take()!;
+        this._hand(next.span, next.bytes);
+      }
     }
-    return { refused: false, handed: ordered.length, rejected: 0, reason: undefined };
+    return { refused: false, handed: order.length, rejected: 0, reason: undefined };
   }
 
   /** Larger than the queue could ever hold: each slice goes in as room frees up. */
-  private async _handAsRoomFrees(ordered: RelaySpan[], sizes: number[]): Promise<IntakeResult> {
+  private async _handAsRoomFrees(order: EndOrder): Promise<IntakeResult> {
     const deadline = Date.now() + this._options.waitMillis;
-    let at = 0;
+    let taken = 0;
     let tooLarge = 0;
-    while (at < ordered.length) {
+    while (taken < order.length) {
       if (this._options.closing()) return { refused: true, message: SHUTTING_DOWN };
       let room = Math.min(SLICE_SPANS, this._countRoom());
-      const start = at;
-      while (room > 0 && at < ordered.length) {
-        if (sizes[at] > this._options.maxQueueBytes) {
+      const start = taken;
+      while (room > 0 && taken < order.length) {
+        const bytes = order.peekBytes()!;
+        if (bytes > this._options.maxQueueBytes) {
+          order.take();
           tooLarge++; // could never fit, whatever is exported
-        } else if (this._ledger.reserve(1, sizes[at])) {
-          this._hand(ordered[at], sizes[at]);
+        } else if (this._ledger.reserve(1, bytes)) {
+          const next = order.take()!;
+          this._hand(next.span, next.bytes);
           room--;
         } else break;
-        at++;
+        taken++;
       }
-      if (at === ordered.length) break;
+      if (taken === order.length) break;
       const left = deadline - Date.now();
-      if (at > start) await nextTurn();
+      if (taken > start) await nextTurn();
       else if (left <= 0 || !(await this._room.wait(left))) break;
     }
-    const handed = at - tooLarge;
-    const rejected = ordered.length - handed;
+    const handed = taken - tooLarge;
+    const rejected = order.length - handed;
     if (rejected === 0) return { refused: false, handed, rejected: 0, reason: undefined };
     const reasons: string[] = [];
-    if (tooLarge > 0)
+    if (tooLarge > 0) {
       reasons.push(`${tooLarge} spans are each larger than --max-queue-bytes ${this._options.maxQueueBytes}`);
-    if (at < ordered.length) {
+    }
+    if (taken < order.length) {
       reasons.push(
-        `${ordered.length - at} spans found no room in the export queue within ${this._options.waitMillis} ms ` +
+        `${order.length - taken} spans found no room in the export queue within ${this._options.waitMillis} ms ` +
           '(the request holds more than --max-queue-size or --max-queue-bytes, and the forward target is slow)',
       );
     }
@@ -200,22 +203,4 @@ function sampled(span: RelaySpan): RelaySpan {
   return Object.create(span, {
     spanContext: { value: () => fixed, writable: true, enumerable: true, configurable: true },
   }) as RelaySpan;
-}
-
-/**
- * An SDK ends (and exports) spans in end order, but a protobuf or JSON body groups them by resource and
- * scope. The processor's joins expect end order (a usage carrier after the span it completes), so it is
- * restored; the sort is stable, so spans that end together keep their order.
- */
-function sortByEndTime(spans: readonly RelaySpan[]): RelaySpan[] {
-  const sorted = [...spans];
-  let ordered = true;
-  for (let i = 1; i < sorted.length && ordered; i++)
-    ordered = compareTime(sorted[i - 1].endTime, sorted[i].endTime) <= 0;
-  if (!ordered) sorted.sort((a, b) => compareTime(a.endTime, b.endTime));
-  return sorted;
-}
-
-function compareTime(a: readonly [number, number], b: readonly [number, number]): number {
-  return a[0] !== b[0] ? a[0] - b[0] : a[1] - b[1];
 }
