@@ -11,22 +11,18 @@
  * Options the relay under test does not know (an older version, for a before/after) are left out.
  * Run: `npm run bench:relay-stall`. RELAY_STALL_SPANS (200000) and RELAY_STALL_ROUNDS (3) change the size.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { Agent, createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import os from 'node:os';
+import { Agent, request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { decodeTraceRequest } from '../packages/relay/src/otlp/index.js';
 import { machineLine } from './harness.js';
+import { startChild, startSink, stopChild } from './relay-children.js';
 
 const SPANS = Number(process.env['RELAY_STALL_SPANS'] ?? 200_000);
 const ROUNDS = Number(process.env['RELAY_STALL_ROUNDS'] ?? 3);
 const self = fileURLToPath(import.meta.url);
-const root = fileURLToPath(new URL('..', import.meta.url));
 
 if (process.argv[2] === '--serve-relay') {
   const { startRelay, validateRelayOptions } = await import('../packages/relay/src/index.js');
@@ -82,45 +78,6 @@ function largeRequest(): Uint8Array {
   return ProtobufTraceSerializer.serializeRequest(exporter.getFinishedSpans())!;
 }
 
-interface Sink {
-  url: string;
-  spans: number;
-  server: Server;
-}
-
-async function startSink(): Promise<Sink> {
-  const sink: Sink = {
-    url: '',
-    spans: 0,
-    server: createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        sink.spans += decodeTraceRequest(Buffer.concat(chunks), 'protobuf').spans.length;
-        res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
-      });
-    }),
-  };
-  await new Promise<void>((r) => sink.server.listen(0, '127.0.0.1', r));
-  sink.url = `http://127.0.0.1:${(sink.server.address() as AddressInfo).port}/v1/traces`;
-  return sink;
-}
-
-function startRelayChild(forward: string): Promise<{ child: ChildProcess; port: number }> {
-  const pin = os.cpus().length > 1 && spawnSync('taskset', ['--version']).status === 0;
-  const args = ['--conditions=@genai-enrich/source', '--import', 'tsx', self, '--serve-relay', forward];
-  const child = pin
-    ? spawn('taskset', ['-c', String(os.cpus().length - 1), process.execPath, ...args], {
-        cwd: root,
-        stdio: ['ignore', 'pipe', 'inherit'],
-      })
-    : spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    child.stdout.once('data', (d: Buffer) => resolve({ child, port: Number(d.toString().trim()) }));
-    child.once('exit', (code) => reject(new Error(`relay child exited with ${code}`)));
-  });
-}
-
 /** One GET /health; resolves with its latency in ms. */
 function health(port: number, agent: Agent): Promise<number> {
   const start = process.hrtime.bigint();
@@ -147,7 +104,7 @@ async function post(port: number, body: Uint8Array): Promise<{ status: number; m
 
 async function round(body: Uint8Array): Promise<{ stall: number; idle: number; answer: number; delivered: number }> {
   const sink = await startSink();
-  const { child, port } = await startRelayChild(sink.url);
+  const { child, port } = await startChild(self, 'relay', sink.url);
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   try {
     const idle: number[] = [];
@@ -168,10 +125,7 @@ async function round(body: Uint8Array): Promise<{ stall: number; idle: number; a
     return { stall, idle: idle[Math.floor(idle.length / 2)], answer: answer.ms, delivered };
   } finally {
     agent.destroy();
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
-    sink.server.closeAllConnections();
-    sink.server.close();
+    await stopChild(child, sink);
   }
 }
 

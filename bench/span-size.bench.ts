@@ -12,7 +12,7 @@ import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { estimateSpanBytes } from '../packages/processor/src/span-size.js';
 import { decodeTraceRequest } from '../packages/relay/src/otlp/index.js';
-import { machineLine } from './harness.js';
+import { legacyChatAttributes, machineLine } from './harness.js';
 
 const COUNT = 5000;
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -20,23 +20,7 @@ if (gc === undefined) throw new Error('run with node --expose-gc (npm run bench:
 
 const SHAPES: Record<string, (i: number) => { attributes: Attributes; events?: number }> = {
   'no attributes': () => ({ attributes: {} }),
-  'GenAI chat span, 13 attributes': (i) => ({
-    attributes: {
-      'gen_ai.system': 'openai',
-      'gen_ai.operation.name': 'chat',
-      'gen_ai.request.model': 'gpt-4o-mini',
-      'gen_ai.request.temperature': 0.2,
-      'gen_ai.request.max_tokens': 600,
-      'gen_ai.response.id': `chatcmpl-${i}`,
-      'gen_ai.response.model': 'gpt-4o-mini-2024-07-18',
-      'gen_ai.response.finish_reasons': ['stop'],
-      'gen_ai.usage.prompt_tokens': 1000 + i,
-      'gen_ai.usage.completion_tokens': 50,
-      'server.address': 'api.openai.com',
-      'server.port': 443,
-      'http.response.status_code': 200,
-    },
-  }),
+  'GenAI chat span, 15 attributes (bench:relay)': (i) => ({ attributes: legacyChatAttributes(i) }),
   'a 4000-character prompt': (i) => ({ attributes: { 'gen_ai.prompt': 'p'.repeat(4000) + i } }),
   '100 numeric attributes': () => ({
     attributes: Object.fromEntries(Array.from({ length: 100 }, (_, k) => [`k${k}`, k])),

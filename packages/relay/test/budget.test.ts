@@ -14,6 +14,7 @@ import { ATTR_HOLD_OUTCOME, ATTR_USAGE_MISSING } from '@genai-enrich/processor';
 import type { Relay } from '@genai-enrich/relay';
 import {
   byId,
+  carrierSpanJson,
   heldSpanJson,
   plainSpanJson,
   postJson,
@@ -126,17 +127,7 @@ describe('the byte budget, part by part', () => {
     assert.equal((await postJson(relay, body)).status, 200);
     assert.equal((await postJson(relay, body)).status, 200, 'the retry');
     assert.equal(relay.stats().processor.held, 2);
-    const carrier = {
-      ...(plainSpanJson(spanId(2), 'litellm_request') as object),
-      attributes: [
-        { key: 'gen_ai.operation.name', value: { stringValue: 'chat' } },
-        { key: 'gen_ai.system', value: { stringValue: 'openai' } },
-        { key: 'gen_ai.request.model', value: { stringValue: 'gpt-4o-mini' } },
-        { key: 'gen_ai.response.id', value: { stringValue: 'resp-retried' } },
-        { key: 'gen_ai.usage.input_tokens', value: { intValue: 12 } },
-        { key: 'gen_ai.usage.output_tokens', value: { intValue: 3 } },
-      ],
-    };
+    const carrier = carrierSpanJson(spanId(2), 'resp-retried', 12, 3);
     assert.equal((await postJson(relay, request1([carrier]))).status, 200);
     await receiver.waitFor((spans) => spans.length >= 3);
     const copies = receiver.spans.filter((span) => span.spanId === spanId(1));

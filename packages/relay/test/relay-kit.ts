@@ -265,6 +265,21 @@ export function heldSpanJson(spanId: string, responseId: string): unknown {
   };
 }
 
+/** A span that carries the late usage for the held span with `responseId` (LiteLLM's callback span). */
+export function carrierSpanJson(spanId: string, responseId: string, input: number, output: number): unknown {
+  return {
+    ...(plainSpanJson(spanId, 'litellm_request') as object),
+    attributes: [
+      { key: 'gen_ai.operation.name', value: { stringValue: 'chat' } },
+      { key: 'gen_ai.system', value: { stringValue: 'openai' } },
+      { key: 'gen_ai.request.model', value: { stringValue: 'gpt-4o-mini' } },
+      { key: 'gen_ai.response.id', value: { stringValue: responseId } },
+      { key: 'gen_ai.usage.input_tokens', value: { intValue: input } },
+      { key: 'gen_ai.usage.output_tokens', value: { intValue: output } },
+    ],
+  };
+}
+
 export function plainSpanJson(spanId: string, name = 'db query'): unknown {
   return {
     traceId: '5b8efff798038103d269b633813fc60c',

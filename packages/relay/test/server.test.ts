@@ -18,6 +18,7 @@ import { ATTR_HOLD_OUTCOME, ATTR_USAGE_MISSING, ATTR_USAGE_MOVED_TO, ATTR_USAGE_
 import {
   MiB,
   byId,
+  carrierSpanJson,
   gzipZeros,
   heldSpanJson,
   plainSpanJson,
@@ -366,17 +367,7 @@ describe('relay server', () => {
       // A third held span: accepted, and the oldest held span leaves (evicted, marked), as in-process.
       assert.equal((await postJson(relay, request1([heldSpanJson(spanId(4), 'resp-4')]))).status, 200);
       // The span carrying the late usage for a held span: accepted, and it empties that hold.
-      const carrier = {
-        ...(plainSpanJson(spanId(5), 'litellm_request') as object),
-        attributes: [
-          { key: 'gen_ai.operation.name', value: { stringValue: 'chat' } },
-          { key: 'gen_ai.system', value: { stringValue: 'openai' } },
-          { key: 'gen_ai.request.model', value: { stringValue: 'gpt-4o-mini' } },
-          { key: 'gen_ai.response.id', value: { stringValue: 'resp-2' } },
-          { key: 'gen_ai.usage.input_tokens', value: { intValue: 21 } },
-          { key: 'gen_ai.usage.output_tokens', value: { intValue: 4 } },
-        ],
-      };
+      const carrier = carrierSpanJson(spanId(5), 'resp-2', 21, 4);
       assert.equal((await postJson(relay, request1([carrier]))).status, 200);
       await relay.processor.forceFlush();
       await receiver.waitFor((spans) => spans.length >= 5);
