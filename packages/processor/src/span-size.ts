@@ -8,8 +8,8 @@
  *
  * Why an estimate and not a measurement: V8 does not say what one object graph costs, and walking it with a
  * serializer would cost as much as exporting the span. The constants were fitted to the heap growth of
- * decoded OTLP spans (the relay's) and of SDK spans on Node 20, so that the estimate is close to, and not
- * below, what the span retains; docs/benchmarks.md ("Held bytes") has the measurement. Strings count one
+ * decoded OTLP spans (the relay's) on Node 20, so that the estimate is close to, and not below, what the
+ * span retains; bench/span-size.bench.ts measures it (docs/benchmarks.md, "Held bytes"). Strings count one
  * byte per character (V8 keeps Latin-1 strings so; other strings take two, which the per-attribute cost
  * only partly covers).
  */
