@@ -4,11 +4,16 @@
  * outer spans) repeat the usage of the calls below them, and two instrumentations of one call make twin
  * spans. Which is which is read from the trace's structure, never from span names:
  *
- *   a span with usage, whose descendants' counted usage equals its own (input and output)
+ *   a span with usage and no response id, whose descendants' counted usage equals its own (input and
+ *   output), either all of it or only what is not already inside a nested aggregate (an agent total that
+ *   leaves out a sub-agent's calls)
  *       ─► it repeats them: its usage moves to genai_enrich.repeated_usage.*       [descendants]
  *   a span with usage, whose twin (same trace, same response id, same usage) was already counted
  *       ─► the same                                                               [twin]
  *   otherwise ─► its usage counts, and its counted usage adds to its parent's
+ * A span with a response id is a provider's answer, never a total over other calls: only the twin rule
+ * applies to it (a model call whose tool runs a sub-agent is not its sub-agent's total).
+ * A span without usage whose descendants carry GenAI spans is not held for late usage: its usage is below.
  *
  * The tree keeps a node per span that has children not yet accounted for:
  *   started(span)   GenAI span starts (in-process): a node, one more pending child for its parent
@@ -46,6 +51,10 @@ interface Node {
   pending: number;
   ended: boolean;
   readonly below: Totals;
+  /** The part of `below` that is not inside a nested aggregate (a descendant whose usage was set aside). */
+  readonly local: Totals;
+  /** Its usage was set aside as a total over its descendants. */
+  aggregate: boolean;
   /** Counted usage of the span itself, once decided. */
   own: Totals | undefined;
   /** The span, when it has usage and waits for its descendants. */
@@ -83,6 +92,16 @@ export class UsageTree {
   /** Spans waiting for their descendants now. */
   get waiting(): number {
     return this._waiting;
+  }
+
+  /**
+   * Whether GenAI spans below this one carried usage or are still pending: then it is no call waiting for
+   * late usage (an embeddings root over its batches, a wrapper over its provider call).
+   */
+  hasGenAiBelow(span: ReadableSpanLike): boolean {
+    if (this._nodes.size === 0) return false;
+    const node = this._nodes.get(spanKey(span));
+    return node !== undefined && (node.pending > 0 || positive(node.below));
   }
 
   /** A GenAI span started: it will report to its parent before the parent decides. */
@@ -150,6 +169,8 @@ export class UsageTree {
       pending: 0,
       ended: false,
       below: { input: 0, output: 0 },
+      local: { input: 0, output: 0 },
+      aggregate: false,
       own: undefined,
       waiting: undefined,
     };
@@ -170,14 +191,16 @@ export class UsageTree {
   private _decide(node: Node, span: ReadableSpanLike): void {
     const attributes = span.attributes;
     const usage = totals(readUsage(attributes));
-    if (positive(node.below) && same(usage, node.below)) {
+    const responseId = attributes[ATTR_GEN_AI_RESPONSE_ID];
+    const answer = typeof responseId === 'string' && responseId.length > 0;
+    if (!answer && repeats(usage, node)) {
       setAsideRepeatedUsage(attributes, 'descendants');
       this.counts.repeatedDescendants++;
       node.own = ZERO;
+      node.aggregate = true;
       return;
     }
-    const responseId = attributes[ATTR_GEN_AI_RESPONSE_ID];
-    if (typeof responseId === 'string' && responseId.length > 0) {
+    if (answer) {
       const call = span.spanContext().traceId + '/' + responseId;
       const twin = this._calls.get(call);
       if (twin !== undefined && same(usage, twin)) {
@@ -205,6 +228,10 @@ export class UsageTree {
     const own = node.own ?? ZERO;
     parent.below.input += own.input + node.below.input;
     parent.below.output += own.output + node.below.output;
+    if (!node.aggregate) {
+      parent.local.input += own.input + node.local.input;
+      parent.local.output += own.output + node.local.output;
+    }
     parent.pending--;
     if (parent.ended && parent.pending === 0) {
       if (parent.waiting !== undefined) this._release(parent);
@@ -237,6 +264,11 @@ export class UsageTree {
 
 function totals(usage: UsageCounts): Totals {
   return { input: usage.inputTokens ?? 0, output: usage.outputTokens ?? 0 };
+}
+
+/** The span's usage is the total of what its descendants counted: all of it, or all outside nested aggregates. */
+function repeats(usage: Totals, node: Node): boolean {
+  return (positive(node.below) && same(usage, node.below)) || (positive(node.local) && same(usage, node.local));
 }
 
 function positive(t: Totals): boolean {

@@ -103,6 +103,60 @@ describe('counting usage once per trace', () => {
     assertBalanced(p);
   });
 
+  it("an agent whose total leaves out a sub-agent's calls (run from its tool) is still a repeat: it equals what is below outside the nested total", () => {
+    // As @ai-sdk/otel 1.0.185 reports a ToolLoopAgent whose tool runs another agent (test/aisdk7).
+    const p = pipeline();
+    const planner = start(p, 'invoke_agent planner', agent());
+    start(p, 'chat', chat([30, 6], 'c1'), planner).end();
+    const tool = start(p, 'execute_tool research', { 'gen_ai.operation.name': 'execute_tool' }, planner);
+    const sub = start(p, 'invoke_agent forecaster', agent(), tool);
+    start(p, 'chat', chat([40, 7], 'c2'), sub).end();
+    sub.setAttributes({ [IN]: 40, [OUT]: 7 });
+    sub.end();
+    tool.end();
+    start(p, 'chat', chat([50, 8], 'c3'), planner).end();
+    planner.setAttributes({ [IN]: 80, [OUT]: 14 });
+    planner.end();
+    assert.equal(sum(p, IN), 120, 'the bill: 30 + 40 + 50');
+    assert.equal(sum(p, OUT), 21);
+    assert.equal(forwarded(p, planner).attributes['genai_enrich.repeated_usage.input_tokens'], 80);
+    assert.equal(forwarded(p, sub).attributes['genai_enrich.repeated_usage.input_tokens'], 40);
+    assert.equal(p.processor.stats().usageRepeated, 2);
+    assertBalanced(p);
+  });
+
+  it('a model call (it has a response id) is never a total over the spans below it, even when the numbers match', () => {
+    const p = pipeline();
+    const call = start(p, 'ai.generateText.doGenerate', chat(undefined, 'chatcmpl-outer'));
+    const sub = start(p, 'invoke_agent', agent(), call);
+    start(p, 'chat', chat([40, 7], 'chatcmpl-inner'), sub).end();
+    sub.end();
+    call.setAttributes({ [IN]: 40, [OUT]: 7 });
+    call.end();
+    assert.equal(forwarded(p, call).attributes[IN], 40, 'its own call, counted');
+    assert.equal(sum(p, IN), 80);
+    assert.equal(p.processor.stats().usageRepeated, 0);
+  });
+
+  it('a model-call span without usage over GenAI spans that carry it (an embeddings root over its batches) is not held', () => {
+    const p = pipeline();
+    const root = start(p, 'embeddings text-embedding-3-small', {
+      'gen_ai.operation.name': 'embeddings',
+      'gen_ai.provider.name': 'openai',
+      'gen_ai.request.model': 'text-embedding-3-small',
+    });
+    for (const n of [3, 4]) {
+      start(p, 'embeddings', { ...chat([n, 0], `emb-${n}`), 'gen_ai.operation.name': 'embeddings' }, root).end();
+    }
+    root.end();
+    const out = forwarded(p, root);
+    assert.equal(out.attributes['genai_enrich.hold_outcome'], undefined);
+    assert.equal(out.attributes['genai_enrich.usage_missing'], undefined);
+    assert.equal(p.processor.stats().holds, 0);
+    assert.equal(sum(p, IN), 7);
+    assertBalanced(p);
+  });
+
   it('usage that does not equal what is below stays where it is (nothing is guessed)', () => {
     const p = pipeline();
     const a = start(p, 'invoke_agent', agent());
