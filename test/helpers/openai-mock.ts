@@ -1,6 +1,6 @@
 /*
- * A loopback mock of the OpenAI HTTP API (chat completions, responses, embeddings) for integration tests
- * and demos. It speaks the wire format closely enough for the real `openai` client and the Vercel AI SDK
+ * A loopback mock of the OpenAI HTTP API (chat completions, with tool calls on request, responses, embeddings)
+ * for integration tests and demos. It speaks the wire format closely enough for the real `openai` client and the Vercel AI SDK
  * (which validates every payload with zod) to accept it, and records what it put on the wire in `calls`.
  *
  * Payload builders are checked against the openai package's own types with `satisfies`, so an SDK upgrade
