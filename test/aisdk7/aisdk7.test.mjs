@@ -20,8 +20,7 @@
  * Every test asserts: each span the SDK ended reached the receiver exactly once; the plain sum of
  * gen_ai.usage.* over the trace is what the mock billed; aggregates are kept under
  * genai_enrich.repeated_usage.* marked `descendants`; stats balance (received = forwarded + held +
- * awaitingDescendants, no errors). Tests marked `todo` state what the processor should do and does not yet
- * (docs/aisdk7.md): they run and report, without failing the suite.
+ * awaitingDescendants, no errors).
  *
  * Run: bash test/aisdk7/run.sh   (from the repository root)
  */
@@ -334,25 +333,16 @@ describe('embedMany over several doEmbed calls, counted once', () => {
     assertStats(p.processor, { received: spans.length, usageRepeated: 0 });
   });
 
-  it(
-    '@ai-sdk/otel OpenTelemetry: the operation root, whose calls below it carry the usage, is not held for usage',
-    {
-      todo:
-        'the processor holds the root `embeddings {model}` span (gen_ai.request.model, kind CLIENT, no usage) ' +
-        'as a model call waiting for usage; it leaves at holdMillis (60 s by default) or forceFlush marked ' +
-        'usage_missing, though its three children carried the usage (docs/aisdk7.md)',
-    },
-    async (t) => {
-      const p = await pipeline(t);
-      await embedMany({ model: embeddingModel(p), values: VALUES, telemetry: p.telemetry('semconv') });
-      const s = p.processor.stats();
-      assert.equal(s.holds, 0, `nothing held once embedMany returned: ${JSON.stringify(s)}`);
-      const spans = await p.received();
-      const root = only(spans, (x) => !x.parentSpanId, 'root');
-      assert.equal(root.attributes[ATTR_USAGE_MISSING], undefined, describeSpans(spans));
-      assert.equal(root.attributes[ATTR_HOLD_OUTCOME], undefined, describeSpans(spans));
-    },
-  );
+  it('@ai-sdk/otel OpenTelemetry: the operation root, whose calls below it carry the usage, is not held for usage', async (t) => {
+    const p = await pipeline(t);
+    await embedMany({ model: embeddingModel(p), values: VALUES, telemetry: p.telemetry('semconv') });
+    const s = p.processor.stats();
+    assert.equal(s.holds, 0, `nothing held once embedMany returned: ${JSON.stringify(s)}`);
+    const spans = await p.received();
+    const root = only(spans, (x) => !x.parentSpanId, 'root');
+    assert.equal(root.attributes[ATTR_USAGE_MISSING], undefined, describeSpans(spans));
+    assert.equal(root.attributes[ATTR_HOLD_OUTCOME], undefined, describeSpans(spans));
+  });
 
   it('@ai-sdk/otel LegacyOpenTelemetry: the ai.embedMany root repeats its calls, kept under repeated_usage', async (t) => {
     const p = await pipeline(t);
@@ -412,52 +402,43 @@ describe('countUsageOnce: false keeps the aggregates in place', () => {
 
 describe('an agent called from a tool of another agent (aggregates at two levels)', () => {
   for (const integration of ['semconv', 'legacy']) {
-    it(
-      `@ai-sdk/otel ${integration === 'legacy' ? 'LegacyOpenTelemetry' : 'OpenTelemetry'}: each agent's total is kept, the trace sums to the bill`,
-      {
-        todo:
-          "the outer agent's total covers its own two calls only, not the sub-agent's below its tool span; it " +
-          'differs from the sum of its descendants, so the processor leaves it in place and the trace counts the ' +
-          "outer agent's calls twice (docs/aisdk7.md)",
-      },
-      async (t) => {
-        const p = await pipeline(t);
-        const shape = AGENT_SPANS[integration];
-        // No tools: one call. With two, its total would equal the planner's (the mock's counts grow
-        // linearly), and a wrong rule could pass by matching the wrong agent.
-        const forecaster = new ToolLoopAgent({
-          model: p.openai.chat(MODEL),
-          telemetry: p.telemetry(integration, 'forecaster'),
-        });
-        const research = tool({
-          description: 'Ask the forecaster',
-          inputSchema: z.object({ city: z.string() }),
-          execute: async ({ city }) => (await forecaster.generate({ prompt: `Weather in ${city}?` })).text,
-        });
-        const planner = new ToolLoopAgent({
-          model: p.openai.chat(MODEL),
-          tools: { research },
-          stopWhen: stepCountIs(4),
-          telemetry: p.telemetry(integration, 'planner'),
-        });
-        await planner.generate({ prompt: 'Plan a day in Paris.' });
-        // The planner's first call asks for research, the forecaster answers it, the planner answers.
-        assert.deepEqual(
-          p.mock.calls.map((c) => c.toolCall),
-          ['research', undefined, undefined],
-        );
-        const [plan1, forecast, plan2] = p.mock.calls;
-        const spans = await p.received();
-        assertBilledOnce(spans, p.mock.calls);
-        const roots = named(spans, shape.root);
-        assert.equal(roots.length, 2);
-        const outer = only(roots, (s) => !s.parentSpanId, 'outer agent');
-        const inner = only(roots, (s) => s !== outer, 'inner agent');
-        assert.ok(ancestors(spans, inner).some((s) => s.name === shape.tool('research')));
-        assertAggregateKept(inner, [forecast]);
-        assertAggregateKept(outer, [plan1, plan2]);
-        assertStats(p.processor, { received: spans.length, usageRepeated: 2 });
-      },
-    );
+    it(`@ai-sdk/otel ${integration === 'legacy' ? 'LegacyOpenTelemetry' : 'OpenTelemetry'}: each agent's total is kept, the trace sums to the bill`, async (t) => {
+      const p = await pipeline(t);
+      const shape = AGENT_SPANS[integration];
+      // No tools: one call. With two, its total would equal the planner's (the mock's counts grow
+      // linearly), and a wrong rule could pass by matching the wrong agent.
+      const forecaster = new ToolLoopAgent({
+        model: p.openai.chat(MODEL),
+        telemetry: p.telemetry(integration, 'forecaster'),
+      });
+      const research = tool({
+        description: 'Ask the forecaster',
+        inputSchema: z.object({ city: z.string() }),
+        execute: async ({ city }) => (await forecaster.generate({ prompt: `Weather in ${city}?` })).text,
+      });
+      const planner = new ToolLoopAgent({
+        model: p.openai.chat(MODEL),
+        tools: { research },
+        stopWhen: stepCountIs(4),
+        telemetry: p.telemetry(integration, 'planner'),
+      });
+      await planner.generate({ prompt: 'Plan a day in Paris.' });
+      // The planner's first call asks for research, the forecaster answers it, the planner answers.
+      assert.deepEqual(
+        p.mock.calls.map((c) => c.toolCall),
+        ['research', undefined, undefined],
+      );
+      const [plan1, forecast, plan2] = p.mock.calls;
+      const spans = await p.received();
+      assertBilledOnce(spans, p.mock.calls);
+      const roots = named(spans, shape.root);
+      assert.equal(roots.length, 2);
+      const outer = only(roots, (s) => !s.parentSpanId, 'outer agent');
+      const inner = only(roots, (s) => s !== outer, 'inner agent');
+      assert.ok(ancestors(spans, inner).some((s) => s.name === shape.tool('research')));
+      assertAggregateKept(inner, [forecast]);
+      assertAggregateKept(outer, [plan1, plan2]);
+      assertStats(p.processor, { received: spans.length, usageRepeated: 2 });
+    });
   }
 });
