@@ -17,7 +17,20 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { AttributeValue } from '@opentelemetry/api';
-import { ATTR_HOLD_OUTCOME, ATTR_USAGE_MISSING, ATTR_USAGE_REPEATS, ATTR_USAGE_SOURCE } from '@genai-enrich/processor';
+import {
+  ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS as CACHE_READ,
+  ATTR_GEN_AI_USAGE_INPUT_TOKENS as INPUT,
+  ATTR_GEN_AI_USAGE_OUTPUT_TOKENS as OUTPUT,
+  ATTR_GEN_AI_USAGE_REASONING_OUTPUT_TOKENS as REASONING,
+  ATTR_GEN_AI_USAGE_TOTAL_TOKENS as TOTAL,
+} from '@genai-enrich/normalizer';
+import {
+  ATTR_HOLD_OUTCOME,
+  ATTR_USAGE_MISSING,
+  ATTR_USAGE_REPEATS,
+  ATTR_USAGE_SOURCE,
+  REPEATED_USAGE_PREFIX as REPEATED,
+} from '@genai-enrich/processor';
 import type { GenAiEnrichingProcessorStats } from '@genai-enrich/processor';
 import { startRelay } from '@genai-enrich/relay';
 import type { RelayOptions } from '@genai-enrich/relay';
@@ -34,13 +47,6 @@ import {
   replay,
 } from './helpers/fixture-replay.js';
 import type { Fixture } from './helpers/fixture-replay.js';
-
-const INPUT = 'gen_ai.usage.input_tokens';
-const OUTPUT = 'gen_ai.usage.output_tokens';
-const TOTAL = 'gen_ai.usage.total_tokens';
-const CACHE_READ = 'gen_ai.usage.cache_read.input_tokens';
-const REASONING = 'gen_ai.usage.reasoning.output_tokens';
-const REPEATED = 'genai_enrich.repeated_usage.';
 
 /** What a trace's spans must sum to: the model calls' billed counts, per the fixture's `_notes`. */
 interface Bill {
