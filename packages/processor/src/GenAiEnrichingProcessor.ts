@@ -125,6 +125,7 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
         waitMillis: config.maxOpenMillis + config.holdMillis,
         maxNodes: config.maxOpenSpans + config.maxHeldSpans,
         countOnce: config.countUsageOnce,
+        graceMillis: config.holdMillis,
       },
       (span) => this._forward(span),
     );
