@@ -18,6 +18,8 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { decodeTraceRequest } from '../packages/relay/src/otlp/index.js';
+import { encodeJsonTraceRequest } from '../packages/relay/src/otlp/encode-json.js';
+import { encodeProtobufTraceRequest } from '../packages/relay/src/otlp/encode-protobuf.js';
 import { machineLine, runBench } from './harness.js';
 
 const SPANS = 512;
@@ -95,11 +97,18 @@ for (const [body, format] of [
     throw new Error(`${format}: the decoded spans re-serialize differently`);
 }
 
+// What the relay's exporter encodes: decoded spans (the encoders look up exact values beside them).
+const decodedSpans = decodeTraceRequest(protobufBody, 'protobuf').spans;
+if (Buffer.compare(Buffer.from(encodeProtobufTraceRequest(decodedSpans)), Buffer.from(protobufBody)) !== 0)
+  throw new Error('the relay protobuf encoder writes other bytes than the SDK serializer');
+
 const results = runBench(
   [
     { name: 'protobuf: SDK encode (baseline)', fn: () => ProtobufTraceSerializer.serializeRequest(spans) },
     { name: 'protobuf: decode', fn: () => decodeTraceRequest(protobufBody, 'protobuf') },
+    { name: 'protobuf: relay encode (decoded spans)', fn: () => encodeProtobufTraceRequest(decodedSpans) },
     { name: 'json: SDK encode (baseline)', fn: () => JsonTraceSerializer.serializeRequest(spans) },
+    { name: 'json: relay encode (decoded spans)', fn: () => encodeJsonTraceRequest(decodedSpans) },
     { name: 'json: decode, times as strings (SDK body)', fn: () => decodeTraceRequest(jsonBody, 'json') },
     { name: 'json: decode, times as number literals', fn: () => decodeTraceRequest(jsonNumbersBody, 'json') },
     {

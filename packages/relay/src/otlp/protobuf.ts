@@ -78,6 +78,8 @@
  */
 import type { Attributes, Link } from '@opentelemetry/api';
 import { DecodeProblem } from './errors.js';
+import { ExactDouble, ExactInt64, attachExact, isIntegralDouble, noteExact } from './exact.js';
+import type { ExactRecord } from './exact.js';
 import {
   MAX_ANY_VALUE_DEPTH,
   RelaySpanImpl,
@@ -247,6 +249,11 @@ class Reader {
   private readonly _slices: NodeBufferSlices | undefined;
   pos = 0;
   hi = 0;
+  /** The exact form of the AnyValue just decoded when its plain value loses something (see exact.ts), else undefined. */
+  exact: unknown = undefined;
+  /** The key and plain value of the KeyValue just decoded. */
+  key = '';
+  value: unknown = undefined;
   private readonly _cacheStarts = new Int32Array(STRING_CACHE_SLOTS);
   private readonly _cacheLengths = new Int32Array(STRING_CACHE_SLOTS);
   private readonly _cacheStrings: Array<string | undefined> = new Array<string | undefined>(STRING_CACHE_SLOTS).fill(
@@ -488,10 +495,14 @@ function allZero(buf: Uint8Array, start: number, length: number): boolean {
 
 // ── AnyValue ─────────────────────────────────────────────────────────────────────────────────────────
 
-/** Reads one KeyValue into `target`. `depth` is the nesting of the value it holds (1 for an attribute). */
+/**
+ * Reads one KeyValue into `target`. `depth` is the nesting of the value it holds (1 for an attribute). Leaves
+ * the key and value in `r.key` and `r.value`, and the value's exact form, if it needs one, in `r.exact`.
+ */
 function decodeKeyValue(r: Reader, end: number, target: AttributeMap, depth: number): void {
   let key = '';
   let value: unknown = undefined;
+  let exact: unknown = undefined;
   while (r.pos < end) {
     const tagStart = r.pos;
     const tag = readTag(r, end);
@@ -501,7 +512,10 @@ function decodeKeyValue(r: Reader, end: number, target: AttributeMap, depth: num
         break;
       case T2_LEN: {
         const stop = readLengthEnd(r, end);
+        // A repeated value field merges into the earlier one, exact form included.
+        r.exact = exact;
         value = decodeAnyValue(r, stop, depth, value);
+        exact = r.exact;
         break;
       }
       default:
@@ -509,106 +523,167 @@ function decodeKeyValue(r: Reader, end: number, target: AttributeMap, depth: num
     }
   }
   setAttribute(target, key, value);
+  r.key = key;
+  r.value = value;
+  r.exact = exact;
 }
 
-/** Reads one AnyValue; `previous` is what an earlier occurrence of the same field decoded to (they merge). */
+/**
+ * Reads one AnyValue and returns its plain value; leaves its exact form in `r.exact` when the plain value
+ * loses something (see exact.ts), undefined otherwise. `previous` is what an earlier occurrence of the same
+ * field decoded to, and `r.exact` on entry its exact form: they merge.
+ */
 function decodeAnyValue(r: Reader, end: number, depth: number, previous: unknown): unknown {
   if (depth > MAX_ANY_VALUE_DEPTH)
     throw new DecodeProblem(`AnyValue nested deeper than ${MAX_ANY_VALUE_DEPTH} at byte ${r.pos}`);
   let value = previous;
+  let exact = r.exact;
   while (r.pos < end) {
     const tagStart = r.pos;
     const tag = readTag(r, end);
     switch (tag) {
       case T1_LEN:
         value = readString(r, end);
+        exact = undefined;
         break;
       case T2_VARINT:
         value = readVarint(r, end) !== 0 || r.hi !== 0;
+        exact = undefined;
         break;
       case T3_VARINT: {
         const lo = readVarint(r, end);
-        value = int64Value(lo, r.hi);
+        const hi = r.hi;
+        const n = int64Value(lo, hi);
+        value = n;
+        exact = Number.isSafeInteger(n) ? undefined : new ExactInt64(lo, hi);
         break;
       }
-      case T4_I64:
-        value = readDouble(r, end);
+      case T4_I64: {
+        const d = readDouble(r, end);
+        value = d;
+        exact = isIntegralDouble(d) ? new ExactDouble(d) : undefined;
         break;
+      }
       case T5_LEN: {
         const stop = readLengthEnd(r, end);
-        value = decodeArrayValue(r, stop, depth, Array.isArray(value) ? value : []);
+        const merging = Array.isArray(value);
+        r.exact = merging && Array.isArray(exact) ? exact : undefined;
+        value = decodeArrayValue(r, stop, depth, merging ? (value as unknown[]) : []);
+        exact = r.exact;
         break;
       }
       case T6_LEN: {
         const stop = readLengthEnd(r, end);
-        value = decodeKvlist(r, stop, depth, isKvlist(value) ? value : {});
+        const merging = isKvlist(value);
+        r.exact = merging && exact !== undefined && isKvlist(exact) ? exact : undefined;
+        value = decodeKvlist(r, stop, depth, merging ? (value as AttributeMap) : {});
+        exact = r.exact;
         break;
       }
       case T7_LEN: {
         const stop = readLengthEnd(r, end);
         value = r.buf.slice(r.pos, stop);
         r.pos = stop;
+        exact = undefined;
         break;
       }
       default:
         skipField(r, tag, tagStart, end, ANY_VALUE);
     }
   }
+  r.exact = exact;
   return value;
 }
 
+/** Appends to `into`; `r.exact` holds the exact form of `into` on entry and of the result on return. */
 function decodeArrayValue(r: Reader, end: number, depth: number, into: unknown[]): unknown[] {
+  let exactList = r.exact as unknown[] | undefined;
   while (r.pos < end) {
     const tagStart = r.pos;
     const tag = readTag(r, end);
     if (tag === T1_LEN) {
       const stop = readLengthEnd(r, end);
-      into.push(decodeAnyValue(r, stop, depth + 1, undefined));
+      r.exact = undefined;
+      const item = decodeAnyValue(r, stop, depth + 1, undefined);
+      // The exact list exists once one element needs it: the plain elements so far, then exact or plain ones.
+      if (r.exact !== undefined) (exactList ??= into.slice()).push(r.exact);
+      else if (exactList !== undefined) exactList.push(item);
+      into.push(item);
     } else {
       skipField(r, tag, tagStart, end, VALUES_LIST);
     }
   }
+  r.exact = exactList;
   return into;
 }
 
+/** Adds to `into`; `r.exact` holds the exact form of `into` on entry and of the result on return. */
 function decodeKvlist(r: Reader, end: number, depth: number, into: AttributeMap): AttributeMap {
+  let exactMap = r.exact as AttributeMap | undefined;
   while (r.pos < end) {
     const tagStart = r.pos;
     const tag = readTag(r, end);
     if (tag === T1_LEN) {
       const stop = readLengthEnd(r, end);
+      r.exact = undefined;
       decodeKeyValue(r, stop, into, depth + 1);
+      if (r.exact !== undefined) {
+        // Copied before this key was set would miss nothing: `into` already has it, and it is overwritten.
+        if (exactMap === undefined) exactMap = { ...into };
+        setAttribute(exactMap, r.key, r.exact);
+      } else if (exactMap !== undefined) {
+        setAttribute(exactMap, r.key, r.value);
+      }
     } else {
       skipField(r, tag, tagStart, end, KVLIST);
     }
   }
+  r.exact = exactMap;
   return into;
 }
 
-/** Reads one attribute (a KeyValue field of a message) into `target`, with its index in the error path. */
-function decodeAttribute(r: Reader, end: number, target: AttributeMap, index: number, field: string): void {
+/**
+ * Reads one attribute (a KeyValue field of a message) into `target`, with its index in the error path, and
+ * notes its exact form in `record` when it needs one; returns the record (created on demand).
+ */
+function decodeAttribute(
+  r: Reader,
+  end: number,
+  target: AttributeMap,
+  index: number,
+  field: string,
+  record: ExactRecord | undefined,
+): ExactRecord | undefined {
   const stop = readLengthEnd(r, end);
   try {
+    r.exact = undefined;
     decodeKeyValue(r, stop, target, 1);
   } catch (problem) {
     throw at(at(problem, `[${index}]`), field);
   }
+  return r.exact === undefined && record === undefined ? undefined : noteExact(record, r.key, r.value, r.exact);
 }
 
 // ── trace messages ───────────────────────────────────────────────────────────────────────────────────
 
-function decodeResource(r: Reader, end: number, attributes: AttributeMap): void {
-  let index = 0;
+/** The attributes, their exact record and the dropped count of one ResourceSpans' Resource, as they merge. */
+class ResourceFields {
+  readonly attributes: AttributeMap = {};
+  exact: ExactRecord | undefined = undefined;
+  droppedAttributesCount = 0;
+  index = 0;
+}
+
+function decodeResource(r: Reader, end: number, resource: ResourceFields): void {
   while (r.pos < end) {
     const tagStart = r.pos;
     const tag = readTag(r, end);
     switch (tag) {
       case T1_LEN:
-        decodeAttribute(r, end, attributes, index++, 'attributes');
+        resource.exact = decodeAttribute(r, end, resource.attributes, resource.index++, 'attributes', resource.exact);
         break;
       case T2_VARINT:
-        // Not kept: the SDK's Resource has no dropped count, and its serializer writes 0.
-        readVarint(r, end);
+        resource.droppedAttributesCount = readVarint(r, end);
         break;
       default:
         skipField(r, tag, tagStart, end, RESOURCE);
@@ -618,6 +693,7 @@ function decodeResource(r: Reader, end: number, attributes: AttributeMap): void 
 
 function decodeScope(r: Reader, end: number, scope: ScopeFields): void {
   let index = 0;
+  let exact = scope.exact;
   while (r.pos < end) {
     const tagStart = r.pos;
     const tag = readTag(r, end);
@@ -629,7 +705,7 @@ function decodeScope(r: Reader, end: number, scope: ScopeFields): void {
         scope.version = readString(r, end);
         break;
       case T3_LEN:
-        decodeAttribute(r, end, (scope.attributes ??= {}), index++, 'attributes');
+        exact = decodeAttribute(r, end, (scope.attributes ??= {}), index++, 'attributes', exact);
         break;
       case T4_VARINT:
         scope.droppedAttributesCount = readVarint(r, end);
@@ -638,6 +714,7 @@ function decodeScope(r: Reader, end: number, scope: ScopeFields): void {
         skipField(r, tag, tagStart, end, SCOPE);
     }
   }
+  scope.exact = exact;
 }
 
 function decodeEvent(r: Reader, end: number): RelayEvent {
@@ -645,6 +722,7 @@ function decodeEvent(r: Reader, end: number): RelayEvent {
   let timeHi = 0;
   let name = '';
   const attributes: AttributeMap = {};
+  let exact: ExactRecord | undefined;
   let dropped = 0;
   let index = 0;
   while (r.pos < end) {
@@ -659,7 +737,7 @@ function decodeEvent(r: Reader, end: number): RelayEvent {
         name = readString(r, end);
         break;
       case T3_LEN:
-        decodeAttribute(r, end, attributes, index++, 'attributes');
+        exact = decodeAttribute(r, end, attributes, index++, 'attributes', exact);
         break;
       case T4_VARINT:
         dropped = readVarint(r, end);
@@ -668,6 +746,7 @@ function decodeEvent(r: Reader, end: number): RelayEvent {
         skipField(r, tag, tagStart, end, EVENT);
     }
   }
+  attachExact(attributes, exact);
   return {
     name,
     attributes: attributes as Attributes,
@@ -683,6 +762,7 @@ function decodeLink(r: Reader, end: number, state: RequestState): Link {
   let spanEnd = 0;
   let traceState = '';
   const attributes: AttributeMap = {};
+  let exact: ExactRecord | undefined;
   let dropped = 0;
   let flags = 0;
   let index = 0;
@@ -704,7 +784,7 @@ function decodeLink(r: Reader, end: number, state: RequestState): Link {
         traceState = readString(r, end);
         break;
       case T4_LEN:
-        decodeAttribute(r, end, attributes, index++, 'attributes');
+        exact = decodeAttribute(r, end, attributes, index++, 'attributes', exact);
         break;
       case T5_VARINT:
         dropped = readVarint(r, end);
@@ -716,6 +796,7 @@ function decodeLink(r: Reader, end: number, state: RequestState): Link {
         skipField(r, tag, tagStart, end, LINK);
     }
   }
+  attachExact(attributes, exact);
   return {
     context: {
       traceId: r.hex(traceStart, traceEnd),
@@ -753,6 +834,7 @@ function decodeSpan(
   let endLo = 0;
   let endHi = 0;
   const attributes: AttributeMap = {};
+  let exact: ExactRecord | undefined;
   let droppedAttributes = 0;
   const events: RelayEvent[] = [];
   let droppedEvents = 0;
@@ -798,7 +880,7 @@ function decodeSpan(
         endHi = r.hi;
         break;
       case T9_LEN:
-        decodeAttribute(r, end, attributes, attributeIndex++, 'attributes');
+        exact = decodeAttribute(r, end, attributes, attributeIndex++, 'attributes', exact);
         break;
       case T10_VARINT:
         droppedAttributes = readVarint(r, end);
@@ -864,6 +946,7 @@ function decodeSpan(
     return;
   }
 
+  attachExact(attributes, exact);
   const traceId = r.hex(traceStart, traceEnd);
   const traceFlags = spanTraceFlags(flags);
   const startTime = hrTimeFromUint64(startLo, startHi);
@@ -943,7 +1026,7 @@ function decodeResourceSpans(
   resourceIndex: number,
 ): void {
   const first = out.length;
-  const attributes: AttributeMap = {};
+  const resource = new ResourceFields();
   let schemaUrl = '';
   let scopeIndex = 0;
   while (r.pos < end) {
@@ -953,7 +1036,7 @@ function decodeResourceSpans(
       case T1_LEN: {
         const stop = readLengthEnd(r, end);
         try {
-          decodeResource(r, stop, attributes);
+          decodeResource(r, stop, resource);
         } catch (problem) {
           throw at(problem, 'resource');
         }
@@ -977,7 +1060,8 @@ function decodeResourceSpans(
     }
   }
   // Spans come before the schema URL on the wire (the SDK writes it last), so the resource is made here.
-  assignResource(out, first, makeResource(attributes, schemaUrl));
+  attachExact(resource.attributes, resource.exact);
+  assignResource(out, first, makeResource(resource.attributes, schemaUrl, resource.droppedAttributesCount));
 }
 
 /** Decodes a binary protobuf ExportTraceServiceRequest. Throws OtlpDecodeError only. */
