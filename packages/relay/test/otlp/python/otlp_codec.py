@@ -3,7 +3,8 @@
 Used by packages/relay/test/otlp/independent-codec.test.ts:
 
   generate SEED REQUESTS DIR   writes DIR/request-<i>.pb (binary) and DIR/request-<i>.json (OTLP/JSON: proto3
-                               JSON with hex ids), random ExportTraceServiceRequests; prints a JSON summary
+                               JSON with hex ids), random ExportTraceServiceRequests: REQUESTS small ones and
+                               a large one (over 1 MiB); prints a JSON summary
   check DIR FORMAT FILE...     parses what the relay forwarded (FORMAT protobuf or json; JSON strictly, with
                                protobuf's json_format) and compares it field by field with what was sent;
                                prints a JSON report {"spans", "requests", "problems"}
@@ -149,53 +150,66 @@ def genai_span(rng, span, used_ids, n):
     rand_attributes(rng, span.attributes, count=6)
 
 
+def rand_request(rng, used_ids, r, spans_per_scope):
+    request = ExportTraceServiceRequest()
+    genai = 0
+    for ri in range(rng.randrange(1, 3)):
+        rs = request.resource_spans.add()
+        rand_attributes(rng, rs.resource.attributes)
+        rs.resource.attributes.add(key="x.empty", value=AnyValue())
+        rs.resource.dropped_attributes_count = rng.choice([0, 7])
+        rs.schema_url = rng.choice(["", "https://opentelemetry.io/schemas/1.26.0"])
+        for si in range(rng.randrange(1, 4)):
+            ss = rs.scope_spans.add()
+            ss.scope.name = rng.choice(["scope.a", "scope.b", ""])
+            ss.scope.version = rng.choice(["", "1.0.0"])
+            rand_attributes(rng, ss.scope.attributes)
+            ss.scope.dropped_attributes_count = rng.choice([0, 2])
+            ss.schema_url = rng.choice(["", "https://example.com/s"])
+            for _ in range(rng.randrange(*spans_per_scope)):
+                rand_span(rng, ss.spans.add(), used_ids)
+            if rng.random() < 0.5:
+                # A twin scope: the same name, version and schema URL, other attributes.
+                twin = rs.scope_spans.add()
+                twin.scope.CopyFrom(ss.scope)
+                del twin.scope.attributes[:]
+                twin.scope.attributes.add(key="x.twin", value=AnyValue(int_value=si))
+                twin.schema_url = ss.schema_url
+                for _ in range(rng.randrange(*spans_per_scope)):
+                    rand_span(rng, twin.spans.add(), used_ids)
+        if ri == 0 and r % 2 == 0:
+            ss = rs.scope_spans.add()
+            ss.scope.name = GENAI_SCOPE
+            ss.scope.version = "2.1b0"
+            genai_span(rng, ss.spans.add(), used_ids, r)
+            genai += 1
+    return request, genai
+
+
 def generate(seed, count, out_dir):
+    """`count` small requests, then a large one (over 1 MiB in protobuf: a relay may take it in pieces)."""
     rng = random.Random(seed)
     used_ids = set()
     summary = {"requests": [], "spans": 0, "genai": 0}
-    for r in range(count):
-        request = ExportTraceServiceRequest()
-        for ri in range(rng.randrange(1, 3)):
-            rs = request.resource_spans.add()
-            rand_attributes(rng, rs.resource.attributes)
-            rs.resource.attributes.add(key="x.empty", value=AnyValue())
-            rs.resource.dropped_attributes_count = rng.choice([0, 7])
-            rs.schema_url = rng.choice(["", "https://opentelemetry.io/schemas/1.26.0"])
-            for si in range(rng.randrange(1, 4)):
-                ss = rs.scope_spans.add()
-                ss.scope.name = rng.choice(["scope.a", "scope.b", ""])
-                ss.scope.version = rng.choice(["", "1.0.0"])
-                rand_attributes(rng, ss.scope.attributes)
-                ss.scope.dropped_attributes_count = rng.choice([0, 2])
-                ss.schema_url = rng.choice(["", "https://example.com/s"])
-                for _ in range(rng.randrange(1, 5)):
-                    rand_span(rng, ss.spans.add(), used_ids)
-                if rng.random() < 0.5:
-                    # A twin scope: the same name, version and schema URL, other attributes.
-                    twin = rs.scope_spans.add()
-                    twin.scope.CopyFrom(ss.scope)
-                    del twin.scope.attributes[:]
-                    twin.scope.attributes.add(key="x.twin", value=AnyValue(int_value=si))
-                    twin.schema_url = ss.schema_url
-                    for _ in range(rng.randrange(1, 3)):
-                        rand_span(rng, twin.spans.add(), used_ids)
-            if ri == 0 and r % 2 == 0:
-                ss = rs.scope_spans.add()
-                ss.scope.name = GENAI_SCOPE
-                ss.scope.version = "2.1b0"
-                genai_span(rng, ss.spans.add(), used_ids, r)
-                summary["genai"] += 1
+    for r in range(count + 1):
+        large = r == count
+        request, genai = rand_request(rng, used_ids, r, (100, 150) if large else (1, 5))
+        while large and request.ByteSize() < 1_300_000:
+            more, _ = rand_request(rng, used_ids, 1, (100, 150))
+            request.resource_spans.extend(more.resource_spans)
+        summary["genai"] += genai
         spans = sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
         summary["spans"] += spans
         pb_path = f"{out_dir}/request-{r}.pb"
         json_path = f"{out_dir}/request-{r}.json"
+        body = request.SerializeToString()
         with open(pb_path, "wb") as f:
-            f.write(request.SerializeToString())
+            f.write(body)
         with open(json_path, "w", encoding="utf-8") as f:
-            body = json_format.MessageToDict(request, use_integers_for_enums=True)
-            ids_to_hex(body)
-            json.dump(body, f, ensure_ascii=False, allow_nan=False)
-        summary["requests"].append({"protobuf": pb_path, "json": json_path, "spans": spans})
+            as_dict = json_format.MessageToDict(request, use_integers_for_enums=True)
+            ids_to_hex(as_dict)
+            json.dump(as_dict, f, ensure_ascii=False, allow_nan=False)
+        summary["requests"].append({"protobuf": pb_path, "json": json_path, "spans": spans, "bytes": len(body)})
     print(json.dumps(summary))
 
 
