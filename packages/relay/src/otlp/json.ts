@@ -239,7 +239,7 @@ const INT64_MAX = 2n ** 63n - 1n;
 function int64Value(value: unknown): number {
   if (typeof value === 'number') {
     if (Number.isInteger(value)) {
-      if (Math.abs(value) >= 2 ** 63) lastExact = new ExactDouble(value);
+      if (value >= 2 ** 63 || value < -(2 ** 63)) lastExact = new ExactDouble(value);
       // -0 is not an int64: an intValue of -0 is 0.
       return value + 0;
     }

@@ -41,40 +41,50 @@
  *   batch by about a fifth.
  * - AnyValue nesting deeper than 64 (MAX_ANY_VALUE_DEPTH) is an error, so a hostile body cannot exhaust the stack.
  *
- * Representation (shared with the JSON decoder, chosen so that the SDK's own OTLP serializers, protobuf and
- * JSON, write every decoded value back as the same AnyValue; the serializers accept all of these):
+ * Representation (shared with the JSON decoder). Every attribute gets a plain JS value, which the processor and
+ * the normalizer read, and the SDK's OTLP serializers accept too; where a JS value cannot say everything the
+ * AnyValue said, the exact value is kept beside it (exact.ts), and the relay's encoders (encode-protobuf.ts,
+ * encode-json.ts) write it back. The guarantee: an attribute the processor did not change is forwarded as the
+ * same AnyValue, in both protocols and both directions, type and bits included.
  * - times: fixed64 nanoseconds → HrTime [seconds, nanoseconds], exact to the nanosecond over the whole uint64
  *   range, without BigInt (16-bit long division); `duration` = end − start, 0 when negative (as the SDK does).
  * - int_value: a JS number. Beyond ±2^53 it is the nearest double (2^53 + 1 → 2^53), the value JSON.parse and
- *   `Number("…")` give too; the serializer writes it back as int_value. Chosen over a string because the
- *   attribute keeps its type (a token count stays a number for the normalizer); over BigInt because the SDK's
- *   JSON serializer throws on BigInt and its protobuf serializer writes nothing for it.
- * - double_value: a number. An integral double (2.0) comes back as int_value 2: JS has one number type and the
- *   serializer picks int_value for integers. NaN and ±Infinity are kept.
+ *   `Number("…")` give too, and the exact 64 bits are kept beside it (ExactInt64). Chosen over a string because
+ *   the attribute keeps its type (a token count stays a number for the normalizer); over BigInt because the
+ *   SDK's JSON serializer throws on BigInt, its protobuf serializer writes nothing for it, and the normalizer
+ *   reads numbers.
+ * - double_value: a number, NaN, ±Infinity and −0 included. An integral double (2.0) is the number 2, marked
+ *   exact (ExactDouble), so that it is written back as double_value 2.0, not int_value 2; −0 needs no mark
+ *   (no int is −0).
  * - bytes_value: a Uint8Array (a copy, so the request body is not kept alive) → written back as bytes_value.
  * - kvlist_value: a plain object (duplicate keys: the last wins) → written back as kvlist_value. Not a JSON
- *   string: that would change the value's type downstream, and the serializer takes objects.
- * - array_value: a JS array of decoded values, also nested or of mixed types (written back element by element).
- * - empty AnyValue (no field set): undefined, which the serializer writes back as an empty AnyValue. The
- *   Resource drops undefined values (see makeResource).
+ *   string: that would change the value's type downstream, and the serializers take objects.
+ * - array_value: a JS array of decoded values, also nested or of mixed types (written back element by element;
+ *   an array holding an integral double or a big int is kept exact as a whole).
+ * - empty AnyValue (no field set): undefined, written back as an empty AnyValue. The SDK's Resource drops
+ *   undefined values; the relay keeps the resource's attributes as decoded beside it (exact.ts).
  * - ids: lowercase hex. A span whose trace id is not 16 bytes, whose span id is not 8 bytes, or either all
  *   zeroes, or whose parent span id is neither empty nor 8 bytes, is rejected and counted, not an error; an
  *   all-zero parent span id means no parent. Link ids are kept as they come (a link may point to an invalid
  *   context).
- * - kind: API SpanKind = OTLP kind − 1; UNSPECIFIED and unknown values → INTERNAL. Status code: unknown → UNSET.
+ * - kind: API SpanKind = OTLP kind − 1; UNSPECIFIED and unknown values → INTERNAL (written back as INTERNAL).
+ *   Status code: unknown → UNSET.
  * - flags: trace flags = flags & 0xff, SAMPLED when that is 0: absent, or the Python SDK, which writes only
  *   the is-remote bits (see spanTraceFlags); link flags keep their low byte, 0 included. The parent
  *   context's `isRemote` is true when bits 8 and 9 are both set; a root span's bits 8/9 and bits 10–31 are not
- *   kept (the serializer rebuilds flags from traceFlags and the parent's isRemote, always with bit 8).
+ *   kept (the encoders, like the SDK's serializers, rebuild flags from traceFlags and the parent's isRemote,
+ *   always with bit 8).
  * - spanContext(): `{traceId, spanId, traceFlags, traceState}` as the SDK builds it, without `isRemote`: the
  *   span itself was created in the sending process; remoteness is a property of its parent, which OTLP carries.
  *   parentSpanContext: `{traceId, spanId, traceFlags (the span's), isRemote}`; no trace state (OTLP has none).
  * - trace_state: `createTraceState(…)`, so invalid list members are dropped and one longer than 512 characters
  *   is dropped whole, as the SDK does when it parses a `tracestate` header. Empty → undefined.
- * - resource: one `resourceFromAttributes(attributes, {schemaUrl})` per ResourceSpans; its
- *   dropped_attributes_count is not kept (the SDK's serializer always writes 0).
+ * - resource: one `resourceFromAttributes(attributes, {schemaUrl})` per ResourceSpans; its attributes as
+ *   decoded and its dropped_attributes_count are kept beside it for the relay's encoders (the SDK's
+ *   serializers write the Resource's own attributes and a dropped count of 0).
  * - instrumentationScope: one `{name, version?, schemaUrl?, attributes?, droppedAttributesCount?}` per
- *   ScopeSpans; an empty version is left out.
+ *   ScopeSpans; an empty version is left out. The encoders group spans by this object, so two ScopeSpans that
+ *   differ only in attributes stay two.
  */
 import type { Attributes, Link } from '@opentelemetry/api';
 import { DecodeProblem } from './errors.js';
@@ -574,6 +584,7 @@ function decodeAnyValue(r: Reader, end: number, depth: number, previous: unknown
       }
       case T6_LEN: {
         const stop = readLengthEnd(r, end);
+        // `exact` always has the shape of `value` (or is undefined), so a kvlist value has a kvlist exact form.
         const merging = isKvlist(value);
         r.exact = merging && exact !== undefined && isKvlist(exact) ? exact : undefined;
         value = decodeKvlist(r, stop, depth, merging ? (value as AttributeMap) : {});
@@ -628,7 +639,8 @@ function decodeKvlist(r: Reader, end: number, depth: number, into: AttributeMap)
       r.exact = undefined;
       decodeKeyValue(r, stop, into, depth + 1);
       if (r.exact !== undefined) {
-        // Copied before this key was set would miss nothing: `into` already has it, and it is overwritten.
+        // The exact map exists once one entry needs it: a copy of the plain entries (this key's plain value is
+        // overwritten at once), then exact or plain ones.
         if (exactMap === undefined) exactMap = { ...into };
         setAttribute(exactMap, r.key, r.exact);
       } else if (exactMap !== undefined) {
