@@ -19,14 +19,7 @@
 import type { Attributes, HrTime, Link } from '@opentelemetry/api';
 import type { ReadableSpanLike } from '@genai-enrich/processor';
 import { ExactDouble, ExactInt64 } from './exact.js';
-import {
-  attributeSource,
-  groupSpans,
-  needsLookup,
-  resourceFields,
-  spanAttributeSource,
-  valueToWrite,
-} from './encode-shared.js';
+import { attributeSource, groupSpans, resourceFields, spanAttributeSource, valueToWrite } from './encode-shared.js';
 import type { AttributeSource, EncodableSpan } from './encode-shared.js';
 import type { RelayScope } from './types.js';
 
@@ -112,7 +105,7 @@ function anyValue(value: unknown): string {
 
 /** A KeyValue list. */
 function attributes(map: Attributes, source: AttributeSource): string {
-  const lookup = needsLookup(source);
+  const lookup = source.lookup;
   let out = '[';
   let first = true;
   for (const key in map) {

@@ -20,25 +20,13 @@
  * Strings go in through a JS loop when short and ASCII, through Buffer#utf8Write otherwise (lone surrogates
  * become U+FFFD).
  */
-import type { Attributes, HrTime, Link } from '@opentelemetry/api';
+import type { Attributes, HrTime, Link, SpanContext } from '@opentelemetry/api';
 import type { ReadableSpanLike } from '@genai-enrich/processor';
 import { ExactDouble, ExactInt64 } from './exact.js';
-import {
-  attributeSource,
-  groupSpans,
-  needsLookup,
-  resourceFields,
-  spanAttributeSource,
-  valueToWrite,
-} from './encode-shared.js';
+import { attributeSource, groupSpans, resourceFields, spanAttributeSource, valueToWrite } from './encode-shared.js';
 import type { AttributeSource, EncodableSpan } from './encode-shared.js';
 import type { RelayScope } from './types.js';
-
-// Wire types.
-const VARINT = 0;
-const I64 = 1;
-const LEN = 2;
-const I32 = 5;
+import { I32, I64, LEN, VARINT } from './wire.js';
 
 const TWO_POW_32 = 4_294_967_296;
 const INT64_LIMIT = 2 ** 63;
@@ -338,7 +326,7 @@ function writeKeyValue(w: Writer, key: string, value: unknown): void {
 
 /** Each attribute as a KeyValue in field `field`. */
 function writeAttributes(w: Writer, field: number, attributes: Attributes, source: AttributeSource): void {
-  const lookup = needsLookup(source);
+  const lookup = source.lookup;
   for (const key in attributes) {
     if (!Object.prototype.hasOwnProperty.call(attributes, key)) continue;
     const value = lookup ? valueToWrite(source, key, attributes[key]) : attributes[key];
@@ -351,6 +339,16 @@ function writeAttributes(w: Writer, field: number, attributes: Attributes, sourc
 
 // ── trace messages ───────────────────────────────────────────────────────────────────────────────────
 
+/** Each item as a length-delimited message in field `field`. */
+function writeMessages<T>(w: Writer, field: number, items: readonly T[], write: (w: Writer, item: T) => void): void {
+  for (const item of items) {
+    w.tag(field, LEN);
+    const start = w.begin(1);
+    write(w, item);
+    w.end(start, 1);
+  }
+}
+
 function writeEvent(w: Writer, event: EncodableSpan['events'][number]): void {
   w.tag(1, I64);
   w.hrTime(event.time);
@@ -361,8 +359,8 @@ function writeEvent(w: Writer, event: EncodableSpan['events'][number]): void {
   w.uint32(event.droppedAttributesCount ?? 0);
 }
 
-function writeLink(w: Writer, link: Link): void {
-  const context = link.context;
+/** trace_id, span_id and trace_state: fields 1 to 3 of both Span and Span.Link. */
+function writeContext(w: Writer, context: SpanContext): void {
   w.tag(1, LEN);
   w.hex(context.traceId);
   w.tag(2, LEN);
@@ -372,6 +370,11 @@ function writeLink(w: Writer, link: Link): void {
     w.tag(3, LEN);
     w.string(traceState);
   }
+}
+
+function writeLink(w: Writer, link: Link): void {
+  const context = link.context;
+  writeContext(w, context);
   if (link.attributes !== undefined) writeAttributes(w, 4, link.attributes, attributeSource(link.attributes));
   w.tag(5, VARINT);
   w.uint32(link.droppedAttributesCount ?? 0);
@@ -381,15 +384,7 @@ function writeLink(w: Writer, link: Link): void {
 
 function writeSpan(w: Writer, span: EncodableSpan): void {
   const context = span.spanContext();
-  w.tag(1, LEN);
-  w.hex(context.traceId);
-  w.tag(2, LEN);
-  w.hex(context.spanId);
-  const traceState = context.traceState?.serialize();
-  if (traceState) {
-    w.tag(3, LEN);
-    w.string(traceState);
-  }
+  writeContext(w, context);
   const parent = span.parentSpanContext;
   if (parent?.spanId) {
     w.tag(4, LEN);
@@ -409,20 +404,10 @@ function writeSpan(w: Writer, span: EncodableSpan): void {
   writeAttributes(w, 9, span.attributes, spanAttributeSource(span));
   w.tag(10, VARINT);
   w.uint32(span.droppedAttributesCount ?? 0);
-  for (const event of span.events) {
-    w.tag(11, LEN);
-    const start = w.begin(1);
-    writeEvent(w, event);
-    w.end(start, 1);
-  }
+  writeMessages(w, 11, span.events, writeEvent);
   w.tag(12, VARINT);
   w.uint32(span.droppedEventsCount ?? 0);
-  for (const link of span.links) {
-    w.tag(13, LEN);
-    const start = w.begin(1);
-    writeLink(w, link);
-    w.end(start, 1);
-  }
+  writeMessages(w, 13, span.links, writeLink);
   w.tag(14, VARINT);
   w.uint32(span.droppedLinksCount ?? 0);
   w.tag(15, LEN);

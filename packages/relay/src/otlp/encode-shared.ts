@@ -90,6 +90,8 @@ export const DOUBLE_TYPED_KEYS: ReadonlySet<string> = new Set(
  * replaced the map since (then values may have been written under new keys).
  */
 export interface AttributeSource {
+  /** Whether values need {@link valueToWrite}; false: every value is written as it is (most maps). */
+  readonly lookup: boolean;
   readonly exact: ExactRecord | undefined;
   /** The map as decoded when the span's map has been replaced since; undefined when it is the same map. */
   readonly decoded: Attributes | undefined;
@@ -97,27 +99,21 @@ export interface AttributeSource {
   readonly foreign: boolean;
 }
 
-const SAME_MAP: AttributeSource = { exact: undefined, decoded: undefined, foreign: false };
+const SAME_MAP: AttributeSource = { lookup: false, exact: undefined, decoded: undefined, foreign: false };
 
 /** The source of a map that is written as it was decoded (events, links, scopes, resources). */
 export function attributeSource(attributes: Attributes | undefined): AttributeSource {
   const exact = exactRecordOf(attributes);
-  return exact === undefined ? SAME_MAP : { exact, decoded: undefined, foreign: false };
+  return exact === undefined ? SAME_MAP : { lookup: true, exact, decoded: undefined, foreign: false };
 }
 
 /** The source of a span's attributes, which the processor may have replaced with a normalized copy. */
 export function spanAttributeSource(span: EncodableSpan): AttributeSource {
   const decoded = span.decodedAttributes;
-  if (decoded === undefined) return { exact: undefined, decoded: undefined, foreign: true };
+  if (decoded === undefined) return { lookup: true, exact: undefined, decoded: undefined, foreign: true };
   const exact = exactRecordOf(decoded);
-  if (decoded === span.attributes)
-    return exact === undefined ? SAME_MAP : { exact, decoded: undefined, foreign: false };
-  return { exact, decoded, foreign: false };
-}
-
-/** Whether attribute values need {@link valueToWrite} (false: every value is written as it is). */
-export function needsLookup(source: AttributeSource): boolean {
-  return source !== SAME_MAP;
+  if (decoded !== span.attributes) return { lookup: true, exact, decoded, foreign: false };
+  return exact === undefined ? SAME_MAP : { lookup: true, exact, decoded: undefined, foreign: false };
 }
 
 /**

@@ -111,14 +111,7 @@ import {
 } from './span.js';
 import type { AttributeMap } from './span.js';
 import type { DecodeResult, RelayEvent } from './types.js';
-
-// Wire types.
-const VARINT = 0;
-const I64 = 1;
-const LEN = 2;
-const SGROUP = 3;
-const EGROUP = 4;
-const I32 = 5;
+import { EGROUP, I32, I64, LEN, SGROUP, VARINT } from './wire.js';
 
 const WIRE_TYPE_NAMES = ['varint', 'fixed64', 'length-delimited', 'start-group', 'end-group', 'fixed32'];
 
