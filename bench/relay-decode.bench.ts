@@ -1,13 +1,15 @@
 /*
- * The relay's OTLP decoders (packages/relay/src/otlp) on one 512-span GenAI batch, as an SDK exporter sends it
- * (maxExportBatchSize is 512): chat spans with 15 attributes each (strings, ints, doubles, a string array),
- * built by the real SDK and serialized by the SDK's own serializers. The baseline, measured in the same run, is
- * the SDK serializer encoding the same 512 spans: what the relay's exporter spends to send them on.
+ * The relay's OTLP decoders and encoders (packages/relay/src/otlp) on one 512-span GenAI batch, as an SDK
+ * exporter sends it (maxExportBatchSize is 512): chat spans with 15 attributes each (strings, ints, doubles, a
+ * string array), built by the real SDK and serialized by the SDK's own serializers. The baseline, measured in
+ * the same run, is the SDK serializer encoding the same 512 spans.
  *
- *   protobuf: ProtobufTraceSerializer.serializeRequest (baseline) vs decodeTraceRequest(…, 'protobuf')
- *   JSON:     JsonTraceSerializer.serializeRequest (baseline) vs decodeTraceRequest(…, 'json'), on the
- *             SDK's body (times as strings) and on the same body with times as number literals (the slower
- *             path that quotes long integers before JSON.parse); JSON.parse alone as the floor.
+ *   protobuf: ProtobufTraceSerializer.serializeRequest (baseline) vs decodeTraceRequest(…, 'protobuf') and
+ *             the relay's encoder on the decoded spans (what its exporter sends them with)
+ *   JSON:     JsonTraceSerializer.serializeRequest (baseline) vs the relay's JSON encoder, and
+ *             decodeTraceRequest(…, 'json') on the SDK's body (times as strings) and on the same body with
+ *             times as number literals (the slower path that quotes long integers before JSON.parse);
+ *             JSON.parse alone as the floor.
  *
  * Each operation is one whole batch; cases are interleaved round by round (bench/harness.ts) and the median
  * is reported. Run: `node --conditions=@genai-enrich/source --import tsx bench/relay-decode.bench.ts`.
