@@ -22,8 +22,6 @@ import { createGunzip } from 'node:zlib';
 import type { Gunzip } from 'node:zlib';
 import { TraceFlags } from '@opentelemetry/api';
 import type { SpanContext } from '@opentelemetry/api';
-import { OTLPTraceExporter as OTLPHttpJsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { OTLPTraceExporter as OTLPHttpProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { GenAiEnrichingProcessor } from '@genai-enrich/processor';
 import type {
   ExportResultLike,
@@ -36,6 +34,7 @@ import type { RelayConfig, RelayOptions, RelayOutput } from './config.js';
 import { OtlpDecodeError, decodeTraceRequest, encodeTraceResponse } from './otlp/index.js';
 import type { DecodeResult, OtlpFormat, RelaySpan } from './otlp/index.js';
 import { RPC_CODE, encodeRpcStatusJson, encodeRpcStatusProtobuf } from './rpc-status.js';
+import { ExactOtlpTraceExporter } from './otlp-exporter.js';
 import { OtlpJsonLinesExporter } from './stdout-exporter.js';
 
 /** Where the relay listens. */
@@ -159,10 +158,11 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
 
 function createExporter(config: RelayConfig, output: RelayOutput): SpanExporterLike {
   if (config.forward === undefined) return new OtlpJsonLinesExporter(output);
-  const exporterConfig = { url: config.forward, headers: { ...config.forwardHeaders } };
-  return config.forwardProtocol === 'http/json'
-    ? new OTLPHttpJsonTraceExporter(exporterConfig)
-    : new OTLPHttpProtoTraceExporter(exporterConfig);
+  return new ExactOtlpTraceExporter({
+    url: config.forward,
+    headers: { ...config.forwardHeaders },
+    protocol: config.forwardProtocol,
+  });
 }
 
 class RelayServer implements Relay {
