@@ -1,13 +1,15 @@
 /*
- * The relay's OTLP decoders (packages/relay/src/otlp) on one 512-span GenAI batch, as an SDK exporter sends it
- * (maxExportBatchSize is 512): chat spans with 15 attributes each (strings, ints, doubles, a string array),
- * built by the real SDK and serialized by the SDK's own serializers. The baseline, measured in the same run, is
- * the SDK serializer encoding the same 512 spans: what the relay's exporter spends to send them on.
+ * The relay's OTLP decoders and encoders (packages/relay/src/otlp) on one 512-span GenAI batch, as an SDK
+ * exporter sends it (maxExportBatchSize is 512): chat spans with 15 attributes each (strings, ints, doubles, a
+ * string array), built by the real SDK and serialized by the SDK's own serializers. The baseline, measured in
+ * the same run, is the SDK serializer encoding the same 512 spans.
  *
- *   protobuf: ProtobufTraceSerializer.serializeRequest (baseline) vs decodeTraceRequest(…, 'protobuf')
- *   JSON:     JsonTraceSerializer.serializeRequest (baseline) vs decodeTraceRequest(…, 'json'), on the
- *             SDK's body (times as strings) and on the same body with times as number literals (the slower
- *             path that quotes long integers before JSON.parse); JSON.parse alone as the floor.
+ *   protobuf: ProtobufTraceSerializer.serializeRequest (baseline) vs decodeTraceRequest(…, 'protobuf') and
+ *             the relay's encoder on the decoded spans (what its exporter sends them with)
+ *   JSON:     JsonTraceSerializer.serializeRequest (baseline) vs the relay's JSON encoder, and
+ *             decodeTraceRequest(…, 'json') on the SDK's body (times as strings) and on the same body with
+ *             times as number literals (the slower path that quotes long integers before JSON.parse);
+ *             JSON.parse alone as the floor.
  *
  * Each operation is one whole batch; cases are interleaved round by round (bench/harness.ts) and the median
  * is reported. Run: `node --conditions=@genai-enrich/source --import tsx bench/relay-decode.bench.ts`.
@@ -18,6 +20,8 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { decodeTraceRequest } from '../packages/relay/src/otlp/index.js';
+import { encodeJsonTraceRequest } from '../packages/relay/src/otlp/encode-json.js';
+import { encodeProtobufTraceRequest } from '../packages/relay/src/otlp/encode-protobuf.js';
 import { machineLine, runBench } from './harness.js';
 
 const SPANS = 512;
@@ -95,11 +99,18 @@ for (const [body, format] of [
     throw new Error(`${format}: the decoded spans re-serialize differently`);
 }
 
+// What the relay's exporter encodes: decoded spans (the encoders look up exact values beside them).
+const decodedSpans = decodeTraceRequest(protobufBody, 'protobuf').spans;
+if (Buffer.compare(Buffer.from(encodeProtobufTraceRequest(decodedSpans)), Buffer.from(protobufBody)) !== 0)
+  throw new Error('the relay protobuf encoder writes other bytes than the SDK serializer');
+
 const results = runBench(
   [
     { name: 'protobuf: SDK encode (baseline)', fn: () => ProtobufTraceSerializer.serializeRequest(spans) },
     { name: 'protobuf: decode', fn: () => decodeTraceRequest(protobufBody, 'protobuf') },
+    { name: 'protobuf: relay encode (decoded spans)', fn: () => encodeProtobufTraceRequest(decodedSpans) },
     { name: 'json: SDK encode (baseline)', fn: () => JsonTraceSerializer.serializeRequest(spans) },
+    { name: 'json: relay encode (decoded spans)', fn: () => encodeJsonTraceRequest(decodedSpans) },
     { name: 'json: decode, times as strings (SDK body)', fn: () => decodeTraceRequest(jsonBody, 'json') },
     { name: 'json: decode, times as number literals', fn: () => decodeTraceRequest(jsonNumbersBody, 'json') },
     {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs one of the separate fixture projects of test/ (sdk1, sdk3, openllmetry, logfire) as a user would:
+# Installs one of the separate fixture projects of test/ (sdk1, sdk3, aisdk7, openllmetry, logfire) as a user would:
 #
 #   bash test/install-fixture.sh test/<name>
 #

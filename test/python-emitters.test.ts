@@ -3,29 +3,29 @@
  * fixture in test/fixtures/python is the OTLP/JSON body that SDK would send for one streamed call, written
  * from its source (see each file's `_source` and `_notes`). The spans go through GenAiEnrichingProcessor
  * into the real OTLP/HTTP JSON exporter and a loopback receiver, in the order the emitting SDK ends them,
- * on a fake clock that moves by the real gaps between them (so a 7 s stream really spans 7 s of hold time).
+ * on a fake clock that moves by the real gaps between them (so a 7 s stream really spans 7 s of hold time):
+ * test/helpers/fixture-replay.ts. LangSmith's fixtures (langsmith-*.json) are checked here for their source
+ * only; count-once.langsmith.test.ts runs them through the relay and the replay.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { readdirSync } from 'node:fs';
 import type { AttributeValue } from '@opentelemetry/api';
-import {
-  ATTR_HOLD_OUTCOME,
-  ATTR_USAGE_MISSING,
-  ATTR_USAGE_MOVED_TO,
-  ATTR_USAGE_SOURCE,
-  GenAiEnrichingProcessor,
-} from '@genai-enrich/processor';
-import type { GenAiEnrichingProcessorStats } from '@genai-enrich/processor';
-import { FakeClock } from '../packages/processor/test/helpers/fake-clock.js';
+import { ATTR_HOLD_OUTCOME, ATTR_USAGE_MISSING, ATTR_USAGE_MOVED_TO, ATTR_USAGE_SOURCE } from '@genai-enrich/processor';
 import { decodeTraceRequest } from './helpers/otlp-json.js';
 import type { DecodedSpan } from './helpers/otlp-json.js';
-import { startOtlpReceiver } from './helpers/otlp-receiver.js';
-import { byResource, hrTimeToNanos, inEndOrder, toReplaySpans } from './helpers/otlp-replay.js';
-import type { ReplaySpan } from './helpers/otlp-replay.js';
-
-const FIXTURES = new URL('./fixtures/python/', import.meta.url);
+import {
+  PYTHON_FIXTURES,
+  asServiceBatches,
+  assertExactlyOnce,
+  assertStats,
+  get,
+  loadFixture,
+  only,
+  replay,
+} from './helpers/fixture-replay.js';
+import type { Fixture, Replay } from './helpers/fixture-replay.js';
+import { inEndOrder, toReplaySpans } from './helpers/otlp-replay.js';
 
 const CHAT_TEMPLATE = 'Chat Completion with {request_data[model]!r}';
 const RESPONSES_TEMPLATE = 'Responses API with {gen_ai.request.model!r}';
@@ -37,101 +37,6 @@ const CACHE_READ = 'gen_ai.usage.cache_read.input_tokens';
 const REASONING = 'gen_ai.usage.reasoning.output_tokens';
 const TOTAL = 'gen_ai.usage.total_tokens';
 const USAGE_KEYS = [INPUT, OUTPUT, CACHE_READ, 'gen_ai.usage.cache_creation.input_tokens', REASONING, TOTAL];
-
-interface Fixture {
-  readonly file: string;
-  readonly source: string;
-  readonly decoded: DecodedSpan[];
-}
-
-function loadFixture(file: string): Fixture {
-  const body = JSON.parse(readFileSync(new URL(file, FIXTURES), 'utf8')) as { _source?: unknown };
-  assert.equal(typeof body._source, 'string', `${file}: _source names the emitter source it follows`);
-  return { file, source: body._source as string, decoded: decodeTraceRequest(body) };
-}
-
-/** The single fixture span matching `predicate`. */
-function only(spans: readonly DecodedSpan[], predicate: (span: DecodedSpan) => boolean, what: string): DecodedSpan {
-  const found = spans.filter(predicate);
-  assert.equal(found.length, 1, `exactly one ${what}`);
-  return found[0];
-}
-
-interface Replay {
-  /** What the receiver decoded, keyed by span id (after checking each id arrived exactly once). */
-  readonly out: Map<string, DecodedSpan>;
-  readonly received: readonly DecodedSpan[];
-  /** `processor.stats()` after each onEnd, in replay order. */
-  readonly statsAfterEach: readonly GenAiEnrichingProcessorStats[];
-  readonly final: GenAiEnrichingProcessorStats;
-}
-
-/**
- * Replays `batches` (each an export request of one service, already in end order) through a fresh
- * processor → OTLPTraceExporter → loopback receiver, moving the fake clock by the gaps between span ends
- * (and `gapMillis` more between batches), then flushes.
- */
-async function replay(batches: readonly (readonly ReplaySpan[])[], gapMillis = 0): Promise<Replay> {
-  const receiver = await startOtlpReceiver();
-  const clock = new FakeClock(1_000_000);
-  const processor = new GenAiEnrichingProcessor(new OTLPTraceExporter({ url: receiver.url }), { clock });
-  const statsAfterEach: GenAiEnrichingProcessorStats[] = [];
-  let lastEnd: bigint | undefined;
-  let count = 0;
-  try {
-    for (const [i, batch] of batches.entries()) {
-      if (i > 0 && gapMillis > 0) clock.advance(gapMillis);
-      for (const span of batch) {
-        const end = hrTimeToNanos(span.endTime);
-        // Spans ended in the past (LiteLLM passes end_time explicitly) arrive "now": never move backwards.
-        if (lastEnd !== undefined && end > lastEnd) clock.advance(Number(end - lastEnd) / 1e6);
-        if (lastEnd === undefined || end > lastEnd) lastEnd = end;
-        processor.onEnd(span);
-        statsAfterEach.push(processor.stats());
-        count++;
-      }
-    }
-    await processor.forceFlush();
-    await receiver.waitFor((spans) => spans.length >= count, 2000);
-    const final = processor.stats();
-    const out = new Map<string, DecodedSpan>();
-    for (const span of receiver.spans) {
-      assert.ok(!out.has(span.spanId), `span ${span.spanId} (${span.name}) arrived more than once`);
-      out.set(span.spanId, span);
-    }
-    return { out, received: [...receiver.spans], statsAfterEach, final };
-  } finally {
-    await processor.shutdown();
-    await receiver.close();
-  }
-}
-
-/** All fixture spans, each a single batch per service, in end order. */
-function asServiceBatches(fixture: Fixture): ReplaySpan[][] {
-  return byResource(toReplaySpans(fixture.decoded)).map((batch) => inEndOrder(batch));
-}
-
-function get(out: Map<string, DecodedSpan>, span: DecodedSpan): DecodedSpan {
-  const received = out.get(span.spanId);
-  assert.ok(received !== undefined, `span ${span.spanId} (${span.name}) was exported`);
-  return received;
-}
-
-function assertExactlyOnce(fixture: Fixture, result: Replay): void {
-  assert.equal(result.received.length, fixture.decoded.length, 'as many spans out as in');
-  for (const span of fixture.decoded) get(result.out, span);
-}
-
-function assertStats(stats: GenAiEnrichingProcessorStats): void {
-  assert.equal(
-    stats.received,
-    stats.forwarded + stats.held + stats.awaitingDescendants,
-    'received = forwarded + held + awaitingDescendants',
-  );
-  assert.equal(stats.holds, stats.joined + stats.expired + stats.evicted + stats.flushed + stats.held, 'holds balance');
-  assert.equal(stats.errors, 0, 'no export or internal errors');
-  assert.equal(stats.queueDropped, 0);
-}
 
 /** Times, ids, parents, kinds, scopes and resources survive the replay unchanged, to the nanosecond. */
 function assertIdentityPreserved(fixture: Fixture, result: Replay): void {
@@ -200,7 +105,7 @@ function assertBilledOnce(result: Replay, billed: Partial<Record<string, number>
 
 describe('Python emitters replayed through GenAiEnrichingProcessor and the OTLP/HTTP exporter', () => {
   test('every fixture states the emitter source and version it follows', () => {
-    const files = readdirSync(FIXTURES).filter((f) => f.endsWith('.json'));
+    const files = readdirSync(PYTHON_FIXTURES).filter((f) => f.endsWith('.json'));
     assert.ok(files.length >= 5);
     for (const file of files) {
       const fixture = loadFixture(file);

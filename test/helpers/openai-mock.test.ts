@@ -7,9 +7,10 @@ import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import OpenAI from 'openai';
-import { embed, generateText, streamText } from 'ai';
+import { embed, generateText, stepCountIs, streamText, tool } from 'ai';
 import type { LanguageModelUsage } from 'ai';
 import { createOpenAI } from '@ai-sdk/openai';
+import { z } from 'zod';
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import type { ResponseStreamEvent } from 'openai/resources/responses/responses';
 import { MOCK_EMBEDDING_DIMENSIONS, MOCK_REPLY_TEXT, mockEmbeddingVector, startOpenAiMock } from './openai-mock.js';
@@ -65,6 +66,7 @@ describe('openai mock with the openai client', () => {
       responseModel: 'gpt-4o-mini-2024-07-18',
       usage: { inputTokens: 30, outputTokens: 6, totalTokens: 36, cacheReadInputTokens: 4, reasoningOutputTokens: 1 },
       completed: true,
+      toolCall: undefined,
     });
     assert.match(completion.id, CHAT_ID);
     assert.equal(completion.object, 'chat.completion');
@@ -338,6 +340,62 @@ describe('openai mock with the openai client', () => {
     assert.equal(mock.calls[1].completed, true);
   });
 
+  it('with toolCallArguments, calls the first tool until a tool result comes back, streamed or not', async (t) => {
+    const mock = await mockFor(t, { toolCallArguments: { city: 'Paris' } });
+    const client = clientFor(mock);
+    const tools: OpenAI.ChatCompletionTool[] = [
+      { type: 'function', function: { name: 'weather', parameters: { type: 'object' } } },
+      { type: 'function', function: { name: 'other', parameters: { type: 'object' } } },
+    ];
+    const ask = [{ role: 'user' as const, content: 'weather in Paris?' }];
+    const completion = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: ask, tools });
+    const [choice] = completion.choices;
+    assert.equal(choice.finish_reason, 'tool_calls');
+    assert.equal(choice.message.content, null);
+    const [toolCall] = choice.message.tool_calls ?? [];
+    assert.ok(toolCall?.type === 'function');
+    assert.match(toolCall.id, /^call_[A-Za-z0-9]{24}$/);
+    assert.deepEqual(toolCall.function, { name: 'weather', arguments: '{"city":"Paris"}' });
+
+    const stream = await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: ask,
+      tools,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    let args = '';
+    let finish: string | null = null;
+    for await (const chunk of stream) {
+      args += chunk.choices[0]?.delta.tool_calls?.[0]?.function?.arguments ?? '';
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+    }
+    assert.equal(args, '{"city":"Paris"}');
+    assert.equal(finish, 'tool_calls');
+
+    const answered = await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [
+        ...ask,
+        { role: 'assistant', content: null, tool_calls: [toolCall] },
+        { role: 'tool', tool_call_id: toolCall.id, content: 'sunny' },
+      ],
+      tools,
+    });
+    assert.equal(answered.choices[0].message.content, MOCK_REPLY_TEXT);
+    const plain = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: ask });
+    assert.equal(plain.choices[0].message.content, MOCK_REPLY_TEXT, 'no tools offered: text');
+    assert.deepEqual(
+      mock.calls.map((c) => [c.toolCall, c.completed, c.usage !== undefined]),
+      [
+        ['weather', true, true],
+        ['weather', true, true],
+        [undefined, true, true],
+        [undefined, true, true],
+      ],
+    );
+  });
+
   it('maps unknown routes to NotFoundError in the client', async (t) => {
     const mock = await mockFor(t);
     await assert.rejects(clientFor(mock).models.list(), (err: unknown) => {
@@ -439,6 +497,48 @@ describe('openai mock with the Vercel AI SDK', () => {
     );
     assertUsage(generated.usage, recordedUsage(mock.calls[0]));
     assertUsage(await streamed.usage, recordedUsage(mock.calls[1]));
+  });
+
+  it('an agent loop, generateText and streamText: a tool call, then text, usage summed over the calls', async (t) => {
+    const mock = await mockFor(t, { toolCallArguments: { city: 'Paris' } });
+    const cities: string[] = [];
+    const weather = tool({
+      description: 'The weather in a city',
+      inputSchema: z.object({ city: z.string() }),
+      execute: ({ city }) => {
+        cities.push(city);
+        return Promise.resolve({ city, sky: 'sunny' });
+      },
+    });
+    const options = {
+      model: providerFor(mock).chat('gpt-4o-mini'),
+      prompt: 'weather in Paris?',
+      tools: { weather },
+      stopWhen: stepCountIs(5),
+    };
+    const generated = await generateText(options);
+    const streamed = streamText(options);
+    let text = '';
+    for await (const delta of streamed.textStream) text += delta;
+    assert.deepEqual(cities, ['Paris', 'Paris']);
+    assert.equal(generated.text, MOCK_REPLY_TEXT);
+    assert.equal(text, MOCK_REPLY_TEXT);
+    assert.deepEqual(
+      generated.steps.map((s) => s.finishReason),
+      ['tool-calls', 'stop'],
+    );
+    assert.deepEqual(
+      mock.calls.map((c) => [c.stream, c.toolCall]),
+      [
+        [false, 'weather'],
+        [false, undefined],
+        [true, 'weather'],
+        [true, undefined],
+      ],
+    );
+    const sum = (calls: MockCall[]) => calls.reduce((n, c) => n + recordedUsage(c).inputTokens, 0);
+    assert.equal(generated.totalUsage.inputTokens, sum(mock.calls.slice(0, 2)));
+    assert.equal((await streamed.totalUsage).inputTokens, sum(mock.calls.slice(2)));
   });
 
   it('embed', async (t) => {

@@ -1,6 +1,6 @@
 /*
- * A loopback mock of the OpenAI HTTP API (chat completions, responses, embeddings) for integration tests
- * and demos. It speaks the wire format closely enough for the real `openai` client and the Vercel AI SDK
+ * A loopback mock of the OpenAI HTTP API (chat completions, with tool calls on request, responses, embeddings)
+ * for integration tests and demos. It speaks the wire format closely enough for the real `openai` client and the Vercel AI SDK
  * (which validates every payload with zod) to accept it, and records what it put on the wire in `calls`.
  *
  * Payload builders are checked against the openai package's own types with `satisfies`, so an SDK upgrade
@@ -21,6 +21,7 @@ import type {
   ResponseUsage,
 } from 'openai/resources/responses/responses';
 import { Exchange, alnum, isRecord, listenLoopback, readBody, splitText } from './mock-server.js';
+import { chatToolCallChoice, chatToolCallChunks, requestedToolCall } from './openai-tool-calls.js';
 
 export interface MockCall {
   endpoint: 'chat' | 'responses' | 'embeddings';
@@ -35,6 +36,8 @@ export interface MockCall {
   usage: MockUsage | undefined;
   /** False when the client went away before the mock finished writing the body. */
   completed: boolean;
+  /** Chat only: the tool the answer called (`toolCallArguments`), undefined when it answered with text. */
+  toolCall: string | undefined;
 }
 
 export interface MockUsage {
@@ -57,6 +60,12 @@ export interface OpenAiMockOptions {
   chunkDelayMs?: number;
   /** Number of content deltas per stream, default 6. */
   chunks?: number;
+  /**
+   * Chat completions only. When set, a request that offers function tools and carries no tool result yet is
+   * answered with one call to its first tool, with these arguments (finish_reason `tool_calls`), so an agent
+   * loop makes a tool call and then a second model call. Default: tools are ignored, every answer is text.
+   */
+  toolCallArguments?: Record<string, unknown>;
 }
 
 /** The text every completion answers with, split across the stream's deltas. */
@@ -218,6 +227,7 @@ export async function startOpenAiMock(options: OpenAiMockOptions = {}): Promise<
       responseModel: mockResponseModel(requestModel),
       usage: undefined,
       completed: false,
+      toolCall: undefined,
     };
     calls.push(call);
     return call;
@@ -233,6 +243,8 @@ export async function startOpenAiMock(options: OpenAiMockOptions = {}): Promise<
     const call = record('chat', stream, includeUsage, `chatcmpl-${alnum(29)}`, model);
     const ex = new Exchange(res, call);
     const created = Math.floor(Date.now() / 1000);
+    const toolCall = options.toolCallArguments && requestedToolCall(body, options.toolCallArguments);
+    call.toolCall = toolCall?.function.name;
 
     if (!stream) {
       const completion = {
@@ -241,12 +253,14 @@ export async function startOpenAiMock(options: OpenAiMockOptions = {}): Promise<
         created,
         model: call.responseModel,
         choices: [
-          {
-            index: 0,
-            message: { role: 'assistant', content: MOCK_REPLY_TEXT, refusal: null, annotations: [] },
-            logprobs: null,
-            finish_reason: 'stop',
-          },
+          toolCall
+            ? chatToolCallChoice(toolCall)
+            : {
+                index: 0,
+                message: { role: 'assistant', content: MOCK_REPLY_TEXT, refusal: null, annotations: [] },
+                logprobs: null,
+                finish_reason: 'stop',
+              },
         ],
         usage: chatUsage(usage),
         service_tier: 'default',
@@ -276,13 +290,17 @@ export async function startOpenAiMock(options: OpenAiMockOptions = {}): Promise<
     const send = (payload: ChatCompletionChunk): boolean => ex.write(`data: ${JSON.stringify(payload)}\n\n`);
 
     startSse(res);
-    if (!send(chunk([choice({ role: 'assistant', content: '', refusal: null })]))) return;
-    for (const piece of splitText(MOCK_REPLY_TEXT, chunks)) {
-      await pause();
-      if (!send(chunk([choice({ content: piece })]))) return;
+    const choiceChunks = toolCall
+      ? chatToolCallChunks(toolCall, chunks)
+      : [
+          choice({ role: 'assistant', content: '', refusal: null }),
+          ...splitText(MOCK_REPLY_TEXT, chunks).map((content) => choice({ content })),
+          choice({}, 'stop'),
+        ];
+    for (const [i, c] of choiceChunks.entries()) {
+      if (i > 0) await pause();
+      if (!send(chunk([c]))) return;
     }
-    await pause();
-    if (!send(chunk([choice({}, 'stop')]))) return;
     if (includeUsage) {
       await pause();
       if (!send(chunk([], chatUsage(usage)))) return;

@@ -7,17 +7,10 @@
 #    installs test/sdk3's own dependencies (@opentelemetry/sdk-trace 3.x, @opentelemetry/api 1.10.x), pinned
 #    by test/sdk3/package-lock.json, then the two fresh tarballs with --no-save (see docs/sdk3.md for why
 #    they are not in package.json);
-# 3. runs test/sdk3/sdk3.test.mjs with Node 24 from the npm package `node` (SDK 3.x needs Node >= 22.15;
-#    the machine's node is not used for the test). SDK3_NODE overrides the npm spec (default node@24).
+# 3. test/fixture-on-node.sh: runs test/sdk3/sdk3.test.mjs with Node 24 from the npm package `node` (SDK 3.x
+#    needs Node >= 22.15; the machine's node is not used for the test). SDK3_NODE overrides the npm spec
+#    (default node@24).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
-node_spec="${SDK3_NODE:-node@24}"
-
-bash "$root/test/install-fixture.sh" "$here"
-
-echo "== running the tests with $node_spec"
-cd "$root"
-npx -y "$node_spec" --version
-exec npx -y "$node_spec" --test "$@" test/sdk3/sdk3.test.mjs
+exec bash "$here/../fixture-on-node.sh" "$here" "${SDK3_NODE:-node@24}" --test "$@" test/sdk3/sdk3.test.mjs

@@ -15,7 +15,7 @@
  *            has usage ─────────────── usage_source = telemetry ─┐   a tap report: fills what is missing;
  *            late usage waits for its id (late-usage.ts) ─ join ─┴─  differs? the bill wins ─► forward
  *            a tap report waits for it (tap-reports.ts) ─ its usage ─────────────────────────────────► forward
- *            nothing: a model call? ─► HOLD                                                 held-spans.ts
+ *            nothing: a model call, no GenAI spans below? ─► HOLD                           held-spans.ts
  *
  *   recordUsage, another span's event ─► held span with that id? join, release [joined]; else late usage waits
  *   setAttribute after end() on a held span ─► merge; usage now? release [joined] once the burst of writes is done
@@ -126,6 +126,7 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
         waitMillis: config.maxOpenMillis + config.holdMillis,
         maxNodes: config.maxOpenSpans + config.maxHeldSpans,
         countOnce: config.countUsageOnce,
+        graceMillis: config.holdMillis,
       },
       (span) => this._forward(span),
     );
@@ -347,11 +348,13 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
     } else if (tap !== undefined) {
       this._taps.use(span, tap);
       return false;
-    } else if (isModelCall(attributes)) {
+    } else if (isModelCall(attributes) && !this._tree.hasGenAiBelow(span)) {
       this._held.hold(span, responseId);
       return true;
     } else {
-      return false; // no model was called (a prompt template LangSmith labels chat): no usage will come
+      // No model was called (a prompt template LangSmith labels chat), or the calls are the spans below it
+      // (an embeddings root over its batches): no usage will come for this span.
+      return false;
     }
     if (tap !== undefined) this._taps.reconcile(span, tap);
     return false;

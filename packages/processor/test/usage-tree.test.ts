@@ -103,6 +103,60 @@ describe('counting usage once per trace', () => {
     assertBalanced(p);
   });
 
+  it("an agent whose total leaves out a sub-agent's calls (run from its tool) is still a repeat: it equals what is below outside the nested total", () => {
+    // As @ai-sdk/otel 1.0.185 reports a ToolLoopAgent whose tool runs another agent (test/aisdk7).
+    const p = pipeline();
+    const planner = start(p, 'invoke_agent planner', agent());
+    start(p, 'chat', chat([30, 6], 'c1'), planner).end();
+    const tool = start(p, 'execute_tool research', { 'gen_ai.operation.name': 'execute_tool' }, planner);
+    const sub = start(p, 'invoke_agent forecaster', agent(), tool);
+    start(p, 'chat', chat([40, 7], 'c2'), sub).end();
+    sub.setAttributes({ [IN]: 40, [OUT]: 7 });
+    sub.end();
+    tool.end();
+    start(p, 'chat', chat([50, 8], 'c3'), planner).end();
+    planner.setAttributes({ [IN]: 80, [OUT]: 14 });
+    planner.end();
+    assert.equal(sum(p, IN), 120, 'the bill: 30 + 40 + 50');
+    assert.equal(sum(p, OUT), 21);
+    assert.equal(forwarded(p, planner).attributes['genai_enrich.repeated_usage.input_tokens'], 80);
+    assert.equal(forwarded(p, sub).attributes['genai_enrich.repeated_usage.input_tokens'], 40);
+    assert.equal(p.processor.stats().usageRepeated, 2);
+    assertBalanced(p);
+  });
+
+  it('a model call (it has a response id) is never a total over the spans below it, even when the numbers match', () => {
+    const p = pipeline();
+    const call = start(p, 'ai.generateText.doGenerate', chat(undefined, 'chatcmpl-outer'));
+    const sub = start(p, 'invoke_agent', agent(), call);
+    start(p, 'chat', chat([40, 7], 'chatcmpl-inner'), sub).end();
+    sub.end();
+    call.setAttributes({ [IN]: 40, [OUT]: 7 });
+    call.end();
+    assert.equal(forwarded(p, call).attributes[IN], 40, 'its own call, counted');
+    assert.equal(sum(p, IN), 80);
+    assert.equal(p.processor.stats().usageRepeated, 0);
+  });
+
+  it('a model-call span without usage over GenAI spans that carry it (an embeddings root over its batches) is not held', () => {
+    const p = pipeline();
+    const root = start(p, 'embeddings text-embedding-3-small', {
+      'gen_ai.operation.name': 'embeddings',
+      'gen_ai.provider.name': 'openai',
+      'gen_ai.request.model': 'text-embedding-3-small',
+    });
+    for (const n of [3, 4]) {
+      start(p, 'embeddings', { ...chat([n, 0], `emb-${n}`), 'gen_ai.operation.name': 'embeddings' }, root).end();
+    }
+    root.end();
+    const out = forwarded(p, root);
+    assert.equal(out.attributes['genai_enrich.hold_outcome'], undefined);
+    assert.equal(out.attributes['genai_enrich.usage_missing'], undefined);
+    assert.equal(p.processor.stats().holds, 0);
+    assert.equal(sum(p, IN), 7);
+    assertBalanced(p);
+  });
+
   it('usage that does not equal what is below stays where it is (nothing is guessed)', () => {
     const p = pipeline();
     const a = start(p, 'invoke_agent', agent());
@@ -196,6 +250,52 @@ describe('counting usage once per trace', () => {
     assertBalanced(p);
   });
 
+  it("the relay's way, parents first (an earlier request than their children): a possible total waits for them, then is set aside", () => {
+    const p = pipeline({ holdMillis: 5000 });
+    const source = spanSource();
+    const chain = source.tracer.startSpan('RunnableSequence', {
+      attributes: { 'gen_ai.operation.name': 'chain', [IN]: 30, [OUT]: 10 },
+    });
+    const ctx = trace.setSpan(ROOT_CONTEXT, chain);
+    const c1 = source.tracer.startSpan('chat', { attributes: chat([10, 4]) }, ctx);
+    const c2 = source.tracer.startSpan('chat', { attributes: chat([20, 6]) }, ctx);
+    c1.end();
+    c2.end();
+    chain.end();
+    const [s1, s2, parent] = source.exporter.getFinishedSpans();
+    p.processor.onEnd(parent);
+    assert.equal(p.processor.stats().awaitingDescendants, 1, 'a chain with usage waits for what may come below');
+    p.processor.onEnd(s1);
+    assert.equal(p.processor.stats().awaitingDescendants, 1, '10/4 below does not explain 30/10 yet');
+    p.processor.onEnd(s2);
+    assert.equal(p.processor.stats().awaitingDescendants, 0);
+    assert.equal(forwarded(p, chain).attributes['genai_enrich.usage_repeats'], 'descendants');
+    assert.equal(sum(p, IN), 30);
+    assertBalanced(p);
+  });
+
+  it("the relay's way: a possible total that nothing below explains leaves after holdMillis, counted; spans without the hint never wait", () => {
+    const p = pipeline({ holdMillis: 5000 });
+    const source = spanSource();
+    const chain = source.tracer.startSpan('RunnableSequence', {
+      attributes: { 'gen_ai.operation.name': 'chain', [IN]: 7, [OUT]: 1 },
+    });
+    chain.end();
+    const plain = source.tracer.startSpan('tool', { attributes: { 'gen_ai.operation.name': 'execute_tool', [IN]: 3 } });
+    plain.end();
+    const [c, t] = source.exporter.getFinishedSpans();
+    p.processor.onEnd(c);
+    p.processor.onEnd(t);
+    assert.equal(p.processor.stats().awaitingDescendants, 1);
+    assert.equal(forwarded(p, plain).attributes[IN], 3, 'no hint: it leaves at once');
+    p.clock.advance(4999);
+    assert.equal(p.processor.stats().awaitingDescendants, 1);
+    p.clock.advance(1);
+    assert.equal(p.processor.stats().awaitingDescendants, 0);
+    assert.equal(forwarded(p, chain).attributes[IN], 7, 'its usage is its own: counted');
+    assertBalanced(p);
+  });
+
   it('a parent in another process (remote) is not waited for', () => {
     const p = pipeline();
     const remote = trace.setSpanContext(ROOT_CONTEXT, {
@@ -257,27 +357,55 @@ function open(node: Tree, parent: Span | undefined, startFn: StartFn): Opened {
  * its usage as it ends. Returns the usage the subtree counts (what a correct processor must leave summed).
  */
 function close(o: Opened, order: readonly number[]): [number, number] {
+  return closed(o, order).total;
+}
+
+interface Closed {
+  /** What the subtree counts. */
+  total: [number, number];
+  /** What it counts outside nested totals (the span's own count included). */
+  local: [number, number];
+  /** The span's usage was a total over what is below. */
+  aggregate: boolean;
+}
+
+function closed(o: Opened, order: readonly number[]): Closed {
   const below: [number, number] = [0, 0];
+  const local: [number, number] = [0, 0];
   const idx = o.children.map((_, i) => i);
   idx.sort((a, b) => (order[a % Math.max(1, order.length)] ?? a) - (order[b % Math.max(1, order.length)] ?? b));
   for (const i of idx) {
-    const [a, b] = close(o.children[i], order);
-    below[0] += a;
-    below[1] += b;
+    const child = closed(o.children[i], order);
+    below[0] += child.total[0];
+    below[1] += child.total[1];
+    if (!child.aggregate) {
+      local[0] += child.local[0];
+      local[1] += child.local[1];
+    }
   }
   const { node, span } = o;
   let counted: [number, number] = [0, 0];
+  let aggregate = false;
   if (node.kind === 'call') counted = node.usage;
   if (node.kind === 'agent' && node.aggregate === 'sum' && (below[0] > 0 || below[1] > 0)) {
     span.setAttributes({ [IN]: below[0], [OUT]: below[1] });
+    aggregate = true;
   }
   if (node.kind === 'agent' && node.aggregate === 'own') {
     span.setAttributes({ [IN]: node.usage[0], [OUT]: node.usage[1] });
-    // Its own number counts, unless it happens to equal what is below it (then it reads as a total).
-    if (node.usage[0] !== below[0] || node.usage[1] !== below[1]) counted = node.usage;
+    // Its own number counts, unless it happens to equal what is below it, all of it or all outside nested
+    // totals (then it reads as a total).
+    const equals = (t: [number, number]): boolean =>
+      (t[0] > 0 || t[1] > 0) && t[0] === node.usage[0] && t[1] === node.usage[1];
+    if (equals(below) || equals(local)) aggregate = true;
+    else counted = node.usage;
   }
   span.end();
-  return [counted[0] + below[0], counted[1] + below[1]];
+  return {
+    total: [counted[0] + below[0], counted[1] + below[1]],
+    local: [counted[0] + local[0], counted[1] + local[1]],
+    aggregate,
+  };
 }
 
 describe('counting usage once (property)', () => {
@@ -316,10 +444,51 @@ describe('counting usage once (property)', () => {
         const ended = source.exporter.getFinishedSpans();
         for (let i = 0; i < ended.length; i += cut + 1)
           for (const s of ended.slice(i, i + cut + 1)) p.processor.onEnd(s);
+        assertBalanced(p);
+        // A possible total (here every agent) waits holdMillis for descendants that could come later.
+        p.clock.advance(60_000);
+        assert.equal(p.processor.stats().awaitingDescendants, 0);
         assert.equal(sum(p, IN), bill[0]);
         assert.equal(sum(p, OUT), bill[1]);
         assertBalanced(p);
       }),
+      { numRuns: Number(process.env['FC_TREE_RUNS'] ?? 300) },
+    );
+  });
+
+  it("the relay's way with requests in any order (a parent may come before its children): the same bill once the waits are over", () => {
+    fc.assert(
+      fc.property(
+        tree,
+        fc.array(fc.nat(), { maxLength: 8 }),
+        fc.nat({ max: 5 }),
+        fc.array(fc.nat(), { maxLength: 12 }),
+        (t, order, cut, shuffle) => {
+          const source = spanSource();
+          const startFn: StartFn = (name, attrs, up) =>
+            source.tracer.startSpan(
+              name,
+              // Spans in between are GenAI here (steps): one that is not GenAI is not remembered (see usage-tree.ts).
+              { attributes: name === 'plain' ? { 'gen_ai.operation.name': 'agent_step' } : attrs },
+              up === undefined ? ROOT_CONTEXT : trace.setSpan(ROOT_CONTEXT, up),
+            );
+          const bill = close(open(t, undefined, startFn), order);
+          const p = pipeline();
+          const ended = source.exporter.getFinishedSpans();
+          const requests: ReadableSpan[][] = [];
+          for (let i = 0; i < ended.length; i += cut + 1) requests.push(ended.slice(i, i + cut + 1));
+          // Requests in a drawn order; each in end order inside, as the relay hands a request over.
+          const keyed = requests.map((r, i) => ({ r, k: shuffle[i % Math.max(1, shuffle.length)] ?? i }));
+          keyed.sort((a, b) => a.k - b.k);
+          for (const { r } of keyed) for (const s of r) p.processor.onEnd(s);
+          assertBalanced(p);
+          p.clock.advance(60_000);
+          assert.equal(p.processor.stats().awaitingDescendants, 0);
+          assert.equal(sum(p, IN), bill[0]);
+          assert.equal(sum(p, OUT), bill[1]);
+          assertBalanced(p);
+        },
+      ),
       { numRuns: Number(process.env['FC_TREE_RUNS'] ?? 300) },
     );
   });

@@ -1,6 +1,6 @@
 /*
  * @genai-enrich/relay's public API: start a relay from code, its options and their defaults, and the OTLP
- * decoder for replaying stored bodies through a processor. The command line's own machinery (settings
+ * decoder and encoder for replaying stored bodies through a processor. The command line's own machinery (settings
  * table, argv parsing, help text) and the response encoder are in `./internal.ts`, not here.
  */
 export { startRelay } from './server.js';
@@ -30,6 +30,6 @@ export {
   DEFAULT_MAX_OPEN_MILLIS,
   DEFAULT_SCHEDULED_DELAY_MILLIS,
 } from '@genai-enrich/processor';
-export { decodeTraceRequest, OtlpDecodeError } from './otlp/index.js';
+export { decodeTraceRequest, encodeTraceRequest, OtlpDecodeError } from './otlp/index.js';
 export type { DecodeResult, OtlpFormat, RelayEvent, RelayScope, RelaySpan } from './otlp/index.js';
 export { VERSION } from './version.js';

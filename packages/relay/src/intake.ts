@@ -11,9 +11,10 @@
  *   the relay starts shutting down between slices ─► the rest is refused: 503 (the client's retry sends
  *     again the spans already taken: at-least-once)
  *
- * Room means: spans in the processor's export queue + held spans + spans reserved by requests being
- * handed over ≤ maxQueueSize, and the ledger's bytes (every span accepted and not yet exported) ≤
- * maxQueueBytes. Held spans count because each enters the queue when it is released. So nothing handed
+ * Room means: spans in the processor's export queue + held spans + spans waiting for their descendants
+ * (count-once) + spans reserved by requests being handed over ≤ maxQueueSize, and the ledger's bytes (every
+ * span accepted and not yet exported) ≤ maxQueueBytes. Held and waiting spans count because each enters the
+ * queue when it is released. So nothing handed
  * over is ever dropped by a full queue, and the memory of accepted spans stays under maxQueueBytes.
  */
 import { TraceFlags } from '@opentelemetry/api';
@@ -173,8 +174,9 @@ export class SpanIntake {
 
   /** Spans the queue can still take: see the header. */
   private _countRoom(): number {
+    const { held, awaitingDescendants } = this._processor.stats();
     return (
-      this._options.maxQueueSize - this._options.queued() - this._processor.stats().held - this._ledger.reservedSpans
+      this._options.maxQueueSize - this._options.queued() - held - awaitingDescendants - this._ledger.reservedSpans
     );
   }
 }

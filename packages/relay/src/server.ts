@@ -26,8 +26,6 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { OTLPTraceExporter as OTLPHttpJsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { OTLPTraceExporter as OTLPHttpProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { GenAiEnrichingProcessor } from '@genai-enrich/processor';
 import type { GenAiEnrichingProcessorStats, SpanExporterLike } from '@genai-enrich/processor';
 import { ByteBudget, CountingExporter, SpanLedger } from './accounting.js';
@@ -40,6 +38,7 @@ import { DECODE_SLICE_SPANS, decodeInSlices } from './split-request.js';
 import { OtlpDecodeError, decodeTraceRequest, encodeTraceResponse } from './otlp/index.js';
 import type { DecodeResult, OtlpFormat } from './otlp/index.js';
 import { RPC_CODE, encodeRpcStatusJson, encodeRpcStatusProtobuf } from './rpc-status.js';
+import { ExactOtlpTraceExporter } from './otlp-exporter.js';
 import { OtlpJsonLinesExporter } from './stdout-exporter.js';
 
 /** Where the relay listens. */
@@ -155,10 +154,11 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
 
 function createExporter(config: RelayConfig, output: RelayOutput): SpanExporterLike {
   if (config.forward === undefined) return new OtlpJsonLinesExporter(output);
-  const exporterConfig = { url: config.forward, headers: { ...config.forwardHeaders } };
-  return config.forwardProtocol === 'http/json'
-    ? new OTLPHttpJsonTraceExporter(exporterConfig)
-    : new OTLPHttpProtoTraceExporter(exporterConfig);
+  return new ExactOtlpTraceExporter({
+    url: config.forward,
+    headers: { ...config.forwardHeaders },
+    protocol: config.forwardProtocol,
+  });
 }
 
 type Counters = Omit<
@@ -422,7 +422,7 @@ class RelayServer implements Relay {
     const stats = this.processor.stats();
     const queued = this._queued(stats);
     if (
-      queued + stats.held + this._ledger.reservedSpans >= this.config.maxQueueSize ||
+      queued + stats.held + stats.awaitingDescendants + this._ledger.reservedSpans >= this.config.maxQueueSize ||
       this._ledger.bytes.used >= this.config.maxQueueBytes
     ) {
       return {

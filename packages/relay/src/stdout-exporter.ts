@@ -1,16 +1,13 @@
 /*
  * The embedded mode's exporter: each export batch becomes one line of OTLP/JSON (an
- * ExportTraceServiceRequest, as `@opentelemetry/exporter-trace-otlp-http` would POST it) on stdout, so
- * the relay can sit in a shell pipeline (`genai-enrich-relay | jq`) with no server behind it.
+ * ExportTraceServiceRequest, as the relay forwards it with `--forward-protocol http/json`: the same encoder,
+ * values as received) on stdout, so the relay can sit in a shell pipeline (`genai-enrich-relay | jq`) with
+ * no server behind it.
  */
 import { ExportResultCode } from '@opentelemetry/core';
-import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
 import type { ExportResultLike, ReadableSpanLike, SpanExporterLike } from '@genai-enrich/processor';
 import type { RelayOutput } from './config.js';
-
-type SerializerInput = Parameters<typeof JsonTraceSerializer.serializeRequest>[0];
-
-const NEWLINE = new Uint8Array([0x0a]);
+import { encodeJsonTraceRequestText } from './otlp/encode-json.js';
 
 /** Writes each batch as one OTLP/JSON line; an export succeeds once its line is written. */
 export class OtlpJsonLinesExporter implements SpanExporterLike {
@@ -30,13 +27,8 @@ export class OtlpJsonLinesExporter implements SpanExporterLike {
     }
     let line: Uint8Array;
     try {
-      // The serializer reads the ReadableSpan shape only (otlp-transformer has no instanceof checks).
-      const json = JsonTraceSerializer.serializeRequest(spans as unknown as SerializerInput);
-      if (json === undefined) throw new Error('the OTLP JSON serializer returned nothing');
-      // JSON.stringify escapes every newline inside strings, so the line is one line.
-      line = new Uint8Array(json.length + 1);
-      line.set(json);
-      line.set(NEWLINE, json.length);
+      // Strings are written by JSON.stringify, which escapes every newline in them, so the line is one line.
+      line = Buffer.from(encodeJsonTraceRequestText(spans) + '\n', 'utf8');
     } catch (error) {
       resultCallback({
         code: ExportResultCode.FAILED,

@@ -238,7 +238,7 @@ describe('relay server', () => {
       for (const body of [
         '{"resourceSpans": [',
         '[1, 2]',
-        '{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"xyz"}]}]}]}',
+        '{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":7}]}]}]}', // a non-hex string only rejects the span
       ]) {
         const answer = await postJson(relay, body);
         assert.equal(answer.status, 400, body);

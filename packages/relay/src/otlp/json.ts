@@ -6,23 +6,25 @@
  * - keys in lowerCamelCase; the original snake_case names are accepted too (the spec says senders must not use
  *   them, but proto3 JSON parsers accept both, and hand-written emitters do send them). Unknown keys are
  *   ignored; `null` means the field's default.
- * - trace and span ids are hex, case-insensitive (not base64). A value that is not an even number of hex
- *   digits cannot be decoded at all and is an error; a well-formed id of the wrong length, or all zeroes,
- *   rejects the span, exactly as in protobuf.
+ * - trace and span ids are hex, case-insensitive (not base64). An id that is not an even number of hex digits,
+ *   a well-formed id of the wrong length, or all zeroes, rejects its span only (partial success), as a
+ *   wrong-length id does in protobuf; so does a link id that is not hex (link ids of any length are kept, as
+ *   in protobuf). An id that is not a string at all is a malformed body (400).
  * - enums (`kind`, `status.code`) as integers, as the spec requires, and also as their names
  *   (`SPAN_KIND_SERVER`, `STATUS_CODE_ERROR`) or decimal strings.
- * - int64/uint64/uint32 as numbers or decimal strings. Times keep every nanosecond: JSON.parse would turn
- *   1787822507530918072 into a double, so before parsing, time fields written as number literals of 16 or more
- *   digits are quoted (see quoteLongTimeLiterals), and time fields accept strings. A quick regex scan finds
- *   none in a body that writes times as strings, as the SDK and the Collector do, and JSON.parse then runs on
- *   the text unchanged. Measured on a 512-span, 710 KB body (Node 20, medians of 3 runs): JSON.parse alone
- *   2.35 ms; scan + JSON.parse 2.40 ms (times as strings) and 2.75 ms (times as literals); a minimal
- *   hand-written parser keeping long literals as strings, without full validation, 3.5 ms either way.
- *   Quoting long literals anywhere (which needs to track strings) scanned in 0.42 ms instead of 0.08 ms, for
- *   nothing: intValue beyond 2^53 is the nearest double either way (as in protobuf). intValue is not
- *   range-checked, because the SDK's JSON serializer writes any integral double as intValue (2^63, 1e300).
+ * - int64/uint64/uint32 as numbers or decimal strings. Times and intValues keep every digit: JSON.parse would
+ *   turn 1787822507530918072 into a double, so before parsing, time fields and intValues written as number
+ *   literals of 16 or more digits are quoted (see quoteLongIntLiterals), and both accept strings. A quick regex
+ *   scan finds none in a body that writes them as strings, as the SDK (times), the Collector and protobuf's
+ *   own JSON printers do, and JSON.parse then runs on the text unchanged. Measured on a 512-span, 710 KB body
+ *   (Node 20, medians of 3 runs): JSON.parse alone 2.35 ms; scan + JSON.parse 2.40 ms (times as strings) and
+ *   2.75 ms (times as literals); a minimal hand-written parser keeping long literals as strings, without full
+ *   validation, 3.5 ms either way; quoting long literals anywhere (which needs to track strings) scanned in
+ *   0.42 ms instead of 0.08 ms. An intValue beyond ±2^53 is the nearest double plus its exact bits (exact.ts);
+ *   one outside int64 is read as the integral double it must have been (the SDK's JSON serializer writes any
+ *   integral double as intValue: 2^63 as 9223372036854776000, 1e300 as 1e+300).
  * - `bytesValue` in base64 (standard or URL-safe, padding optional); `doubleValue` also as "NaN",
- *   "Infinity", "-Infinity" or a decimal string.
+ *   "Infinity", "-Infinity" or a decimal string, and an integral one (`1`, `2.0`) is kept a double (exact.ts).
  * - wrong JSON types (a string where an object is expected, a fractional or out-of-range integer, …) are
  *   errors naming the field path, e.g. `json: resourceSpans[0].scopeSpans[1].spans[3].kind: expected an
  *   integer or a SpanKind name, got an object`. AnyValue nesting is bounded at 64, like protobuf.
@@ -31,6 +33,8 @@
 import type { Attributes, HrTime, Link } from '@opentelemetry/api';
 import { describeValue } from '@genai-enrich/processor/internal';
 import { DecodeProblem, OtlpDecodeError } from './errors.js';
+import { ExactDouble, ExactInt64, attachExact, isIntegralDouble, noteExact } from './exact.js';
+import type { ExactRecord } from './exact.js';
 import {
   MAX_ANY_VALUE_DEPTH,
   RelaySpanImpl,
@@ -74,22 +78,21 @@ const STATUS_CODE_NAMES = new Map<string, number>([
 
 // ── long time literals ───────────────────────────────────────────────────────────────────────────
 
-// A nanosecond time written as a number of 16+ digits (15 digits are always exact in a double). `UnixNano"`
-// followed by `:` can only be the end of an object key: inside a JSON string a quote is escaped, so no
-// string-state tracking is needed. Anchoring on the key makes the scan ~5× cheaper than looking for long
-// numbers everywhere (measured: 0.08 vs 0.42 ms on a 710 KB body).
-const LONG_TIME_LITERAL = /((?:UnixNano|unix_nano)"\s*:\s*)(\d{16,})(?=\s*[,}])/g;
+// A nanosecond time or an intValue written as a number of 16+ digits (15 digits are always exact in a
+// double). `UnixNano"` or `intValue"` followed by `:` can only be the end of an object key: inside a JSON
+// string a quote is escaped, so no string-state tracking is needed. Anchoring on the key makes the scan ~5×
+// cheaper than looking for long numbers everywhere (measured: 0.08 vs 0.42 ms on a 710 KB body).
+const LONG_INT_LITERAL = /((?:UnixNano|unix_nano|intValue|int_value)"\s*:\s*)(-?\d{16,})(?=\s*[,}])/g;
 
 /**
- * Quotes the nanosecond times written as number literals of 16 or more digits, so that JSON.parse keeps their
- * digits (1787822507530918072 would become the double 1787822507530918144). Returns `text` itself when there
- * is nothing to quote. Only times need this: every other int64 (intValue) becomes a double anyway, and
- * JSON.parse rounds a literal exactly as Number() rounds its digits.
+ * Quotes the nanosecond times and intValues written as number literals of 16 or more digits, so that
+ * JSON.parse keeps their digits (1787822507530918072 would become the double 1787822507530918144). Returns
+ * `text` itself when there is nothing to quote.
  */
-export function quoteLongTimeLiterals(text: string): string {
-  LONG_TIME_LITERAL.lastIndex = 0;
-  if (!LONG_TIME_LITERAL.test(text)) return text;
-  return text.replace(LONG_TIME_LITERAL, '$1"$2"');
+export function quoteLongIntLiterals(text: string): string {
+  LONG_INT_LITERAL.lastIndex = 0;
+  if (!LONG_INT_LITERAL.test(text)) return text;
+  return text.replace(LONG_INT_LITERAL, '$1"$2"');
 }
 
 // ── field readers ────────────────────────────────────────────────────────────────────────────────────
@@ -188,47 +191,83 @@ function timeField(value: unknown, field: string): HrTime {
 
 const HEX_DIGITS = /^[0-9a-fA-F]*$/;
 
-/** An id in hex, lowercased; '' when absent. Its length is checked by the caller (a wrong length rejects the span). */
-function hexIdField(value: unknown, field: string): string {
-  if (typeof value === 'string') {
-    if ((value.length & 1) === 0 && HEX_DIGITS.test(value)) return value.toLowerCase();
-    throw fieldProblem(field, 'an even number of hex digits (OTLP/JSON ids are hex, not base64)', value);
-  }
+/**
+ * An id as it is in the body: a string ('' when absent), checked by the caller (hexIdProblem), so that an id
+ * that is not hex rejects its span only, as an id of the wrong length does in protobuf. Not a string at all
+ * is a malformed body.
+ */
+function idField(value: unknown, field: string): string {
+  if (typeof value === 'string') return value;
   if (value === undefined || value === null) return '';
   throw fieldProblem(field, 'a hex string', value);
 }
 
+/** Why an id string cannot be decoded to bytes, or undefined when it is hex. */
+function hexProblem(field: string, id: string): string | undefined {
+  if ((id.length & 1) === 0 && HEX_DIGITS.test(id)) return undefined;
+  const shown = id.length > 40 ? id.slice(0, 40) + '…' : id;
+  return `${field} ${JSON.stringify(shown)} is not an even number of hex digits (OTLP/JSON ids are hex, not base64)`;
+}
+
+/** A hex id in lowercase; anything else as it is, for the rejection message. */
+function lowercaseHex(id: string): string {
+  return HEX_DIGITS.test(id) ? id.toLowerCase() : id;
+}
+
 const ZERO_IDS = /^0*$/;
 
-function hexIdProblem(field: string, hex: string, bytes: number): string | undefined {
-  return idProblem(field, hex.length / 2, bytes, hex.length === bytes * 2 && ZERO_IDS.test(hex));
+/** Why a span's or parent's id is invalid (not hex, wrong length, all zeroes), or undefined. */
+function hexIdProblem(field: string, id: string, bytes: number): string | undefined {
+  return hexProblem(field, id) ?? idProblem(field, id.length / 2, bytes, id.length === bytes * 2 && ZERO_IDS.test(id));
 }
 
 /**
- * intValue: an integer as a number or a decimal string; beyond ±2^53 the nearest double, as in the protobuf
- * decoder. Not range-checked against int64: the SDK's own JSON serializer writes every integral double as
- * intValue (2^63 as 9223372036854776000, 1e300 as 1e+300), and a relay should take what the SDK sends.
+ * The exact form of the AnyValue anyValue() just decoded, when its plain value loses something (exact.ts),
+ * else undefined. Module state rather than a return pair: the decoder is synchronous and not re-entered.
+ */
+let lastExact: unknown = undefined;
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * intValue: an integer as a number or a decimal string (proto3 JSON writes int64 as a string; long literals
+ * were quoted before parsing). The plain value is the nearest double; beyond ±2^53 the exact bits go to
+ * `lastExact`. Outside int64 it is read as the double it must have been: the SDK's own JSON serializer writes
+ * every integral double as intValue (2^63 as 9223372036854776000, 1e300 as 1e+300).
  */
 function int64Value(value: unknown): number {
   if (typeof value === 'number') {
-    if (Number.isInteger(value)) return value;
+    if (Number.isInteger(value)) {
+      if (value >= 2 ** 63 || value < -(2 ** 63)) lastExact = new ExactDouble(value);
+      // -0 is not an int64: an intValue of -0 is 0.
+      return value + 0;
+    }
   } else if (typeof value === 'string' && SIGNED_DIGITS.test(value)) {
-    const n = Number(value);
-    if (Number.isFinite(n)) return n;
+    const n = Number(value) + 0;
+    if (Number.isSafeInteger(n)) return n;
+    if (Number.isFinite(n)) {
+      const big = BigInt(value);
+      lastExact = big >= INT64_MIN && big <= INT64_MAX ? ExactInt64.fromBigInt(big) : new ExactDouble(n);
+      return n;
+    }
   }
   throw fieldProblem('intValue', 'an integer', value);
 }
 
+/** doubleValue: a number, "NaN", "Infinity", "-Infinity" or a decimal string; an integral one is noted exact. */
 function doubleValue(value: unknown): number {
-  if (typeof value === 'number') return value;
-  if (typeof value === 'string') {
+  let n = NaN;
+  if (typeof value === 'number') n = value;
+  else if (typeof value === 'string') {
     if (value === 'NaN') return NaN;
     if (value === 'Infinity') return Infinity;
     if (value === '-Infinity') return -Infinity;
-    const n = value.trim() === '' ? NaN : Number(value);
-    if (!Number.isNaN(n)) return n;
+    n = value.trim() === '' ? NaN : Number(value);
   }
-  throw fieldProblem('doubleValue', 'a number, "NaN", "Infinity" or "-Infinity"', value);
+  if (Number.isNaN(n)) throw fieldProblem('doubleValue', 'a number, "NaN", "Infinity" or "-Infinity"', value);
+  if (isIntegralDouble(n)) lastExact = new ExactDouble(n);
+  return n;
 }
 
 const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
@@ -254,15 +293,19 @@ function rethrowAt(problem: unknown, segment: string): unknown {
   return problem;
 }
 
+/** Returns the plain value of an AnyValue and leaves its exact form, if it needs one, in `lastExact`. */
 function anyValue(value: unknown, depth: number): unknown {
+  lastExact = undefined;
   if (value === undefined || value === null) return undefined;
   if (!isObject(value)) throw new DecodeProblem(`expected an AnyValue object, got ${describe(value)}`);
   if (depth > MAX_ANY_VALUE_DEPTH) throw new DecodeProblem(`AnyValue nested deeper than ${MAX_ANY_VALUE_DEPTH}`);
   let out: unknown = undefined;
+  let exact: unknown = undefined;
   // One pass over the (usually single) key handles both spellings of every member.
   for (const key in value) {
     const member = value[key];
     if (member === undefined || member === null) continue;
+    lastExact = undefined;
     switch (key) {
       case 'stringValue':
       case 'string_value':
@@ -287,14 +330,19 @@ function anyValue(value: unknown, depth: number): unknown {
         if (!isObject(member)) throw fieldProblem('arrayValue', 'an object', member);
         const values = listField(member['values'], 'values');
         const array: unknown[] = new Array(values.length);
+        let exactArray: unknown[] | undefined;
         for (let i = 0; i < values.length; i++) {
           try {
             array[i] = anyValue(values[i], depth + 1);
           } catch (problem) {
             throw rethrowAt(rethrowAt(rethrowAt(problem, `[${i}]`), 'values'), 'arrayValue');
           }
+          // The exact array exists once one element needs it: the plain elements so far, then exact or plain.
+          if (lastExact !== undefined) (exactArray ??= array.slice(0, i))[i] = lastExact;
+          else if (exactArray !== undefined) exactArray[i] = array[i];
         }
         out = array;
+        lastExact = exactArray;
         break;
       }
       case 'kvlistValue':
@@ -302,14 +350,19 @@ function anyValue(value: unknown, depth: number): unknown {
         if (!isObject(member)) throw fieldProblem('kvlistValue', 'an object', member);
         const values = listField(member['values'], 'values');
         const kvlist: AttributeMap = {};
+        let exactKvlist: AttributeMap | undefined;
         for (let i = 0; i < values.length; i++) {
+          let key: string;
           try {
-            keyValue(values[i], kvlist, depth + 1);
+            key = keyValue(values[i], kvlist, depth + 1);
           } catch (problem) {
             throw rethrowAt(rethrowAt(rethrowAt(problem, `[${i}]`), 'values'), 'kvlistValue');
           }
+          if (lastExact !== undefined) setAttribute((exactKvlist ??= { ...kvlist }), key, lastExact);
+          else if (exactKvlist !== undefined) setAttribute(exactKvlist, key, kvlist[key]);
         }
         out = kvlist;
+        lastExact = exactKvlist;
         break;
       }
       case 'bytesValue':
@@ -317,13 +370,17 @@ function anyValue(value: unknown, depth: number): unknown {
         out = bytesValue(member);
         break;
       default:
-      // Unknown members (and the profiles-only stringValueStrindex) are ignored.
+        // Unknown members (and the profiles-only stringValueStrindex) are ignored.
+        continue;
     }
+    exact = lastExact;
   }
+  lastExact = exact;
   return out;
 }
 
-function keyValue(kv: unknown, target: AttributeMap, depth: number): void {
+/** Reads one KeyValue into `target` and returns its key; its value's exact form is left in `lastExact`. */
+function keyValue(kv: unknown, target: AttributeMap, depth: number): string {
   if (!isObject(kv)) throw new DecodeProblem(`expected a KeyValue object, got ${describe(kv)}`);
   const key = stringField(kv['key'], 'key');
   let value: unknown;
@@ -333,17 +390,23 @@ function keyValue(kv: unknown, target: AttributeMap, depth: number): void {
     throw rethrowAt(problem, 'value');
   }
   setAttribute(target, key, value);
+  return key;
 }
 
+/** Reads a list of KeyValues into `target` and attaches the exact values of those that need one (exact.ts). */
 function attributeList(list: unknown, target: AttributeMap, field: string): void {
   const items = listField(list, field);
+  let record: ExactRecord | undefined;
   for (let i = 0; i < items.length; i++) {
+    let key: string;
     try {
-      keyValue(items[i], target, 1);
+      key = keyValue(items[i], target, 1);
     } catch (problem) {
       throw rethrowAt(rethrowAt(problem, `[${i}]`), field);
     }
+    if (lastExact !== undefined || record !== undefined) record = noteExact(record, key, target[key], lastExact);
   }
+  attachExact(target, record);
 }
 
 // ── trace messages ───────────────────────────────────────────────────────────────────────────────────
@@ -370,8 +433,9 @@ function link(value: unknown, state: RequestState): Link {
   attributeList(value['attributes'], attributes, 'attributes');
   return {
     context: {
-      traceId: hexIdField(value['traceId'] ?? value['trace_id'], 'traceId'),
-      spanId: hexIdField(value['spanId'] ?? value['span_id'], 'spanId'),
+      // Any length, as in protobuf (a link may point to an invalid context); not hex rejects the span.
+      traceId: lowercaseHex(idField(value['traceId'] ?? value['trace_id'], 'traceId')),
+      spanId: lowercaseHex(idField(value['spanId'] ?? value['span_id'], 'spanId')),
       traceFlags: linkTraceFlags(flags),
       isRemote: isRemoteFlag(flags),
       traceState: state.traceState(stringField(value['traceState'] ?? value['trace_state'], 'traceState')),
@@ -384,6 +448,16 @@ function link(value: unknown, state: RequestState): Link {
   };
 }
 
+/** Why a link's id cannot be decoded (not hex), or undefined. */
+function linkIdProblem(links: readonly Link[]): string | undefined {
+  for (let i = 0; i < links.length; i++) {
+    const { traceId, spanId } = links[i].context;
+    const problem = hexProblem(`links[${i}].traceId`, traceId) ?? hexProblem(`links[${i}].spanId`, spanId);
+    if (problem !== undefined) return problem;
+  }
+  return undefined;
+}
+
 function span(
   value: unknown,
   state: RequestState,
@@ -393,9 +467,9 @@ function span(
   spanIndex: number,
 ): void {
   if (!isObject(value)) throw new DecodeProblem(`expected a Span object, got ${describe(value)}`);
-  const traceId = hexIdField(value['traceId'] ?? value['trace_id'], 'traceId');
-  const spanId = hexIdField(value['spanId'] ?? value['span_id'], 'spanId');
-  const parentSpanId = hexIdField(value['parentSpanId'] ?? value['parent_span_id'], 'parentSpanId');
+  const traceId = lowercaseHex(idField(value['traceId'] ?? value['trace_id'], 'traceId'));
+  const spanId = lowercaseHex(idField(value['spanId'] ?? value['span_id'], 'spanId'));
+  const parentSpanId = lowercaseHex(idField(value['parentSpanId'] ?? value['parent_span_id'], 'parentSpanId'));
   const traceState = stringField(value['traceState'] ?? value['trace_state'], 'traceState');
   const flags = uint32Field(value['flags'], 'flags');
   const name = stringField(value['name'], 'name');
@@ -446,9 +520,11 @@ function span(
   const problem =
     hexIdProblem('traceId', traceId, 16) ??
     hexIdProblem('spanId', spanId, 8) ??
+    hexProblem('parentSpanId', parentSpanId) ??
     (parentSpanId.length !== 0 && parentSpanId.length !== 16
       ? `parentSpanId is ${parentSpanId.length / 2} bytes, expected 0 or 8`
-      : undefined);
+      : undefined) ??
+    linkIdProblem(links);
   if (problem !== undefined) {
     state.reject(resourceIndex, scopeIndex, spanIndex, problem);
     return;
@@ -517,12 +593,15 @@ function resourceSpans(value: unknown, state: RequestState, out: RelaySpanImpl[]
   if (!isObject(value)) throw new DecodeProblem(`expected a ResourceSpans object, got ${describe(value)}`);
   const first = out.length;
   const attributes: AttributeMap = {};
+  let dropped = 0;
   const resource = objectField(value['resource'], 'resource');
   if (resource !== undefined) {
     try {
       attributeList(resource['attributes'], attributes, 'attributes');
-      // Checked, not kept: the SDK's serializer writes the resource's dropped count as 0.
-      uint32Field(resource['droppedAttributesCount'] ?? resource['dropped_attributes_count'], 'droppedAttributesCount');
+      dropped = uint32Field(
+        resource['droppedAttributesCount'] ?? resource['dropped_attributes_count'],
+        'droppedAttributesCount',
+      );
     } catch (problem) {
       throw rethrowAt(problem, 'resource');
     }
@@ -538,7 +617,7 @@ function resourceSpans(value: unknown, state: RequestState, out: RelaySpanImpl[]
   assignResource(
     out,
     first,
-    makeResource(attributes, stringField(value['schemaUrl'] ?? value['schema_url'], 'schemaUrl')),
+    makeResource(attributes, stringField(value['schemaUrl'] ?? value['schema_url'], 'schemaUrl'), dropped),
   );
 }
 
@@ -546,7 +625,7 @@ function resourceSpans(value: unknown, state: RequestState, out: RelaySpanImpl[]
 export function decodeJsonTraceRequest(body: Uint8Array): DecodeResult {
   let root: unknown;
   try {
-    root = JSON.parse(quoteLongTimeLiterals(textDecoder.decode(body)));
+    root = JSON.parse(quoteLongIntLiterals(textDecoder.decode(body)));
   } catch (error) {
     // A SyntaxError, or a RangeError when the nesting exhausts the stack.
     throw new OtlpDecodeError(`json: ${error instanceof Error ? error.message : String(error)}`);

@@ -41,43 +41,55 @@
  *   batch by about a fifth.
  * - AnyValue nesting deeper than 64 (MAX_ANY_VALUE_DEPTH) is an error, so a hostile body cannot exhaust the stack.
  *
- * Representation (shared with the JSON decoder, chosen so that the SDK's own OTLP serializers, protobuf and
- * JSON, write every decoded value back as the same AnyValue; the serializers accept all of these):
+ * Representation (shared with the JSON decoder). Every attribute gets a plain JS value, which the processor and
+ * the normalizer read, and the SDK's OTLP serializers accept too; where a JS value cannot say everything the
+ * AnyValue said, the exact value is kept beside it (exact.ts), and the relay's encoders (encode-protobuf.ts,
+ * encode-json.ts) write it back. The guarantee: an attribute the processor did not change is forwarded as the
+ * same AnyValue, in both protocols and both directions, type and bits included.
  * - times: fixed64 nanoseconds → HrTime [seconds, nanoseconds], exact to the nanosecond over the whole uint64
  *   range, without BigInt (16-bit long division); `duration` = end − start, 0 when negative (as the SDK does).
  * - int_value: a JS number. Beyond ±2^53 it is the nearest double (2^53 + 1 → 2^53), the value JSON.parse and
- *   `Number("…")` give too; the serializer writes it back as int_value. Chosen over a string because the
- *   attribute keeps its type (a token count stays a number for the normalizer); over BigInt because the SDK's
- *   JSON serializer throws on BigInt and its protobuf serializer writes nothing for it.
- * - double_value: a number. An integral double (2.0) comes back as int_value 2: JS has one number type and the
- *   serializer picks int_value for integers. NaN and ±Infinity are kept.
+ *   `Number("…")` give too, and the exact 64 bits are kept beside it (ExactInt64). Chosen over a string because
+ *   the attribute keeps its type (a token count stays a number for the normalizer); over BigInt because the
+ *   SDK's JSON serializer throws on BigInt, its protobuf serializer writes nothing for it, and the normalizer
+ *   reads numbers.
+ * - double_value: a number, NaN, ±Infinity and −0 included. An integral double (2.0) is the number 2, marked
+ *   exact (ExactDouble), so that it is written back as double_value 2.0, not int_value 2; −0 needs no mark
+ *   (no int is −0).
  * - bytes_value: a Uint8Array (a copy, so the request body is not kept alive) → written back as bytes_value.
  * - kvlist_value: a plain object (duplicate keys: the last wins) → written back as kvlist_value. Not a JSON
- *   string: that would change the value's type downstream, and the serializer takes objects.
- * - array_value: a JS array of decoded values, also nested or of mixed types (written back element by element).
- * - empty AnyValue (no field set): undefined, which the serializer writes back as an empty AnyValue. The
- *   Resource drops undefined values (see makeResource).
+ *   string: that would change the value's type downstream, and the serializers take objects.
+ * - array_value: a JS array of decoded values, also nested or of mixed types (written back element by element;
+ *   an array holding an integral double or a big int is kept exact as a whole).
+ * - empty AnyValue (no field set): undefined, written back as an empty AnyValue. The SDK's Resource drops
+ *   undefined values; the relay keeps the resource's attributes as decoded beside it (exact.ts).
  * - ids: lowercase hex. A span whose trace id is not 16 bytes, whose span id is not 8 bytes, or either all
  *   zeroes, or whose parent span id is neither empty nor 8 bytes, is rejected and counted, not an error; an
  *   all-zero parent span id means no parent. Link ids are kept as they come (a link may point to an invalid
  *   context).
- * - kind: API SpanKind = OTLP kind − 1; UNSPECIFIED and unknown values → INTERNAL. Status code: unknown → UNSET.
+ * - kind: API SpanKind = OTLP kind − 1; UNSPECIFIED and unknown values → INTERNAL (written back as INTERNAL).
+ *   Status code: unknown → UNSET.
  * - flags: trace flags = flags & 0xff, SAMPLED when that is 0: absent, or the Python SDK, which writes only
  *   the is-remote bits (see spanTraceFlags); link flags keep their low byte, 0 included. The parent
  *   context's `isRemote` is true when bits 8 and 9 are both set; a root span's bits 8/9 and bits 10–31 are not
- *   kept (the serializer rebuilds flags from traceFlags and the parent's isRemote, always with bit 8).
+ *   kept (the encoders, like the SDK's serializers, rebuild flags from traceFlags and the parent's isRemote,
+ *   always with bit 8).
  * - spanContext(): `{traceId, spanId, traceFlags, traceState}` as the SDK builds it, without `isRemote`: the
  *   span itself was created in the sending process; remoteness is a property of its parent, which OTLP carries.
  *   parentSpanContext: `{traceId, spanId, traceFlags (the span's), isRemote}`; no trace state (OTLP has none).
  * - trace_state: `createTraceState(…)`, so invalid list members are dropped and one longer than 512 characters
  *   is dropped whole, as the SDK does when it parses a `tracestate` header. Empty → undefined.
- * - resource: one `resourceFromAttributes(attributes, {schemaUrl})` per ResourceSpans; its
- *   dropped_attributes_count is not kept (the SDK's serializer always writes 0).
+ * - resource: one `resourceFromAttributes(attributes, {schemaUrl})` per ResourceSpans; its attributes as
+ *   decoded and its dropped_attributes_count are kept beside it for the relay's encoders (the SDK's
+ *   serializers write the Resource's own attributes and a dropped count of 0).
  * - instrumentationScope: one `{name, version?, schemaUrl?, attributes?, droppedAttributesCount?}` per
- *   ScopeSpans; an empty version is left out.
+ *   ScopeSpans; an empty version is left out. The encoders group spans by this object, so two ScopeSpans that
+ *   differ only in attributes stay two.
  */
 import type { Attributes, Link } from '@opentelemetry/api';
 import { DecodeProblem } from './errors.js';
+import { ExactDouble, ExactInt64, attachExact, isIntegralDouble, noteExact } from './exact.js';
+import type { ExactRecord } from './exact.js';
 import {
   MAX_ANY_VALUE_DEPTH,
   RelaySpanImpl,
@@ -99,14 +111,7 @@ import {
 } from './span.js';
 import type { AttributeMap } from './span.js';
 import type { DecodeResult, RelayEvent } from './types.js';
-
-// Wire types.
-const VARINT = 0;
-const I64 = 1;
-const LEN = 2;
-const SGROUP = 3;
-const EGROUP = 4;
-const I32 = 5;
+import { EGROUP, I32, I64, LEN, SGROUP, VARINT } from './wire.js';
 
 const WIRE_TYPE_NAMES = ['varint', 'fixed64', 'length-delimited', 'start-group', 'end-group', 'fixed32'];
 
@@ -247,6 +252,11 @@ class Reader {
   private readonly _slices: NodeBufferSlices | undefined;
   pos = 0;
   hi = 0;
+  /** The exact form of the AnyValue just decoded when its plain value loses something (see exact.ts), else undefined. */
+  exact: unknown = undefined;
+  /** The key and plain value of the KeyValue just decoded. */
+  key = '';
+  value: unknown = undefined;
   private readonly _cacheStarts = new Int32Array(STRING_CACHE_SLOTS);
   private readonly _cacheLengths = new Int32Array(STRING_CACHE_SLOTS);
   private readonly _cacheStrings: Array<string | undefined> = new Array<string | undefined>(STRING_CACHE_SLOTS).fill(
@@ -488,10 +498,14 @@ function allZero(buf: Uint8Array, start: number, length: number): boolean {
 
 // ── AnyValue ─────────────────────────────────────────────────────────────────────────────────────────
 
-/** Reads one KeyValue into `target`. `depth` is the nesting of the value it holds (1 for an attribute). */
+/**
+ * Reads one KeyValue into `target`. `depth` is the nesting of the value it holds (1 for an attribute). Leaves
+ * the key and value in `r.key` and `r.value`, and the value's exact form, if it needs one, in `r.exact`.
+ */
 function decodeKeyValue(r: Reader, end: number, target: AttributeMap, depth: number): void {
   let key = '';
   let value: unknown = undefined;
+  let exact: unknown = undefined;
   while (r.pos < end) {
     const tagStart = r.pos;
     const tag = readTag(r, end);
@@ -501,7 +515,10 @@ function decodeKeyValue(r: Reader, end: number, target: AttributeMap, depth: num
         break;
       case T2_LEN: {
         const stop = readLengthEnd(r, end);
+        // A repeated value field merges into the earlier one, exact form included.
+        r.exact = exact;
         value = decodeAnyValue(r, stop, depth, value);
+        exact = r.exact;
         break;
       }
       default:
@@ -509,106 +526,169 @@ function decodeKeyValue(r: Reader, end: number, target: AttributeMap, depth: num
     }
   }
   setAttribute(target, key, value);
+  r.key = key;
+  r.value = value;
+  r.exact = exact;
 }
 
-/** Reads one AnyValue; `previous` is what an earlier occurrence of the same field decoded to (they merge). */
+/**
+ * Reads one AnyValue and returns its plain value; leaves its exact form in `r.exact` when the plain value
+ * loses something (see exact.ts), undefined otherwise. `previous` is what an earlier occurrence of the same
+ * field decoded to, and `r.exact` on entry its exact form: they merge.
+ */
 function decodeAnyValue(r: Reader, end: number, depth: number, previous: unknown): unknown {
   if (depth > MAX_ANY_VALUE_DEPTH)
     throw new DecodeProblem(`AnyValue nested deeper than ${MAX_ANY_VALUE_DEPTH} at byte ${r.pos}`);
   let value = previous;
+  let exact = r.exact;
   while (r.pos < end) {
     const tagStart = r.pos;
     const tag = readTag(r, end);
     switch (tag) {
       case T1_LEN:
         value = readString(r, end);
+        exact = undefined;
         break;
       case T2_VARINT:
         value = readVarint(r, end) !== 0 || r.hi !== 0;
+        exact = undefined;
         break;
       case T3_VARINT: {
         const lo = readVarint(r, end);
-        value = int64Value(lo, r.hi);
+        const hi = r.hi;
+        const n = int64Value(lo, hi);
+        value = n;
+        exact = Number.isSafeInteger(n) ? undefined : new ExactInt64(lo, hi);
         break;
       }
-      case T4_I64:
-        value = readDouble(r, end);
+      case T4_I64: {
+        const d = readDouble(r, end);
+        value = d;
+        exact = isIntegralDouble(d) ? new ExactDouble(d) : undefined;
         break;
+      }
       case T5_LEN: {
         const stop = readLengthEnd(r, end);
-        value = decodeArrayValue(r, stop, depth, Array.isArray(value) ? value : []);
+        const merging = Array.isArray(value);
+        r.exact = merging && Array.isArray(exact) ? exact : undefined;
+        value = decodeArrayValue(r, stop, depth, merging ? (value as unknown[]) : []);
+        exact = r.exact;
         break;
       }
       case T6_LEN: {
         const stop = readLengthEnd(r, end);
-        value = decodeKvlist(r, stop, depth, isKvlist(value) ? value : {});
+        // `exact` always has the shape of `value` (or is undefined), so a kvlist value has a kvlist exact form.
+        const merging = isKvlist(value);
+        r.exact = merging && exact !== undefined && isKvlist(exact) ? exact : undefined;
+        value = decodeKvlist(r, stop, depth, merging ? (value as AttributeMap) : {});
+        exact = r.exact;
         break;
       }
       case T7_LEN: {
         const stop = readLengthEnd(r, end);
         value = r.buf.slice(r.pos, stop);
         r.pos = stop;
+        exact = undefined;
         break;
       }
       default:
         skipField(r, tag, tagStart, end, ANY_VALUE);
     }
   }
+  r.exact = exact;
   return value;
 }
 
+/** Appends to `into`; `r.exact` holds the exact form of `into` on entry and of the result on return. */
 function decodeArrayValue(r: Reader, end: number, depth: number, into: unknown[]): unknown[] {
+  let exactList = r.exact as unknown[] | undefined;
   while (r.pos < end) {
     const tagStart = r.pos;
     const tag = readTag(r, end);
     if (tag === T1_LEN) {
       const stop = readLengthEnd(r, end);
-      into.push(decodeAnyValue(r, stop, depth + 1, undefined));
+      r.exact = undefined;
+      const item = decodeAnyValue(r, stop, depth + 1, undefined);
+      // The exact list exists once one element needs it: the plain elements so far, then exact or plain ones.
+      if (r.exact !== undefined) (exactList ??= into.slice()).push(r.exact);
+      else if (exactList !== undefined) exactList.push(item);
+      into.push(item);
     } else {
       skipField(r, tag, tagStart, end, VALUES_LIST);
     }
   }
+  r.exact = exactList;
   return into;
 }
 
+/** Adds to `into`; `r.exact` holds the exact form of `into` on entry and of the result on return. */
 function decodeKvlist(r: Reader, end: number, depth: number, into: AttributeMap): AttributeMap {
+  let exactMap = r.exact as AttributeMap | undefined;
   while (r.pos < end) {
     const tagStart = r.pos;
     const tag = readTag(r, end);
     if (tag === T1_LEN) {
       const stop = readLengthEnd(r, end);
+      r.exact = undefined;
       decodeKeyValue(r, stop, into, depth + 1);
+      if (r.exact !== undefined) {
+        // The exact map exists once one entry needs it: a copy of the plain entries (this key's plain value is
+        // overwritten at once), then exact or plain ones.
+        if (exactMap === undefined) exactMap = { ...into };
+        setAttribute(exactMap, r.key, r.exact);
+      } else if (exactMap !== undefined) {
+        setAttribute(exactMap, r.key, r.value);
+      }
     } else {
       skipField(r, tag, tagStart, end, KVLIST);
     }
   }
+  r.exact = exactMap;
   return into;
 }
 
-/** Reads one attribute (a KeyValue field of a message) into `target`, with its index in the error path. */
-function decodeAttribute(r: Reader, end: number, target: AttributeMap, index: number, field: string): void {
+/**
+ * Reads one attribute (a KeyValue field of a message) into `target`, with its index in the error path, and
+ * notes its exact form in `record` when it needs one; returns the record (created on demand).
+ */
+function decodeAttribute(
+  r: Reader,
+  end: number,
+  target: AttributeMap,
+  index: number,
+  field: string,
+  record: ExactRecord | undefined,
+): ExactRecord | undefined {
   const stop = readLengthEnd(r, end);
   try {
+    r.exact = undefined;
     decodeKeyValue(r, stop, target, 1);
   } catch (problem) {
     throw at(at(problem, `[${index}]`), field);
   }
+  return r.exact === undefined && record === undefined ? undefined : noteExact(record, r.key, r.value, r.exact);
 }
 
 // ── trace messages ───────────────────────────────────────────────────────────────────────────────────
 
-function decodeResource(r: Reader, end: number, attributes: AttributeMap): void {
-  let index = 0;
+/** The attributes, their exact record and the dropped count of one ResourceSpans' Resource, as they merge. */
+class ResourceFields {
+  readonly attributes: AttributeMap = {};
+  exact: ExactRecord | undefined = undefined;
+  droppedAttributesCount = 0;
+  index = 0;
+}
+
+function decodeResource(r: Reader, end: number, resource: ResourceFields): void {
   while (r.pos < end) {
     const tagStart = r.pos;
     const tag = readTag(r, end);
     switch (tag) {
       case T1_LEN:
-        decodeAttribute(r, end, attributes, index++, 'attributes');
+        resource.exact = decodeAttribute(r, end, resource.attributes, resource.index++, 'attributes', resource.exact);
         break;
       case T2_VARINT:
-        // Not kept: the SDK's Resource has no dropped count, and its serializer writes 0.
-        readVarint(r, end);
+        resource.droppedAttributesCount = readVarint(r, end);
         break;
       default:
         skipField(r, tag, tagStart, end, RESOURCE);
@@ -618,6 +698,7 @@ function decodeResource(r: Reader, end: number, attributes: AttributeMap): void 
 
 function decodeScope(r: Reader, end: number, scope: ScopeFields): void {
   let index = 0;
+  let exact = scope.exact;
   while (r.pos < end) {
     const tagStart = r.pos;
     const tag = readTag(r, end);
@@ -629,7 +710,7 @@ function decodeScope(r: Reader, end: number, scope: ScopeFields): void {
         scope.version = readString(r, end);
         break;
       case T3_LEN:
-        decodeAttribute(r, end, (scope.attributes ??= {}), index++, 'attributes');
+        exact = decodeAttribute(r, end, (scope.attributes ??= {}), index++, 'attributes', exact);
         break;
       case T4_VARINT:
         scope.droppedAttributesCount = readVarint(r, end);
@@ -638,6 +719,7 @@ function decodeScope(r: Reader, end: number, scope: ScopeFields): void {
         skipField(r, tag, tagStart, end, SCOPE);
     }
   }
+  scope.exact = exact;
 }
 
 function decodeEvent(r: Reader, end: number): RelayEvent {
@@ -645,6 +727,7 @@ function decodeEvent(r: Reader, end: number): RelayEvent {
   let timeHi = 0;
   let name = '';
   const attributes: AttributeMap = {};
+  let exact: ExactRecord | undefined;
   let dropped = 0;
   let index = 0;
   while (r.pos < end) {
@@ -659,7 +742,7 @@ function decodeEvent(r: Reader, end: number): RelayEvent {
         name = readString(r, end);
         break;
       case T3_LEN:
-        decodeAttribute(r, end, attributes, index++, 'attributes');
+        exact = decodeAttribute(r, end, attributes, index++, 'attributes', exact);
         break;
       case T4_VARINT:
         dropped = readVarint(r, end);
@@ -668,6 +751,7 @@ function decodeEvent(r: Reader, end: number): RelayEvent {
         skipField(r, tag, tagStart, end, EVENT);
     }
   }
+  attachExact(attributes, exact);
   return {
     name,
     attributes: attributes as Attributes,
@@ -683,6 +767,7 @@ function decodeLink(r: Reader, end: number, state: RequestState): Link {
   let spanEnd = 0;
   let traceState = '';
   const attributes: AttributeMap = {};
+  let exact: ExactRecord | undefined;
   let dropped = 0;
   let flags = 0;
   let index = 0;
@@ -704,7 +789,7 @@ function decodeLink(r: Reader, end: number, state: RequestState): Link {
         traceState = readString(r, end);
         break;
       case T4_LEN:
-        decodeAttribute(r, end, attributes, index++, 'attributes');
+        exact = decodeAttribute(r, end, attributes, index++, 'attributes', exact);
         break;
       case T5_VARINT:
         dropped = readVarint(r, end);
@@ -716,6 +801,7 @@ function decodeLink(r: Reader, end: number, state: RequestState): Link {
         skipField(r, tag, tagStart, end, LINK);
     }
   }
+  attachExact(attributes, exact);
   return {
     context: {
       traceId: r.hex(traceStart, traceEnd),
@@ -753,6 +839,7 @@ function decodeSpan(
   let endLo = 0;
   let endHi = 0;
   const attributes: AttributeMap = {};
+  let exact: ExactRecord | undefined;
   let droppedAttributes = 0;
   const events: RelayEvent[] = [];
   let droppedEvents = 0;
@@ -798,7 +885,7 @@ function decodeSpan(
         endHi = r.hi;
         break;
       case T9_LEN:
-        decodeAttribute(r, end, attributes, attributeIndex++, 'attributes');
+        exact = decodeAttribute(r, end, attributes, attributeIndex++, 'attributes', exact);
         break;
       case T10_VARINT:
         droppedAttributes = readVarint(r, end);
@@ -864,6 +951,7 @@ function decodeSpan(
     return;
   }
 
+  attachExact(attributes, exact);
   const traceId = r.hex(traceStart, traceEnd);
   const traceFlags = spanTraceFlags(flags);
   const startTime = hrTimeFromUint64(startLo, startHi);
@@ -943,7 +1031,7 @@ function decodeResourceSpans(
   resourceIndex: number,
 ): void {
   const first = out.length;
-  const attributes: AttributeMap = {};
+  const resource = new ResourceFields();
   let schemaUrl = '';
   let scopeIndex = 0;
   while (r.pos < end) {
@@ -953,7 +1041,7 @@ function decodeResourceSpans(
       case T1_LEN: {
         const stop = readLengthEnd(r, end);
         try {
-          decodeResource(r, stop, attributes);
+          decodeResource(r, stop, resource);
         } catch (problem) {
           throw at(problem, 'resource');
         }
@@ -977,7 +1065,8 @@ function decodeResourceSpans(
     }
   }
   // Spans come before the schema URL on the wire (the SDK writes it last), so the resource is made here.
-  assignResource(out, first, makeResource(attributes, schemaUrl));
+  attachExact(resource.attributes, resource.exact);
+  assignResource(out, first, makeResource(resource.attributes, schemaUrl, resource.droppedAttributesCount));
 }
 
 /** Decodes a binary protobuf ExportTraceServiceRequest. Throws OtlpDecodeError only. */

@@ -7,6 +7,8 @@ import { SpanKind, SpanStatusCode, TraceFlags, createTraceState } from '@opentel
 import type { Attributes, HrTime, Link, SpanContext, SpanStatus, TraceState } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { Resource } from '@opentelemetry/resources';
+import { attachDecodedResource, attachExact } from './exact.js';
+import type { ExactRecord } from './exact.js';
 import type { DecodeResult, RelayEvent, RelayScope, RelaySpan } from './types.js';
 
 const NANOS_PER_SECOND = 1_000_000_000;
@@ -30,6 +32,11 @@ export class RelaySpanImpl implements RelaySpan {
   /** Set when the enclosing ScopeSpans has been read (its scope and schema URL may come after its spans). */
   instrumentationScope!: RelayScope;
   readonly ended = true;
+  /**
+   * The attribute map as decoded. The processor may replace `attributes` with a normalized copy; the encoders
+   * find the exact values (exact.ts) through this one, and tell values as received from values written since.
+   */
+  readonly decodedAttributes: Attributes;
 
   constructor(
     public name: string,
@@ -46,7 +53,9 @@ export class RelaySpanImpl implements RelaySpan {
     public droppedAttributesCount: number,
     public droppedEventsCount: number,
     public droppedLinksCount: number,
-  ) {}
+  ) {
+    this.decodedAttributes = attributes;
+  }
 
   spanContext(): SpanContext {
     return this._spanContext;
@@ -189,11 +198,13 @@ export function isKvlist(value: unknown): value is AttributeMap {
 
 /**
  * The Resource of one ResourceSpans. `resourceFromAttributes` keeps the values as they are (it only awaits
- * promises); its `attributes` getter leaves out undefined (empty AnyValue) values, and the serializer writes
- * `dropped_attributes_count` as 0: both are lost on re-export.
+ * promises), but its `attributes` getter leaves out undefined (empty AnyValue) values and it has no dropped
+ * count: the decoded map and the count are kept beside it (exact.ts) for the encoders.
  */
-export function makeResource(attributes: AttributeMap, schemaUrl: string): Resource {
-  return resourceFromAttributes(attributes as Attributes, schemaUrl === '' ? undefined : { schemaUrl });
+export function makeResource(attributes: AttributeMap, schemaUrl: string, droppedAttributesCount: number): Resource {
+  const resource = resourceFromAttributes(attributes as Attributes, schemaUrl === '' ? undefined : { schemaUrl });
+  attachDecodedResource(resource, { attributes, droppedAttributesCount });
+  return resource;
 }
 
 /** Collects one InstrumentationScope (the field may repeat on the wire, and repeats merge). */
@@ -201,6 +212,8 @@ export class ScopeFields {
   name = '';
   version = '';
   attributes: AttributeMap | undefined = undefined;
+  /** The exact values of `attributes` (exact.ts). */
+  exact: ExactRecord | undefined = undefined;
   droppedAttributesCount = 0;
 
   /**
@@ -211,8 +224,10 @@ export class ScopeFields {
     // Proto3 cannot tell an empty version from none; the SDK leaves it undefined.
     if (this.version !== '') scope.version = this.version;
     if (schemaUrl !== '') scope.schemaUrl = schemaUrl;
-    if (this.attributes !== undefined && Object.keys(this.attributes).length > 0)
+    if (this.attributes !== undefined && Object.keys(this.attributes).length > 0) {
       scope.attributes = this.attributes as Attributes;
+      attachExact(this.attributes, this.exact);
+    }
     if (this.droppedAttributesCount !== 0) scope.droppedAttributesCount = this.droppedAttributesCount;
     return scope;
   }

@@ -2,7 +2,8 @@
  * The shapes the OTLP decoders produce. A RelaySpan is the SDK's ReadableSpan rebuilt from the wire: what
  * GenAiEnrichingProcessor reads (ReadableSpanLike) plus what the OTLP serializers of
  * `@opentelemetry/otlp-transformer` read (resource, scope, duration, dropped counts), so a decoded span can go
- * through the processor and out of the SDK's own OTLP exporter unchanged.
+ * through the processor and out of the SDK's own OTLP exporter (as plain values), or of the relay's encoders
+ * (exactly as received).
  */
 import type { HrTime, Link } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
@@ -33,10 +34,12 @@ export interface RelayEvent extends TimedEventLike {
  * A decoded span. Every span of one ResourceSpans shares one `resource` object (the serializers group by
  * Resource identity) and every span of one ScopeSpans one `instrumentationScope` object.
  *
- * Attribute values (span, event, link, resource and scope attributes) are what the OTLP serializers write back
- * as the same AnyValue: string, number, boolean, arrays of those, and also, beyond the API's `AttributeValue`
+ * Attribute values (span, event, link, resource and scope attributes) are plain JS values that the OTLP
+ * serializers accept: string, number, boolean, arrays of those, and also, beyond the API's `AttributeValue`
  * type, nested arrays and mixed-type arrays, `Uint8Array` (bytesValue), plain objects (kvlistValue) and
- * `undefined` (an empty AnyValue). See the header of `protobuf.ts` for every representation choice.
+ * `undefined` (an empty AnyValue). What a number cannot say (a double that is integral, an int beyond 2^53) is
+ * kept beside the span for the relay's encoders (`encodeTraceRequest`). See the header of `protobuf.ts` for
+ * every representation choice.
  */
 export interface RelaySpan extends ReadableSpanLike {
   readonly resource: Resource;

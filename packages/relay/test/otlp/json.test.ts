@@ -1,13 +1,16 @@
 /*
  * The JSON decoder on hand-written bodies: long integer literals, snake_case names, enum names, base64
  * bytes, special doubles, invalid ids (rejected, the rest kept), and wrong types (errors with a field path).
+ * Where a plain value loses something (big ints, integral doubles), the exact value is checked through the
+ * relay's JSON encoder, which writes it back.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { SpanKind, SpanStatusCode, TraceFlags } from '@opentelemetry/api';
 import { OtlpDecodeError, decodeTraceRequest } from '../../src/otlp/index.js';
 import type { DecodeResult, RelaySpan } from '../../src/otlp/index.js';
-import { quoteLongTimeLiterals } from '../../src/otlp/json.js';
+import { encodeJsonTraceRequestText } from '../../src/otlp/encode-json.js';
+import { quoteLongIntLiterals } from '../../src/otlp/json.js';
 import { PARENT_ID, SPAN_ID, TRACE_ID } from './proto.js';
 
 type Json = Record<string, unknown>;
@@ -41,6 +44,13 @@ function one(extra: Json = {}): RelaySpan {
   return only(decodeText(requestText([JSON.stringify(spanJson(extra))])));
 }
 
+/** The span's attributes as the relay's JSON encoder writes them back: key → AnyValue. */
+function written(span: RelaySpan): Record<string, unknown> {
+  const request = JSON.parse(encodeJsonTraceRequestText([span]));
+  const list = request.resourceSpans[0].scopeSpans[0].spans[0].attributes as Array<{ key: string; value: unknown }>;
+  return Object.fromEntries(list.map((kv) => [kv.key, kv.value]));
+}
+
 function throwsDecode(text: string, message: RegExp): void {
   assert.throws(
     () => decodeText(text),
@@ -69,45 +79,67 @@ describe('json: integers beyond 2^53', () => {
     assert.deepEqual(span.events[0].time, [1787822507, 530918073]);
   });
 
-  it('times as strings or short numbers; an intValue literal beyond 2^53 is the nearest double, as in protobuf', () => {
+  it('times as strings or short numbers; an intValue beyond 2^53 is the nearest double, its exact value kept beside it', () => {
     const span = one({
       startTimeUnixNano: 1000000001,
       endTimeUnixNano: '18446744073709551615',
       attributes: [
         { key: 'literal', value: { intValue: 1 } },
         { key: 'string', value: { intValue: '-9223372036854775808' } },
+        { key: 'max', value: { intValue: '9223372036854775807' } },
+        { key: 'minus zero', value: { intValue: -0 } },
       ],
     });
     assert.deepEqual(span.startTime, [1, 1]);
     assert.deepEqual(span.endTime, [18446744073, 709551615]);
-    const text = requestText([
-      JSON.stringify(spanJson()).replace(/}$/, ',"attributes":[{"key":"big","value":{"intValue":9007199254740993}}]}'),
-    ]);
-    assert.equal(only(decodeText(text)).attributes['big'], 2 ** 53);
     assert.equal(span.attributes['string'], -(2 ** 63));
+    assert.equal(span.attributes['max'], 2 ** 63);
+    assert.ok(Object.is(span.attributes['minus zero'], 0), 'an int has no -0');
+    assert.deepEqual(written(span), {
+      literal: { intValue: '1' },
+      string: { intValue: '-9223372036854775808' },
+      max: { intValue: '9223372036854775807' },
+      'minus zero': { intValue: '0' },
+    });
+    // A literal: quoted before JSON.parse, so its digits survive too.
+    const text = requestText([
+      JSON.stringify(spanJson()).replace(
+        /}$/,
+        ',"attributes":[{"key":"big","value":{"intValue":9007199254740993}},{"key":"neg","value":{"intValue": -9007199254740993 }}]}',
+      ),
+    ]);
+    const literal = only(decodeText(text));
+    assert.equal(literal.attributes['big'], 2 ** 53);
+    assert.deepEqual(written(literal), {
+      big: { intValue: '9007199254740993' },
+      neg: { intValue: '-9007199254740993' },
+    });
   });
 
-  it('quoteLongTimeLiterals quotes time literals of 16+ digits only', () => {
+  it('quoteLongIntLiterals quotes time and intValue literals of 16+ digits only', () => {
     const cases: Array<[string, string]> = [
       ['{"startTimeUnixNano":1234567890123456}', '{"startTimeUnixNano":"1234567890123456"}'],
       ['{"startTimeUnixNano":123456789012345}', '{"startTimeUnixNano":123456789012345}'], // 15 digits are exact
       ['{"end_time_unix_nano" : 12345678901234567 , "x":1}', '{"end_time_unix_nano" : "12345678901234567" , "x":1}'],
       ['{"timeUnixNano":12345678901234567}', '{"timeUnixNano":"12345678901234567"}'],
-      ['{"intValue":12345678901234567}', '{"intValue":12345678901234567}'], // a double either way
+      ['{"intValue":12345678901234567}', '{"intValue":"12345678901234567"}'],
+      ['{"int_value": -12345678901234567}', '{"int_value": "-12345678901234567"}'],
+      ['{"intValue":123456789012345}', '{"intValue":123456789012345}'],
+      ['{"doubleValue":12345678901234567}', '{"doubleValue":12345678901234567}'], // a double anyway
       // Inside a string the quote before ':' is escaped, so nothing there matches.
       ['{"s":"{\\"startTimeUnixNano\\":12345678901234567}"}', '{"s":"{\\"startTimeUnixNano\\":12345678901234567}"}'],
       ['{"startTimeUnixNano":12345678901234567.5}', '{"startTimeUnixNano":12345678901234567.5}'],
       ['{"startTimeUnixNano":12345678901234567e3}', '{"startTimeUnixNano":12345678901234567e3}'],
     ];
     for (const [input, expected] of cases) {
-      assert.equal(quoteLongTimeLiterals(input), expected, input);
-      assert.doesNotThrow(() => JSON.parse(quoteLongTimeLiterals(input)));
+      assert.equal(quoteLongIntLiterals(input), expected, input);
+      assert.doesNotThrow(() => JSON.parse(quoteLongIntLiterals(input)));
     }
     const unchanged = '{"startTimeUnixNano":"1787822507530918072"}';
-    assert.equal(quoteLongTimeLiterals(unchanged), unchanged);
+    assert.equal(quoteLongIntLiterals(unchanged), unchanged);
   });
 
-  it('an out-of-range uint64 time is an error; intValue takes any integer, as the SDK writes them', () => {
+  it('an out-of-range uint64 time is an error; an intValue outside int64 is the double the SDK wrote it for', () => {
     throwsDecode(
       requestText([JSON.stringify(spanJson({ endTimeUnixNano: '18446744073709551616' }))]),
       /spans\[0\]\.endTimeUnixNano: expected a uint64 of nanoseconds, got the string "18446744073709551616"$/,
@@ -119,7 +151,14 @@ describe('json: integers beyond 2^53', () => {
         ',"attributes":[{"key":"a","value":{"intValue":9223372036854776000}},{"key":"b","value":{"intValue":1e+300}},{"key":"c","value":{"intValue":"-9223372036854775809"}}]}',
       ),
     ]);
-    assert.deepEqual(only(decodeText(text)).attributes, { a: 2 ** 63, b: 1e300, c: -(2 ** 63) });
+    const span = only(decodeText(text));
+    assert.deepEqual(span.attributes, { a: 2 ** 63, b: 1e300, c: -(2 ** 63) });
+    // Written back as doubles: an intValue outside int64 would be rejected by a strict receiver.
+    assert.deepEqual(written(span), {
+      a: { doubleValue: 2 ** 63 },
+      b: { doubleValue: 1e300 },
+      c: { doubleValue: -(2 ** 63) },
+    });
     throwsDecode(
       requestText([JSON.stringify(spanJson({ attributes: [{ key: 'i', value: { intValue: '1'.repeat(400) } }] }))]),
       /intValue: expected an integer/,
@@ -236,6 +275,25 @@ describe('json: names, enums, ids, values', () => {
       ],
     }).attributes;
     assert.deepEqual(attributes, { n: NaN, p: Infinity, m: -Infinity, s: 2.5, x: 1e300 });
+    // Integral doubles and -0 stay doubles: `1`, `2.0` and `"3"` in doubleValue, -0.0.
+    const integral = one({
+      attributes: [
+        { key: 'one', value: { doubleValue: 1 } },
+        { key: 'two', value: { doubleValue: '2.0' } },
+        { key: 'zero', value: { doubleValue: 0 } },
+        { key: 'minus zero', value: { doubleValue: '-0' } }, // JSON.stringify would write -0 as 0
+        { key: 'list', value: { arrayValue: { values: [{ doubleValue: 1 }, { doubleValue: 2.5 }] } } },
+      ],
+    });
+    assert.deepEqual(integral.attributes, { one: 1, two: 2, zero: 0, 'minus zero': -0, list: [1, 2.5] });
+    assert.deepEqual(written(integral), {
+      one: { doubleValue: 1 },
+      two: { doubleValue: 2 },
+      zero: { doubleValue: 0 },
+      'minus zero': { doubleValue: -0 },
+      list: { arrayValue: { values: [{ doubleValue: 1 }, { doubleValue: 2.5 }] } },
+    });
+    assert.match(encodeJsonTraceRequestText([integral]), /"key":"minus zero","value":\{"doubleValue":-0\.0\}/);
     throwsDecode(
       requestText([JSON.stringify(spanJson({ attributes: [{ key: 'd', value: { doubleValue: 'nan' } }] }))]),
       /doubleValue: expected a number/,
@@ -288,18 +346,38 @@ describe('json: names, enums, ids, values', () => {
     );
   });
 
-  it('an id that is not hex cannot be decoded at all: an error naming the field', () => {
-    throwsDecode(
-      requestText([JSON.stringify(spanJson({ traceId: 'CvdlGRbNQ92ESOshHIAxnA==' }))]),
-      /^json: resourceSpans\[0\]\.scopeSpans\[0\]\.spans\[0\]\.traceId: expected an even number of hex digits \(OTLP\/JSON ids are hex, not base64\), got the string "CvdlGRbNQ92ESOshHIAxnA=="$/,
+  it('an id that is not hex rejects its span only, as a wrong-length id does in protobuf; not a string is an error', () => {
+    const result = decodeText(
+      requestText([
+        JSON.stringify(spanJson({ name: 'good 1' })),
+        JSON.stringify(spanJson({ traceId: 'CvdlGRbNQ92ESOshHIAxnA==' })),
+        JSON.stringify(spanJson({ spanId: 'abc' })),
+        JSON.stringify(spanJson({ parentSpanId: 'not hex!' })),
+        JSON.stringify(spanJson({ links: [{ traceId: TRACE_ID, spanId: 'zz' }] })),
+        JSON.stringify(spanJson({ name: 'good 2', links: [{ traceId: 'abcd', spanId: '' }] })),
+      ]),
     );
-    throwsDecode(
-      requestText([JSON.stringify(spanJson({ spanId: 'abc' }))]),
-      /spans\[0\]\.spanId: expected an even number of hex digits/,
+    assert.deepEqual(
+      result.spans.map((s) => s.name),
+      ['good 1', 'good 2'],
     );
+    assert.equal(result.rejected, 4);
+    assert.equal(
+      result.rejectionMessage,
+      '4 invalid spans rejected: resourceSpans[0].scopeSpans[0].spans[1]: traceId "CvdlGRbNQ92ESOshHIAxnA==" is not ' +
+        'an even number of hex digits (OTLP/JSON ids are hex, not base64) (and 3 more)',
+    );
+    // Link ids of any length are kept, as in protobuf.
+    assert.equal(result.spans[1].links[0].context.traceId, 'abcd');
+    for (const [field, message] of [
+      ['spanId', /spans\[0\]\.spanId: expected a hex string, got the number 7$/],
+      ['parentSpanId', /spans\[0\]\.parentSpanId: expected a hex string, got an object$/],
+    ] as const) {
+      throwsDecode(requestText([JSON.stringify(spanJson({ [field]: field === 'spanId' ? 7 : {} }))]), message);
+    }
     throwsDecode(
-      requestText([JSON.stringify(spanJson({ links: [{ traceId: 'zz' }] }))]),
-      /spans\[0\]\.links\[0\]\.traceId: expected an even number of hex digits/,
+      requestText([JSON.stringify(spanJson({ links: [{ traceId: [] }] }))]),
+      /spans\[0\]\.links\[0\]\.traceId: expected a hex string, got an array$/,
     );
   });
 

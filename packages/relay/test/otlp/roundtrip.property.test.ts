@@ -4,6 +4,11 @@
  * random uint64 times, ids, flags, trace states, kinds, statuses, events, links, dropped counts, resources
  * and scopes. serialize → decode → serialize must give the same bytes, in both formats. Then the two decoders
  * must agree with each other on the same spans.
+ *
+ * The relay's own encoders: the same bytes as the SDK's protobuf serializer for SDK spans; and with exact
+ * values the SDK cannot write (integral doubles, ints beyond 2^53, -0, NaN and ±Infinity in JSON), bytes they
+ * wrote decode and re-encode to the same bytes, directly and by way of their JSON. (The independent check, by
+ * protobuf's own Python codec, is independent-codec.test.ts.)
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,6 +18,9 @@ import type { Attributes, HrTime, Link, SpanContext } from '@opentelemetry/api';
 import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { encodeJsonTraceRequest } from '../../src/otlp/encode-json.js';
+import { encodeProtobufTraceRequest } from '../../src/otlp/encode-protobuf.js';
+import { ExactDouble, ExactInt64 } from '../../src/otlp/exact.js';
 import { decodeTraceRequest } from '../../src/otlp/index.js';
 import type { OtlpFormat } from '../../src/otlp/index.js';
 
@@ -23,9 +31,10 @@ const key = fc.string({ unit: 'binary', maxLength: 12 }).filter((k) => k !== '__
 /**
  * Attribute values. `finiteOnly` for JSON: the SDK's JSON serializer writes NaN and ±Infinity as `null`,
  * which is an empty AnyValue, so they cannot round-trip through JSON (a limitation of the serializer).
+ * `exact` adds what only the relay's encoders write: integral doubles (ExactDouble) and int64 bits (ExactInt64).
  */
-function attributeValue(finiteOnly: boolean): fc.Arbitrary<unknown> {
-  const scalar = fc.oneof(
+function attributeValue(finiteOnly: boolean, exact = false): fc.Arbitrary<unknown> {
+  const scalars: Array<fc.Arbitrary<unknown>> = [
     fc.string({ unit: 'binary', maxLength: 20 }),
     fc.boolean(),
     fc.integer(),
@@ -33,7 +42,16 @@ function attributeValue(finiteOnly: boolean): fc.Arbitrary<unknown> {
     fc.double({ noNaN: finiteOnly, noDefaultInfinity: finiteOnly }),
     fc.uint8Array({ maxLength: 8 }),
     fc.constantFrom(undefined, null),
-  );
+  ];
+  if (exact) {
+    scalars.push(
+      fc
+        .oneof(fc.integer({ min: -1000, max: 1000 }), fc.constantFrom(0, 2 ** 53, 2 ** 63, -(2 ** 63), 1e300))
+        .map((n) => new ExactDouble(n)),
+      fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }).map((n) => ExactInt64.fromBigInt(n)),
+    );
+  }
+  const scalar = fc.oneof(...scalars);
   const { value } = fc.letrec<{ value: unknown }>((tie) => ({
     value: fc.oneof(
       { depthSize: 'small', withCrossShrink: true },
@@ -45,8 +63,8 @@ function attributeValue(finiteOnly: boolean): fc.Arbitrary<unknown> {
   return value;
 }
 
-function attributes(finiteOnly: boolean): fc.Arbitrary<Attributes> {
-  return fc.dictionary(key, attributeValue(finiteOnly), {
+function attributesOf(finiteOnly: boolean, exact = false): fc.Arbitrary<Attributes> {
+  return fc.dictionary(key, attributeValue(finiteOnly, exact), {
     maxKeys: 6,
     noNullPrototype: true,
   }) as fc.Arbitrary<Attributes>;
@@ -68,7 +86,8 @@ const traceState = fc
 
 const count = fc.oneof(fc.constant(0), fc.nat(), fc.integer({ min: 0, max: 0xffffffff }));
 
-function spans(finiteOnly: boolean, sameInBothFormats = false): fc.Arbitrary<ReadableSpan[]> {
+function spans(finiteOnly: boolean, sameInBothFormats = false, exact = false): fc.Arbitrary<ReadableSpan[]> {
+  const attributes = (f: boolean): fc.Arbitrary<Attributes> => attributesOf(f, exact);
   const resources = fc.array(
     fc
       .record({ attributes: attributes(finiteOnly), schemaUrl: fc.option(fc.webUrl(), { nil: undefined }) })
@@ -220,6 +239,35 @@ describe('round trip on random spans', () => {
           assert.ok(j);
           assert.deepEqual(serialize.protobuf([j]), serialize.protobuf([p]));
         }
+      }),
+      { numRuns: NUM_RUNS },
+    );
+  });
+});
+
+describe("the relay's encoders on random spans", () => {
+  it("protobuf: the SDK serializer's bytes for SDK spans", () => {
+    fc.assert(
+      fc.property(spans(false), (original) => {
+        assert.deepEqual(encodeProtobufTraceRequest(original), serialize.protobuf(original));
+      }),
+      { numRuns: NUM_RUNS },
+    );
+  });
+
+  it('exact values: protobuf → decode → encode, and by way of JSON, give the same bytes', () => {
+    fc.assert(
+      fc.property(spans(false, false, true), (original) => {
+        const first = encodeProtobufTraceRequest(original);
+        const decoded = decodeTraceRequest(first, 'protobuf');
+        assert.equal(decoded.rejected, 0);
+        assert.deepEqual(encodeProtobufTraceRequest(decoded.spans), first);
+        const json = encodeJsonTraceRequest(decoded.spans);
+        // Valid JSON (no bare NaN) that decodes to the same spans.
+        JSON.parse(new TextDecoder().decode(json));
+        const fromJson = decodeTraceRequest(json, 'json');
+        assert.equal(fromJson.rejected, 0);
+        assert.deepEqual(encodeProtobufTraceRequest(fromJson.spans), first);
       }),
       { numRuns: NUM_RUNS },
     );
