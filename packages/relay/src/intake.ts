@@ -14,8 +14,8 @@
  * Room means: spans in the processor's export queue + held spans + spans waiting for their descendants
  * (count-once) + spans reserved by requests being handed over ≤ maxQueueSize, and the ledger's bytes (every
  * span accepted and not yet exported) ≤ maxQueueBytes. Held and waiting spans count because each enters the
- * queue when it is released. So nothing handed
- * over is ever dropped by a full queue, and the memory of accepted spans stays under maxQueueBytes.
+ * queue when it is released. So nothing handed over is ever dropped by a full queue, and the memory of
+ * accepted spans stays under maxQueueBytes.
  */
 import { TraceFlags } from '@opentelemetry/api';
 import type { SpanContext } from '@opentelemetry/api';
