@@ -4,6 +4,7 @@
  * Results are ratios against a baseline measured in the same run, never absolute timings in tests.
  */
 import os from 'node:os';
+import type { Attributes } from '@opentelemetry/api';
 
 export interface BenchCase {
   name: string;
@@ -112,4 +113,29 @@ export async function runRounds(
   }
   if (sink === Symbol.for('never')) console.log(sink);
   return cases.map((c, i) => ({ name: c.name, nsPerOp: median(samples[i]), samples: samples[i] }));
+}
+
+/**
+ * A complete OpenAI chat span as the Python OTel instrumentation writes it, with legacy keys
+ * (gen_ai.system, prompt/completion tokens): the relay normalizes it and holds none. `i` varies the ids
+ * and counts, so spans are not all alike.
+ */
+export function legacyChatAttributes(i: number): Attributes {
+  return {
+    'gen_ai.system': 'openai',
+    'gen_ai.operation.name': 'chat',
+    'gen_ai.request.model': 'gpt-4o-mini',
+    'gen_ai.request.temperature': 0.2,
+    'gen_ai.request.max_tokens': 600,
+    'gen_ai.response.id': `chatcmpl-${i.toString(36).padStart(29, 'x')}`,
+    'gen_ai.response.model': 'gpt-4o-mini-2024-07-18',
+    'gen_ai.response.finish_reasons': ['stop'],
+    'gen_ai.usage.prompt_tokens': 1000 + i,
+    'gen_ai.usage.completion_tokens': 50 + (i % 100),
+    'gen_ai.usage.cache_read_input_tokens': 512,
+    'gen_ai.openai.response.service_tier': 'default',
+    'server.address': 'api.openai.com',
+    'server.port': 443,
+    'http.response.status_code': 200,
+  };
 }

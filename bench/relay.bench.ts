@@ -16,24 +16,22 @@
  *
  * Run: `npm run bench:relay` (node --conditions=@genai-enrich/source --import tsx bench/relay.bench.ts).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { decodeTraceRequest } from '../packages/relay/src/otlp/index.js';
-import { machineLine } from './harness.js';
+import { legacyChatAttributes, machineLine } from './harness.js';
+import { startChild, startSink, stopChild } from './relay-children.js';
 
 const SPANS_PER_BATCH = 512;
 const BATCHES = Number(process.env['RELAY_BENCH_BATCHES'] ?? 200);
 const IN_FLIGHT = 4;
 const ROUNDS = Number(process.env['RELAY_BENCH_ROUNDS'] ?? 3);
 const self = fileURLToPath(import.meta.url);
-const root = fileURLToPath(new URL('..', import.meta.url));
 
 // ── child modes ──────────────────────────────────────────────────────────────────────────────────────
 const mode = process.argv[2];
@@ -46,6 +44,7 @@ if (mode === '--serve-relay') {
     scheduledDelayMillis: 50,
     maxExportBatchSize: SPANS_PER_BATCH,
     maxQueueSize: 65536,
+    maxQueueBytes: 256 * 1024 * 1024,
   });
   const relay = await startRelay(config);
   process.stdout.write(`${relay.address.port}\n`);
@@ -88,76 +87,13 @@ function genAiBatch(): Uint8Array {
       'chat gpt-4o-mini',
       {
         kind: SpanKind.CLIENT,
-        attributes: {
-          'gen_ai.system': 'openai',
-          'gen_ai.operation.name': 'chat',
-          'gen_ai.request.model': 'gpt-4o-mini',
-          'gen_ai.request.temperature': 0.2,
-          'gen_ai.request.max_tokens': 600,
-          'gen_ai.response.id': `chatcmpl-${i.toString(36).padStart(29, 'x')}`,
-          'gen_ai.response.model': 'gpt-4o-mini-2024-07-18',
-          'gen_ai.response.finish_reasons': ['stop'],
-          'gen_ai.usage.prompt_tokens': 1000 + i,
-          'gen_ai.usage.completion_tokens': 50 + (i % 100),
-          'gen_ai.usage.cache_read_input_tokens': 512,
-          'gen_ai.openai.response.service_tier': 'default',
-          'server.address': 'api.openai.com',
-          'server.port': 443,
-          'http.response.status_code': 200,
-        },
+        attributes: legacyChatAttributes(i),
       },
       ctx,
     );
     span.end();
   }
   return ProtobufTraceSerializer.serializeRequest(exporter.getFinishedSpans())!;
-}
-
-interface Sink {
-  url: string;
-  spans: number;
-  server: Server;
-  waitFor(n: number): Promise<void>;
-}
-
-async function startSink(): Promise<Sink> {
-  let resolveWait: (() => void) | undefined;
-  let target = Infinity;
-  const sink: Sink = {
-    url: '',
-    spans: 0,
-    server: createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        sink.spans += decodeTraceRequest(Buffer.concat(chunks), 'protobuf').spans.length;
-        res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
-        if (sink.spans >= target) resolveWait?.();
-      });
-    }),
-    waitFor(n) {
-      target = n;
-      return sink.spans >= n ? Promise.resolve() : new Promise<void>((r) => (resolveWait = r));
-    },
-  };
-  await new Promise<void>((r) => sink.server.listen(0, '127.0.0.1', r));
-  sink.url = `http://127.0.0.1:${(sink.server.address() as AddressInfo).port}/v1/traces`;
-  return sink;
-}
-
-function startChild(kind: 'relay' | 'baseline', forward: string): Promise<{ child: ChildProcess; port: number }> {
-  const pin = os.cpus().length > 1 && spawnSync('taskset', ['--version']).status === 0;
-  const args = ['--conditions=@genai-enrich/source', '--import', 'tsx', self, `--serve-${kind}`, forward];
-  const child = pin
-    ? spawn('taskset', ['-c', String(os.cpus().length - 1), process.execPath, ...args], {
-        cwd: root,
-        stdio: ['ignore', 'pipe', 'inherit'],
-      })
-    : spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    child.stdout.once('data', (d: Buffer) => resolve({ child, port: Number(d.toString().trim()) }));
-    child.once('exit', (code) => reject(new Error(`${kind} child exited with ${code}`)));
-  });
 }
 
 async function send(port: number, body: Uint8Array, batches: number): Promise<number> {
@@ -186,7 +122,7 @@ async function measure(
   body: Uint8Array,
 ): Promise<{ spansPerSecond: number; retries: number }> {
   const sink = await startSink();
-  const { child, port } = await startChild(kind, sink.url);
+  const { child, port } = await startChild(self, kind, sink.url);
   try {
     await send(port, body, 10); // warm-up
     await sink.waitFor(10 * SPANS_PER_BATCH);
@@ -197,10 +133,7 @@ async function measure(
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
     return { spansPerSecond: (BATCHES * SPANS_PER_BATCH) / seconds, retries };
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
-    sink.server.closeAllConnections();
-    sink.server.close();
+    await stopChild(child, sink);
   }
 }
 

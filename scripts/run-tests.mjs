@@ -22,6 +22,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const SLOW = [
   'test/packaging.test.ts',
   'packages/relay/test/otlp/roundtrip.property.test.ts',
+  'packages/relay/test/budget.property.test.ts',
   'test/demo.test.ts',
   'packages/processor/test/model.property.test.ts',
   'test/pipelines/',

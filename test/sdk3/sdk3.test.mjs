@@ -473,6 +473,7 @@ for (const mode of MODES) {
         received: 8,
         forwarded: 8,
         held: 0,
+        heldBytes: 0,
         holds: 4,
         joined: 2,
         expired: 1,

@@ -21,7 +21,8 @@
  *   setAttribute after end() on a held span ─► merge; usage now? release [joined] once the burst of writes is done
  *   HTTP usage tap (processor.fetch, tap/sink.ts) ─► held span by response id or active span? its usage,
  *                                       release [joined]; else it waits with the open span, or by key or id
- *   held ─► release: joined │ holdMillis passes [expired] │ maxHeldSpans [evicted] │ flush, shutdown [flushed]
+ *   held ─► release: joined │ holdMillis passes [expired] │ maxHeldSpans or maxHeldBytes [evicted] │
+ *           flush, shutdown [flushed]; a copy of a held span (a retry, same ids) waits with it and leaves with it
  *   every GenAI span leaves with usage that hangs together: cache ≤ input, reasoning ≤ output (settleUsage)
  *   then counted once per trace (usage-tree.ts): usage equal to what its descendants counted, or to a twin
  *     of the same call ─► moved to genai_enrich.repeated_usage.*; children still pending? it waits for them
@@ -262,6 +263,7 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
       received: this._counts.received,
       forwarded: this._counts.forwarded,
       held: this._held.size,
+      heldBytes: this._held.bytes,
       holds: held.holds,
       joined: held.joined,
       expired: held.expired,

@@ -18,6 +18,7 @@ export {
   DEFAULT_EXPORT_TIMEOUT_MILLIS,
   DEFAULT_HOLD_MILLIS,
   DEFAULT_MAX_EXPORT_BATCH_SIZE,
+  DEFAULT_MAX_HELD_BYTES,
   DEFAULT_MAX_HELD_SPANS,
   DEFAULT_MAX_OPEN_MILLIS,
   DEFAULT_MAX_OPEN_SPANS,
@@ -30,6 +31,7 @@ export {
 export interface ResolvedConfig {
   holdMillis: number;
   maxHeldSpans: number;
+  maxHeldBytes: number;
   maxPendingUsage: number;
   maxOpenMillis: number;
   maxOpenSpans: number;

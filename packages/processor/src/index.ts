@@ -9,6 +9,7 @@ export type { GenAiEnrichingProcessorOptions, GenAiEnrichingProcessorStats, Late
 export {
   DEFAULT_HOLD_MILLIS,
   DEFAULT_MAX_HELD_SPANS,
+  DEFAULT_MAX_HELD_BYTES,
   DEFAULT_MAX_PENDING_USAGE,
   DEFAULT_MAX_OPEN_MILLIS,
   DEFAULT_MAX_OPEN_SPANS,

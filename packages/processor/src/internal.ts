@@ -9,8 +9,17 @@
  */
 // The processor's option bounds and their wording, so that the relay checks the options it passes through
 // exactly as the processor would.
-export { PROCESSOR_OPTION_BOUNDS, describeValue, integerRange, isWithinBounds } from './option-bounds.js';
+export {
+  MAX_TIMER_MILLIS,
+  PROCESSOR_OPTION_BOUNDS,
+  describeValue,
+  integerRange,
+  isWithinBounds,
+} from './option-bounds.js';
 export type { IntegerBounds, ProcessorNumericOption } from './option-bounds.js';
+
+// The estimated bytes of a span, so that the relay accounts the spans it has accepted as held spans are.
+export { estimateSpanBytes } from './span-size.js';
 
 // The usage tap's incremental parser and the reports it makes, for the tap bench.
 export { UsageStreamParser } from './tap/usage-parser.js';

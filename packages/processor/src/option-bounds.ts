@@ -29,6 +29,12 @@ export const MAX_TIMER_MILLIS = 2 ** 31 - 1;
 export const DEFAULT_HOLD_MILLIS = 60_000;
 /** Default {@link GenAiEnrichingProcessorOptions.maxHeldSpans}. */
 export const DEFAULT_MAX_HELD_SPANS = 4096;
+/**
+ * Default {@link GenAiEnrichingProcessorOptions.maxHeldBytes}: 32 MiB of held spans (estimated, span-size.ts),
+ * about 8 KiB for each of the default 4096, so that held spans with large prompts are bounded long before
+ * the count is reached.
+ */
+export const DEFAULT_MAX_HELD_BYTES = 32 * 1024 * 1024;
 /** Default {@link GenAiEnrichingProcessorOptions.maxPendingUsage}. */
 export const DEFAULT_MAX_PENDING_USAGE = 4096;
 /** Default {@link GenAiEnrichingProcessorOptions.maxOpenMillis}: the openai client's default request timeout. */
@@ -55,6 +61,7 @@ export interface IntegerBounds {
 export type ProcessorNumericOption =
   | 'holdMillis'
   | 'maxHeldSpans'
+  | 'maxHeldBytes'
   | 'maxPendingUsage'
   | 'maxOpenMillis'
   | 'maxOpenSpans'
@@ -81,6 +88,7 @@ function duration(defaultValue: number, min: 0 | 1): IntegerBounds {
 export const PROCESSOR_OPTION_BOUNDS: Readonly<Record<ProcessorNumericOption, IntegerBounds>> = Object.freeze({
   holdMillis: duration(DEFAULT_HOLD_MILLIS, 0),
   maxHeldSpans: count(DEFAULT_MAX_HELD_SPANS),
+  maxHeldBytes: count(DEFAULT_MAX_HELD_BYTES),
   maxPendingUsage: count(DEFAULT_MAX_PENDING_USAGE),
   maxOpenMillis: duration(DEFAULT_MAX_OPEN_MILLIS, 1),
   maxOpenSpans: count(DEFAULT_MAX_OPEN_SPANS),

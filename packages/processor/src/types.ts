@@ -139,6 +139,12 @@ export interface GenAiEnrichingProcessorOptions {
   /** The most spans held at once; the oldest is forwarded (evicted) when full. The default value is 4096. */
   maxHeldSpans?: number;
   /**
+   * The most bytes of spans held at once, as estimated from the lengths of their names, attribute keys and
+   * values, events and links (about what the span keeps on the heap). The oldest are forwarded (evicted) to
+   * make room; a span larger than this on its own is not held. The default value is 33554432 (32 MiB).
+   */
+  maxHeldBytes?: number;
+  /**
    * Late usage that arrives before its span has ended (through `recordUsage` or a span event) waits this
    * many entries at most. The default value is 4096.
    */
@@ -189,13 +195,18 @@ export interface GenAiEnrichingProcessorStats {
   forwarded: number;
   /** Spans held now, waiting for usage (a gauge). */
   held: number;
+  /** The estimated bytes of the spans held now (a gauge), at most `maxHeldBytes`. */
+  heldBytes: number;
   /** Spans ever held. `holds = joined + expired + evicted + flushed + held`. */
   holds: number;
   /** Held spans released because late usage joined them. */
   joined: number;
   /** Held spans forwarded without usage after `holdMillis`. */
   expired: number;
-  /** Held spans forwarded without usage because `maxHeldSpans` was reached. */
+  /**
+   * Held spans forwarded without usage because `maxHeldSpans` or `maxHeldBytes` was reached, or because a
+   * span with the same ids and another response id replaced them.
+   */
   evicted: number;
   /** Held spans forwarded by `forceFlush` or `shutdown`. */
   flushed: number;

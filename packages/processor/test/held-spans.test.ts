@@ -1,6 +1,7 @@
 /*
  * HeldSpans (held-spans.ts): holding real SDK spans, the four release outcomes and the attributes they set,
- * eviction at the bound and for a second span with the same ids, idempotent release, the response-id index
+ * eviction at both bounds (count and bytes) and for a span with the same ids and another response id, copies
+ * (a retry: same ids and response id) that wait and leave with the first, idempotent release, the response-id index
  * and extra indexes kept in step, and the balance holds = joined + expired + evicted + flushed + size
  * (also as a fast-check property over random operations).
  */
@@ -34,7 +35,7 @@ class MirrorIndex implements HeldIndex {
   }
 }
 
-function setup(options: { maxHeldSpans?: number; source?: SpanSource } = {}) {
+function setup(options: { maxHeldSpans?: number; maxHeldBytes?: number; source?: SpanSource } = {}) {
   const clock = new FakeClock(1_000_000);
   const errors: unknown[] = [];
   const timer = new ExpiryTimer(clock, (error) => errors.push(error));
@@ -42,7 +43,7 @@ function setup(options: { maxHeldSpans?: number; source?: SpanSource } = {}) {
   const index = new MirrorIndex();
   const held = new HeldSpans(
     timer,
-    { holdMillis: HOLD_MILLIS, maxHeldSpans: options.maxHeldSpans ?? 3 },
+    { holdMillis: HOLD_MILLIS, maxHeldSpans: options.maxHeldSpans ?? 3, maxHeldBytes: options.maxHeldBytes ?? 1e9 },
     (span) => forwarded.push(span),
     [index],
   );
@@ -176,7 +177,7 @@ describe('HeldSpans', () => {
     assertBalanced(held);
   });
 
-  it('a second span with the same trace id and span id evicts the first; each is forwarded exactly once', () => {
+  it('a span with the same trace id and span id but another response id evicts the first; each is forwarded once', () => {
     const source = spanSource({ idGenerator: fixedIds() });
     const { held, forwarded, chat, index } = setup({ source, maxHeldSpans: 10 });
     const first = chat('first');
@@ -196,6 +197,99 @@ describe('HeldSpans', () => {
     assertSpans(forwarded, [first, second]);
     assert.equal(second.attributes['genai_enrich.hold_outcome'], 'flushed');
     assert.deepEqual({ ...held.counts }, { holds: 2, joined: 0, expired: 0, evicted: 1, flushed: 1 });
+  });
+
+  it('a copy (same ids, same response id: a retry) waits with the first, both leave with the usage joined', () => {
+    const source = spanSource({ idGenerator: fixedIds() });
+    const { held, forwarded, chat, index } = setup({ source, maxHeldSpans: 10 });
+    const first = chat('retried', { 'gen_ai.response.id': 'r-1' });
+    const copy = chat('retried', { 'gen_ai.response.id': 'r-1' });
+    held.hold(first, 'r-1');
+    const bytesOfOne = held.bytes;
+    held.hold(copy, 'r-1');
+    assert.equal(forwarded.length, 0, 'nothing is evicted or forwarded: the copy waits');
+    assert.equal(held.size, 2, 'both are counted held');
+    assert.equal(held.bytes, 2 * bytesOfOne);
+    assert.equal(held.byKey(spanKey(first))?.span, first, 'the first stays the one found');
+    assert.equal(held.byResponseId('r-1')?.span, first);
+    assert.deepEqual(index.calls, ['add retried'], 'the copy takes no index entry');
+    // Usage joins the first, as the processor does; the copy gets what the join wrote.
+    const target = held.byResponseId('r-1')!;
+    const attributes = target.span.attributes as Record<string, unknown>;
+    attributes['gen_ai.usage.input_tokens'] = 40;
+    attributes['gen_ai.usage.output_tokens'] = 7;
+    attributes['genai_enrich.usage_source'] = 'late_span';
+    held.release(target, 'joined');
+    assertSpans(forwarded, [first, copy]);
+    for (const span of [first, copy]) {
+      assert.equal(span.attributes['gen_ai.usage.input_tokens'], 40);
+      assert.equal(span.attributes['gen_ai.usage.output_tokens'], 7);
+      assert.equal(span.attributes['genai_enrich.usage_source'], 'late_span');
+      assert.equal(span.attributes['genai_enrich.hold_outcome'], 'joined');
+      assert.equal(span.attributes['genai_enrich.usage_missing'], undefined);
+    }
+    assert.equal(held.size, 0);
+    assert.equal(held.bytes, 0);
+    assert.deepEqual({ ...held.counts }, { holds: 2, joined: 2, expired: 0, evicted: 0, flushed: 0 });
+    assertBalanced(held);
+  });
+
+  it('a copy that expires leaves marked usage_missing like the first; a key the join removed goes from the copy', () => {
+    const source = spanSource({ idGenerator: fixedIds() });
+    const { held, forwarded, chat, clock } = setup({ source, maxHeldSpans: 10 });
+    const first = chat('a', { 'legacy.key': 'x' });
+    const copy = chat('a', { 'legacy.key': 'x' });
+    held.hold(first, undefined);
+    held.hold(copy, undefined);
+    delete (first.attributes as Record<string, unknown>)['legacy.key'];
+    clock.advance(HOLD_MILLIS);
+    assertSpans(forwarded, [first, copy]);
+    assert.equal(copy.attributes['legacy.key'], undefined);
+    assert.equal(copy.attributes['genai_enrich.hold_outcome'], 'expired');
+    assert.equal(copy.attributes['genai_enrich.usage_missing'], true);
+    assert.deepEqual({ ...held.counts }, { holds: 2, joined: 0, expired: 2, evicted: 0, flushed: 0 });
+  });
+
+  it('copies count against maxHeldSpans: the oldest hold goes first, with its copies', () => {
+    const source = spanSource({ idGenerator: fixedIds() });
+    const { held, forwarded, chat } = setup({ source, maxHeldSpans: 2 });
+    const first = chat('first');
+    const copy = chat('first');
+    held.hold(first, undefined);
+    held.hold(copy, undefined);
+    const other = endedSpan(spanSource(), 'other', chatAttributes());
+    held.hold(other, undefined);
+    assertSpans(forwarded, [first, copy]);
+    assert.equal(held.size, 1);
+    assert.equal(first.attributes['genai_enrich.hold_outcome'], 'evicted');
+    assert.equal(copy.attributes['genai_enrich.hold_outcome'], 'evicted');
+    assertBalanced(held);
+  });
+
+  it('evicts the oldest held spans to stay within maxHeldBytes, and never holds a span larger than it', () => {
+    const { held, chat, forwarded, index } = setup({ maxHeldSpans: 100, maxHeldBytes: 32_000 });
+    const big = (name: string): ReadableSpan => chat(name, { 'gen_ai.prompt': 'p'.repeat(9_000) });
+    const spans = ['a', 'b', 'c'].map(big);
+    for (const span of spans) held.hold(span, span.name);
+    assert.equal(forwarded.length, 0);
+    assert.ok(held.bytes > 27_000 && held.bytes <= 32_000, `3 spans of about 10 KB: ${held.bytes}`);
+    const d = big('d');
+    held.hold(d, 'd');
+    assertSpans(forwarded, [spans[0]]);
+    assert.equal(spans[0].attributes['genai_enrich.hold_outcome'], 'evicted');
+    assert.equal(spans[0].attributes['genai_enrich.usage_missing'], true);
+    assert.ok(held.bytes <= 32_000);
+    assert.equal(held.size, 3);
+    // Larger than the bound on its own: forwarded at once, counted as a hold that was evicted.
+    const huge = chat('huge', { 'gen_ai.prompt': 'p'.repeat(40_000) });
+    held.hold(huge, 'huge');
+    assertSpans(forwarded, [spans[0], huge]);
+    assert.equal(huge.attributes['genai_enrich.hold_outcome'], 'evicted');
+    assert.equal(held.byResponseId('huge'), undefined);
+    assert.equal(held.size, 3, 'what was held stays');
+    assert.deepEqual(index.calls, ['add a', 'add b', 'add c', 'remove a', 'add d']);
+    assert.deepEqual({ ...held.counts }, { holds: 5, joined: 0, expired: 0, evicted: 2, flushed: 0 });
+    assertBalanced(held);
   });
 
   it('release is idempotent: a second release, or a release after expiry or eviction, forwards nothing', () => {
@@ -236,22 +330,23 @@ describe('HeldSpans', () => {
       held.hold(span, `r-${span.name}`);
       clock.advance(10);
     }
-    // Re-holding b (same span, same ids) evicts it and holds it again at the tail.
+    // Holding b again (the same ids and response id: a copy) adds a copy to b's hold, without moving it.
     held.hold(spans[1], 'r-b');
-    assertSpans(forwarded, [spans[1]]);
-    forwarded.length = 0;
+    assert.equal(forwarded.length, 0);
+    assert.equal(held.size, 5);
     held.releaseAll('flushed');
     assert.deepEqual(
       forwarded.map((s) => s.name),
-      ['a', 'c', 'd', 'b'],
+      ['a', 'b', 'b', 'c', 'd'],
     );
     for (const span of spans) assert.equal(span.attributes['genai_enrich.hold_outcome'], 'flushed');
     assert.equal(held.size, 0);
+    assert.equal(held.bytes, 0);
     assert.equal(index.entries.size, 0);
     for (const span of spans) assert.equal(held.byResponseId(`r-${span.name}`), undefined);
     clock.advance(HOLD_MILLIS * 2);
-    assert.equal(forwarded.length, 4, 'nothing expires after the flush');
-    assert.deepEqual({ ...held.counts }, { holds: 5, joined: 0, expired: 0, evicted: 1, flushed: 4 });
+    assert.equal(forwarded.length, 5, 'nothing expires after the flush');
+    assert.deepEqual({ ...held.counts }, { holds: 5, joined: 0, expired: 0, evicted: 0, flushed: 5 });
   });
 
   it('two held spans with one response id: the newer is found by it, and the older leaving does not unindex the newer', () => {
@@ -314,12 +409,14 @@ const op: fc.Arbitrary<Op> = fc.oneof(
 );
 
 describe('HeldSpans (property)', () => {
-  it('balances, stays bounded, forwards a held span once per hold, and keeps its indexes in step', () => {
+  it('balances, stays within both bounds, forwards every held span once per hold, and keeps its indexes in step', () => {
     const source = spanSource();
+    // Spans of a few sizes, so that the byte bound (about three small spans) and the count bound both bite.
+    const MAX_BYTES = 4_000;
     fc.assert(
       fc.property(fc.array(op, { maxLength: 40, size: 'max' }), (ops) => {
         source.exporter.reset();
-        const s = setup({ maxHeldSpans: 3, source });
+        const s = setup({ maxHeldSpans: 3, maxHeldBytes: MAX_BYTES, source });
         const spans: ReadableSpan[] = [];
         // Every Held ever made, to release stale ones too.
         const helds: Held[] = [];
@@ -327,10 +424,14 @@ describe('HeldSpans (property)', () => {
         for (const o of ops) {
           switch (o.t) {
             case 'hold': {
-              const span = o.reuse && spans.length > 0 ? spans[o.pick % spans.length] : s.chat(`span ${n++}`);
+              const span =
+                o.reuse && spans.length > 0
+                  ? spans[o.pick % spans.length]
+                  : s.chat(`span ${n++}`, { 'gen_ai.prompt': 'p'.repeat((o.pick % 3) * 700) });
               if (!spans.includes(span)) spans.push(span);
               s.held.hold(span, o.withId ? `id-${o.pick % 4}` : undefined);
-              helds.push(s.held.byKey(spanKey(span))!);
+              const found = s.held.byKey(spanKey(span));
+              if (found !== undefined && !helds.includes(found)) helds.push(found);
               break;
             }
             case 'release':
@@ -345,9 +446,11 @@ describe('HeldSpans (property)', () => {
           }
           assertBalanced(s.held);
           assert.ok(s.held.size <= 3, `size ${s.held.size} above the bound`);
+          assert.ok(s.held.bytes <= MAX_BYTES, `bytes ${s.held.bytes} above the bound`);
+          assert.ok(s.held.bytes >= 0 && (s.held.size === 0) === (s.held.bytes === 0));
           // Compared by name: a failing comparison of SDK spans would inspect the whole provider.
           const heldNow = helds.filter((h) => s.held.byKey(h.key) === h);
-          assert.equal(heldNow.length, s.held.size);
+          assert.ok(heldNow.length <= s.held.size, 'copies are counted, never lost');
           assert.deepEqual(names(s.index.entries), names(heldNow), 'the extra index holds exactly what is held');
           assert.ok(
             heldNow.every((h) => s.index.entries.has(h)),
@@ -358,12 +461,14 @@ describe('HeldSpans (property)', () => {
             if (found !== undefined)
               assert.ok(s.held.byKey(found.key) === found, 'the response-id index names only held spans');
           }
-          // Forwarded once per hold that has left.
+          // Every hold is forwarded once, or still held.
           const c = s.held.counts;
           assert.equal(s.forwarded.length, c.joined + c.expired + c.evicted + c.flushed);
+          assert.equal(s.forwarded.length + s.held.size, c.holds);
         }
         s.held.releaseAll('flushed');
         assert.equal(s.held.size, 0);
+        assert.equal(s.held.bytes, 0);
         assert.equal(s.index.entries.size, 0);
         assert.equal(s.forwarded.length, s.held.counts.holds);
         assert.deepEqual(s.errors, []);

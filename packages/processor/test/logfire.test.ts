@@ -244,7 +244,7 @@ describe('LogfireRequests', () => {
     const forwarded: string[] = [];
     const held = new HeldSpans(
       new ExpiryTimer(clock, () => {}),
-      { holdMillis: 100, maxHeldSpans: 10 },
+      { holdMillis: 100, maxHeldSpans: 10, maxHeldBytes: 1 << 20 },
       (span) => forwarded.push(span.name),
       [index],
     );

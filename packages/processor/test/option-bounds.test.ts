@@ -6,6 +6,7 @@ import {
   DEFAULT_EXPORT_TIMEOUT_MILLIS,
   DEFAULT_HOLD_MILLIS,
   DEFAULT_MAX_EXPORT_BATCH_SIZE,
+  DEFAULT_MAX_HELD_BYTES,
   DEFAULT_MAX_HELD_SPANS,
   DEFAULT_MAX_OPEN_MILLIS,
   DEFAULT_MAX_OPEN_SPANS,
@@ -46,6 +47,7 @@ describe('option bounds', () => {
       [
         ['holdMillis', DEFAULT_HOLD_MILLIS, 0],
         ['maxHeldSpans', DEFAULT_MAX_HELD_SPANS, 1],
+        ['maxHeldBytes', DEFAULT_MAX_HELD_BYTES, 1],
         ['maxPendingUsage', DEFAULT_MAX_PENDING_USAGE, 1],
         ['maxOpenMillis', DEFAULT_MAX_OPEN_MILLIS, 1],
         ['maxOpenSpans', DEFAULT_MAX_OPEN_SPANS, 1],

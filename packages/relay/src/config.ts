@@ -9,11 +9,18 @@ import { parseArgs } from 'node:util';
 import {
   DEFAULT_HOLD_MILLIS,
   DEFAULT_MAX_EXPORT_BATCH_SIZE,
+  DEFAULT_MAX_HELD_BYTES,
   DEFAULT_MAX_HELD_SPANS,
   DEFAULT_MAX_OPEN_MILLIS,
   DEFAULT_SCHEDULED_DELAY_MILLIS,
 } from '@genai-enrich/processor';
-import { PROCESSOR_OPTION_BOUNDS, describeValue, integerRange, isWithinBounds } from '@genai-enrich/processor/internal';
+import {
+  MAX_TIMER_MILLIS,
+  PROCESSOR_OPTION_BOUNDS,
+  describeValue,
+  integerRange,
+  isWithinBounds,
+} from '@genai-enrich/processor/internal';
 import type { IntegerBounds } from '@genai-enrich/processor/internal';
 
 /** How enriched spans are forwarded: OTLP/HTTP with a protobuf or a JSON body. */
@@ -31,6 +38,31 @@ export const DEFAULT_MAX_BODY_BYTES = 20 * 1024 * 1024;
  * for the requests arriving meanwhile.
  */
 export const DEFAULT_RELAY_MAX_QUEUE_SIZE = 2 * DEFAULT_MAX_HELD_SPANS;
+/**
+ * Default {@link RelayOptions.maxInflightBytes}: 64 MiB of request bodies being read at once, counted
+ * compressed and inflated, so that a gzip body at the default `maxBodyBytes` (20 MiB on the wire, 20 MiB
+ * inflated) fits beside a few small requests. With the two budgets below, the relay's accounted memory stays
+ * under 128 MiB: a pod with 256 MiB has room for it, for Node and for the decoding of one body.
+ */
+export const DEFAULT_MAX_INFLIGHT_BYTES = 64 * 1024 * 1024;
+/**
+ * Default {@link RelayOptions.maxQueueBytes}: 64 MiB of accepted spans not yet exported, held spans
+ * included, twice the default `maxHeldBytes` as the queue's count is twice `maxHeldSpans`: held spans can
+ * fill half, and the other half is always there for spans that flow straight through.
+ */
+export const DEFAULT_MAX_QUEUE_BYTES = 2 * DEFAULT_MAX_HELD_BYTES;
+/**
+ * Default {@link RelayOptions.maxConnections}: open connections at once. An SDK keeps one or a few; the cap
+ * keeps the relay's file descriptors (1024 in many containers) for the connections it makes itself.
+ */
+export const DEFAULT_MAX_CONNECTIONS = 512;
+/**
+ * Default {@link RelayOptions.idleTimeoutMillis}: 10 s. A connection that sends nothing this long (before
+ * its headers, within a body, or between requests) is closed.
+ */
+export const DEFAULT_IDLE_TIMEOUT_MILLIS = 10_000;
+/** Default {@link RelayOptions.requestTimeoutMillis}: 60 s for a whole request, headers and body. */
+export const DEFAULT_REQUEST_TIMEOUT_MILLIS = 60_000;
 /** The `Retry-After` value, in seconds, sent with 429 and 503 answers. */
 export const DEFAULT_RETRY_AFTER_SECONDS = 1;
 /** The OTLP/HTTP traces path, received on and appended to a base `forward` URL. */
@@ -60,10 +92,30 @@ export interface RelayOptions {
   forwardHeaders?: Record<string, string> | string;
   /** The largest request body accepted, before and after gzip decompression, in bytes. The default value is 20 MiB. */
   maxBodyBytes?: number;
+  /**
+   * The most bytes of request bodies being read at once, across all connections, counted on the wire and
+   * again after gunzip; a request that would pass it gets 429. At least twice `maxBodyBytes`. The default
+   * value is 64 MiB.
+   */
+  maxInflightBytes?: number;
+  /** The most connections open at once; more are closed as they arrive. The default value is 512. */
+  maxConnections?: number;
+  /**
+   * A connection silent this long is closed: before its request's headers are in (408), within a body
+   * (408), or between requests. The default value is 10000.
+   */
+  idleTimeoutMillis?: number;
+  /** The longest a whole request (headers and body) may take (408). At least `idleTimeoutMillis`. The default value is 60000. */
+  requestTimeoutMillis?: number;
   /** The processor's `holdMillis`. The default value is 60000. */
   holdMillis?: number;
-  /** The processor's `maxHeldSpans`; at this many held spans the relay answers 429. The default value is 4096. */
+  /** The processor's `maxHeldSpans`: beyond it the oldest held span is forwarded (evicted). The default value is 4096. */
   maxHeldSpans?: number;
+  /**
+   * The processor's `maxHeldBytes`: held spans' estimated bytes; beyond it the oldest are forwarded
+   * (evicted). The default value is 32 MiB.
+   */
+  maxHeldBytes?: number;
   /** The processor's `maxOpenMillis`. The default value is 600000. */
   maxOpenMillis?: number;
   /**
@@ -71,6 +123,11 @@ export interface RelayOptions {
    * queued and held spans the relay answers 503. The default value is 8192.
    */
   maxQueueSize?: number;
+  /**
+   * The most estimated bytes of spans accepted and not yet exported, held spans included; when a request
+   * would not fit the relay answers 503. At least `maxHeldBytes`. The default value is 64 MiB.
+   */
+  maxQueueBytes?: number;
   /** The processor's `maxExportBatchSize`, clamped to `maxQueueSize`. The default value is 512. */
   maxExportBatchSize?: number;
   /**
@@ -99,10 +156,16 @@ export interface RelayConfig {
   forwardProtocol: ForwardProtocol;
   forwardHeaders: Record<string, string>;
   maxBodyBytes: number;
+  maxInflightBytes: number;
+  maxConnections: number;
+  idleTimeoutMillis: number;
+  requestTimeoutMillis: number;
   holdMillis: number;
   maxHeldSpans: number;
+  maxHeldBytes: number;
   maxOpenMillis: number;
   maxQueueSize: number;
+  maxQueueBytes: number;
   maxExportBatchSize: number;
   scheduledDelayMillis: number;
   countUsageOnce: boolean;
@@ -128,10 +191,16 @@ type Key =
   | 'forwardProtocol'
   | 'forwardHeaders'
   | 'maxBodyBytes'
+  | 'maxInflightBytes'
+  | 'maxConnections'
+  | 'idleTimeoutMillis'
+  | 'requestTimeoutMillis'
   | 'holdMillis'
   | 'maxHeldSpans'
+  | 'maxHeldBytes'
   | 'maxOpenMillis'
   | 'maxQueueSize'
+  | 'maxQueueBytes'
   | 'maxExportBatchSize'
   | 'scheduledDelayMillis'
   | 'countUsageOnce';
@@ -187,7 +256,39 @@ export const RELAY_SETTINGS: readonly RelaySetting[] = [
     env: ['GENAI_ENRICH_RELAY_MAX_BODY_BYTES'],
     value: 'BYTES',
     defaultText: '20MiB',
-    help: 'largest request body, raw and after gunzip (413 above); KiB/MiB suffixes allowed',
+    help: 'largest request body, raw and after gunzip (413 above); KiB/MiB/GiB suffixes allowed',
+  },
+  {
+    key: 'maxInflightBytes',
+    flag: 'max-inflight-bytes',
+    env: ['GENAI_ENRICH_RELAY_MAX_INFLIGHT_BYTES'],
+    value: 'BYTES',
+    defaultText: '64MiB',
+    help: 'request bodies being read at once, all connections, raw and inflated (429 above); ≥ 2 × --max-body-bytes',
+  },
+  {
+    key: 'maxConnections',
+    flag: 'max-connections',
+    env: ['GENAI_ENRICH_RELAY_MAX_CONNECTIONS'],
+    value: 'N',
+    defaultText: String(DEFAULT_MAX_CONNECTIONS),
+    help: 'most connections open at once; more are closed as they arrive',
+  },
+  {
+    key: 'idleTimeoutMillis',
+    flag: 'idle-timeout-millis',
+    env: ['GENAI_ENRICH_RELAY_IDLE_TIMEOUT_MILLIS'],
+    value: 'MS',
+    defaultText: String(DEFAULT_IDLE_TIMEOUT_MILLIS),
+    help: 'a connection silent this long (before its headers, within a body, between requests) is closed',
+  },
+  {
+    key: 'requestTimeoutMillis',
+    flag: 'request-timeout-millis',
+    env: ['GENAI_ENRICH_RELAY_REQUEST_TIMEOUT_MILLIS'],
+    value: 'MS',
+    defaultText: String(DEFAULT_REQUEST_TIMEOUT_MILLIS),
+    help: 'the longest a whole request, headers and body, may take (408); at least --idle-timeout-millis',
   },
   {
     key: 'holdMillis',
@@ -203,7 +304,15 @@ export const RELAY_SETTINGS: readonly RelaySetting[] = [
     env: ['GENAI_ENRICH_RELAY_MAX_HELD_SPANS'],
     value: 'N',
     defaultText: String(DEFAULT_MAX_HELD_SPANS),
-    help: 'most spans held at once; at this many, requests get 429',
+    help: 'most spans held at once; beyond it the oldest is forwarded without usage (evicted)',
+  },
+  {
+    key: 'maxHeldBytes',
+    flag: 'max-held-bytes',
+    env: ['GENAI_ENRICH_RELAY_MAX_HELD_BYTES'],
+    value: 'BYTES',
+    defaultText: '32MiB',
+    help: 'estimated bytes of held spans; beyond it the oldest are forwarded without usage (evicted)',
   },
   {
     key: 'maxOpenMillis',
@@ -219,7 +328,15 @@ export const RELAY_SETTINGS: readonly RelaySetting[] = [
     env: ['GENAI_ENRICH_RELAY_MAX_QUEUE_SIZE'],
     value: 'N',
     defaultText: String(DEFAULT_RELAY_MAX_QUEUE_SIZE),
-    help: 'export queue bound, at least --max-held-spans; a request that does not fit gets 503',
+    help: 'spans accepted and not yet exported, held ones included, at least --max-held-spans; 503 when full',
+  },
+  {
+    key: 'maxQueueBytes',
+    flag: 'max-queue-bytes',
+    env: ['GENAI_ENRICH_RELAY_MAX_QUEUE_BYTES'],
+    value: 'BYTES',
+    defaultText: '64MiB',
+    help: 'estimated bytes of spans not yet exported, held ones included (503 above); at least --max-held-bytes',
   },
   {
     key: 'maxExportBatchSize',
@@ -251,17 +368,27 @@ const FORWARD_PROTOCOLS: readonly ForwardProtocol[] = ['http/protobuf', 'http/js
 
 /**
  * The numeric settings. The processor's options keep the processor's own bounds (option-bounds.ts in the
- * processor), so the relay accepts exactly what the processor would. Relay-only: the body limit, and
- * `maxQueueSize`'s default, which leaves room for every held span; `resolve` also checks that the queue
- * is at least `maxHeldSpans`.
+ * processor), so the relay accepts exactly what the processor would. Relay-only: the body limit, the byte
+ * budgets of bodies in flight and of the queue, the connection cap and timeouts, and `maxQueueSize`'s
+ * default, which leaves room for every held span; `resolve` also checks the pairs that must agree (queue
+ * and held spans, in count and bytes; bodies in flight and the body limit; request and idle timeouts).
  */
 const NUMERIC: ReadonlyArray<readonly [Key, IntegerBounds]> = [
   // A body limit above 1 GiB is a typo, not a plan: a body is held in memory while it is decoded.
   ['maxBodyBytes', { defaultValue: DEFAULT_MAX_BODY_BYTES, min: 1, max: 2 ** 30 }],
+  // The byte budgets: above 64 GiB is a typo too.
+  ['maxInflightBytes', { defaultValue: DEFAULT_MAX_INFLIGHT_BYTES, min: 1, max: 2 ** 36 }],
+  // Node counts connections in an int; a file descriptor each, no process gets near a million.
+  ['maxConnections', { defaultValue: DEFAULT_MAX_CONNECTIONS, min: 1, max: 2 ** 20 }],
+  // Node's own timers stop at 2^31 - 1 ms, as the processor's do.
+  ['idleTimeoutMillis', { defaultValue: DEFAULT_IDLE_TIMEOUT_MILLIS, min: 1, max: MAX_TIMER_MILLIS }],
+  ['requestTimeoutMillis', { defaultValue: DEFAULT_REQUEST_TIMEOUT_MILLIS, min: 1, max: MAX_TIMER_MILLIS }],
   ['holdMillis', PROCESSOR_OPTION_BOUNDS.holdMillis],
   ['maxHeldSpans', PROCESSOR_OPTION_BOUNDS.maxHeldSpans],
+  ['maxHeldBytes', PROCESSOR_OPTION_BOUNDS.maxHeldBytes],
   ['maxOpenMillis', PROCESSOR_OPTION_BOUNDS.maxOpenMillis],
   ['maxQueueSize', { ...PROCESSOR_OPTION_BOUNDS.maxQueueSize, defaultValue: DEFAULT_RELAY_MAX_QUEUE_SIZE }],
+  ['maxQueueBytes', { defaultValue: DEFAULT_MAX_QUEUE_BYTES, min: 1, max: 2 ** 36 }],
   ['maxExportBatchSize', PROCESSOR_OPTION_BOUNDS.maxExportBatchSize],
   ['scheduledDelayMillis', PROCESSOR_OPTION_BOUNDS.scheduledDelayMillis],
 ];
@@ -426,25 +553,38 @@ function resolve(raw: Raw & { unknown?: string[] }): { config: RelayConfig; prob
     const s = raw[key];
     if (s === undefined) continue;
     // Flags and variables are text: parse it first, then check the number as the processor would.
-    const n = key === 'maxBodyBytes' ? toBytes(s.value) : toInteger(s.value);
+    const bytes = key.endsWith('Bytes');
+    const n = bytes ? toBytes(s.value) : toInteger(s.value);
     if (!isWithinBounds(n, bounds)) {
-      const unit = key === 'maxBodyBytes' ? ' (bytes, or with a KiB/MiB suffix)' : '';
+      const unit = bytes ? ' (bytes, or with a KiB/MiB/GiB suffix)' : '';
       bad(s, `expected ${integerRange(bounds)}${unit}`);
     } else numbers[key] = n;
   }
-  if (raw.maxQueueSize !== undefined && numbers.maxQueueSize < numbers.maxHeldSpans) {
-    const held =
-      raw.maxHeldSpans === undefined
-        ? `the default max held spans, ${numbers.maxHeldSpans}`
-        : `${raw.maxHeldSpans.source} (${numbers.maxHeldSpans})`;
-    bad(raw.maxQueueSize, `must be at least ${held}: a flush releases every held span into the queue at once`);
-  } else if (raw.maxHeldSpans !== undefined && numbers.maxQueueSize < numbers.maxHeldSpans) {
-    bad(
-      raw.maxHeldSpans,
-      `must not exceed the default max queue size, ${numbers.maxQueueSize}: ` +
-        'a flush releases every held span into the queue at once',
-    );
-  }
+  const flush = 'a flush releases every held span into the queue at once';
+  atLeast(raw, numbers, bad, 'maxQueueSize', 'maxHeldSpans', 1, 'max queue size', 'max held spans', flush);
+  atLeast(raw, numbers, bad, 'maxQueueBytes', 'maxHeldBytes', 1, 'max queue bytes', 'max held bytes', flush);
+  atLeast(
+    raw,
+    numbers,
+    bad,
+    'maxInflightBytes',
+    'maxBodyBytes',
+    2,
+    'max inflight bytes',
+    'max body bytes',
+    'a gzip body counts on the wire and again inflated',
+  );
+  atLeast(
+    raw,
+    numbers,
+    bad,
+    'requestTimeoutMillis',
+    'idleTimeoutMillis',
+    1,
+    'request timeout',
+    'idle timeout',
+    'the idle timeout also bounds the wait for headers, which is part of the request',
+  );
   let countUsageOnce = true;
   if (raw.countUsageOnce !== undefined) {
     const v = raw.countUsageOnce.value;
@@ -460,16 +600,51 @@ function resolve(raw: Raw & { unknown?: string[] }): { config: RelayConfig; prob
       forwardProtocol,
       forwardHeaders,
       maxBodyBytes: numbers.maxBodyBytes,
+      maxInflightBytes: numbers.maxInflightBytes,
+      maxConnections: numbers.maxConnections,
+      idleTimeoutMillis: numbers.idleTimeoutMillis,
+      requestTimeoutMillis: numbers.requestTimeoutMillis,
       holdMillis: numbers.holdMillis,
       maxHeldSpans: numbers.maxHeldSpans,
+      maxHeldBytes: numbers.maxHeldBytes,
       maxOpenMillis: numbers.maxOpenMillis,
       maxQueueSize: numbers.maxQueueSize,
+      maxQueueBytes: numbers.maxQueueBytes,
       // As the processor and the SDK do: a batch larger than the queue could never fill.
       maxExportBatchSize: Math.min(numbers.maxExportBatchSize, numbers.maxQueueSize),
       scheduledDelayMillis: numbers.scheduledDelayMillis,
       countUsageOnce,
     },
   };
+}
+
+/**
+ * Checks `big ≥ times × small` for two settings that must agree, blaming the one that was set (the first
+ * when both were): `--max-queue-size "100": must be at least --max-held-spans (200): <why>`.
+ */
+function atLeast(
+  raw: Raw,
+  numbers: Record<Key, number>,
+  bad: (s: Sourced, reason: string) => void,
+  big: Key,
+  small: Key,
+  times: number,
+  bigName: string,
+  smallName: string,
+  why: string,
+): void {
+  if (numbers[big] >= times * numbers[small]) return;
+  const twice = times === 2 ? 'twice ' : '';
+  if (raw[big] !== undefined) {
+    const other =
+      raw[small] === undefined
+        ? `the default ${smallName}, ${numbers[small]}`
+        : `${raw[small].source} (${numbers[small]})`;
+    bad(raw[big], `must be at least ${twice}${other}: ${why}`);
+  } else if (raw[small] !== undefined) {
+    const most = times === 2 ? 'half ' : '';
+    bad(raw[small], `must not exceed ${most}the default ${bigName}, ${numbers[big]}: ${why}`);
+  }
 }
 
 /** The host and port of a valid {@link RelayConfig.listen}. */
@@ -584,7 +759,16 @@ function toInteger(value: unknown): number | undefined {
   return undefined;
 }
 
-const BYTE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kib: 1024, m: 1024 ** 2, mib: 1024 ** 2 };
+const BYTE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1024,
+  kib: 1024,
+  m: 1024 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gib: 1024 ** 3,
+};
 
 function toBytes(value: unknown): number | undefined {
   if (typeof value !== 'string') return toInteger(value);

@@ -7,9 +7,14 @@ export { startRelay } from './server.js';
 export type { Relay, RelayAddress, RelayCounters, RelayStats } from './server.js';
 export {
   DEFAULT_FORWARD_PROTOCOL,
+  DEFAULT_IDLE_TIMEOUT_MILLIS,
   DEFAULT_LISTEN,
   DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_MAX_INFLIGHT_BYTES,
+  DEFAULT_MAX_QUEUE_BYTES,
   DEFAULT_RELAY_MAX_QUEUE_SIZE,
+  DEFAULT_REQUEST_TIMEOUT_MILLIS,
   DEFAULT_RETRY_AFTER_SECONDS,
   RelayConfigError,
   resolveRelayConfig,
@@ -20,6 +25,7 @@ export type { ForwardProtocol, RelayConfig, RelayOptions, RelayOutput } from './
 export {
   DEFAULT_HOLD_MILLIS,
   DEFAULT_MAX_EXPORT_BATCH_SIZE,
+  DEFAULT_MAX_HELD_BYTES,
   DEFAULT_MAX_HELD_SPANS,
   DEFAULT_MAX_OPEN_MILLIS,
   DEFAULT_SCHEDULED_DELAY_MILLIS,

@@ -8,6 +8,7 @@ import { encodeNumberAndText } from './otlp/protobuf-writer.js';
 /** gRPC status codes used here, from google/rpc/code.proto. */
 export const RPC_CODE = {
   INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
   RESOURCE_EXHAUSTED: 8,
   INTERNAL: 13,
   UNAVAILABLE: 14,

@@ -1,38 +1,42 @@
 /*
- * The OTLP/HTTP relay: a node:http server that feeds what it receives to GenAiEnrichingProcessor.
+ * The OTLP/HTTP relay: a node:http server that feeds what it receives to GenAiEnrichingProcessor, within a
+ * byte budget it cannot exceed.
  *
- *   POST /v1/traces ─ content type? (415) ─ encoding? (415) ─ shutting down? (503) ─ room? (429/503)
- *     ─ body ≤ maxBodyBytes, raw and after gunzip (413) ─ decodeTraceRequest (400)
- *     ─ room for these spans? (503) ─ processor.onEnd(span) in end order ─► 200, partial success if any rejected
- *   processor ─ held for late usage, joined, normalized ─► batched ─► OTLP exporter (--forward) or stdout
+ *   connection ─ over maxConnections? closed at once ─ silent for idleTimeoutMillis, or a request longer
+ *     than requestTimeoutMillis? 408 and closed (Node's headersTimeout, keepAliveTimeout, requestTimeout)
+ *   POST /v1/traces ─ content type? (415) ─ encoding? (415) ─ shutting down? (503) ─ export queue full? (503)
+ *     ─ body (body-reader.ts): ≤ maxBodyBytes raw and inflated (413), room in maxInflightBytes (429),
+ *       never idle for idleTimeoutMillis (408); a refused body is read and discarded, then answered
+ *     ─ decodeTraceRequest (400), a large protobuf body DECODE_SLICE_SPANS at a time (split-request.ts)
+ *     ─ closing? (503)
+ *     ─ intake (intake.ts): room in the export queue, count and bytes, held spans included? (503)
+ *       ─ processor.onEnd(span) in end order, SLICE_SPANS at a time ─► 200, partial success if any rejected
+ *   processor ─ held for late usage (maxHeldSpans, maxHeldBytes: the oldest evicted), joined, normalized
+ *     ─► batched ─► CountingExporter (accounting.ts: frees the spans' bytes) ─► OTLP exporter or stdout
  *
- * Back-pressure. Nothing is accepted that the relay would then drop: before it reads a body, and again
- * once it knows how many spans the body holds, the relay checks the processor's held spans against
- * `maxHeldSpans` (429) and the export queue, plus every held span (each will enter it), against
- * `maxQueueSize` (503), and answers with `Retry-After` instead. The processor reports no queue length,
- * so the relay counts it: spans forwarded by the processor, less those handed to the exporter, less drops.
+ * The byte budget, in the spirit of the Collector's memory_limiter: bytes of request bodies being read
+ * (maxInflightBytes, counted on the wire and again inflated) and estimated bytes of spans accepted and not
+ * yet exported (maxQueueBytes, held spans included; held spans alone at most maxHeldBytes). Back-pressure
+ * only where a budget is spent: 429 for bodies, 503 for the queue, both with Retry-After. A full hold never
+ * refuses anything: the processor evicts its oldest span instead, as it does in-process.
  *
  * Nothing here throws into the request path or crashes the process on a bad request: every handler is
  * guarded, request and response errors are absorbed, and an unexpected failure answers 500.
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { createGunzip } from 'node:zlib';
-import type { Gunzip } from 'node:zlib';
-import { TraceFlags } from '@opentelemetry/api';
-import type { SpanContext } from '@opentelemetry/api';
+import type { AddressInfo, Socket } from 'node:net';
 import { GenAiEnrichingProcessor } from '@genai-enrich/processor';
-import type {
-  ExportResultLike,
-  GenAiEnrichingProcessorStats,
-  ReadableSpanLike,
-  SpanExporterLike,
-} from '@genai-enrich/processor';
+import type { GenAiEnrichingProcessorStats, SpanExporterLike } from '@genai-enrich/processor';
+import { ByteBudget, CountingExporter, SpanLedger } from './accounting.js';
+import { readBody } from './body-reader.js';
+import type { BodyLimits, BodyResult, Refusal } from './body-reader.js';
 import { DEFAULT_RETRY_AFTER_SECONDS, TRACES_PATH, listenAddress, resolveRelayConfig } from './config.js';
 import type { RelayConfig, RelayOptions, RelayOutput } from './config.js';
+import { RoomSignal, SpanIntake } from './intake.js';
+import { DECODE_SLICE_SPANS, decodeInSlices } from './split-request.js';
 import { OtlpDecodeError, decodeTraceRequest, encodeTraceResponse } from './otlp/index.js';
-import type { DecodeResult, OtlpFormat, RelaySpan } from './otlp/index.js';
+import type { DecodeResult, OtlpFormat } from './otlp/index.js';
 import { RPC_CODE, encodeRpcStatusJson, encodeRpcStatusProtobuf } from './rpc-status.js';
 import { ExactOtlpTraceExporter } from './otlp-exporter.js';
 import { OtlpJsonLinesExporter } from './stdout-exporter.js';
@@ -63,12 +67,24 @@ export interface RelayCounters {
   bytesReceived: number;
   /** Body bytes after gzip decompression (equal to bytesReceived without gzip). */
   bytesDecoded: number;
-  /** Export requests turned away with 429 (too many held spans) or 503 (queue full, shutting down). */
+  /** Export requests turned away with 429 (bodies in flight over budget) or 503 (queue full, shutting down). */
   throttled: number;
   /** Answers by HTTP status code. */
   responses: Record<string, number>;
   /** Spans waiting in the export queue now (a gauge). */
   queued: number;
+  /** Estimated bytes of spans accepted and not yet exported, held spans included (a gauge, ≤ maxQueueBytes). */
+  queueBytes: number;
+  /** The most `queueBytes` has been. */
+  queueBytesPeak: number;
+  /** Bytes of request bodies being read now, on the wire and inflated (a gauge, ≤ maxInflightBytes). */
+  inflightBytes: number;
+  /** The most `inflightBytes` has been. */
+  inflightBytesPeak: number;
+  /** Connections open now (a gauge, ≤ maxConnections). */
+  connections: number;
+  /** Connections closed on arrival because maxConnections were open. */
+  connectionsRefused: number;
   /** Spans handed to the exporter. */
   exportedSpans: number;
   /** Of those, spans in exports that failed (also counted in the processor's `errors`). */
@@ -94,41 +110,16 @@ export interface Relay {
   close(): Promise<void>;
 }
 
-/** Counts what the processor hands its exporter, so the relay knows how full the export queue is. */
-class CountingExporter implements SpanExporterLike {
-  handed = 0;
-  failed = 0;
-  private readonly _next: SpanExporterLike;
-
-  constructor(next: SpanExporterLike) {
-    this._next = next;
-  }
-
-  export(spans: ReadableSpanLike[], resultCallback: (result: ExportResultLike) => void): void {
-    this.handed += spans.length;
-    this._next.export(spans, (result) => {
-      if (result?.code !== 0) this.failed += spans.length;
-      resultCallback(result);
-    });
-  }
-
-  forceFlush(): Promise<void> {
-    return this._next.forceFlush?.() ?? Promise.resolve();
-  }
-
-  shutdown(): Promise<void> {
-    return this._next.shutdown();
-  }
-}
-
-// Status 0: the client went away.
-type BodyResult =
-  { ok: true; body: Buffer } | { ok: false; status: 400 | 413; message: string } | { ok: false; status: 0 };
-
 const MEDIA_TYPES: Record<string, OtlpFormat> = {
   'application/x-protobuf': 'protobuf',
   'application/json': 'json',
 };
+
+/**
+ * How much of a refused body (413, 429, 503) is read and thrown away so that the client can read the answer
+ * (body-reader.ts): 64 MiB, three times the default body limit. A client sending more is cut off.
+ */
+export const DISCARD_BODY_BYTES = 64 * 1024 * 1024;
 
 /**
  * Starts a relay: validates `options` (throws a RelayConfigError listing every problem), builds the
@@ -136,17 +127,22 @@ const MEDIA_TYPES: Record<string, OtlpFormat> = {
  */
 export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   const config = resolveRelayConfig(options);
-  const exporter = new CountingExporter(createExporter(config, options.output ?? process.stdout));
+  const ledger = new SpanLedger(config.maxQueueBytes);
+  const room = new RoomSignal();
+  const exporter = new CountingExporter(createExporter(config, options.output ?? process.stdout), ledger, () =>
+    room.notify(),
+  );
   const processor = new GenAiEnrichingProcessor(exporter, {
     holdMillis: config.holdMillis,
     maxHeldSpans: config.maxHeldSpans,
+    maxHeldBytes: config.maxHeldBytes,
     maxOpenMillis: config.maxOpenMillis,
     maxQueueSize: config.maxQueueSize,
     maxExportBatchSize: config.maxExportBatchSize,
     scheduledDelayMillis: config.scheduledDelayMillis,
     countUsageOnce: config.countUsageOnce,
   });
-  const relay = new RelayServer(config, processor, exporter);
+  const relay = new RelayServer(config, processor, exporter, ledger, room);
   try {
     await relay.listen();
   } catch (error) {
@@ -165,12 +161,28 @@ function createExporter(config: RelayConfig, output: RelayOutput): SpanExporterL
   });
 }
 
+type Counters = Omit<
+  RelayCounters,
+  | 'queued'
+  | 'exportedSpans'
+  | 'failedSpans'
+  | 'queueBytes'
+  | 'queueBytesPeak'
+  | 'inflightBytes'
+  | 'inflightBytesPeak'
+  | 'connections'
+>;
+
 class RelayServer implements Relay {
   readonly config: RelayConfig;
   readonly processor: GenAiEnrichingProcessor;
   private readonly _exporter: CountingExporter;
+  private readonly _ledger: SpanLedger;
+  private readonly _inflight: ByteBudget;
+  private readonly _intake: SpanIntake;
+  private readonly _bodyLimits: BodyLimits;
   private readonly _server: Server;
-  private readonly _counters: Omit<RelayCounters, 'queued' | 'exportedSpans' | 'failedSpans'> = {
+  private readonly _counters: Counters = {
     requests: 0,
     exportRequests: 0,
     acceptedRequests: 0,
@@ -180,16 +192,69 @@ class RelayServer implements Relay {
     bytesDecoded: 0,
     throttled: 0,
     responses: {},
+    connectionsRefused: 0,
   };
+  private _connections = 0;
   private _address: RelayAddress | undefined;
   private _closing = false;
   private _closed: Promise<void> | undefined;
 
-  constructor(config: RelayConfig, processor: GenAiEnrichingProcessor, exporter: CountingExporter) {
+  constructor(
+    config: RelayConfig,
+    processor: GenAiEnrichingProcessor,
+    exporter: CountingExporter,
+    ledger: SpanLedger,
+    room: RoomSignal,
+  ) {
     this.config = config;
     this.processor = processor;
     this._exporter = exporter;
-    this._server = createServer((req, res) => this._handle(req, res));
+    this._ledger = ledger;
+    this._inflight = new ByteBudget(config.maxInflightBytes);
+    this._intake = new SpanIntake(processor, ledger, room, {
+      maxQueueSize: config.maxQueueSize,
+      maxQueueBytes: config.maxQueueBytes,
+      waitMillis: config.requestTimeoutMillis,
+      queued: () => this._queued(this.processor.stats()),
+      closing: () => this._closing,
+    });
+    this._bodyLimits = {
+      maxBodyBytes: config.maxBodyBytes,
+      inflight: this._inflight,
+      idleMillis: config.idleTimeoutMillis,
+      discardBytes: DISCARD_BODY_BYTES,
+      flags: {
+        maxBodyBytes: '--max-body-bytes',
+        maxInflightBytes: '--max-inflight-bytes',
+        idleMillis: '--idle-timeout-millis',
+      },
+    };
+    this._server = createServer(
+      // Node checks the header and request timeouts on this interval: a quarter of the idle timeout, so a
+      // silent connection is closed within 1.25 of it (and never later than 30 s after, Node's default).
+      { connectionsCheckingInterval: Math.max(10, Math.min(30_000, Math.floor(config.idleTimeoutMillis / 4))) },
+      (req, res) => this._handle(req, res),
+    );
+    this._server.headersTimeout = config.idleTimeoutMillis;
+    this._server.requestTimeout = config.requestTimeoutMillis;
+    this._server.keepAliveTimeout = config.idleTimeoutMillis;
+    this._server.maxConnections = config.maxConnections;
+    this._server.on('drop', () => this._counters.connectionsRefused++);
+    this._server.on('connection', (socket: Socket) => {
+      this._connections++;
+      socket.once('close', () => this._connections--);
+    });
+    // Expect: 100-continue (curl sends it for large bodies): a body that would be refused is not asked for.
+    this._server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+      const declared = Number(req.headers['content-length']);
+      if (req.url?.split('?', 1)[0] === TRACES_PATH && Number.isFinite(declared) && declared > config.maxBodyBytes) {
+        this._counters.requests++;
+        this._counters.exportRequests++;
+        return this._text(res, 413, tooLargeMessage(declared, config.maxBodyBytes), { connection: 'close' });
+      }
+      res.writeContinue();
+      this._handle(req, res);
+    });
   }
 
   get address(): RelayAddress {
@@ -223,6 +288,11 @@ class RelayServer implements Relay {
         ...this._counters,
         responses: { ...this._counters.responses },
         queued: this._queued(processor),
+        queueBytes: this._ledger.bytes.used,
+        queueBytesPeak: this._ledger.bytes.peak,
+        inflightBytes: this._inflight.used,
+        inflightBytesPeak: this._inflight.peak,
+        connections: this._connections,
         exportedSpans: this._exporter.handed,
         failedSpans: this._exporter.failed,
       },
@@ -239,7 +309,7 @@ class RelayServer implements Relay {
     // Stop accepting connections; idle keep-alive ones are closed, busy ones finish (and get 503).
     const serverClosed = new Promise<void>((resolve) => this._server.close(() => resolve()));
     this._server.closeIdleConnections();
-    // Every request accepted so far has reached onEnd (that part is synchronous), so nothing is missed here.
+    // Requests being handed over stop at their next slice (503), so nothing reaches the processor after this.
     await this.processor.forceFlush();
     await this.processor.shutdown();
     this._server.closeAllConnections();
@@ -297,55 +367,42 @@ class RelayServer implements Relay {
         `unsupported content encoding ${JSON.stringify(encoding)}: send gzip or none`,
       );
     }
-    // Before reading the body: is there room for at least one more span?
-    if (this._throttled(res, format, 1)) return;
-    const limit = this.config.maxBodyBytes;
-    const declared = Number(req.headers['content-length']);
-    if (Number.isFinite(declared) && declared > limit) {
-      return this._tooLarge(
-        req,
-        res,
-        format,
-        `the body is ${declared} bytes; the limit is ${limit} (--max-body-bytes)`,
-      );
-    }
 
-    const read = await this._readBody(req, limit, gzip);
+    const read = await readBody(req, gzip, this._bodyLimits, this._counters, this._refusalBeforeBody(req));
     if (!read.ok) {
       if (read.status === 0) return; // nobody is listening for an answer
-      if (read.status === 413) return this._tooLarge(req, res, format, read.message);
-      // The rest of the body is left unread, so the connection cannot carry another request.
-      return this._status(res, format, read.status, read.message, { connection: 'close' });
+      return this._refuse(req, res, format, read);
     }
-
     let decoded: DecodeResult;
     try {
-      decoded = decodeTraceRequest(read.body, format);
+      decoded =
+        format === 'protobuf'
+          ? await decodeInSlices(read.body, DECODE_SLICE_SPANS)
+          : decodeTraceRequest(read.body, format);
     } catch (error) {
       if (error instanceof OtlpDecodeError) return this._status(res, format, 400, error.message);
       throw error;
+    } finally {
+      // The body is garbage once decoded; the spans are counted in the queue's budget from here on.
+      this._inflight.give(read.taken);
     }
-    const spans = decoded.spans;
-    // Checked again with the count: the body may have been long in coming, and the count is known now.
-    if (this._throttled(res, format, spans.length)) return;
+    if (this._closing) return this._throttle(res, format, 503, 'the relay is shutting down');
 
     const droppedBefore = this.processor.stats().queueDropped;
-    // An SDK ends (and exports) spans in end order, but a protobuf or JSON body groups them by resource
-    // and scope. The processor's joins expect end order (a usage carrier after the span it completes),
-    // so restore it; the sort is stable, so spans that end together keep their order.
-    for (const span of sortByEndTime(spans)) {
-      this._counters.spansReceived++;
-      this.processor.onEnd(sampled(span));
-    }
-    // Spans the processor's queue dropped while these were added: tell the client rather than no one.
+    const intake = await this._intake.take(decoded.spans);
+    if (intake.refused) return this._throttle(res, format, 503, intake.message);
+    this._counters.spansReceived += intake.handed;
+    // Spans the processor's queue dropped while these were added (the intake leaves room, so none are
+    // expected): tell the client rather than no one.
     const dropped = this.processor.stats().queueDropped - droppedBefore;
-    const rejected = decoded.rejected + dropped;
+    const rejected = decoded.rejected + intake.rejected + dropped;
     this._counters.spansRejected += rejected;
     this._counters.acceptedRequests++;
     let partial: { rejectedSpans: number; errorMessage: string } | undefined;
     if (rejected > 0) {
       const messages: string[] = [];
       if (decoded.rejected > 0) messages.push(decoded.rejectionMessage ?? `${decoded.rejected} invalid spans`);
+      if (intake.reason !== undefined) messages.push(intake.reason);
       if (dropped > 0)
         messages.push(
           `${dropped} spans dropped: the export queue is full (--max-queue-size ${this.config.maxQueueSize})`,
@@ -356,35 +413,40 @@ class RelayServer implements Relay {
   }
 
   /**
-   * Answers 429 or 503 with Retry-After when `incoming` more spans would not fit: too many held spans, or
-   * an export queue without room for them and for every held span (each enters it when released).
+   * What refuses a request before its body is read: shutting down or a full export queue (503), a declared
+   * length over the body limit (413) or over what the in-flight budget has left (429). The body is then
+   * read and discarded, not kept, so that the client sees the answer.
    */
-  private _throttled(res: ServerResponse, format: OtlpFormat, incoming: number): boolean {
-    let status: 429 | 503 | undefined;
-    let message = '';
+  private _refusalBeforeBody(req: IncomingMessage): Refusal | undefined {
+    if (this._closing) return { status: 503, message: 'the relay is shutting down' };
     const stats = this.processor.stats();
     const queued = this._queued(stats);
-    if (this._closing) {
-      status = 503;
-      message = 'the relay is shutting down';
-    } else if (stats.held >= this.config.maxHeldSpans) {
-      status = 429;
-      message =
-        `${stats.held} spans are held for late usage, ` +
-        `the limit (--max-held-spans ${this.config.maxHeldSpans}); retry later`;
-    } else if (queued + stats.held > 0 && queued + stats.held + incoming > this.config.maxQueueSize) {
-      // An oversized request into an empty relay is taken: it could never fit, and whatever the queue
-      // drops is reported back as rejected.
-      status = 503;
-      message =
-        `the export queue has no room: ${queued} spans queued and ${stats.held} held, ` +
-        `limit ${this.config.maxQueueSize} ` +
-        `(--max-queue-size); the forward target is slow or down`;
+    if (
+      queued + stats.held + this._ledger.reservedSpans >= this.config.maxQueueSize ||
+      this._ledger.bytes.used >= this.config.maxQueueBytes
+    ) {
+      return {
+        status: 503,
+        message:
+          `the export queue is full: ${queued} spans queued and ${stats.held} held, ` +
+          `${this._ledger.bytes.used} bytes of spans not yet exported, limits ${this.config.maxQueueSize} ` +
+          `(--max-queue-size) and ${this.config.maxQueueBytes} (--max-queue-bytes); the forward target is slow or down`,
+      };
     }
-    if (status === undefined) return false;
-    this._counters.throttled++;
-    this._status(res, format, status, message, { 'retry-after': String(DEFAULT_RETRY_AFTER_SECONDS) });
-    return true;
+    const declared = Number(req.headers['content-length']);
+    if (!Number.isFinite(declared)) return undefined;
+    if (declared > this.config.maxBodyBytes) {
+      return { status: 413, message: tooLargeMessage(declared, this.config.maxBodyBytes) };
+    }
+    if (this._inflight.used + declared > this._inflight.limit) {
+      return {
+        status: 429,
+        message:
+          `the relay is reading ${this._inflight.used} bytes of request bodies, and this one is ${declared}; ` +
+          `its limit is ${this._inflight.limit} (--max-inflight-bytes); retry later`,
+      };
+    }
+    return undefined;
   }
 
   /** Spans waiting in the processor's export queue: forwarded, not yet handed to the exporter, not dropped. */
@@ -392,81 +454,32 @@ class RelayServer implements Relay {
     return Math.max(0, stats.forwarded - stats.queueDropped - this._exporter.handed);
   }
 
-  /**
-   * Reads the body, stopping as soon as it passes `limit`: raw bytes off the wire, then bytes out of
-   * gunzip (streamed, so a gzip bomb never inflates past the limit plus one zlib chunk).
-   */
-  private _readBody(req: IncomingMessage, limit: number, gzip: boolean): Promise<BodyResult> {
-    return new Promise<BodyResult>((resolve) => {
-      const chunks: Buffer[] = [];
-      let raw = 0;
-      let decoded = 0;
-      let settled = false;
-      let gunzip: Gunzip | undefined;
-      const finish = (result: BodyResult): void => {
-        if (settled) return;
-        settled = true;
-        req.off('data', onData);
-        req.off('end', onEnd);
-        if (!result.ok) {
-          // Stop reading: what is left of the body stays on the wire, and the connection is closed.
-          req.pause();
-          gunzip?.destroy();
-          chunks.length = 0;
-        }
-        resolve(result);
-      };
-      const collect = (chunk: Buffer): void => {
-        if (settled) return;
-        decoded += chunk.length;
-        this._counters.bytesDecoded += chunk.length;
-        if (decoded > limit) {
-          finish({
-            ok: false,
-            status: 413,
-            message: `the body is over ${limit} bytes after gzip decompression (--max-body-bytes)`,
-          });
-        } else {
-          chunks.push(chunk);
-        }
-      };
-      const onData = (chunk: Buffer): void => {
-        raw += chunk.length;
-        this._counters.bytesReceived += chunk.length;
-        if (raw > limit) {
-          finish({ ok: false, status: 413, message: `the body is over ${limit} bytes (--max-body-bytes)` });
-        } else if (gunzip !== undefined) {
-          gunzip.write(chunk);
-        } else {
-          collect(chunk);
-        }
-      };
-      const onEnd = (): void => {
-        if (gunzip !== undefined) gunzip.end();
-        else finish({ ok: true, body: Buffer.concat(chunks, decoded) });
-      };
-      if (gzip) {
-        gunzip = createGunzip();
-        gunzip.on('data', collect);
-        gunzip.on('end', () => finish({ ok: true, body: Buffer.concat(chunks, decoded) }));
-        gunzip.on('error', (error: Error) =>
-          finish({ ok: false, status: 400, message: `invalid gzip body: ${error.message}` }),
-        );
-      }
-      req.on('data', onData);
-      req.on('end', onEnd);
-      req.on('close', () => {
-        if (!req.complete) finish({ ok: false, status: 0 });
-      });
-    });
-  }
-
   // ── answers ──────────────────────────────────────────────────────────────────────────────────────
 
-  /** 413, then the connection is closed instead of reading the rest of an oversized body. */
-  private _tooLarge(req: IncomingMessage, res: ServerResponse, format: OtlpFormat, message: string): void {
-    req.pause();
-    this._status(res, format, 413, message, { connection: 'close' });
+  /**
+   * A refused body (body-reader.ts). Read to its end, the connection can carry the next request, except
+   * after a 413; cut short, it is closed once the answer is out.
+   */
+  private _refuse(
+    req: IncomingMessage,
+    res: ServerResponse,
+    format: OtlpFormat,
+    read: Extract<BodyResult, { drained: boolean }>,
+  ): void {
+    const close = !read.drained || read.status === 413 || read.status === 408;
+    const headers: Record<string, string> = close ? { connection: 'close' } : {};
+    if (read.status === 429 || read.status === 503) {
+      this._counters.throttled++;
+      headers['retry-after'] = String(DEFAULT_RETRY_AFTER_SECONDS);
+    }
+    this._status(res, format, read.status, read.message, headers);
+    if (!read.drained) res.once('finish', () => req.socket.destroy());
+  }
+
+  /** 429 or 503 with Retry-After, after the body was read. */
+  private _throttle(res: ServerResponse, format: OtlpFormat, status: 429 | 503, message: string): void {
+    this._counters.throttled++;
+    this._status(res, format, status, message, { 'retry-after': String(DEFAULT_RETRY_AFTER_SECONDS) });
   }
 
   /** A google.rpc.Status body in the request's format, as the OTLP/HTTP specification asks. */
@@ -484,7 +497,9 @@ class RelayServer implements Relay {
           ? RPC_CODE.RESOURCE_EXHAUSTED
           : status === 503
             ? RPC_CODE.UNAVAILABLE
-            : RPC_CODE.INTERNAL;
+            : status === 408
+              ? RPC_CODE.DEADLINE_EXCEEDED
+              : RPC_CODE.INTERNAL;
     const body = format === 'json' ? encodeRpcStatusJson(code, message) : encodeRpcStatusProtobuf(code, message);
     this._send(res, status, CONTENT_TYPES[format], body, headers);
   }
@@ -530,35 +545,6 @@ const CONTENT_TYPES: Record<OtlpFormat, string> = {
   json: 'application/json',
 };
 
-/**
- * A span that reached the relay was exported, so it was sampled, whatever its flags say. The decoder
- * already reads a zero flags byte as sampled (the Python SDK writes only the is-remote bits); this covers
- * any other byte without the sampled bit, which the processor's batcher, like the SDK's, would skip.
- */
-function sampled(span: RelaySpan): RelaySpan {
-  const context = span.spanContext();
-  if ((context.traceFlags & TraceFlags.SAMPLED) !== 0) return span;
-  const fixed: SpanContext = { ...context, traceFlags: context.traceFlags | TraceFlags.SAMPLED };
-  try {
-    (span as { spanContext: () => SpanContext }).spanContext = () => fixed;
-    if ((span.spanContext().traceFlags & TraceFlags.SAMPLED) !== 0) return span;
-  } catch {
-    // A frozen span: wrap it instead (the serializers read properties, so the prototype chain serves).
-  }
-  return Object.create(span, {
-    spanContext: { value: () => fixed, writable: true, enumerable: true, configurable: true },
-  }) as RelaySpan;
-}
-
-function sortByEndTime(spans: readonly RelaySpan[]): RelaySpan[] {
-  const sorted = [...spans];
-  let ordered = true;
-  for (let i = 1; i < sorted.length && ordered; i++)
-    ordered = compareTime(sorted[i - 1].endTime, sorted[i].endTime) <= 0;
-  if (!ordered) sorted.sort((a, b) => compareTime(a.endTime, b.endTime));
-  return sorted;
-}
-
-function compareTime(a: readonly [number, number], b: readonly [number, number]): number {
-  return a[0] !== b[0] ? a[0] - b[0] : a[1] - b[1];
+function tooLargeMessage(declared: number, limit: number): string {
+  return `the body is ${declared} bytes; the limit is ${limit} (--max-body-bytes)`;
 }

@@ -4,12 +4,18 @@ import { readFileSync } from 'node:fs';
 import {
   DEFAULT_FORWARD_PROTOCOL,
   DEFAULT_HOLD_MILLIS,
+  DEFAULT_IDLE_TIMEOUT_MILLIS,
   DEFAULT_LISTEN,
   DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_MAX_CONNECTIONS,
   DEFAULT_MAX_EXPORT_BATCH_SIZE,
+  DEFAULT_MAX_HELD_BYTES,
   DEFAULT_MAX_HELD_SPANS,
+  DEFAULT_MAX_INFLIGHT_BYTES,
   DEFAULT_MAX_OPEN_MILLIS,
+  DEFAULT_MAX_QUEUE_BYTES,
   DEFAULT_RELAY_MAX_QUEUE_SIZE,
+  DEFAULT_REQUEST_TIMEOUT_MILLIS,
   DEFAULT_SCHEDULED_DELAY_MILLIS,
   RelayConfigError,
   VERSION,
@@ -50,10 +56,16 @@ describe('relay configuration', () => {
         forwardProtocol: DEFAULT_FORWARD_PROTOCOL,
         forwardHeaders: {},
         maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
+        maxInflightBytes: DEFAULT_MAX_INFLIGHT_BYTES,
+        maxConnections: DEFAULT_MAX_CONNECTIONS,
+        idleTimeoutMillis: DEFAULT_IDLE_TIMEOUT_MILLIS,
+        requestTimeoutMillis: DEFAULT_REQUEST_TIMEOUT_MILLIS,
         holdMillis: DEFAULT_HOLD_MILLIS,
         maxHeldSpans: DEFAULT_MAX_HELD_SPANS,
+        maxHeldBytes: DEFAULT_MAX_HELD_BYTES,
         maxOpenMillis: DEFAULT_MAX_OPEN_MILLIS,
         maxQueueSize: DEFAULT_RELAY_MAX_QUEUE_SIZE,
+        maxQueueBytes: DEFAULT_MAX_QUEUE_BYTES,
         maxExportBatchSize: DEFAULT_MAX_EXPORT_BATCH_SIZE,
         scheduledDelayMillis: DEFAULT_SCHEDULED_DELAY_MILLIS,
         countUsageOnce: true,
@@ -68,6 +80,16 @@ describe('relay configuration', () => {
       assert.equal(DEFAULT_MAX_BODY_BYTES, 20 * 1024 * 1024);
       assert.equal(DEFAULT_FORWARD_PROTOCOL, 'http/protobuf');
       assert.ok(DEFAULT_RELAY_MAX_QUEUE_SIZE >= DEFAULT_MAX_HELD_SPANS);
+    });
+
+    it('a byte budget that fits a small pod: 64 MiB of bodies in flight, 64 MiB of spans (32 MiB of them held)', () => {
+      assert.equal(DEFAULT_MAX_INFLIGHT_BYTES, 64 * 1024 * 1024);
+      assert.ok(DEFAULT_MAX_INFLIGHT_BYTES >= 2 * DEFAULT_MAX_BODY_BYTES, 'a gzip body at the limit fits');
+      assert.equal(DEFAULT_MAX_HELD_BYTES, 32 * 1024 * 1024);
+      assert.equal(DEFAULT_MAX_QUEUE_BYTES, 64 * 1024 * 1024);
+      assert.ok(DEFAULT_MAX_QUEUE_BYTES >= DEFAULT_MAX_HELD_BYTES);
+      assert.ok(DEFAULT_REQUEST_TIMEOUT_MILLIS >= DEFAULT_IDLE_TIMEOUT_MILLIS);
+      assert.equal(DEFAULT_MAX_CONNECTIONS, 512);
     });
 
     it('VERSION is the package version', () => {
@@ -91,14 +113,26 @@ describe('relay configuration', () => {
         'authorization=Bearer%20abc,x-tenant=acme',
         '--max-body-bytes',
         '4MiB',
+        '--max-inflight-bytes',
+        '1GiB',
+        '--max-connections',
+        '64',
+        '--idle-timeout-millis',
+        '2000',
+        '--request-timeout-millis',
+        '9000',
         '--hold-millis',
         '30000',
         '--max-held-spans',
         '100',
+        '--max-held-bytes',
+        '8MiB',
         '--max-open-millis',
         '1000',
         '--max-queue-size',
         '400',
+        '--max-queue-bytes',
+        '16384KiB',
         '--max-export-batch-size',
         '50',
         '--scheduled-delay-millis',
@@ -112,10 +146,16 @@ describe('relay configuration', () => {
         forwardProtocol: 'http/json',
         forwardHeaders: { authorization: 'Bearer abc', 'x-tenant': 'acme' },
         maxBodyBytes: 4 * 1024 * 1024,
+        maxInflightBytes: 1024 ** 3,
+        maxConnections: 64,
+        idleTimeoutMillis: 2000,
+        requestTimeoutMillis: 9000,
         holdMillis: 30_000,
         maxHeldSpans: 100,
+        maxHeldBytes: 8 * 1024 * 1024,
         maxOpenMillis: 1000,
         maxQueueSize: 400,
+        maxQueueBytes: 16 * 1024 * 1024,
         maxExportBatchSize: 50,
         scheduledDelayMillis: 0,
         countUsageOnce: false,
@@ -129,10 +169,16 @@ describe('relay configuration', () => {
         OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
         OTEL_EXPORTER_OTLP_HEADERS: 'api-key=k1',
         GENAI_ENRICH_RELAY_MAX_BODY_BYTES: '1024',
+        GENAI_ENRICH_RELAY_MAX_INFLIGHT_BYTES: '4k',
+        GENAI_ENRICH_RELAY_MAX_CONNECTIONS: '3',
+        GENAI_ENRICH_RELAY_IDLE_TIMEOUT_MILLIS: '60',
+        GENAI_ENRICH_RELAY_REQUEST_TIMEOUT_MILLIS: '70',
         GENAI_ENRICH_RELAY_HOLD_MILLIS: '10',
         GENAI_ENRICH_RELAY_MAX_HELD_SPANS: '5',
+        GENAI_ENRICH_RELAY_MAX_HELD_BYTES: '100000',
         GENAI_ENRICH_RELAY_MAX_OPEN_MILLIS: '20',
         GENAI_ENRICH_RELAY_MAX_QUEUE_SIZE: '30',
+        GENAI_ENRICH_RELAY_MAX_QUEUE_BYTES: '1m',
         GENAI_ENRICH_RELAY_MAX_EXPORT_BATCH_SIZE: '40',
         GENAI_ENRICH_RELAY_SCHEDULED_DELAY_MILLIS: '50',
         GENAI_ENRICH_RELAY_COUNT_USAGE_ONCE: 'false',
@@ -143,10 +189,16 @@ describe('relay configuration', () => {
         forwardProtocol: 'http/json',
         forwardHeaders: { 'api-key': 'k1' },
         maxBodyBytes: 1024,
+        maxInflightBytes: 4096,
+        maxConnections: 3,
+        idleTimeoutMillis: 60,
+        requestTimeoutMillis: 70,
         holdMillis: 10,
         maxHeldSpans: 5,
+        maxHeldBytes: 100_000,
         maxOpenMillis: 20,
         maxQueueSize: 30,
+        maxQueueBytes: 1024 * 1024,
         maxExportBatchSize: 30, // clamped to the queue, as the SDK does
         scheduledDelayMillis: 50,
         countUsageOnce: false,
@@ -188,6 +240,26 @@ describe('relay configuration', () => {
       assert.deepEqual(parseRelayCommand(['--version', '--bogus']), { command: 'version' });
     });
 
+    it('the README options table has a row for every setting, in order, with its variables and default', () => {
+      const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+      const section = readme.slice(
+        readme.indexOf('## Options'),
+        readme.indexOf('\n## ', readme.indexOf('## Options') + 1),
+      );
+      const rows = section
+        .split('\n')
+        .filter((line) => line.startsWith('| `--') && !line.startsWith('| `-h`'))
+        .map((line) => line.split(' | ').map((cell) => cell.replace(/^\| /, '').replace(/`/g, '').trim()));
+      assert.deepEqual(
+        rows.map(([flag, env, defaultText]) => ({ flag, env, defaultText })),
+        RELAY_SETTINGS.map((setting) => ({
+          flag: `--${setting.flag} ${setting.value}`,
+          env: setting.env.join(', '),
+          defaultText: setting.defaultText,
+        })),
+      );
+    });
+
     it('the usage text lists every flag with its environment variables and default', () => {
       const usage = relayUsage();
       for (const setting of RELAY_SETTINGS) {
@@ -216,7 +288,7 @@ describe('relay configuration', () => {
         '--forward-protocol "grpc": expected http/protobuf or http/json',
       ]);
       assert.deepEqual(problems(['--max-body-bytes', '20GB']), [
-        '--max-body-bytes "20GB": expected an integer from 1 to 1073741824 (bytes, or with a KiB/MiB suffix)',
+        '--max-body-bytes "20GB": expected an integer from 1 to 1073741824 (bytes, or with a KiB/MiB/GiB suffix)',
       ]);
       assert.deepEqual(problems(['--hold-millis', '-1']), [
         '--hold-millis "-1": expected an integer from 0 to 2147483647',
@@ -312,6 +384,40 @@ describe('relay configuration', () => {
       ]);
     });
 
+    it('the byte budgets: the queue holds every held byte, bodies in flight fit a gzip body twice', () => {
+      assert.deepEqual(problems(['--max-queue-bytes', '1MiB']), [
+        '--max-queue-bytes "1MiB": must be at least the default max held bytes, 33554432: a flush releases every held span into the queue at once',
+      ]);
+      assert.deepEqual(problems(['--max-held-bytes', '1GiB']), [
+        '--max-held-bytes "1GiB": must not exceed the default max queue bytes, 67108864: a flush releases every held span into the queue at once',
+      ]);
+      assert.deepEqual(problems(['--max-inflight-bytes', '30MiB']), [
+        '--max-inflight-bytes "30MiB": must be at least twice the default max body bytes, 20971520: a gzip body counts on the wire and again inflated',
+      ]);
+      assert.deepEqual(problems(['--max-body-bytes', '40MiB']), [
+        '--max-body-bytes "40MiB": must not exceed half the default max inflight bytes, 67108864: a gzip body counts on the wire and again inflated',
+      ]);
+      assert.deepEqual(problems(['--max-inflight-bytes', '1MiB', '--max-body-bytes', '1MiB']), [
+        '--max-inflight-bytes "1MiB": must be at least twice --max-body-bytes (1048576): a gzip body counts on the wire and again inflated',
+      ]);
+      assert.deepEqual(problems(['--max-inflight-bytes', '70GiB', '--max-connections', '0']), [
+        '--max-inflight-bytes "70GiB": expected an integer from 1 to 68719476736 (bytes, or with a KiB/MiB/GiB suffix)',
+        '--max-connections "0": expected an integer from 1 to 1048576',
+      ]);
+    });
+
+    it('the request timeout is at least the idle timeout', () => {
+      assert.deepEqual(problems(['--request-timeout-millis', '5000']), [
+        '--request-timeout-millis "5000": must be at least the default idle timeout, 10000: the idle timeout also bounds the wait for headers, which is part of the request',
+      ]);
+      assert.deepEqual(problems([], { GENAI_ENRICH_RELAY_IDLE_TIMEOUT_MILLIS: '90000' }), [
+        'GENAI_ENRICH_RELAY_IDLE_TIMEOUT_MILLIS "90000": must not exceed the default request timeout, 60000: the idle timeout also bounds the wait for headers, which is part of the request',
+      ]);
+      assert.deepEqual(problems(['--idle-timeout-millis', '0']), [
+        '--idle-timeout-millis "0": expected an integer from 1 to 2147483647',
+      ]);
+    });
+
     it('validates the programmatic options object, naming each option', () => {
       assert.deepEqual(
         validateRelayOptions({
@@ -325,7 +431,7 @@ describe('relay configuration', () => {
           'listen "x:y": port must be 0–65535',
           'forwardProtocol "grpc": expected http/protobuf or http/json',
           'forwardHeaders {"a b": …}: "a b" is not a valid header name',
-          'maxBodyBytes 0: expected an integer from 1 to 1073741824 (bytes, or with a KiB/MiB suffix)',
+          'maxBodyBytes 0: expected an integer from 1 to 1073741824 (bytes, or with a KiB/MiB/GiB suffix)',
           'holdMillis 1.5: expected an integer from 0 to 2147483647',
         ],
       );
@@ -344,6 +450,7 @@ describe("the processor's options in the relay", () => {
   const passedThrough = [
     'holdMillis',
     'maxHeldSpans',
+    'maxHeldBytes',
     'maxOpenMillis',
     'maxQueueSize',
     'maxExportBatchSize',
@@ -353,13 +460,14 @@ describe("the processor's options in the relay", () => {
   it('are bounded as the processor bounds them', () => {
     for (const name of passedThrough) {
       const bounds = PROCESSOR_OPTION_BOUNDS[name];
-      // maxHeldSpans: 1 keeps the relay-only rule (queue ≥ held spans) out of the way.
-      const atMin = { maxHeldSpans: 1, [name]: bounds.min };
+      // maxHeldSpans: 1 and maxHeldBytes: 1 keep the relay-only rules (queue ≥ held) out of the way.
+      const atMin = { maxHeldSpans: 1, maxHeldBytes: 1, [name]: bounds.min };
       assert.deepEqual(validateRelayOptions(atMin), [], `${name} at its minimum`);
       assert.deepEqual(validateConfig(atMin), [], `${name} at its minimum, for the processor`);
       for (const bad of [bounds.min - 1, bounds.max + 1]) {
-        assert.deepEqual(validateRelayOptions({ maxHeldSpans: 1, [name]: bad }), [
-          `${name} ${bad}: expected ${integerRange(bounds)}`,
+        const unit = name.endsWith('Bytes') ? ' (bytes, or with a KiB/MiB/GiB suffix)' : '';
+        assert.deepEqual(validateRelayOptions({ maxHeldSpans: 1, maxHeldBytes: 1, [name]: bad }), [
+          `${name} ${bad}: expected ${integerRange(bounds)}${unit}`,
         ]);
         assert.deepEqual(validateConfig({ [name]: bad }), [`${name} must be ${integerRange(bounds)}, got ${bad}`]);
       }

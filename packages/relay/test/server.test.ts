@@ -3,13 +3,11 @@
  * GenAiEnrichingProcessor in the middle, a loopback OTLP/HTTP receiver out. The JSON receiver is the shared
  * test helper; the protobuf one below decodes with the relay's own decoder.
  */
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createServer, request } from 'node:http';
-import type { IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { createGzip, gunzipSync, gzipSync } from 'node:zlib';
+import { request } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import { SpanKind } from '@opentelemetry/api';
 import type { HrTime } from '@opentelemetry/api';
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -17,217 +15,26 @@ import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace-base'
 import { OTLPTraceExporter as OTLPJsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as OTLPProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { ATTR_HOLD_OUTCOME, ATTR_USAGE_MISSING, ATTR_USAGE_MOVED_TO, ATTR_USAGE_SOURCE } from '@genai-enrich/processor';
-import { startRelay } from '@genai-enrich/relay';
-import type { Relay, RelayOptions, RelayStats } from '@genai-enrich/relay';
-import { decodeTraceRequest, encodeTraceResponse } from '../src/otlp/index.js';
-import type { OtlpFormat, RelaySpan } from '../src/otlp/index.js';
-import { startOtlpReceiver } from '../../../test/helpers/otlp-receiver.js';
-import type { OtlpReceiver } from '../../../test/helpers/otlp-receiver.js';
+import {
+  MiB,
+  byId,
+  carrierSpanJson,
+  gzipZeros,
+  heldSpanJson,
+  plainSpanJson,
+  postJson,
+  request1,
+  rpcStatusMessage,
+  send,
+  spanId,
+  stats,
+  testServers,
+} from './relay-kit.js';
 
 const FIXTURES = new URL('../../../test/fixtures/python/', import.meta.url);
-const MiB = 1024 * 1024;
-
-// ── servers, all on loopback and all closed in after() ──────────────────────────────────────────────
-
-const closers: Array<() => Promise<void>> = [];
-after(async () => {
-  for (const close of closers.reverse()) await close();
-});
-
-async function relayTo(receiverUrl: string | undefined, options: RelayOptions = {}): Promise<Relay> {
-  const relay = await startRelay({
-    listen: '127.0.0.1:0',
-    ...(receiverUrl === undefined ? {} : { forward: receiverUrl }),
-    scheduledDelayMillis: 10,
-    ...options,
-  });
-  closers.push(() => relay.close());
-  return relay;
-}
-
-async function jsonReceiver(): Promise<OtlpReceiver> {
-  const receiver = await startOtlpReceiver();
-  closers.push(() => receiver.close());
-  return receiver;
-}
-
-/** A loopback OTLP/HTTP receiver for protobuf (and JSON) bodies, decoding with the relay's decoder; it can stall. */
-interface ProtoReceiver {
-  url: string;
-  spans: RelaySpan[];
-  contentTypes: string[];
-  /** Stop answering: requests wait, unanswered, until release(). */
-  stall(): void;
-  release(): void;
-  waitFor(count: number, timeoutMs?: number): Promise<void>;
-}
-
-async function protoReceiver(): Promise<ProtoReceiver> {
-  const spans: RelaySpan[] = [];
-  const contentTypes: string[] = [];
-  const waiting: Array<() => void> = [];
-  const waiters = new Set<() => void>();
-  let stalled = false;
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const answer = (): void => {
-        const contentType = String(req.headers['content-type'] ?? '');
-        const format: OtlpFormat | undefined = contentType.startsWith('application/x-protobuf')
-          ? 'protobuf'
-          : contentType.startsWith('application/json')
-            ? 'json'
-            : undefined;
-        if (format === undefined) {
-          res.writeHead(415).end();
-          return;
-        }
-        let body = Buffer.concat(chunks);
-        if (req.headers['content-encoding'] === 'gzip') body = gunzipSync(body);
-        try {
-          const decoded = decodeTraceRequest(body, format);
-          contentTypes.push(contentType);
-          spans.push(...decoded.spans);
-        } catch (error) {
-          res.writeHead(400, { 'content-type': 'text/plain' }).end(String(error));
-          return;
-        }
-        res.writeHead(200, { 'content-type': contentType }).end(encodeTraceResponse(format));
-        for (const w of waiters) w();
-      };
-      if (stalled) waiting.push(answer);
-      else answer();
-    });
-  });
-  server.unref();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  closers.push(() => {
-    server.closeAllConnections();
-    return new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/traces`,
-    spans,
-    contentTypes,
-    stall: () => {
-      stalled = true;
-    },
-    release: () => {
-      stalled = false;
-      for (const answer of waiting.splice(0)) answer();
-    },
-    waitFor(count, timeoutMs = 5000) {
-      if (spans.length >= count) return Promise.resolve();
-      return new Promise<void>((resolve, reject) => {
-        const check = (): void => {
-          if (spans.length < count) return;
-          clearTimeout(timer);
-          waiters.delete(check);
-          resolve();
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(new Error(`protobuf receiver: ${spans.length} of ${count} spans within ${timeoutMs} ms`));
-        }, timeoutMs);
-        timer.unref();
-        waiters.add(check);
-      });
-    },
-  };
-}
-
-// ── requests ─────────────────────────────────────────────────────────────────────────────────────────
-
-interface Answer {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: Buffer;
-}
-
-/** A request with node:http, so that a 413 sent while the body is still going out is read, not lost. */
-function send(
-  url: string,
-  options: { method?: string; headers?: Record<string, string>; body?: Uint8Array | Uint8Array[] } = {},
-): Promise<Answer> {
-  return new Promise<Answer>((resolve, reject) => {
-    let answered = false;
-    const req = request(url, { method: options.method ?? 'POST', headers: options.headers ?? {} }, (res) => {
-      answered = true;
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
-    // The relay may answer and close before the whole body is written (413): the answer still counts.
-    req.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code !== 'EPIPE' && error.code !== 'ECONNRESET') reject(error);
-      else setTimeout(() => answered || reject(error), 1000).unref();
-    });
-    const body = options.body;
-    if (Array.isArray(body)) {
-      for (const chunk of body) req.write(chunk);
-      req.end();
-    } else req.end(body);
-  });
-}
-
-function postJson(relay: Relay, body: unknown, headers: Record<string, string> = {}): Promise<Answer> {
-  return send(relay.address.tracesUrl, {
-    headers: { 'content-type': 'application/json', ...headers },
-    body: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)),
-  });
-}
-
-async function stats(relay: Relay): Promise<RelayStats> {
-  const answer = await send(`${relay.address.url}/stats`, { method: 'GET' });
-  assert.equal(answer.status, 200);
-  return JSON.parse(answer.body.toString('utf8')) as RelayStats;
-}
-
-/** The `message` of a google.rpc.Status in protobuf (field 2), enough to read an error answer. */
-function rpcStatusMessage(bytes: Buffer): { code: number; message: string } {
-  let code = 0;
-  let message = '';
-  let at = 0;
-  const varint = (): number => {
-    let value = 0;
-    let shift = 0;
-    for (;;) {
-      const b = bytes[at++];
-      value += (b & 0x7f) * 2 ** shift;
-      if (b < 0x80) return value;
-      shift += 7;
-    }
-  };
-  while (at < bytes.length) {
-    const tag = varint();
-    if (tag === 0x08) code = varint();
-    else if (tag === 0x12) {
-      const length = varint();
-      message = bytes.subarray(at, at + length).toString('utf8');
-      at += length;
-    } else throw new Error(`unexpected tag ${tag}`);
-  }
-  return { code, message };
-}
+const { relayTo, jsonReceiver, protoReceiver } = testServers();
 
 // ── spans and fixtures ───────────────────────────────────────────────────────────────────────────────
-
-/** `size` bytes of zeros, gzipped, without ever holding them in memory at once. */
-async function gzipZeros(size: number): Promise<Buffer> {
-  const gzip = createGzip({ level: 9 });
-  const out: Buffer[] = [];
-  gzip.on('data', (c: Buffer) => out.push(c));
-  const done = new Promise<void>((resolve, reject) => gzip.on('end', resolve).on('error', reject));
-  const block = Buffer.alloc(MiB);
-  for (let written = 0; written < size; written += MiB) {
-    if (!gzip.write(block)) await new Promise((resolve) => gzip.once('drain', resolve));
-  }
-  gzip.end();
-  await done;
-  return Buffer.concat(out);
-}
 
 function nanos(time: HrTime): bigint {
   return BigInt(time[0]) * 1_000_000_000n + BigInt(time[1]);
@@ -277,59 +84,6 @@ function fixtureBody(file: string): { resourceSpans: Array<{ scopeSpans: Array<{
   const body = JSON.parse(readFileSync(new URL(file, FIXTURES), 'utf8')) as Record<string, unknown>;
   for (const key of Object.keys(body)) if (key.startsWith('_')) delete body[key];
   return body as ReturnType<typeof fixtureBody>;
-}
-
-function byId<T>(spans: readonly T[], id: (span: T) => string): Map<string, T> {
-  const out = new Map<string, T>();
-  for (const span of spans) {
-    assert.ok(!out.has(id(span)), `span ${id(span)} arrived more than once`);
-    out.set(id(span), span);
-  }
-  return out;
-}
-
-/** An inference span with no usage: the processor holds it for late usage. */
-function heldSpanJson(spanId: string, responseId: string): unknown {
-  return {
-    traceId: '5b8efff798038103d269b633813fc60c',
-    spanId,
-    name: 'chat gpt-4o-mini',
-    kind: 3,
-    startTimeUnixNano: '1787830000000000000',
-    endTimeUnixNano: '1787830001000000000',
-    attributes: [
-      { key: 'gen_ai.operation.name', value: { stringValue: 'chat' } },
-      { key: 'gen_ai.system', value: { stringValue: 'openai' } },
-      { key: 'gen_ai.request.model', value: { stringValue: 'gpt-4o-mini' } },
-      { key: 'gen_ai.response.id', value: { stringValue: responseId } },
-    ],
-  };
-}
-
-function plainSpanJson(spanId: string, name = 'db query'): unknown {
-  return {
-    traceId: '5b8efff798038103d269b633813fc60c',
-    spanId,
-    name,
-    kind: 1,
-    startTimeUnixNano: '1787830000000000000',
-    endTimeUnixNano: '1787830000500000000',
-  };
-}
-
-function request1(spans: unknown[]): unknown {
-  return {
-    resourceSpans: [
-      {
-        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'relay-test' } }] },
-        scopeSpans: [{ scope: { name: 'relay-test' }, spans }],
-      },
-    ],
-  };
-}
-
-function spanId(n: number): string {
-  return n.toString(16).padStart(16, '0');
 }
 
 // ── the tests ────────────────────────────────────────────────────────────────────────────────────────
@@ -602,28 +356,32 @@ describe('relay server', () => {
   });
 
   describe('back-pressure', () => {
-    it('429 with Retry-After while maxHeldSpans spans are held; nothing accepted is lost', async () => {
+    it('a full hold refuses nothing: the oldest held span is evicted, and the late usage for a held span gets in', async () => {
       const receiver = await jsonReceiver();
       const relay = await relayTo(receiver.url, { forwardProtocol: 'http/json', maxHeldSpans: 2, maxQueueSize: 8 });
       const held = request1([heldSpanJson(spanId(1), 'resp-1'), heldSpanJson(spanId(2), 'resp-2')]);
       assert.equal((await postJson(relay, held)).status, 200);
       assert.equal(relay.stats().processor.held, 2);
-      const more = request1([plainSpanJson(spanId(3))]);
-      const refused = await postJson(relay, more);
-      assert.equal(refused.status, 429);
-      assert.equal(refused.headers['retry-after'], '1');
-      assert.match(JSON.parse(refused.body.toString()).message as string, /2 spans are held for late usage/);
-      // Once the held spans are gone, the client's retry goes through.
+      // Non-GenAI traffic at a full hold: accepted.
+      assert.equal((await postJson(relay, request1([plainSpanJson(spanId(3))]))).status, 200);
+      // A third held span: accepted, and the oldest held span leaves (evicted, marked), as in-process.
+      assert.equal((await postJson(relay, request1([heldSpanJson(spanId(4), 'resp-4')]))).status, 200);
+      // The span carrying the late usage for a held span: accepted, and it empties that hold.
+      const carrier = carrierSpanJson(spanId(5), 'resp-2', 21, 4);
+      assert.equal((await postJson(relay, request1([carrier]))).status, 200);
       await relay.processor.forceFlush();
-      assert.equal((await postJson(relay, more)).status, 200);
-      await receiver.waitFor((spans) => spans.length >= 3);
+      await receiver.waitFor((spans) => spans.length >= 5);
       const out = byId(receiver.spans, (s) => s.spanId);
-      assert.deepEqual([...out.keys()].sort(), [spanId(1), spanId(2), spanId(3)]);
-      assert.equal(out.get(spanId(1))!.attributes[ATTR_HOLD_OUTCOME], 'flushed');
+      assert.deepEqual([...out.keys()].sort(), [spanId(1), spanId(2), spanId(3), spanId(4), spanId(5)]);
+      assert.equal(out.get(spanId(1))!.attributes[ATTR_HOLD_OUTCOME], 'evicted');
       assert.equal(out.get(spanId(1))!.attributes[ATTR_USAGE_MISSING], true);
+      assert.equal(out.get(spanId(2))!.attributes[ATTR_HOLD_OUTCOME], 'joined');
+      assert.equal(out.get(spanId(2))!.attributes['gen_ai.usage.input_tokens'], 21);
+      assert.equal(out.get(spanId(4))!.attributes[ATTR_HOLD_OUTCOME], 'flushed');
       const s = relay.stats();
-      assert.equal(s.relay.throttled, 1);
-      assert.equal(s.processor.evicted, 0, 'nothing was pushed out to make room');
+      assert.equal(s.relay.throttled, 0, 'nothing was refused');
+      assert.equal(s.processor.evicted, 1);
+      assert.equal(s.relay.responses['429'], undefined);
     });
 
     it('503 with Retry-After while a forward target that does not answer fills the queue; everything arrives once it does', async () => {
@@ -645,7 +403,7 @@ describe('relay server', () => {
       assert.equal(refused.headers['retry-after'], '1');
       assert.match(
         JSON.parse(refused.body.toString()).message as string,
-        /the export queue has no room: 2 spans queued/,
+        /the export queue has no room for 3 spans \(\d+ bytes\): 2 spans queued/,
       );
       assert.equal((await postJson(relay, batch(2))).status, 200, 'two more still fit');
       assert.equal((await postJson(relay, batch(1))).status, 503, 'now it is full');
