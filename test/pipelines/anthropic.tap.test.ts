@@ -6,82 +6,25 @@
 // once, the SDK's values kept, and what the application reads unchanged.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startAnthropicMock, type AnthropicMock, type AnthropicMockCall } from '../helpers/anthropic-mock.js';
-import type { DecodedSpan } from '../helpers/otlp-json.js';
-import { requireCjs, startRealPipeline, type RealPipeline } from '../helpers/real-pipeline.js';
+import { startAnthropicMock, type AnthropicMock } from '../helpers/anthropic-mock.js';
+import { startRealPipeline, type RealPipeline } from '../helpers/real-pipeline.js';
+import { runAnthropicCalls, type AnthropicCallName, type AnthropicCallOutcome } from './anthropic-calls.js';
 import { assertEverySpanOnce, USAGE, usageSum } from './assertions.js';
 
 const CALLS = ['create', 'create-stream', 'messages-stream', 'early-break'] as const;
-type Call = (typeof CALLS)[number];
-
-interface Outcome {
-  wire: AnthropicMockCall[];
-  spans: DecodedSpan[];
-  text: string;
-}
 
 describe('@anthropic-ai/sdk 1.12.0 (its own tracing), with the usage tap', () => {
   let pipeline: RealPipeline;
   let anthropic: AnthropicMock;
-  const outcomes = new Map<Call, Outcome>();
+  let outcomes: Map<AnthropicCallName, AnthropicCallOutcome>;
 
   before(async () => {
     pipeline = await startRealPipeline({ processor: { holdMillis: 300, maxOpenMillis: 600 } });
     anthropic = await startAnthropicMock({ chunkDelayMs: 10 });
-    const { Anthropic } = requireCjs('@anthropic-ai/sdk') as typeof import('@anthropic-ai/sdk');
-    const client = new Anthropic({
-      apiKey: 'test-key',
-      baseURL: anthropic.baseURL,
-      maxRetries: 0,
+    outcomes = await runAnthropicCalls(pipeline, anthropic, CALLS, {
       fetch: pipeline.processor.fetch,
+      timeoutMs: 10_000,
     });
-    const request = {
-      model: 'claude-sonnet-4-5',
-      max_tokens: 64,
-      messages: [{ role: 'user' as const, content: 'Say hello.' }],
-    };
-    const traceIds = new Map<Call, string>();
-    for (const call of CALLS) {
-      const before = anthropic.calls.length;
-      let text = '';
-      const { traceId } = await pipeline.inRootSpan(`test ${call}`, async () => {
-        switch (call) {
-          case 'create': {
-            const message = await client.messages.create(request);
-            for (const block of message.content) if (block.type === 'text') text += block.text;
-            return;
-          }
-          case 'create-stream': {
-            const stream = await client.messages.create({ ...request, stream: true });
-            for await (const event of stream)
-              if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') text += event.delta.text;
-            return;
-          }
-          case 'messages-stream': {
-            const message = await client.messages.stream(request).finalMessage();
-            for (const block of message.content) if (block.type === 'text') text += block.text;
-            return;
-          }
-          case 'early-break': {
-            const stream = await client.messages.create({ ...request, stream: true });
-            for await (const _event of stream) break;
-            return;
-          }
-        }
-      });
-      traceIds.set(call, traceId);
-      outcomes.set(call, { wire: anthropic.calls.slice(before), spans: [], text });
-    }
-    await pipeline.receiver.waitFor((spans) => {
-      const seen = new Set(spans.map((s) => s.spanId));
-      for (const id of pipeline.started.ids.keys()) if (!seen.has(id)) return false;
-      return true;
-    }, 10_000);
-    for (const call of CALLS) {
-      outcomes.get(call)!.spans = pipeline.receiver.spans.filter(
-        (s) => s.traceId === traceIds.get(call) && s.parentSpanId !== '',
-      );
-    }
   });
   after(async () => {
     await pipeline?.close();
@@ -108,7 +51,7 @@ describe('@anthropic-ai/sdk 1.12.0 (its own tracing), with the usage tap', () =>
       assert.equal(span.attributes[USAGE.input], input);
       assert.equal(span.attributes[USAGE.output], w.usage.outputTokens);
       assert.equal(span.attributes[USAGE.cacheRead] ?? 0, w.usage.cacheReadInputTokens);
-      assert.equal(span.attributes['gen_ai.usage.cache_creation.input_tokens'] ?? 0, w.usage.cacheCreationInputTokens);
+      assert.equal(span.attributes[USAGE.cacheCreation] ?? 0, w.usage.cacheCreationInputTokens);
       assert.equal(
         span.attributes['gen_ai.usage.cache_write.input_tokens'],
         undefined,

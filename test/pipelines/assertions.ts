@@ -14,6 +14,7 @@ export const USAGE = {
   input: 'gen_ai.usage.input_tokens',
   output: 'gen_ai.usage.output_tokens',
   cacheRead: 'gen_ai.usage.cache_read.input_tokens',
+  cacheCreation: 'gen_ai.usage.cache_creation.input_tokens',
   reasoning: 'gen_ai.usage.reasoning.output_tokens',
   source: 'genai_enrich.usage_source',
   missing: 'genai_enrich.usage_missing',

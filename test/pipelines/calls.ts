@@ -176,16 +176,20 @@ export async function runCalls(
     const { traceId } = await pipeline.inRootSpan(`test ${call}`, () => client.run(call));
     made.push({ call, traceId, wire: pipeline.mock.calls.slice(before) });
   }
-  const expected = pipeline.started.ids;
-  await pipeline.receiver.waitFor((spans) => {
-    const seen = new Set(spans.map((s) => s.spanId));
-    for (const id of expected.keys()) if (!seen.has(id)) return false;
-    return true;
-  }, timeoutMs);
+  await waitForEveryStartedSpan(pipeline, timeoutMs);
   const out = new Map<CallName, CallOutcome>();
   for (const m of made) {
     const spans = pipeline.receiver.spans.filter((s) => s.traceId === m.traceId && s.parentSpanId !== '');
     out.set(m.call, { ...m, spans });
   }
   return out;
+}
+
+/** Waits until every span the SDK started so far has reached the receiver (force-ended and held ones included). */
+export async function waitForEveryStartedSpan(pipeline: RealPipeline, timeoutMs: number): Promise<void> {
+  await pipeline.receiver.waitFor((spans) => {
+    const seen = new Set(spans.map((s) => s.spanId));
+    for (const id of pipeline.started.ids.keys()) if (!seen.has(id)) return false;
+    return true;
+  }, timeoutMs);
 }

@@ -39,7 +39,8 @@ function attributeValue(finiteOnly: boolean, exact = false): fc.Arbitrary<unknow
     fc.boolean(),
     fc.integer(),
     fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }).map((n) => Number(n)),
-    fc.double({ noNaN: finiteOnly, noDefaultInfinity: finiteOnly }),
+    // -0 is a value only the relay's encoders keep (the SDK writes int 0): only with `exact`.
+    fc.double({ noNaN: finiteOnly, noDefaultInfinity: finiteOnly }).map((d) => (!exact && Object.is(d, -0) ? 0 : d)),
     fc.uint8Array({ maxLength: 8 }),
     fc.constantFrom(undefined, null),
   ];
