@@ -34,8 +34,9 @@
  * `graceMillis` (its parent's key only), so that children arriving later still pass their usage up through it. A span that is not GenAI is not
  * remembered: its GenAI children arriving after it are counted below it no further.
  *
- * Bounded: at most `maxNodes` nodes (beyond it spans are not accounted, counted as `unaccounted`), each
- * expiring `waitMillis` after it was made; a span waiting for descendants leaves at its node's expiry, at
+ * Bounded: at most `maxNodes` nodes, `maxNodes` counted calls (for twins) and `maxNodes` remembered spans
+ * (beyond them spans are not accounted, counted as `unaccounted`), each expiring `waitMillis` after it was
+ * made (remembered spans: `graceMillis`); a span waiting for descendants leaves at its node's expiry, at
  * flush and at shutdown, decided with what arrived.
  */
 import {
@@ -286,7 +287,10 @@ export class UsageTree {
         node.own = ZERO;
         return;
       }
-      if (twin === undefined) this._calls.set(call, usage);
+      if (twin === undefined) {
+        if (this._calls.size < this._options.maxNodes) this._calls.set(call, usage);
+        else this.counts.unaccounted++;
+      }
     }
     node.own = usage;
   }
