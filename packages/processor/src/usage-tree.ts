@@ -10,6 +10,10 @@
  *       ─► it repeats them: its usage moves to genai_enrich.repeated_usage.*       [descendants]
  *   a span with usage, whose twin (same trace, same response id, same usage) was already counted
  *       ─► the same                                                               [twin]
+ *   a span with usage beside a sibling already counted (same parent, same usage, overlapping in time), one
+ *   of the two with a response id and the other without: two instrumentations of one call, one of which
+ *   writes no response id (OpenInference's Anthropic span beside the Anthropic SDK's own)
+ *       ─► the same                                                               [twin]
  *   otherwise ─► its usage counts, and its counted usage adds to its parent's
  * A span with a response id is a provider's answer, never a total over other calls: only the twin rule
  * applies to it (a model call whose tool runs a sub-agent is not its sub-agent's total).
@@ -101,6 +105,8 @@ export class UsageTree {
   private readonly _nodes: DeadlineMap<string, Node>;
   /** Counted usage by trace id + response id, for twins. */
   private readonly _calls: DeadlineMap<string, Totals>;
+  /** Counted calls by trace + parent + usage, for a twin without a response id. */
+  private readonly _siblings: DeadlineMap<string, CountedSibling>;
   /** Spans waiting for descendants in a later request (the relay), by key. */
   private readonly _grace: DeadlineMap<string, Node>;
   /** Relay only: GenAI spans without usage that left before any child arrived, by key: their parent's key. */
@@ -117,6 +123,7 @@ export class UsageTree {
     this._leave = leave;
     this._nodes = timer.map(options.waitMillis, (node: Node) => this._expire(node));
     this._calls = timer.map(options.waitMillis, () => {});
+    this._siblings = timer.map(options.waitMillis, () => {});
     this._left = timer.map(options.graceMillis, () => {});
     // Out of the map already. Children still pending keep it waiting, as any parent waits for its children.
     this._grace = timer.map(options.graceMillis, (node: Node) => {
@@ -292,7 +299,27 @@ export class UsageTree {
         else this.counts.unaccounted++;
       }
     }
+    if (this._siblingTwin(node, span, usage, answer)) {
+      setAsideRepeatedUsage(attributes, 'twin');
+      this.counts.repeatedTwins++;
+      node.own = ZERO;
+      return;
+    }
     node.own = usage;
+  }
+
+  /** A sibling with the same usage, overlapping in time, exactly one of the two with a response id (see the header). */
+  private _siblingTwin(node: Node, span: ReadableSpanLike, usage: Totals, answer: boolean): boolean {
+    if (node.parentKey === undefined || !positive(usage)) return false;
+    const key = `${node.parentKey}/${usage.input}/${usage.output}`;
+    const start = millis(span.startTime);
+    const end = millis(span.endTime);
+    const sibling = this._siblings.get(key);
+    if (sibling === undefined) {
+      if (this._siblings.size < this._options.maxNodes) this._siblings.set(key, { answer, start, end });
+      return false;
+    }
+    return sibling.answer !== answer && sibling.start < end && start < sibling.end;
   }
 
   private _complete(node: Node): void {
@@ -349,6 +376,17 @@ export class UsageTree {
     }
     this._addToParent(node);
   }
+}
+
+interface CountedSibling {
+  /** It had a response id. */
+  answer: boolean;
+  start: number;
+  end: number;
+}
+
+function millis(time: readonly [number, number]): number {
+  return time[0] * 1000 + time[1] / 1e6;
 }
 
 function totals(usage: UsageCounts): Totals {

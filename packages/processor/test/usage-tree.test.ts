@@ -180,6 +180,36 @@ describe('counting usage once per trace', () => {
     assert.equal(sum(p, IN), 42);
   });
 
+  it('twins without a shared response id: siblings with the same usage, overlapping in time, one with a response id and one without', () => {
+    const p = pipeline();
+    const root = start(p, 'request', {});
+    const sdk = start(p, 'anthropic.messages.create', chat(undefined, 'msg_1'), root);
+    const oi = start(p, 'Anthropic Messages', chat(undefined), root);
+    sdk.setAttributes({ [IN]: 42, [OUT]: 17 });
+    oi.setAttributes({ [IN]: 42, [OUT]: 17 });
+    sdk.end();
+    oi.end();
+    // Two calls: both with a response id, and one that ends before the next starts.
+    const a = start(p, 'chat', chat([42, 17], 'msg_2'), root);
+    const b = start(p, 'chat', chat([42, 17], 'msg_3'), root);
+    a.end();
+    b.end();
+    // After the SDK's span ended: the same usage, no response id, but not at the same time.
+    const later = sdk as unknown as { endTime: [number, number] };
+    const after: [number, number] = [later.endTime[0] + 1, later.endTime[1]];
+    const c = p.tracer.startSpan(
+      'chat',
+      { attributes: chat([42, 17]), startTime: after },
+      trace.setSpan(ROOT_CONTEXT, root),
+    );
+    c.end([after[0] + 1, after[1]]);
+    root.end();
+    assert.equal(forwarded(p, oi).attributes['genai_enrich.usage_repeats'], 'twin');
+    assert.equal(sum(p, IN), 42 * 4, 'sdk, a, b and c each count once');
+    assert.equal(p.processor.stats().usageRepeated, 1);
+    assertBalanced(p);
+  });
+
   it('a span that is not GenAI between an agent and its calls does not break the chain', () => {
     const p = pipeline();
     const a = start(p, 'invoke_agent', agent());
