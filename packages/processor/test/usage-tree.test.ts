@@ -438,6 +438,16 @@ function closed(o: Opened, order: readonly number[]): Closed {
   };
 }
 
+/** Relay: a possible total (here every agent) waits holdMillis for descendants that could come later; then the bill. */
+function assertBillOnceWaited(p: Pipeline, bill: [number, number]): void {
+  assertBalanced(p);
+  p.clock.advance(60_000);
+  assert.equal(p.processor.stats().awaitingDescendants, 0);
+  assert.equal(sum(p, IN), bill[0]);
+  assert.equal(sum(p, OUT), bill[1]);
+  assertBalanced(p);
+}
+
 describe('counting usage once (property)', () => {
   it('in process, over random trees and end orders: the trace sums to the bill, every span leaves once', () => {
     fc.assert(
@@ -474,13 +484,7 @@ describe('counting usage once (property)', () => {
         const ended = source.exporter.getFinishedSpans();
         for (let i = 0; i < ended.length; i += cut + 1)
           for (const s of ended.slice(i, i + cut + 1)) p.processor.onEnd(s);
-        assertBalanced(p);
-        // A possible total (here every agent) waits holdMillis for descendants that could come later.
-        p.clock.advance(60_000);
-        assert.equal(p.processor.stats().awaitingDescendants, 0);
-        assert.equal(sum(p, IN), bill[0]);
-        assert.equal(sum(p, OUT), bill[1]);
-        assertBalanced(p);
+        assertBillOnceWaited(p, bill);
       }),
       { numRuns: Number(process.env['FC_TREE_RUNS'] ?? 300) },
     );
@@ -511,12 +515,7 @@ describe('counting usage once (property)', () => {
           const keyed = requests.map((r, i) => ({ r, k: shuffle[i % Math.max(1, shuffle.length)] ?? i }));
           keyed.sort((a, b) => a.k - b.k);
           for (const { r } of keyed) for (const s of r) p.processor.onEnd(s);
-          assertBalanced(p);
-          p.clock.advance(60_000);
-          assert.equal(p.processor.stats().awaitingDescendants, 0);
-          assert.equal(sum(p, IN), bill[0]);
-          assert.equal(sum(p, OUT), bill[1]);
-          assertBalanced(p);
+          assertBillOnceWaited(p, bill);
         },
       ),
       { numRuns: Number(process.env['FC_TREE_RUNS'] ?? 300) },
