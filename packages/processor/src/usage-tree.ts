@@ -43,14 +43,15 @@
  * made (remembered spans: `graceMillis`); a span waiting for descendants leaves at its node's expiry, at
  * flush and at shutdown, decided with what arrived.
  */
+import type { Attributes } from '@opentelemetry/api';
 import {
   ATTR_GEN_AI_OPERATION_NAME,
   ATTR_GEN_AI_RESPONSE_ID,
+  ATTR_GEN_AI_USAGE_INPUT_TOKENS,
+  ATTR_GEN_AI_USAGE_OUTPUT_TOKENS,
   hasUsage,
-  readUsage,
   setAsideRepeatedUsage,
 } from '@genai-enrich/normalizer';
-import type { UsageCounts } from '@genai-enrich/normalizer';
 import type { DeadlineMap, ExpiryTimer } from './deadlines.js';
 import { spanKey } from './held-spans.js';
 import { parentKeyOf } from './sdk-compat.js';
@@ -151,8 +152,11 @@ export class UsageTree {
   started(span: ReadableSpanLike): void {
     if (!this._options.countOnce) return;
     this._seenStarts = true;
+    // A root needs a node only once a child starts below it (the child's join makes it).
+    const parentKey = parentKeyOf(span);
+    if (parentKey === undefined) return;
     const node = this._node(spanKey(span));
-    if (node !== undefined && !node.joined) this._join(node, parentKeyOf(span));
+    if (node !== undefined && !node.joined) this._join(node, parentKey);
   }
 
   /**
@@ -168,6 +172,12 @@ export class UsageTree {
     if (node === undefined) {
       if (!withUsage) {
         if (!this._seenStarts) this._remember(key, parentKeyOf(span));
+        return false;
+      }
+      // In process, a root with no node had no child: only a twin can repeat it.
+      if (this._seenStarts && parentKeyOf(span) === undefined) {
+        const attributes = span.attributes;
+        this._isTwin(span, usageOf(attributes), isAnswer(attributes), undefined);
         return false;
       }
       node = this._node(key);
@@ -215,7 +225,7 @@ export class UsageTree {
     const operation = attributes[ATTR_GEN_AI_OPERATION_NAME];
     const hinted =
       operation === undefined ? typeof attributes[ATTR_AI_OPERATION_ID] === 'string' : TOTAL_OPERATIONS.has(operation);
-    return hinted && !repeats(totals(readUsage(attributes)), node);
+    return hinted && !repeats(usageOf(attributes), node);
   }
 
   private _node(key: string): Node | undefined {
@@ -275,9 +285,8 @@ export class UsageTree {
   /** Counted or set aside: see the header. */
   private _decide(node: Node, span: ReadableSpanLike): void {
     const attributes = span.attributes;
-    const usage = totals(readUsage(attributes));
-    const responseId = attributes[ATTR_GEN_AI_RESPONSE_ID];
-    const answer = typeof responseId === 'string' && responseId.length > 0;
+    const usage = usageOf(attributes);
+    const answer = isAnswer(attributes);
     if (!answer && repeats(usage, node)) {
       setAsideRepeatedUsage(attributes, 'descendants');
       this.counts.repeatedDescendants++;
@@ -285,33 +294,31 @@ export class UsageTree {
       node.aggregate = true;
       return;
     }
+    node.own = this._isTwin(span, usage, answer, node.parentKey) ? ZERO : usage;
+  }
+
+  /** A second span of a call already counted (see the header): its usage is set aside. */
+  private _isTwin(span: ReadableSpanLike, usage: Totals, answer: boolean, parentKey: string | undefined): boolean {
+    const attributes = span.attributes;
+    let twin = false;
     if (answer) {
-      const call = span.spanContext().traceId + '/' + responseId;
-      const twin = this._calls.get(call);
-      if (twin !== undefined && same(usage, twin)) {
-        setAsideRepeatedUsage(attributes, 'twin');
-        this.counts.repeatedTwins++;
-        node.own = ZERO;
-        return;
-      }
-      if (twin === undefined) {
-        if (this._calls.size < this._options.maxNodes) this._calls.set(call, usage);
-        else this.counts.unaccounted++;
-      }
+      const call = span.spanContext().traceId + '/' + (attributes[ATTR_GEN_AI_RESPONSE_ID] as string);
+      const counted = this._calls.get(call);
+      if (counted !== undefined) twin = same(usage, counted);
+      else if (this._calls.size < this._options.maxNodes) this._calls.set(call, usage);
+      else this.counts.unaccounted++;
     }
-    if (this._siblingTwin(node, span, usage, answer)) {
-      setAsideRepeatedUsage(attributes, 'twin');
-      this.counts.repeatedTwins++;
-      node.own = ZERO;
-      return;
-    }
-    node.own = usage;
+    if (!twin && parentKey !== undefined) twin = this._siblingTwin(parentKey, span, usage, answer);
+    if (!twin) return false;
+    setAsideRepeatedUsage(attributes, 'twin');
+    this.counts.repeatedTwins++;
+    return true;
   }
 
   /** A sibling with the same usage, overlapping in time, exactly one of the two with a response id (see the header). */
-  private _siblingTwin(node: Node, span: ReadableSpanLike, usage: Totals, answer: boolean): boolean {
-    if (node.parentKey === undefined || !positive(usage)) return false;
-    const key = `${node.parentKey}/${usage.input}/${usage.output}`;
+  private _siblingTwin(parentKey: string, span: ReadableSpanLike, usage: Totals, answer: boolean): boolean {
+    if (!positive(usage)) return false;
+    const key = `${parentKey}/${usage.input}/${usage.output}`;
     const start = millis(span.startTime);
     const end = millis(span.endTime);
     const sibling = this._siblings.get(key);
@@ -346,7 +353,7 @@ export class UsageTree {
     if (parent.ended && parent.pending === 0) {
       if (parent.waiting === undefined) this._complete(parent);
       // A span in grace waits on until what is below explains its usage, or its deadline.
-      else if (!parent.grace || repeats(totals(readUsage(parent.waiting.attributes)), parent)) this._release(parent);
+      else if (!parent.grace || repeats(usageOf(parent.waiting.attributes), parent)) this._release(parent);
     }
   }
 
@@ -389,8 +396,17 @@ function millis(time: readonly [number, number]): number {
   return time[0] * 1000 + time[1] / 1e6;
 }
 
-function totals(usage: UsageCounts): Totals {
-  return { input: usage.inputTokens ?? 0, output: usage.outputTokens ?? 0 };
+/** The counts the rule compares, as the normalizer leaves them (numbers). */
+function usageOf(attributes: Attributes): Totals {
+  const input = attributes[ATTR_GEN_AI_USAGE_INPUT_TOKENS];
+  const output = attributes[ATTR_GEN_AI_USAGE_OUTPUT_TOKENS];
+  return { input: typeof input === 'number' ? input : 0, output: typeof output === 'number' ? output : 0 };
+}
+
+/** It has a response id: a provider's answer. */
+function isAnswer(attributes: Attributes): boolean {
+  const responseId = attributes[ATTR_GEN_AI_RESPONSE_ID];
+  return typeof responseId === 'string' && responseId.length > 0;
 }
 
 /** The span's usage is the total of what its descendants counted: all of it, or all outside nested aggregates. */
