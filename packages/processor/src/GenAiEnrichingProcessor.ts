@@ -224,6 +224,29 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
   }
 
   /**
+   * Whether `span`, ended and handed to `onEnd` now, would complete a span held for late usage: it carries
+   * usage with a held span's response id (in its attributes or its events), or it is Logfire's stream
+   * record for a held request. A relay admits such a span even when its queue is full, because it empties
+   * the hold. Reads the span and changes nothing; never throws (false on bad input).
+   */
+  completesHeldSpan(span: ReadableSpanLike): boolean {
+    try {
+      if (this._held.size === 0 || this._shutdownPromise !== undefined || !this._spans.isGenAi(span)) return false;
+      const attributes = this._spans.normalizeAttributes(span.attributes);
+      const responseId = responseIdOf(attributes);
+      if (responseId !== undefined && hasUsage(attributes) && this._held.byResponseId(responseId) !== undefined) {
+        return true;
+      }
+      for (const event of eventUsage(span)) if (this._held.byResponseId(event.responseId) !== undefined) return true;
+      if (!isLogfireStreamRecord(attributes)) return false;
+      const normalized = Object.create(span, { attributes: { value: attributes } }) as ReadableSpanLike;
+      return this._logfire.findRequest(normalized) !== undefined;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
    * Usage the HTTP usage tap read in a provider response (see `usageTapFetch`; registered as this
    * processor's tap sink in the constructor). Completes the
    * held span it belongs to (by response id, then by the span that was active when the request was made),

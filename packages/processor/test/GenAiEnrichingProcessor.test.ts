@@ -8,6 +8,7 @@ import { GenAiEnrichingProcessor } from '../src/index.js';
 import { RecordingProcessor, exporterPipeline, pipeline } from './helpers/pipeline.js';
 import type { Pipeline } from './helpers/pipeline.js';
 import { FakeClock, settle } from './helpers/fake-clock.js';
+import { endedSpan, spanSource, startSpan } from './helpers/sdk-spans.js';
 
 const CHAT_STREAM: Attributes = {
   'gen_ai.provider.name': 'openai',
@@ -252,6 +253,39 @@ describe('GenAiEnrichingProcessor', () => {
       assert.equal(total, 812, 'usage is counted once per call');
       assert.equal(p.processor.stats().carriers, 1);
       assertInvariants(p);
+    });
+
+    it('completesHeldSpan tells a relay which spans would complete a held span, and changes nothing', () => {
+      const p = pipeline();
+      const source = spanSource();
+      const carrierAttributes = {
+        'gen_ai.system': 'openai', // a legacy key: judged as the processor would, after normalizing
+        'gen_ai.operation.name': 'chat',
+        'gen_ai.response.id': 'chatcmpl-C1',
+        'gen_ai.usage.prompt_tokens': 30,
+        'gen_ai.usage.completion_tokens': 4,
+      };
+      const carrier = endedSpan(source, 'litellm_request', carrierAttributes);
+      assert.equal(p.processor.completesHeldSpan(carrier), false, 'nothing is held yet');
+      endSpan(p, 'chat gpt-4o', { ...CHAT_STREAM, 'gen_ai.response.id': 'chatcmpl-C1' });
+      assert.equal(p.processor.completesHeldSpan(carrier), true);
+      assert.deepEqual(carrier.attributes, carrierAttributes, 'the span was only read');
+      const noUsage = endedSpan(source, 'litellm_request', { ...CHAT_STREAM, 'gen_ai.response.id': 'chatcmpl-C1' });
+      assert.equal(p.processor.completesHeldSpan(noUsage), false, 'an id without usage completes nothing');
+      const otherId = endedSpan(source, 'x', { ...carrierAttributes, 'gen_ai.response.id': 'chatcmpl-C2' });
+      assert.equal(p.processor.completesHeldSpan(otherId), false);
+      const viaEvent = startSpan(source, 'stream consumer', { 'gen_ai.operation.name': 'invoke_agent' });
+      viaEvent.addEvent('gen_ai.client.inference.operation.details', {
+        'gen_ai.operation.name': 'chat',
+        'gen_ai.response.id': 'chatcmpl-C1',
+        'gen_ai.usage.input_tokens': 30,
+        'gen_ai.usage.output_tokens': 4,
+      });
+      viaEvent.end();
+      assert.equal(p.processor.completesHeldSpan(viaEvent), true, 'usage in an event counts');
+      assert.equal(p.processor.completesHeldSpan({} as ReadableSpan), false, 'bad input: false, no throw');
+      assert.equal(p.processor.stats().held, 1);
+      assert.equal(p.processor.stats().errors, 0);
     });
 
     it('(a) a span event with the response id and usage completes the held span', () => {

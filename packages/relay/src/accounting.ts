@@ -30,9 +30,9 @@ export class ByteBudget {
     this.limit = limit;
   }
 
-  /** Takes `bytes` when they fit under the limit; false (and nothing taken) when they do not. */
-  tryTake(bytes: number): boolean {
-    if (this.used + bytes > this.limit) return false;
+  /** Takes `bytes` when they fit under the limit (plus `over`); false (and nothing taken) when they do not. */
+  tryTake(bytes: number, over = 0): boolean {
+    if (this.used + bytes > this.limit + over) return false;
     this.used += bytes;
     if (this.used > this.peak) this.peak = this.used;
     return true;
@@ -58,9 +58,9 @@ export class SpanLedger {
     this.bytes = new ByteBudget(maxBytes);
   }
 
-  /** Reserves room for a request's spans; false when their bytes do not fit now. */
-  reserve(spans: number, bytes: number): boolean {
-    if (!this.bytes.tryTake(bytes)) return false;
+  /** Reserves room for a request's spans; false when their bytes do not fit now (beyond `overBytes` past the limit). */
+  reserve(spans: number, bytes: number, overBytes = 0): boolean {
+    if (!this.bytes.tryTake(bytes, overBytes)) return false;
     this.reservedSpans += spans;
     return true;
   }

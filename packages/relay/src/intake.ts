@@ -7,6 +7,8 @@
  *     ─ room for all of them now? ─► reserved ─► slices of SLICE_SPANS: processor.onEnd each, setImmediate between
  *     ─ more than the queue could ever hold? ─► slice by slice, each reserved when room frees up (an export
  *       finishes), waiting up to `waitMillis` in all; what finds no room by then is rejected (partial success)
+ *     ─ a span in it carries late usage for a held span (processor.completesHeldSpan)? ─► the whole request
+ *       is reserved in the carriers' overdraft (CARRIER_OVERDRAFT past both limits) and handed over as above
  *     ─ otherwise ─► refused: 503, retry later (nothing was taken)
  *   the relay starts shutting down between slices ─► the rest is refused: 503 (the client's retry sends
  *     again the spans already taken: at-least-once)
@@ -15,7 +17,12 @@
  * (count-once) + spans reserved by requests being handed over ≤ maxQueueSize, and the ledger's bytes (every
  * span accepted and not yet exported) ≤ maxQueueBytes. Held and waiting spans count because each enters the
  * queue when it is released. So nothing handed over is ever dropped by a full queue, and the memory of
- * accepted spans stays under maxQueueBytes.
+ * accepted spans stays under maxQueueBytes, or under maxQueueBytes × (1 + CARRIER_OVERDRAFT) while carriers are
+ * let in past a full queue.
+ *
+ * Why carriers get an overdraft: a carrier completes a held span, which then leaves with its usage; refusing
+ * it leaves the held span to expire without usage. The whole request is let in, not only its carriers,
+ * because a client retries a refused request whole: half of it admitted would arrive twice.
  */
 import { TraceFlags } from '@opentelemetry/api';
 import type { SpanContext } from '@opentelemetry/api';
@@ -30,6 +37,17 @@ import type { RelaySpan } from './otlp/index.js';
  * on one core, so `/health` and small requests are answered within that while a large request goes in.
  */
 export const SLICE_SPANS = 512;
+
+/**
+ * How far past a full export queue a request that carries late usage for a held span may go: this fraction
+ * of `maxQueueSize` in count and of `maxQueueBytes` in bytes (8 MiB with the defaults).
+ */
+export const CARRIER_OVERDRAFT = 1 / 8;
+
+/** A queue limit (spans or bytes) with the carriers' overdraft on top. */
+export function withCarrierOverdraft(limit: number): number {
+  return limit + Math.floor(limit * CARRIER_OVERDRAFT);
+}
 
 /** Resolves waiters when room may have freed up (an export finished). */
 export class RoomSignal {
@@ -73,6 +91,8 @@ export interface IntakeOptions {
 }
 
 export class SpanIntake {
+  /** Requests let in past a full queue because they carry late usage for a held span. */
+  carrierOverdrafts = 0;
   private readonly _processor: GenAiEnrichingProcessor;
   private readonly _ledger: SpanLedger;
   private readonly _room: RoomSignal;
@@ -94,6 +114,10 @@ export class SpanIntake {
       return this._handAll(order);
     }
     if (order.length <= maxQueueSize && order.totalBytes <= maxQueueBytes) {
+      if (this._completesHeldSpan(spans) && this._reserveOverdraft(order)) {
+        this.carrierOverdrafts++;
+        return this._handAll(order);
+      }
       return {
         refused: true,
         message:
@@ -170,6 +194,23 @@ export class SpanIntake {
     const handed = sampled(span);
     this._ledger.handed(handed, bytes);
     this._processor.onEnd(handed);
+  }
+
+  /** Whether a span of the request would complete a held span (checked only when the queue is full). */
+  private _completesHeldSpan(spans: readonly RelaySpan[]): boolean {
+    if (this._processor.stats().held === 0) return false;
+    for (const span of spans) if (this._processor.completesHeldSpan(span)) return true;
+    return false;
+  }
+
+  /** Reserves the request in the carriers' overdraft: see CARRIER_OVERDRAFT. */
+  private _reserveOverdraft(order: EndOrder): boolean {
+    const { maxQueueSize, maxQueueBytes } = this._options;
+    const overSpans = withCarrierOverdraft(maxQueueSize) - maxQueueSize;
+    const overBytes = withCarrierOverdraft(maxQueueBytes) - maxQueueBytes;
+    return (
+      this._countRoom() + overSpans >= order.length && this._ledger.reserve(order.length, order.totalBytes, overBytes)
+    );
   }
 
   /** Spans the queue can still take: see the header. */

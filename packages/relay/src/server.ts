@@ -9,7 +9,8 @@
  *       never idle for idleTimeoutMillis (408); a refused body is read and discarded, then answered
  *     ─ decodeTraceRequest (400), a large protobuf body DECODE_SLICE_SPANS at a time (split-request.ts)
  *     ─ closing? (503)
- *     ─ intake (intake.ts): room in the export queue, count and bytes, held spans included? (503)
+ *     ─ intake (intake.ts): room in the export queue, count and bytes, held spans included? (503; a request
+ *       that carries late usage for a held span goes in past it, within CARRIER_OVERDRAFT)
  *       ─ processor.onEnd(span) in end order, SLICE_SPANS at a time ─► 200, partial success if any rejected
  *   processor ─ held for late usage (maxHeldSpans, maxHeldBytes: the oldest evicted), joined, normalized
  *     ─► batched ─► CountingExporter (accounting.ts: frees the spans' bytes) ─► OTLP exporter or stdout
@@ -33,7 +34,7 @@ import { readBody } from './body-reader.js';
 import type { BodyLimits, BodyResult, Refusal } from './body-reader.js';
 import { DEFAULT_RETRY_AFTER_SECONDS, TRACES_PATH, listenAddress, resolveRelayConfig } from './config.js';
 import type { RelayConfig, RelayOptions, RelayOutput } from './config.js';
-import { RoomSignal, SpanIntake } from './intake.js';
+import { RoomSignal, SpanIntake, withCarrierOverdraft } from './intake.js';
 import { DECODE_SLICE_SPANS, decodeInSlices } from './split-request.js';
 import { OtlpDecodeError, decodeTraceRequest, encodeTraceResponse } from './otlp/index.js';
 import type { DecodeResult, OtlpFormat } from './otlp/index.js';
@@ -71,6 +72,11 @@ export interface RelayCounters {
   throttled: number;
   /** Answers by HTTP status code. */
   responses: Record<string, number>;
+  /**
+   * Requests let in past a full export queue because a span in them carries late usage for a held span
+   * (at most CARRIER_OVERDRAFT past the queue's limits; see intake.ts).
+   */
+  carrierOverdrafts: number;
   /** Spans waiting in the export queue now (a gauge). */
   queued: number;
   /** Estimated bytes of spans accepted and not yet exported, held spans included (a gauge, ≤ maxQueueBytes). */
@@ -137,7 +143,8 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     maxHeldSpans: config.maxHeldSpans,
     maxHeldBytes: config.maxHeldBytes,
     maxOpenMillis: config.maxOpenMillis,
-    maxQueueSize: config.maxQueueSize,
+    // The intake keeps the queue within maxQueueSize, or within the carriers' overdraft past it.
+    maxQueueSize: withCarrierOverdraft(config.maxQueueSize),
     maxExportBatchSize: config.maxExportBatchSize,
     scheduledDelayMillis: config.scheduledDelayMillis,
     countUsageOnce: config.countUsageOnce,
@@ -171,6 +178,7 @@ type Counters = Omit<
   | 'inflightBytes'
   | 'inflightBytesPeak'
   | 'connections'
+  | 'carrierOverdrafts'
 >;
 
 class RelayServer implements Relay {
@@ -295,6 +303,7 @@ class RelayServer implements Relay {
         connections: this._connections,
         exportedSpans: this._exporter.handed,
         failedSpans: this._exporter.failed,
+        carrierOverdrafts: this._intake.carrierOverdrafts,
       },
     };
   }
@@ -421,9 +430,14 @@ class RelayServer implements Relay {
     if (this._closing) return { status: 503, message: 'the relay is shutting down' };
     const stats = this.processor.stats();
     const queued = this._queued(stats);
+    // While spans are held the body may carry their late usage, which goes in past a full queue (intake.ts):
+    // read it unless even the carriers' overdraft is spent.
+    const { maxQueueSize, maxQueueBytes } = this.config;
+    const carriers = stats.held > 0;
     if (
-      queued + stats.held + stats.awaitingDescendants + this._ledger.reservedSpans >= this.config.maxQueueSize ||
-      this._ledger.bytes.used >= this.config.maxQueueBytes
+      queued + stats.held + stats.awaitingDescendants + this._ledger.reservedSpans >=
+        (carriers ? withCarrierOverdraft(maxQueueSize) : maxQueueSize) ||
+      this._ledger.bytes.used >= (carriers ? withCarrierOverdraft(maxQueueBytes) : maxQueueBytes)
     ) {
       return {
         status: 503,

@@ -421,6 +421,58 @@ describe('relay server', () => {
       assert.equal(s.relay.throttled, 2);
       assert.equal(s.relay.spansRejected, 0);
     });
+    it('a request carrying late usage for a held span goes in past a full queue, within the overdraft; others get 503', async () => {
+      const receiver = await protoReceiver();
+      receiver.stall();
+      const relay = await relayTo(receiver.url, {
+        maxQueueSize: 16,
+        maxHeldSpans: 4,
+        maxExportBatchSize: 2,
+        scheduledDelayMillis: 0,
+      });
+      assert.equal((await postJson(relay, request1([heldSpanJson(spanId(1), 'resp-1')]))).status, 200);
+      assert.equal(relay.stats().processor.held, 1);
+      let n = 1;
+      let refusedPlain = 0;
+      for (let i = 0; i < 40 && refusedPlain === 0; i++) {
+        if ((await postJson(relay, request1([plainSpanJson(spanId(++n))]))).status === 503) refusedPlain = n;
+      }
+      assert.ok(refusedPlain > 0, 'the queue filled up');
+      const plainAccepted = n - 2; // spans 2..n-1
+      // Late usage for a span that is not held: refused like anything else.
+      const stray = await postJson(relay, request1([carrierSpanJson(spanId(++n), 'resp-9', 5, 5)]));
+      assert.equal(stray.status, 503);
+      // A carrier with more spans than the overdraft (16 / 8 = 2) holds: refused whole, nothing taken.
+      const big = request1([
+        carrierSpanJson(spanId(++n), 'resp-1', 21, 4),
+        plainSpanJson(spanId(++n)),
+        plainSpanJson(spanId(++n)),
+      ]);
+      assert.equal((await postJson(relay, big)).status, 503);
+      assert.equal(relay.stats().processor.held, 1, 'the refused carrier joined nothing');
+      // The carrier alone, with one more span: let in past the full queue.
+      const carrier = carrierSpanJson(spanId(++n), 'resp-1', 21, 4);
+      const companion = plainSpanJson(spanId(++n));
+      assert.equal((await postJson(relay, request1([carrier, companion]))).status, 200);
+      let s = relay.stats();
+      assert.equal(s.relay.carrierOverdrafts, 1);
+      assert.equal(s.processor.held, 0, 'the hold is empty');
+      assert.equal(s.processor.joined, 1);
+
+      receiver.release();
+      await relay.processor.forceFlush();
+      const expected = 1 + plainAccepted + 2;
+      await receiver.waitFor(expected);
+      const out = byId(receiver.spans, (span) => span.spanContext().spanId);
+      assert.equal(out.size, expected, 'every accepted span arrived exactly once');
+      assert.equal(receiver.spans.length, expected);
+      const joined = out.get(spanId(1))!;
+      assert.equal(joined.attributes[ATTR_HOLD_OUTCOME], 'joined');
+      assert.equal(joined.attributes['gen_ai.usage.input_tokens'], 21);
+      s = relay.stats();
+      assert.equal(s.processor.queueDropped, 0);
+      assert.ok(s.relay.queueBytesPeak <= relay.config.maxQueueBytes * 1.125);
+    });
   });
 
   describe('partial success, health and stats', () => {
