@@ -1,6 +1,6 @@
 /*
  * How long the relay's event loop stalls while it takes one large request: /health is asked again and again
- * (one request at a time, on a kept-alive connection) while a 200 000-span protobuf request goes in; the
+ * (one request at a time, on a kept-alive connection) while a 200 000-span protobuf (or JSON) request goes in; the
  * longest /health answer is the stall. The relay runs in a child process pinned to one core (taskset, when
  * the machine has it and more than one core), with room for the whole request (queue, body and in-flight
  * limits raised), so the measure is the handling, not back-pressure.
@@ -9,12 +9,13 @@
  *                 large POST ─────┴─► relay ──┘
  *
  * Options the relay under test does not know (an older version, for a before/after) are left out.
- * Run: `npm run bench:relay-stall`. RELAY_STALL_SPANS (200000) and RELAY_STALL_ROUNDS (3) change the size.
+ * Run: `npm run bench:relay-stall` (protobuf), `npm run bench:relay-stall-json` (the same spans as OTLP/JSON).
+ * RELAY_STALL_SPANS (200000) and RELAY_STALL_ROUNDS (3) change the size, RELAY_STALL_FORMAT (protobuf) the body.
  */
 import { Agent, request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
-import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { machineLine } from './harness.js';
@@ -22,6 +23,7 @@ import { startChild, startSink, stopChild } from './relay-children.js';
 
 const SPANS = Number(process.env['RELAY_STALL_SPANS'] ?? 200_000);
 const ROUNDS = Number(process.env['RELAY_STALL_ROUNDS'] ?? 3);
+const JSON_BODY = process.env['RELAY_STALL_FORMAT'] === 'json';
 const self = fileURLToPath(import.meta.url);
 
 if (process.argv[2] === '--serve-relay') {
@@ -75,7 +77,8 @@ function largeRequest(): Uint8Array {
       )
       .end();
   }
-  return ProtobufTraceSerializer.serializeRequest(exporter.getFinishedSpans())!;
+  const spans = exporter.getFinishedSpans();
+  return JSON_BODY ? JsonTraceSerializer.serializeRequest(spans)! : ProtobufTraceSerializer.serializeRequest(spans)!;
 }
 
 /** One GET /health; resolves with its latency in ms. */
@@ -95,7 +98,7 @@ async function post(port: number, body: Uint8Array): Promise<{ status: number; m
   const start = process.hrtime.bigint();
   const res = await fetch(`http://127.0.0.1:${port}/v1/traces`, {
     method: 'POST',
-    headers: { 'content-type': 'application/x-protobuf' },
+    headers: { 'content-type': JSON_BODY ? 'application/json' : 'application/x-protobuf' },
     body,
   });
   await res.arrayBuffer();
@@ -132,7 +135,7 @@ async function round(body: Uint8Array): Promise<{ stall: number; idle: number; a
 async function main(): Promise<void> {
   const body = largeRequest();
   console.log(
-    `relay stall: /health while one ${SPANS}-span protobuf request (${(body.length / 1024 / 1024).toFixed(1)} MiB) ` +
+    `relay stall: /health while one ${SPANS}-span ${JSON_BODY ? 'JSON' : 'protobuf'} request (${(body.length / 1024 / 1024).toFixed(1)} MiB) ` +
       `goes in, ${ROUNDS} rounds`,
   );
   console.log(machineLine());

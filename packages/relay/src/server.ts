@@ -7,7 +7,7 @@
  *   POST /v1/traces ─ content type? (415) ─ encoding? (415) ─ shutting down? (503) ─ export queue full? (503)
  *     ─ body (body-reader.ts): ≤ maxBodyBytes raw and inflated (413), room in maxInflightBytes (429),
  *       never idle for idleTimeoutMillis (408); a refused body is read and discarded, then answered
- *     ─ decodeTraceRequest (400), a large protobuf body DECODE_SLICE_SPANS at a time (split-request.ts)
+ *     ─ decodeTraceRequest (400), a large body DECODE_SLICE_SPANS at a time (split-request.ts, split-json.ts)
  *     ─ closing? (503)
  *     ─ intake (intake.ts): room in the export queue, count and bytes, held spans included? (503; a request
  *       that carries late usage for a held span goes in past it, within CARRIER_OVERDRAFT)
@@ -35,8 +35,8 @@ import type { BodyLimits, BodyResult, Refusal } from './body-reader.js';
 import { DEFAULT_RETRY_AFTER_SECONDS, TRACES_PATH, listenAddress, resolveRelayConfig } from './config.js';
 import type { RelayConfig, RelayOptions, RelayOutput } from './config.js';
 import { RoomSignal, SpanIntake, withCarrierOverdraft } from './intake.js';
-import { DECODE_SLICE_SPANS, decodeInSlices } from './split-request.js';
-import { OtlpDecodeError, decodeTraceRequest, encodeTraceResponse } from './otlp/index.js';
+import { DECODE_SLICE_SPANS, SPLIT_MIN_BYTES, decodeInSlices } from './split-request.js';
+import { OtlpDecodeError, encodeTraceResponse } from './otlp/index.js';
 import type { DecodeResult, OtlpFormat } from './otlp/index.js';
 import { RPC_CODE, encodeRpcStatusJson, encodeRpcStatusProtobuf } from './rpc-status.js';
 import { ExactOtlpTraceExporter } from './otlp-exporter.js';
@@ -384,10 +384,7 @@ class RelayServer implements Relay {
     }
     let decoded: DecodeResult;
     try {
-      decoded =
-        format === 'protobuf'
-          ? await decodeInSlices(read.body, DECODE_SLICE_SPANS)
-          : decodeTraceRequest(read.body, format);
+      decoded = await decodeInSlices(read.body, DECODE_SLICE_SPANS, SPLIT_MIN_BYTES, format);
     } catch (error) {
       if (error instanceof OtlpDecodeError) return this._status(res, format, 400, error.message);
       throw error;

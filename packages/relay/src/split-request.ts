@@ -17,11 +17,12 @@
  *
  * Whatever does not frame cleanly at these three levels (a truncated length, a group, a ResourceSpans or
  * ScopeSpans or span that is not length-delimited) is not cut: the whole body is decoded at once, which
- * reports exactly where it broke. A piece that fails to decode does the same. JSON bodies are parsed at once
- * (JSON.parse has no incremental form); large batches are better sent as protobuf.
+ * reports exactly where it broke. A piece that fails to decode does the same. JSON bodies are cut the same
+ * way by split-json.ts, into pieces this file's driver decodes and joins.
  */
 import { OtlpDecodeError, decodeTraceRequest } from './otlp/index.js';
-import type { DecodeResult, RelaySpan } from './otlp/index.js';
+import type { DecodeResult, OtlpFormat, RelaySpan } from './otlp/index.js';
+import { jsonPieces } from './split-json.js';
 
 /**
  * Spans decoded between two turns of the event loop: about 10 ms of decoding at 5 µs a span, a little
@@ -35,17 +36,22 @@ type Resource = RelaySpan['resource'];
 type Scope = RelaySpan['instrumentationScope'];
 
 /** A ScopeSpans cut into pieces: its spans so far, and the scope object they end up sharing. */
-interface Cut {
+export interface Cut {
   spans: RelaySpan[];
   scope: Scope | undefined;
 }
 
+/** The resource object that the spans of one ResourceSpans share: the first piece's. */
+export interface SharedResource {
+  object: Resource | undefined;
+}
+
 /** A request to decode: within one ResourceSpans; part of a cut ScopeSpans, or whole ScopeSpans. */
-interface Piece {
-  /** Its bytes, made when it is decoded (so that copying them is spread over the turns too). */
-  body(): Uint8Array;
+export interface Piece {
+  /** Decodes it; its bytes or text are made only now (so that copying them is spread over the turns too). */
+  decode(): DecodeResult;
   spans: number;
-  resource: { object: Resource | undefined };
+  resource: SharedResource;
   cut: Cut | undefined;
   /** The last piece of its cut ScopeSpans. */
   last: boolean;
@@ -55,28 +61,36 @@ interface Piece {
 class Unframed extends Error {}
 
 /**
- * Decodes `body` (protobuf), `sliceSpans` spans per turn of the event loop when it is over `minBytes`.
- * Throws only OtlpDecodeError, as decodeTraceRequest does.
+ * Decodes `body`, `sliceSpans` spans per turn of the event loop when it is over `minBytes`. Throws only
+ * OtlpDecodeError, as decodeTraceRequest does.
  */
 export async function decodeInSlices(
   body: Uint8Array,
   sliceSpans: number,
   minBytes = SPLIT_MIN_BYTES,
+  format: OtlpFormat = 'protobuf',
 ): Promise<DecodeResult> {
-  const resources = body.length > minBytes ? frameResources(body) : undefined;
-  if (resources === undefined) return decodeTraceRequest(body, 'protobuf');
+  let framed: Iterable<Piece> | undefined;
+  if (body.length > minBytes) {
+    if (format === 'json') framed = jsonPieces(body, sliceSpans);
+    else {
+      const resources = frameResources(body);
+      if (resources !== undefined) framed = pieces(body, resources, sliceSpans);
+    }
+  }
+  if (framed === undefined) return decodeTraceRequest(body, format);
   const spans: RelaySpan[] = [];
   let rejected = 0;
   let rejectionMessage: string | undefined;
   let sinceTurn = 0;
   try {
-    for (const piece of pieces(body, resources, sliceSpans)) {
+    for (const piece of framed) {
       if (sinceTurn >= sliceSpans) {
         await new Promise<void>((resolve) => setImmediate(resolve));
         sinceTurn = 0;
       }
       sinceTurn += piece.spans;
-      const decoded = decodeTraceRequest(piece.body(), 'protobuf');
+      const decoded = piece.decode();
       rejected += decoded.rejected;
       rejectionMessage ??= decoded.rejectionMessage;
       const { resource, cut } = piece;
@@ -93,7 +107,7 @@ export async function decodeInSlices(
     }
   } catch (error) {
     // The exact error (or, for a body that frames only in part, the whole body decoded at once).
-    if (error instanceof OtlpDecodeError || error instanceof Unframed) return decodeTraceRequest(body, 'protobuf');
+    if (error instanceof OtlpDecodeError || error instanceof Unframed) return decodeTraceRequest(body, format);
     throw error;
   }
   return rejectionMessage === undefined ? { spans, rejected } : { spans, rejected, rejectionMessage };
@@ -186,11 +200,11 @@ class ScopeScanner {
 /** The pieces (see the header), framed as they are asked for; throws Unframed. */
 function* pieces(body: Uint8Array, resources: FramedResource[], sliceSpans: number): Generator<Piece> {
   for (const resource of resources) {
-    const shared = { object: undefined as Resource | undefined };
+    const shared: SharedResource = { object: undefined };
     let batch: ScopePart[] = [];
     let batchSpans = 0;
     const whole = (parts: ScopePart[], spans: number): Piece => ({
-      body: () => request(body, resource.other, parts),
+      decode: () => decodeTraceRequest(request(body, resource.other, parts), 'protobuf'),
       spans,
       resource: shared,
       cut: undefined,
@@ -218,7 +232,7 @@ function* pieces(body: Uint8Array, resources: FramedResource[], sliceSpans: numb
       do {
         const part = scanner.next(sliceSpans);
         yield {
-          body: () => request(body, resource.other, [part]),
+          decode: () => decodeTraceRequest(request(body, resource.other, [part]), 'protobuf'),
           spans: part.spans,
           resource: shared,
           cut,

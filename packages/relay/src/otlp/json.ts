@@ -623,9 +623,14 @@ function resourceSpans(value: unknown, state: RequestState, out: RelaySpanImpl[]
 
 /** Decodes an OTLP/JSON ExportTraceServiceRequest. Throws OtlpDecodeError only. */
 export function decodeJsonTraceRequest(body: Uint8Array): DecodeResult {
+  return decodeJsonTraceText(textDecoder.decode(body));
+}
+
+/** The same, from the body's text (a piece of a large body, see split-json.ts). Throws OtlpDecodeError only. */
+export function decodeJsonTraceText(text: string): DecodeResult {
   let root: unknown;
   try {
-    root = JSON.parse(quoteLongIntLiterals(textDecoder.decode(body)));
+    root = JSON.parse(quoteLongIntLiterals(text));
   } catch (error) {
     // A SyntaxError, or a RangeError when the nesting exhausts the stack.
     throw new OtlpDecodeError(`json: ${error instanceof Error ? error.message : String(error)}`);
