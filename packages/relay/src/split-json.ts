@@ -20,7 +20,7 @@
  * fails to decode sends the driver back to the whole body too (split-request.ts).
  */
 import { decodeJsonTraceText } from './otlp/json.js';
-import type { Cut, Piece, SharedResource } from './split-request.js';
+import type { Cut, Piece, PieceOrigin, SharedResource } from './split-request.js';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -223,15 +223,16 @@ function once(seen: Set<string>, member: string): void {
   seen.add(member);
 }
 
-/** Spans [from, to) of a framed ScopeSpans, with its other members. */
+/** Spans [from, to) of a framed ScopeSpans (the request's `index`-th of its ResourceSpans). */
 interface ScopeSlice {
   scope: FramedScope;
+  index: number;
   from: number;
   to: number;
 }
 
 function* pieces(text: string, resources: FramedResource[], sliceSpans: number): Generator<Piece> {
-  for (const resource of resources) {
+  for (const [resourceIndex, resource] of resources.entries()) {
     const shared: SharedResource = { object: undefined };
     const piece = (slices: ScopeSlice[], spans: number, cut: Cut | undefined, last: boolean): Piece => ({
       decode: () => decodeJsonTraceText(pieceText(text, resource.other, slices)),
@@ -239,10 +240,11 @@ function* pieces(text: string, resources: FramedResource[], sliceSpans: number):
       resource: shared,
       cut,
       last,
+      origin: origin(resourceIndex, slices),
     });
     let batch: ScopeSlice[] = [];
     let batchSpans = 0;
-    for (const scope of resource.scopes) {
+    for (const [index, scope] of resource.scopes.entries()) {
       const count = scope.spans.length / 2;
       if (count === 0) continue; // no spans: nothing of it reaches the output either way
       if (batchSpans + count > sliceSpans && batchSpans > 0) {
@@ -251,18 +253,22 @@ function* pieces(text: string, resources: FramedResource[], sliceSpans: number):
         batchSpans = 0;
       }
       if (count <= sliceSpans) {
-        batch.push({ scope, from: 0, to: count });
+        batch.push({ scope, index, from: 0, to: count });
         batchSpans += count;
         continue;
       }
       const cut: Cut = { spans: [], scope: undefined };
       for (let from = 0; from < count; from += sliceSpans) {
         const to = Math.min(count, from + sliceSpans);
-        yield piece([{ scope, from, to }], to - from, cut, to === count);
+        yield piece([{ scope, index, from, to }], to - from, cut, to === count);
       }
     }
     if (batchSpans > 0) yield piece(batch, batchSpans, undefined, false);
   }
+}
+
+function origin(resource: number, slices: readonly ScopeSlice[]): PieceOrigin {
+  return { resource, scopes: slices.map((slice) => ({ scope: slice.index, firstSpan: slice.from })) };
 }
 
 /** A request of one ResourceSpans holding the given slices (see the header). */

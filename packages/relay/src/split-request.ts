@@ -20,8 +20,8 @@
  * reports exactly where it broke. A piece that fails to decode does the same. JSON bodies are cut the same
  * way by split-json.ts, into pieces this file's driver decodes and joins.
  */
-import { OtlpDecodeError, decodeTraceRequest } from './otlp/index.js';
-import type { DecodeResult, OtlpFormat, RelaySpan } from './otlp/index.js';
+import { OtlpDecodeError, decodeTraceRequest, rejectionMessage } from './otlp/index.js';
+import type { DecodeResult, OtlpFormat, Rejection, RelaySpan } from './otlp/index.js';
 import { jsonPieces } from './split-json.js';
 
 /**
@@ -55,6 +55,14 @@ export interface Piece {
   cut: Cut | undefined;
   /** The last piece of its cut ScopeSpans. */
   last: boolean;
+  /** Where its spans were in the whole request, so that a rejection names the right place. */
+  origin: PieceOrigin;
+}
+
+/** A piece's ResourceSpans index in the request, and for each of its ScopeSpans the index and first span. */
+export interface PieceOrigin {
+  resource: number;
+  scopes: ReadonlyArray<{ scope: number; firstSpan: number }>;
 }
 
 /** Framing failed: decode the whole body instead. */
@@ -81,7 +89,7 @@ export async function decodeInSlices(
   if (framed === undefined) return decodeTraceRequest(body, format);
   const spans: RelaySpan[] = [];
   let rejected = 0;
-  let rejectionMessage: string | undefined;
+  let firstRejection: Rejection | undefined;
   let sinceTurn = 0;
   try {
     for (const piece of framed) {
@@ -92,7 +100,9 @@ export async function decodeInSlices(
       sinceTurn += piece.spans;
       const decoded = piece.decode();
       rejected += decoded.rejected;
-      rejectionMessage ??= decoded.rejectionMessage;
+      if (firstRejection === undefined && decoded.firstRejection !== undefined) {
+        firstRejection = inRequest(decoded.firstRejection, piece.origin);
+      }
       const { resource, cut } = piece;
       for (const span of decoded.spans) {
         (span as { resource: Resource }).resource = resource.object ??= span.resource;
@@ -110,7 +120,14 @@ export async function decodeInSlices(
     if (error instanceof OtlpDecodeError || error instanceof Unframed) return decodeTraceRequest(body, format);
     throw error;
   }
-  return rejectionMessage === undefined ? { spans, rejected } : { spans, rejected, rejectionMessage };
+  if (firstRejection === undefined) return { spans, rejected };
+  return { spans, rejected, rejectionMessage: rejectionMessage(rejected, firstRejection), firstRejection };
+}
+
+/** A rejection in a piece, placed in the whole request. */
+function inRequest(rejection: Rejection, origin: PieceOrigin): Rejection {
+  const scope = origin.scopes[rejection.scope] ?? { scope: rejection.scope, firstSpan: 0 };
+  return { ...rejection, resource: origin.resource, scope: scope.scope, span: scope.firstSpan + rejection.span };
 }
 
 /** A ResourceSpans: its other fields, and where its ScopeSpans' payloads lie. */
@@ -199,36 +216,41 @@ class ScopeScanner {
 
 /** The pieces (see the header), framed as they are asked for; throws Unframed. */
 function* pieces(body: Uint8Array, resources: FramedResource[], sliceSpans: number): Generator<Piece> {
-  for (const resource of resources) {
+  for (const [resourceIndex, resource] of resources.entries()) {
     const shared: SharedResource = { object: undefined };
     let batch: ScopePart[] = [];
+    let batchScopes: Array<{ scope: number; firstSpan: number }> = [];
     let batchSpans = 0;
-    const whole = (parts: ScopePart[], spans: number): Piece => ({
+    const whole = (parts: ScopePart[], scopes: PieceOrigin['scopes'], spans: number): Piece => ({
       decode: () => decodeTraceRequest(request(body, resource.other, parts), 'protobuf'),
       spans,
       resource: shared,
       cut: undefined,
       last: false,
+      origin: { resource: resourceIndex, scopes },
     });
-    for (const scope of resource.scopes) {
+    for (const [scopeIndex, scope] of resource.scopes.entries()) {
       // Does the whole ScopeSpans fit beside what the piece has? Frame one span more than the room to know.
       let scanner = new ScopeScanner(body, scope.from, scope.to);
       const first = scanner.next(sliceSpans - batchSpans + 1);
       if (scanner.done && batchSpans + first.spans <= sliceSpans) {
         if (first.spans > 0) {
           batch.push(first);
+          batchScopes.push({ scope: scopeIndex, firstSpan: 0 });
           batchSpans += first.spans;
         }
         continue;
       }
       // It does not: the piece so far goes, and this ScopeSpans is cut into pieces of its own.
       if (batchSpans > 0) {
-        yield whole(batch, batchSpans);
+        yield whole(batch, batchScopes, batchSpans);
         batch = [];
+        batchScopes = [];
         batchSpans = 0;
       }
       scanner = new ScopeScanner(body, scope.from, scope.to);
       const cut: Cut = { spans: [], scope: undefined };
+      let firstSpan = 0;
       do {
         const part = scanner.next(sliceSpans);
         yield {
@@ -237,10 +259,12 @@ function* pieces(body: Uint8Array, resources: FramedResource[], sliceSpans: numb
           resource: shared,
           cut,
           last: scanner.done,
+          origin: { resource: resourceIndex, scopes: [{ scope: scopeIndex, firstSpan }] },
         };
+        firstSpan += part.spans;
       } while (!scanner.done);
     }
-    if (batchSpans > 0) yield whole(batch, batchSpans);
+    if (batchSpans > 0) yield whole(batch, batchScopes, batchSpans);
   }
 }
 

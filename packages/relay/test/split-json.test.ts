@@ -23,6 +23,7 @@ async function both(body: Uint8Array, slice: number): Promise<[string, string]> 
   const show = (result: DecodeResult): string =>
     JSON.stringify({
       rejected: result.rejected,
+      message: result.rejectionMessage,
       resources: new Set(result.spans.map((s) => s.resource)).size,
       scopes: new Set(result.spans.map((s) => s.instrumentationScope)).size,
       body: Buffer.from(encodeTraceRequest(result.spans, 'json')).toString(),
@@ -92,6 +93,14 @@ describe('decodeInSlices on OTLP/JSON', () => {
     const body = `{"resourceSpans":[{"scopeSpans":[{"spans":[${[span(1), bad, span(2), span(3), bad, span(4)].join(',')}]}]}]}`;
     await assertSameAsWhole(body, 2);
     assert.equal((await decodeInSlices(utf8.encode(body), 2, 0, 'json')).rejected, 2);
+    // The first rejected span is named where it is in the whole request, not in its piece.
+    const scopes = (...lists: string[][]): string => lists.map((l) => `{"spans":[${l.join(',')}]}`).join(',');
+    const later = `{"resourceSpans":[{"scopeSpans":[${scopes([span(5)], [span(6)])}]},{"scopeSpans":[${scopes([], [span(7)], [span(8), span(9), bad, span(10)])}]}]}`;
+    for (const slice of [1, 2, 3, 4]) await assertSameAsWhole(later, slice);
+    assert.match(
+      (await decodeInSlices(utf8.encode(later), 2, 0, 'json')).rejectionMessage!,
+      /^1 invalid span rejected: resourceSpans\[1\]\.scopeSpans\[2\]\.spans\[2\]: /,
+    );
   });
 
   it('a body that must be refused throws what decodeTraceRequest throws', async () => {

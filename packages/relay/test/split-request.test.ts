@@ -27,6 +27,7 @@ async function assertSameAsWhole(body: Uint8Array, slice: number): Promise<void>
   const whole = decodeTraceRequest(body, 'protobuf');
   const sliced = await decodeInSlices(body, slice, 0);
   assert.equal(sliced.rejected, whole.rejected);
+  assert.equal(sliced.rejectionMessage, whole.rejectionMessage);
   assert.deepEqual(
     sliced.spans.map((s) => s.spanContext().spanId),
     whole.spans.map((s) => s.spanContext().spanId),
@@ -88,6 +89,16 @@ describe('decodeInSlices', () => {
     const body = sub(1, sub(2, sub(1, str(1, 'scope')), ...spans));
     await assertSameAsWhole(body, 2);
     assert.equal((await decodeInSlices(body, 2, 0)).rejected, 2);
+    // The first rejected span is named where it is in the whole request, not in its piece.
+    const later = msg(
+      sub(1, sub(2, sub(2, span(5))), sub(2, sub(2, span(6)))),
+      sub(1, sub(2, sub(2, span(7))), sub(2, sub(2, span(8)), sub(2, span(9)), bad, sub(2, span(10)))),
+    );
+    for (const slice of [1, 2, 3, 4]) await assertSameAsWhole(later, slice);
+    assert.match(
+      (await decodeInSlices(later, 2, 0)).rejectionMessage!,
+      /^1 invalid span rejected: resourceSpans\[1\]\.scopeSpans\[1\]\.spans\[2\]: /,
+    );
   });
 
   it('a body that does not frame or does not decode throws what decodeTraceRequest throws', async () => {

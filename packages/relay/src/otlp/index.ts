@@ -15,7 +15,8 @@ import type { DecodeResult, OtlpFormat } from './types.js';
 
 export { OtlpDecodeError } from './errors.js';
 export { encodeTraceResponse } from './response.js';
-export type { DecodeResult, OtlpFormat, RelayEvent, RelayScope, RelaySpan } from './types.js';
+export type { DecodeResult, OtlpFormat, Rejection, RelayEvent, RelayScope, RelaySpan } from './types.js';
+export { rejectionMessage } from './span.js';
 
 /**
  * Decodes an ExportTraceServiceRequest body (already decompressed). Invalid spans are counted in `rejected`

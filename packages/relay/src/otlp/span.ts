@@ -9,7 +9,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { Resource } from '@opentelemetry/resources';
 import { attachDecodedResource, attachExact } from './exact.js';
 import type { ExactRecord } from './exact.js';
-import type { DecodeResult, RelayEvent, RelayScope, RelaySpan } from './types.js';
+import type { DecodeResult, Rejection, RelayEvent, RelayScope, RelaySpan } from './types.js';
 
 const NANOS_PER_SECOND = 1_000_000_000;
 const TWO_POW_32 = 4_294_967_296;
@@ -247,7 +247,7 @@ export function assignScope(spans: RelaySpanImpl[], first: number, scope: RelayS
 /** Rejected spans and the trace states parsed so far, for one request. */
 export class RequestState {
   rejected = 0;
-  private _firstRejection: string | undefined = undefined;
+  private _firstRejection: Rejection | undefined = undefined;
   // Spans of one trace usually repeat one trace state; TraceState objects are immutable, so they can be shared.
   private _traceStates: Map<string, TraceState> | undefined = undefined;
 
@@ -264,20 +264,28 @@ export class RequestState {
 
   reject(resourceIndex: number, scopeIndex: number, spanIndex: number, why: string): void {
     if (this.rejected++ === 0) {
-      this._firstRejection = `resourceSpans[${resourceIndex}].scopeSpans[${scopeIndex}].spans[${spanIndex}]: ${why}`;
+      this._firstRejection = { resource: resourceIndex, scope: scopeIndex, span: spanIndex, why };
     }
   }
 
   result(spans: RelaySpan[]): DecodeResult {
-    if (this.rejected === 0) return { spans, rejected: 0 };
-    const more = this.rejected === 1 ? '' : ` (and ${this.rejected - 1} more)`;
-    const noun = this.rejected === 1 ? 'span' : 'spans';
+    const first = this._firstRejection;
+    if (this.rejected === 0 || first === undefined) return { spans, rejected: 0 };
     return {
       spans,
       rejected: this.rejected,
-      rejectionMessage: `${this.rejected} invalid ${noun} rejected: ${this._firstRejection}${more}`,
+      rejectionMessage: rejectionMessage(this.rejected, first),
+      firstRejection: first,
     };
   }
+}
+
+/** The partial-success message for `count` rejected spans, the first of them `first`. */
+export function rejectionMessage(count: number, first: Rejection): string {
+  const more = count === 1 ? '' : ` (and ${count - 1} more)`;
+  const noun = count === 1 ? 'span' : 'spans';
+  const where = `resourceSpans[${first.resource}].scopeSpans[${first.scope}].spans[${first.span}]`;
+  return `${count} invalid ${noun} rejected: ${where}: ${first.why}${more}`;
 }
 
 /** Why an id of `bytes` bytes (all zero or not) is invalid, or undefined when it is valid. */

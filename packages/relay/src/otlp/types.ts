@@ -56,10 +56,19 @@ export interface RelaySpan extends ReadableSpanLike {
  * What a request decoded to. `rejected` counts the spans left out because they were invalid (a trace id that
  * is not 16 non-zero bytes, a span id that is not 8 non-zero bytes, a parent span id that is neither empty nor
  * 8 bytes); the rest of the request is in `spans`. `rejectionMessage` says why, for the partial-success
- * response.
+ * response; `firstRejection` is the first rejected span, where it was and why.
  */
 export interface DecodeResult {
   spans: RelaySpan[];
   rejected: number;
   rejectionMessage?: string;
+  firstRejection?: Rejection;
+}
+
+/** A rejected span: its place in the request (indexes of its ResourceSpans, ScopeSpans and span) and why. */
+export interface Rejection {
+  resource: number;
+  scope: number;
+  span: number;
+  why: string;
 }
