@@ -5,6 +5,7 @@
  */
 export { startRelay } from './server.js';
 export type { Relay, RelayAddress, RelayCounters, RelayStats } from './server.js';
+export type { ForwardingStats } from './delivery/forwarding.js';
 export {
   DEFAULT_FORWARD_PROTOCOL,
   DEFAULT_IDLE_TIMEOUT_MILLIS,
@@ -16,6 +17,14 @@ export {
   DEFAULT_RELAY_MAX_QUEUE_SIZE,
   DEFAULT_REQUEST_TIMEOUT_MILLIS,
   DEFAULT_RETRY_AFTER_SECONDS,
+  DEFAULT_EXPORT_CONCURRENCY,
+  DEFAULT_EXPORT_TIMEOUT_MILLIS,
+  DEFAULT_MAX_QUEUE_DISK_BYTES,
+  DEFAULT_RETRY_INITIAL_INTERVAL_MILLIS,
+  DEFAULT_RETRY_MAX_ELAPSED_MILLIS,
+  DEFAULT_RETRY_MAX_INTERVAL_MILLIS,
+  DEFAULT_SHUTDOWN_GRACE_MILLIS,
+  MEMORY_QUEUE,
   RelayConfigError,
   resolveRelayConfig,
   validateRelayOptions,

@@ -28,18 +28,20 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { GenAiEnrichingProcessor } from '@genai-enrich/processor';
-import type { GenAiEnrichingProcessorStats, SpanExporterLike } from '@genai-enrich/processor';
+import type { GenAiEnrichingProcessorStats } from '@genai-enrich/processor';
 import { ByteBudget, CountingExporter, SpanLedger } from './accounting.js';
 import { readBody } from './body-reader.js';
 import type { BodyLimits, BodyResult, Refusal } from './body-reader.js';
 import { DEFAULT_RETRY_AFTER_SECONDS, TRACES_PATH, listenAddress, resolveRelayConfig } from './config.js';
-import type { RelayConfig, RelayOptions, RelayOutput } from './config.js';
+import type { RelayConfig, RelayOptions } from './config.js';
 import { RoomSignal, SpanIntake, withCarrierOverdraft } from './intake.js';
 import { DECODE_SLICE_SPANS, SPLIT_MIN_BYTES, decodeInSlices } from './split-request.js';
 import { OtlpDecodeError, encodeTraceResponse } from './otlp/index.js';
 import type { DecodeResult, OtlpFormat } from './otlp/index.js';
 import { RPC_CODE, encodeRpcStatusJson, encodeRpcStatusProtobuf } from './rpc-status.js';
-import { ExactOtlpTraceExporter } from './otlp-exporter.js';
+import { Forwarding } from './delivery/forwarding.js';
+import type { ForwardingStats } from './delivery/forwarding.js';
+import type { JournalEntry } from './delivery/journal.js';
 import { OtlpJsonLinesExporter } from './stdout-exporter.js';
 
 /** Where the relay listens. */
@@ -101,6 +103,8 @@ export interface RelayCounters {
 export interface RelayStats {
   processor: GenAiEnrichingProcessorStats;
   relay: RelayCounters;
+  /** The delivery queue, when the relay forwards (none in embedded mode). */
+  forwarding?: ForwardingStats;
 }
 
 /** A running relay. */
@@ -111,7 +115,8 @@ export interface Relay {
   stats(): RelayStats;
   /**
    * Once: stops accepting (new requests get 503, `/health` 503), forwards every held span (`flushed`),
-   * shuts the processor and exporter down, then closes the server.
+   * shuts the processor down, delivers what is queued for up to `shutdownGraceMillis` (what is left stays
+   * in the durable queue for the next start, or is counted lost in memory), then closes the server.
    */
   close(): Promise<void>;
 }
@@ -135,9 +140,19 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   const config = resolveRelayConfig(options);
   const ledger = new SpanLedger(config.maxQueueBytes);
   const room = new RoomSignal();
-  const exporter = new CountingExporter(createExporter(config, options.output ?? process.stdout), ledger, () =>
-    room.notify(),
-  );
+  let forwarding: Forwarding | undefined;
+  if (config.forward !== undefined) {
+    forwarding = await Forwarding.open(config, config.forward, {
+      // Encoded batches are counted in the queue's byte budget until they are delivered (or given up).
+      onQueued: (bytes) => ledger.bytes.force(bytes),
+      onSettled: (bytes) => {
+        ledger.bytes.give(bytes);
+        room.notify();
+      },
+    });
+  }
+  const next = forwarding?.queue ?? new OtlpJsonLinesExporter(options.output ?? process.stdout);
+  const exporter = new CountingExporter(next, ledger, () => room.notify());
   const processor = new GenAiEnrichingProcessor(exporter, {
     holdMillis: config.holdMillis,
     maxHeldSpans: config.maxHeldSpans,
@@ -149,23 +164,16 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     scheduledDelayMillis: config.scheduledDelayMillis,
     countUsageOnce: config.countUsageOnce,
   });
-  const relay = new RelayServer(config, processor, exporter, ledger, room);
+  const relay = new RelayServer(config, processor, exporter, ledger, room, forwarding);
   try {
+    await relay.resume();
     await relay.listen();
   } catch (error) {
     await processor.shutdown();
+    await forwarding?.close(Date.now());
     throw error;
   }
   return relay;
-}
-
-function createExporter(config: RelayConfig, output: RelayOutput): SpanExporterLike {
-  if (config.forward === undefined) return new OtlpJsonLinesExporter(output);
-  return new ExactOtlpTraceExporter({
-    url: config.forward,
-    headers: { ...config.forwardHeaders },
-    protocol: config.forwardProtocol,
-  });
 }
 
 type Counters = Omit<
@@ -186,6 +194,7 @@ class RelayServer implements Relay {
   readonly processor: GenAiEnrichingProcessor;
   private readonly _exporter: CountingExporter;
   private readonly _ledger: SpanLedger;
+  private readonly _forwarding: Forwarding | undefined;
   private readonly _inflight: ByteBudget;
   private readonly _intake: SpanIntake;
   private readonly _bodyLimits: BodyLimits;
@@ -213,11 +222,13 @@ class RelayServer implements Relay {
     exporter: CountingExporter,
     ledger: SpanLedger,
     room: RoomSignal,
+    forwarding: Forwarding | undefined,
   ) {
     this.config = config;
     this.processor = processor;
     this._exporter = exporter;
     this._ledger = ledger;
+    this._forwarding = forwarding;
     this._inflight = new ByteBudget(config.maxInflightBytes);
     this._intake = new SpanIntake(processor, ledger, room, {
       maxQueueSize: config.maxQueueSize,
@@ -225,6 +236,7 @@ class RelayServer implements Relay {
       waitMillis: config.requestTimeoutMillis,
       queued: () => this._queued(this.processor.stats()),
       closing: () => this._closing,
+      onHanded: forwarding?.journal === undefined ? undefined : (span) => forwarding.journal!.handed(span),
     });
     this._bodyLimits = {
       maxBodyBytes: config.maxBodyBytes,
@@ -305,7 +317,14 @@ class RelayServer implements Relay {
         failedSpans: this._exporter.failed,
         carrierOverdrafts: this._intake.carrierOverdrafts,
       },
+      ...(this._forwarding === undefined ? {} : { forwarding: this._forwarding.stats() }),
     };
+  }
+
+  /** At start: what a previous run acknowledged and journaled goes back to the processor. */
+  async resume(): Promise<void> {
+    const spans = (await this._forwarding?.resume()) ?? [];
+    if (spans.length > 0) await this._intake.replay(spans);
   }
 
   close(): Promise<void> {
@@ -314,6 +333,7 @@ class RelayServer implements Relay {
   }
 
   private async _close(): Promise<void> {
+    const deadline = Date.now() + this.config.shutdownGraceMillis;
     this._closing = true;
     // Stop accepting connections; idle keep-alive ones are closed, busy ones finish (and get 503).
     const serverClosed = new Promise<void>((resolve) => this._server.close(() => resolve()));
@@ -321,6 +341,7 @@ class RelayServer implements Relay {
     // Requests being handed over stop at their next slice (503), so nothing reaches the processor after this.
     await this.processor.forceFlush();
     await this.processor.shutdown();
+    await this._forwarding?.close(deadline);
     this._server.closeAllConnections();
     await serverClosed;
   }
@@ -394,9 +415,21 @@ class RelayServer implements Relay {
     }
     if (this._closing) return this._throttle(res, format, 503, 'the relay is shutting down');
 
+    // The durable queue: the request is on disk before anything of it is taken (see delivery/journal.ts).
+    const journal = this._forwarding?.journal;
+    let entry: JournalEntry | undefined;
+    if (journal !== undefined && decoded.spans.length > 0) {
+      const full = this._diskFull(read.body.length);
+      if (full !== undefined) return this._throttle(res, format, 503, full);
+      entry = await journal.record(read.body, format, decoded.spans);
+    }
     const droppedBefore = this.processor.stats().queueDropped;
     const intake = await this._intake.take(decoded.spans);
-    if (intake.refused) return this._throttle(res, format, 503, intake.message);
+    if (intake.refused) {
+      if (entry !== undefined) journal!.forget(entry);
+      return this._throttle(res, format, 503, intake.message);
+    }
+    if (entry !== undefined) journal!.unhanded(decoded.spans);
     this._counters.spansReceived += intake.handed;
     // Spans the processor's queue dropped while these were added (the intake leaves room, so none are
     // expected): tell the client rather than no one.
@@ -444,6 +477,8 @@ class RelayServer implements Relay {
           `(--max-queue-size) and ${this.config.maxQueueBytes} (--max-queue-bytes); the forward target is slow or down`,
       };
     }
+    const diskFull = this._diskFull(0);
+    if (diskFull !== undefined) return { status: 503, message: diskFull };
     const declared = Number(req.headers['content-length']);
     if (!Number.isFinite(declared)) return undefined;
     if (declared > this.config.maxBodyBytes) {
@@ -461,8 +496,22 @@ class RelayServer implements Relay {
   }
 
   /** Spans waiting in the processor's export queue: forwarded, not yet handed to the exporter, not dropped. */
+  /** Spans accepted and not yet delivered, outside the hold: in the processor's export queue, or being delivered. */
   private _queued(stats: GenAiEnrichingProcessorStats): number {
-    return Math.max(0, stats.forwarded - stats.queueDropped - this._exporter.handed);
+    const delivering = this._forwarding?.queue.spans ?? 0;
+    return Math.max(0, stats.forwarded - stats.queueDropped - this._exporter.handed) + delivering;
+  }
+
+  /** Why the durable queue's files have no room for `bytes` more, or undefined when they have. */
+  private _diskFull(bytes: number): string | undefined {
+    const forwarding = this._forwarding;
+    if (forwarding?.journal === undefined) return undefined;
+    const used = forwarding.stats().diskBytes;
+    if (used + bytes <= this.config.maxQueueDiskBytes) return undefined;
+    return (
+      `the durable queue's files hold ${used} bytes, limit ${this.config.maxQueueDiskBytes} ` +
+      '(--max-queue-disk-bytes); the forward target is slow or down'
+    );
   }
 
   // ── answers ──────────────────────────────────────────────────────────────────────────────────────
