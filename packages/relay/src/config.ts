@@ -67,6 +67,11 @@ export const DEFAULT_REQUEST_TIMEOUT_MILLIS = 60_000;
 export const DEFAULT_RETRY_AFTER_SECONDS = 1;
 /** The OTLP/HTTP traces path, received on and appended to a base `forward` URL. */
 export const TRACES_PATH = '/v1/traces';
+/**
+ * Default {@link RelayOptions.metricsIntervalMillis}: 60 s between two OTLP metric exports, as the
+ * OpenTelemetry SDKs' `OTEL_METRIC_EXPORT_INTERVAL`.
+ */
+export const DEFAULT_METRICS_INTERVAL_MILLIS = 60_000;
 
 /** Where the embedded mode (no `forward`) writes its OTLP JSON lines: `process.stdout` or a test double. */
 export interface RelayOutput {
@@ -142,6 +147,14 @@ export interface RelayOptions {
    */
   countUsageOnce?: boolean;
   /**
+   * Metrics: the processor's GenAI metrics and its `stats()`, and the relay's counters, served as Prometheus
+   * text on `GET /metrics` and, with `forward`, exported over OTLP to its `/v1/metrics` every
+   * `metricsIntervalMillis`. As a flag or variable: `true` or `false`. The default value is `false`.
+   */
+  metrics?: boolean;
+  /** With `metrics` and `forward`: the time between two OTLP metric exports, in ms. The default value is 60000. */
+  metricsIntervalMillis?: number;
+  /**
    * Embedded mode only: where OTLP JSON lines are written. Not a command-line setting. The default is `process.stdout`.
    */
   output?: RelayOutput;
@@ -169,6 +182,8 @@ export interface RelayConfig {
   maxExportBatchSize: number;
   scheduledDelayMillis: number;
   countUsageOnce: boolean;
+  metrics: boolean;
+  metricsIntervalMillis: number;
 }
 
 /** Invalid settings; `problems` lists each one, and the message joins them. */
@@ -203,7 +218,9 @@ type Key =
   | 'maxQueueBytes'
   | 'maxExportBatchSize'
   | 'scheduledDelayMillis'
-  | 'countUsageOnce';
+  | 'countUsageOnce'
+  | 'metrics'
+  | 'metricsIntervalMillis';
 
 /** One command-line setting: its option key, flag, environment variables and help. */
 export interface RelaySetting {
@@ -362,6 +379,22 @@ export const RELAY_SETTINGS: readonly RelaySetting[] = [
     defaultText: 'true',
     help: "true: usage that repeats its descendants' or a twin's moves to genai_enrich.repeated_usage.*; false: left in place",
   },
+  {
+    key: 'metrics',
+    flag: 'metrics',
+    env: ['GENAI_ENRICH_RELAY_METRICS'],
+    value: 'BOOL',
+    defaultText: 'false',
+    help: "true: GenAI metrics and the relay's own, on GET /metrics (Prometheus text) and, with --forward, over OTLP",
+  },
+  {
+    key: 'metricsIntervalMillis',
+    flag: 'metrics-interval-millis',
+    env: ['OTEL_METRIC_EXPORT_INTERVAL'],
+    value: 'MS',
+    defaultText: String(DEFAULT_METRICS_INTERVAL_MILLIS),
+    help: 'with --metrics and --forward: the time between two OTLP metric exports',
+  },
 ];
 
 const FORWARD_PROTOCOLS: readonly ForwardProtocol[] = ['http/protobuf', 'http/json'];
@@ -391,6 +424,7 @@ const NUMERIC: ReadonlyArray<readonly [Key, IntegerBounds]> = [
   ['maxQueueBytes', { defaultValue: DEFAULT_MAX_QUEUE_BYTES, min: 1, max: 2 ** 36 }],
   ['maxExportBatchSize', PROCESSOR_OPTION_BOUNDS.maxExportBatchSize],
   ['scheduledDelayMillis', PROCESSOR_OPTION_BOUNDS.scheduledDelayMillis],
+  ['metricsIntervalMillis', { defaultValue: DEFAULT_METRICS_INTERVAL_MILLIS, min: 1, max: MAX_TIMER_MILLIS }],
 ];
 
 /** A setting's value and where it came from (`--listen`, `GENAI_ENRICH_RELAY_LISTEN` or `listen`). */
@@ -585,13 +619,8 @@ function resolve(raw: Raw & { unknown?: string[] }): { config: RelayConfig; prob
     'idle timeout',
     'the idle timeout also bounds the wait for headers, which is part of the request',
   );
-  let countUsageOnce = true;
-  if (raw.countUsageOnce !== undefined) {
-    const v = raw.countUsageOnce.value;
-    if (v === true || v === 'true') countUsageOnce = true;
-    else if (v === false || v === 'false') countUsageOnce = false;
-    else bad(raw.countUsageOnce, 'expected true or false');
-  }
+  const countUsageOnce = toBoolean(raw.countUsageOnce, true, bad);
+  const metrics = toBoolean(raw.metrics, false, bad);
   return {
     problems,
     config: {
@@ -614,6 +643,8 @@ function resolve(raw: Raw & { unknown?: string[] }): { config: RelayConfig; prob
       maxExportBatchSize: Math.min(numbers.maxExportBatchSize, numbers.maxQueueSize),
       scheduledDelayMillis: numbers.scheduledDelayMillis,
       countUsageOnce,
+      metrics,
+      metricsIntervalMillis: numbers.metricsIntervalMillis,
     },
   };
 }
@@ -751,6 +782,15 @@ function redactHeaders(value: unknown): string {
 function redactEntry(entry: string): string {
   const eq = entry.indexOf('=');
   return eq < 0 ? entry.trim() : `${entry.slice(0, eq).trim()}=…`;
+}
+
+/** A boolean setting: `true`/`false`, as a value or as text; anything else is reported and `fallback` used. */
+function toBoolean(s: Sourced | undefined, fallback: boolean, bad: (s: Sourced, reason: string) => void): boolean {
+  if (s === undefined) return fallback;
+  if (s.value === true || s.value === 'true') return true;
+  if (s.value === false || s.value === 'false') return false;
+  bad(s, 'expected true or false');
+  return fallback;
 }
 
 function toInteger(value: unknown): number | undefined {

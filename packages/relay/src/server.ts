@@ -13,6 +13,7 @@
  *       ─ processor.onEnd(span) in end order, SLICE_SPANS at a time ─► 200, partial success if any rejected
  *   processor ─ held for late usage (maxHeldSpans, maxHeldBytes: the oldest evicted), joined, normalized
  *     ─► batched ─► CountingExporter (accounting.ts: frees the spans' bytes) ─► OTLP exporter or stdout
+ *   --metrics: GET /metrics, and OTLP to the forward endpoint (metrics/relay-metrics.ts)
  *
  * The byte budget, in the spirit of the Collector's memory_limiter: bytes of request bodies being read
  * (maxInflightBytes, counted on the wire and again inflated) and estimated bytes of spans accepted and not
@@ -40,6 +41,8 @@ import type { DecodeResult, OtlpFormat } from './otlp/index.js';
 import { RPC_CODE, encodeRpcStatusJson, encodeRpcStatusProtobuf } from './rpc-status.js';
 import { ExactOtlpTraceExporter } from './otlp-exporter.js';
 import { OtlpJsonLinesExporter } from './stdout-exporter.js';
+import { RelayMetrics } from './metrics/relay-metrics.js';
+import { PROMETHEUS_CONTENT_TYPE } from './metrics/prometheus-text.js';
 
 /** Where the relay listens. */
 export interface RelayAddress {
@@ -132,6 +135,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   const exporter = new CountingExporter(createExporter(config, options.output ?? process.stdout), ledger, () =>
     room.notify(),
   );
+  const metrics = config.metrics ? new RelayMetrics(config) : undefined;
   const processor = new GenAiEnrichingProcessor(exporter, {
     holdMillis: config.holdMillis,
     maxHeldSpans: config.maxHeldSpans,
@@ -141,12 +145,15 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     maxExportBatchSize: config.maxExportBatchSize,
     scheduledDelayMillis: config.scheduledDelayMillis,
     countUsageOnce: config.countUsageOnce,
+    ...(metrics !== undefined ? { metrics: { meterProvider: metrics.meterProvider } } : {}),
   });
-  const relay = new RelayServer(config, processor, exporter, ledger, room);
+  const relay = new RelayServer(config, processor, exporter, ledger, room, metrics);
+  metrics?.observe(() => relay.stats());
   try {
     await relay.listen();
   } catch (error) {
     await processor.shutdown();
+    await metrics?.shutdown();
     throw error;
   }
   return relay;
@@ -182,6 +189,7 @@ class RelayServer implements Relay {
   private readonly _intake: SpanIntake;
   private readonly _bodyLimits: BodyLimits;
   private readonly _server: Server;
+  private readonly _metrics: RelayMetrics | undefined;
   private readonly _counters: Counters = {
     requests: 0,
     exportRequests: 0,
@@ -205,8 +213,10 @@ class RelayServer implements Relay {
     exporter: CountingExporter,
     ledger: SpanLedger,
     room: RoomSignal,
+    metrics: RelayMetrics | undefined,
   ) {
     this.config = config;
+    this._metrics = metrics;
     this.processor = processor;
     this._exporter = exporter;
     this._ledger = ledger;
@@ -312,6 +322,8 @@ class RelayServer implements Relay {
     // Requests being handed over stop at their next slice (503), so nothing reaches the processor after this.
     await this.processor.forceFlush();
     await this.processor.shutdown();
+    // After the processor: the spans flushed at shutdown are in the last metrics export.
+    await this._metrics?.shutdown();
     this._server.closeAllConnections();
     await serverClosed;
   }
@@ -339,10 +351,26 @@ class RelayServer implements Relay {
         }
         return this._json(res, 200, this.stats());
       }
-      this._text(res, 404, `not found: the relay serves POST ${TRACES_PATH}, GET /health and GET /stats`);
+      if (path === '/metrics') return this._serveMetrics(req, res);
+      this._text(
+        res,
+        404,
+        `not found: the relay serves POST ${TRACES_PATH}, GET /health, GET /stats and (with --metrics) GET /metrics`,
+      );
     } catch (error) {
       this._internalError(res, error);
     }
+  }
+
+  /** GET /metrics: Prometheus text, collected now (metrics/relay-metrics.ts). */
+  private _serveMetrics(req: IncomingMessage, res: ServerResponse): void {
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      return this._text(res, 405, '/metrics takes GET', { allow: 'GET, HEAD' });
+    if (this._metrics === undefined) return this._text(res, 404, 'no metrics: start the relay with --metrics true');
+    this._metrics.prometheusText().then(
+      (text) => this._send(res, 200, PROMETHEUS_CONTENT_TYPE, Buffer.from(text, 'utf8')),
+      (error: unknown) => this._internalError(res, error),
+    );
   }
 
   private async _export(req: IncomingMessage, res: ServerResponse): Promise<void> {

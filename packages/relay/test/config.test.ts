@@ -13,6 +13,7 @@ import {
   DEFAULT_MAX_HELD_SPANS,
   DEFAULT_MAX_INFLIGHT_BYTES,
   DEFAULT_MAX_OPEN_MILLIS,
+  DEFAULT_METRICS_INTERVAL_MILLIS,
   DEFAULT_MAX_QUEUE_BYTES,
   DEFAULT_RELAY_MAX_QUEUE_SIZE,
   DEFAULT_REQUEST_TIMEOUT_MILLIS,
@@ -69,6 +70,8 @@ describe('relay configuration', () => {
         maxExportBatchSize: DEFAULT_MAX_EXPORT_BATCH_SIZE,
         scheduledDelayMillis: DEFAULT_SCHEDULED_DELAY_MILLIS,
         countUsageOnce: true,
+        metrics: false,
+        metricsIntervalMillis: DEFAULT_METRICS_INTERVAL_MILLIS,
       });
       assert.deepEqual(resolveRelayConfig({}), config);
       assert.deepEqual(validateRelayOptions({}), []);
@@ -139,6 +142,10 @@ describe('relay configuration', () => {
         '0',
         '--count-usage-once',
         'false',
+        '--metrics',
+        'true',
+        '--metrics-interval-millis',
+        '15000',
       ]);
       assert.deepEqual(config, {
         listen: '0.0.0.0:9000',
@@ -159,6 +166,8 @@ describe('relay configuration', () => {
         maxExportBatchSize: 50,
         scheduledDelayMillis: 0,
         countUsageOnce: false,
+        metrics: true,
+        metricsIntervalMillis: 15_000,
       });
     });
 
@@ -182,6 +191,8 @@ describe('relay configuration', () => {
         GENAI_ENRICH_RELAY_MAX_EXPORT_BATCH_SIZE: '40',
         GENAI_ENRICH_RELAY_SCHEDULED_DELAY_MILLIS: '50',
         GENAI_ENRICH_RELAY_COUNT_USAGE_ONCE: 'false',
+        GENAI_ENRICH_RELAY_METRICS: 'true',
+        OTEL_METRIC_EXPORT_INTERVAL: '10000',
       });
       assert.deepEqual(config, {
         listen: '[::1]:4320',
@@ -202,6 +213,8 @@ describe('relay configuration', () => {
         maxExportBatchSize: 30, // clamped to the queue, as the SDK does
         scheduledDelayMillis: 50,
         countUsageOnce: false,
+        metrics: true,
+        metricsIntervalMillis: 10_000,
       });
     });
 
