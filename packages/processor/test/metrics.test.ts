@@ -3,6 +3,7 @@
 // against stats(), the option's problems, and a meter that throws.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { SpanStatusCode, context, trace } from '@opentelemetry/api';
 import type { Attributes, Meter, MeterProvider as ApiMeterProvider } from '@opentelemetry/api';
 import { DataPointType, MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
@@ -237,6 +238,17 @@ describe('metrics: stats() as self-metrics', () => {
     assert.equal(m.get('genai_enrich.processor.hold.spans')![0].value, 1);
     assert.equal(m.get('genai_enrich.processor.spans.received')![0].value, 3);
     assert.equal(m.get('genai_enrich.processor.late_usage.pending')![0].value, 1);
+  });
+
+  it('the README lists every self-metric with its field', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('### `stats()` as metrics'), readme.indexOf('## Held spans'));
+    for (const m of STATS_METRICS) {
+      const row = section.split('\n').find((line) => line.includes(`\`${m.name}\``));
+      assert.ok(row !== undefined, `a row for ${m.name}`);
+      assert.ok(row.includes(`\`${m.field}\``) && row.includes(`\`${m.unit}\``), `${m.name}: ${m.field}, ${m.unit}`);
+      assert.ok(row.includes(m.kind), `${m.name} is a ${m.kind}`);
+    }
   });
 
   it('stats: false registers none', async () => {

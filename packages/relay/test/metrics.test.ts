@@ -127,6 +127,19 @@ describe('relay --metrics: GET /metrics and OTLP metrics', () => {
     assert.equal(received[0]?.value, spans);
   });
 
+  it('the README lists every relay metric with its /stats field', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('## Metrics: `GET /metrics` and OTLP'), readme.indexOf('## Scaling'));
+    for (const m of RELAY_METRICS) {
+      const [area, what] = m.name.split('.');
+      const row = section
+        .split('\n')
+        .find((line) => line.includes(`\`${m.name}\``) || (line.includes(`\`${area}.`) && line.includes(`.${what}\``)));
+      assert.ok(row !== undefined, `a row for ${m.name}`);
+      assert.ok(row.includes(`\`${m.field}\``) && row.includes(`\`${m.unit}\``), `${m.name}: ${m.field}, ${m.unit}`);
+    }
+  });
+
   it('without --metrics, GET /metrics is 404 and says how to turn them on', async () => {
     const relay = await relayTo(undefined, { output: { write: () => true } });
     const answer = await fetch(`${relay.address.url}/metrics`, { signal: AbortSignal.timeout(5000) });

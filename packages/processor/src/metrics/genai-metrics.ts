@@ -68,6 +68,20 @@ export function markCallsBelow(span: ReadableSpanLike): void {
   (span as Marked)[CALLS_BELOW] = true;
 }
 
+/**
+ * Attribute sets kept for reuse, by the values they carry: a process calls few models through few
+ * servers, and building each set afresh costs more than the lookup (objects with dotted keys are slow to
+ * copy). Beyond this many distinct sets, new ones are built for each span and not kept.
+ */
+export const MAX_CACHED_ATTRIBUTE_SETS = 256;
+
+/** The attributes of one call's measurements. */
+interface CallAttributes {
+  readonly call: Attributes;
+  readonly input: Attributes;
+  readonly output: Attributes;
+}
+
 /** The span attributes each metric carries, besides `gen_ai.token.type` and `error.type`. */
 const CALL_KEYS = [
   ATTR_GEN_AI_OPERATION_NAME,
@@ -84,6 +98,7 @@ export class GenAiMetrics {
   private readonly _cacheWrite: Counter;
   private readonly _reasoning: Counter;
   private readonly _skipScopes: ReadonlySet<string>;
+  private readonly _attributeSets = new Map<string, CallAttributes>();
 
   constructor(meter: Meter, skipScopes: ReadonlySet<string>) {
     this._skipScopes = skipScopes;
@@ -120,31 +135,58 @@ export class GenAiMetrics {
       const scope = scopeOf(span);
       if (scope !== undefined && scope !== null && this._skipScopes.has(scope.name)) return;
     }
-    const call = callAttributes(a);
+    const sets = this._attributesOf(a);
     const input = tokenCount(a[ATTR_GEN_AI_USAGE_INPUT_TOKENS]);
     const output = tokenCount(a[ATTR_GEN_AI_USAGE_OUTPUT_TOKENS]);
-    if (input !== undefined) this._tokens.record(input, { ...call, [ATTR_GEN_AI_TOKEN_TYPE]: 'input' });
-    if (output !== undefined) this._tokens.record(output, { ...call, [ATTR_GEN_AI_TOKEN_TYPE]: 'output' });
-    add(this._cacheRead, a[ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS], call);
-    add(this._cacheWrite, a[ATTR_GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS], call);
-    add(this._reasoning, a[ATTR_GEN_AI_USAGE_REASONING_OUTPUT_TOKENS], call);
+    if (input !== undefined) this._tokens.record(input, sets.input);
+    if (output !== undefined) this._tokens.record(output, sets.output);
+    add(this._cacheRead, a[ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS], sets.call);
+    add(this._cacheWrite, a[ATTR_GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS], sets.call);
+    add(this._reasoning, a[ATTR_GEN_AI_USAGE_REASONING_OUTPUT_TOKENS], sets.call);
     if (a[ATTR_FORCE_ENDED] === true) return;
     const seconds = durationSeconds(span);
     if (seconds === undefined) return;
     const errorType = errorTypeOf(span);
-    this._duration.record(seconds, errorType === undefined ? call : { ...call, [ATTR_ERROR_TYPE]: errorType });
+    this._duration.record(
+      seconds,
+      errorType === undefined ? sets.call : withKey(sets.call, ATTR_ERROR_TYPE, errorType),
+    );
+  }
+
+  /** The conventions' metric attributes the span has (`server.port` only beside `server.address`), kept for reuse. */
+  private _attributesOf(a: Attributes): CallAttributes {
+    let key = '';
+    for (const name of CALL_KEYS) key += stringOf(a[name]) + '\u0000';
+    const port = a[ATTR_SERVER_PORT];
+    const hasPort = typeof port === 'number' && stringOf(a[ATTR_SERVER_ADDRESS]) !== '';
+    if (hasPort) key += String(port);
+    const cached = this._attributeSets.get(key);
+    if (cached !== undefined) return cached;
+    const call: Attributes = {};
+    for (const name of CALL_KEYS) {
+      const value = stringOf(a[name]);
+      if (value !== '') call[name] = value;
+    }
+    if (hasPort) call[ATTR_SERVER_PORT] = port;
+    const sets: CallAttributes = {
+      call,
+      input: withKey(call, ATTR_GEN_AI_TOKEN_TYPE, 'input'),
+      output: withKey(call, ATTR_GEN_AI_TOKEN_TYPE, 'output'),
+    };
+    if (this._attributeSets.size < MAX_CACHED_ATTRIBUTE_SETS) this._attributeSets.set(key, sets);
+    return sets;
   }
 }
 
-/** The conventions' metric attributes the span has; `server.port` only beside `server.address`. */
-function callAttributes(a: Attributes): Attributes {
+function stringOf(value: unknown): string {
+  return typeof value === 'string' ? value : '';
+}
+
+/** A copy of `attributes` with one more key. */
+function withKey(attributes: Attributes, key: string, value: string): Attributes {
   const out: Attributes = {};
-  for (const key of CALL_KEYS) {
-    const value = a[key];
-    if (typeof value === 'string' && value.length > 0) out[key] = value;
-  }
-  const port = a[ATTR_SERVER_PORT];
-  if (out[ATTR_SERVER_ADDRESS] !== undefined && typeof port === 'number') out[ATTR_SERVER_PORT] = port;
+  for (const k in attributes) out[k] = attributes[k];
+  out[key] = value;
   return out;
 }
 
