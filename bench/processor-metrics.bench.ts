@@ -21,15 +21,15 @@
  * untimed (as in processor.bench.ts). The chat spans come from a scope the processor does not skip
  * (`skipScopes: []`), so every one records.
  *
- * Run: `npm run bench:metrics` (about 15 s on 2 cores).
+ * Run: `npm run bench:metrics` (about 10 s on 2 cores).
  */
-import { SpanKind } from '@opentelemetry/api';
-import type { Attributes, AttributeValue, Tracer } from '@opentelemetry/api';
+import type { Attributes, Tracer } from '@opentelemetry/api';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { GenAiEnrichingProcessor, METRIC_GEN_AI_CLIENT_TOKEN_USAGE } from '@genai-enrich/processor';
 import type { GenAiEnrichingProcessorOptions } from '@genai-enrich/processor';
+import { HTTP_SCOPE, OPENAI_SCOPE, chatSpan, httpSpan } from './lifecycle-spans.js';
 import { NoopExporter } from './noop-exporter.js';
 import { machineLine, runRounds } from './harness.js';
 import type { RoundCase } from './harness.js';
@@ -42,51 +42,10 @@ const WARMUP_ROUNDS = 5;
 const QUEUE = { maxQueueSize: 100_000, maxExportBatchSize: 512, scheduledDelayMillis: 5000 };
 const PROCESSOR_OPTIONS: GenAiEnrichingProcessorOptions = { ...QUEUE, holdMillis: 600_000 };
 
-const HTTP_START: Attributes = {
-  'http.request.method': 'POST',
-  'url.scheme': 'https',
-  'url.path': '/api/orders/42',
-  'server.address': 'shop.example.com',
-  'server.port': 443,
-  'user_agent.original': 'Mozilla/5.0',
-};
-const HTTP_END: Array<[string, AttributeValue]> = [
-  ['http.route', '/api/orders/:id'],
-  ['http.response.status_code', 200],
-  ['http.response.body.size', 2048],
-  ['network.protocol.version', '1.1'],
-];
-const CHAT_START: Attributes = {
-  'gen_ai.operation.name': 'chat',
-  'gen_ai.provider.name': 'openai',
-  'gen_ai.request.model': 'gpt-4o',
-  'gen_ai.request.max_tokens': 512,
-  'gen_ai.request.temperature': 0.7,
-  'gen_ai.request.top_p': 1,
-  'server.address': 'api.openai.com',
-  'server.port': 443,
-};
-const CHAT_END: Array<[string, AttributeValue]> = [
-  ['gen_ai.response.model', 'gpt-4o-2024-08-06'],
-  ['gen_ai.response.finish_reasons', ['stop']],
-  ['openai.response.service_tier', 'default'],
-  ['openai.response.system_fingerprint', 'fp_abc123'],
-  ['gen_ai.usage.input_tokens', 24],
-  ['gen_ai.usage.output_tokens', 2],
-];
-
-function httpSpan(tracer: Tracer): void {
-  const span = tracer.startSpan('POST /api/orders/:id', { kind: SpanKind.SERVER, attributes: HTTP_START });
-  for (let i = 0; i < HTTP_END.length; i++) span.setAttribute(HTTP_END[i][0], HTTP_END[i][1]);
-  span.end();
-}
-
 let nextId = 0;
-function chatSpan(tracer: Tracer): void {
-  const span = tracer.startSpan('chat gpt-4o', { kind: SpanKind.CLIENT, attributes: CHAT_START });
-  span.setAttribute('gen_ai.response.id', `chatcmpl-${(nextId++).toString(36)}`);
-  for (let i = 0; i < CHAT_END.length; i++) span.setAttribute(CHAT_END[i][0], CHAT_END[i][1]);
-  span.end();
+/** A complete chat span (15 attributes, usage included), each with its own response id. */
+function completeChatSpan(tracer: Tracer): void {
+  chatSpan(tracer, `chatcmpl-${(nextId++).toString(36)}`, true);
 }
 
 /** Collects on demand; the bench collects after each batch, untimed. */
@@ -144,16 +103,16 @@ function makeCase(
     : new GenAiEnrichingProcessor(exporter, { ...PROCESSOR_OPTIONS, ...metrics });
   const processor: SpanProcessor = enriching ?? new BatchSpanProcessor(exporter, QUEUE);
   const tracer = new BasicTracerProvider({ spanProcessors: [processor] }).getTracer(
-    workload === 'http' ? '@opentelemetry/instrumentation-http' : '@opentelemetry/instrumentation-openai',
+    workload === 'http' ? HTTP_SCOPE : OPENAI_SCOPE,
   );
   const records = kind === 'batch+records' ? directRecorder(meterProvider!) : undefined;
   const make =
     workload === 'http'
       ? httpSpan
       : records === undefined
-        ? chatSpan
+        ? completeChatSpan
         : (t: Tracer): void => {
-            chatSpan(t);
+            completeChatSpan(t);
             records();
           };
   const c: Case = {

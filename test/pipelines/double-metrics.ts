@@ -22,8 +22,8 @@ import {
 import type { MockCall } from '../helpers/openai-mock.js';
 import type { DecodedMetricPoint } from '../helpers/otlp-metrics.js';
 import { latestPoints } from '../helpers/otlp-metrics.js';
-import { requireCjs, startRealPipeline, type RealPipeline } from '../helpers/real-pipeline.js';
-import { waitForEveryStartedSpan } from './calls.js';
+import { startRealPipeline, type RealPipeline } from '../helpers/real-pipeline.js';
+import { openAiClient, waitForEveryStartedSpan } from './calls.js';
 
 export const INSTRUMENTATION_SCOPE = '@opentelemetry/instrumentation-openai';
 
@@ -46,19 +46,9 @@ export function runDoubleMetricsCalls(metrics: { skipScopes?: readonly string[];
       processor: { holdMillis: 300 },
       metrics,
     });
-    const { OpenAI } = requireCjs('openai') as typeof import('openai');
-    const client = new OpenAI({
-      apiKey: 'test-key',
-      baseURL: pipeline.mock.baseURL,
-      maxRetries: 0,
-      fetch: usageTapFetch(pipeline.processor, { includeUsage: true }),
-    });
-    const messages = [{ role: 'user' as const, content: 'Say hello.' }];
-    await pipeline.inRootSpan('chat', () => client.chat.completions.create({ model: 'gpt-4o-mini', messages }));
-    await pipeline.inRootSpan('stream', async () => {
-      const stream = await client.chat.completions.create({ model: 'gpt-4o-mini', messages, stream: true });
-      for await (const _chunk of stream);
-    });
+    const client = openAiClient(pipeline.mock.baseURL, usageTapFetch(pipeline.processor, { includeUsage: true }));
+    for (const call of ['chat', 'chat-stream-no-usage'] as const)
+      await pipeline.inRootSpan(call, () => client.run(call));
     await pipeline.processor.forceFlush();
     await waitForEveryStartedSpan(pipeline, 10_000);
     const [chat, stream] = pipeline.mock.calls;

@@ -21,6 +21,7 @@ import {
   validateConfig,
 } from '../src/index.js';
 import type { GenAiEnrichingProcessorMetricsOptions } from '../src/index.js';
+import { MAX_CACHED_ATTRIBUTE_SETS } from '../src/metrics/genai-metrics.js';
 import { pipeline } from './helpers/pipeline.js';
 import type { Pipeline } from './helpers/pipeline.js';
 
@@ -89,14 +90,8 @@ const USAGE = {
   'gen_ai.usage.cache_read.input_tokens': 64,
   'gen_ai.usage.reasoning.output_tokens': 8,
 };
-const METRIC_ATTRIBUTES = {
-  'gen_ai.operation.name': 'chat',
-  'gen_ai.provider.name': 'openai',
-  'gen_ai.request.model': 'gpt-4o-mini',
-  'gen_ai.response.model': 'gpt-4o-mini-2024-07-18',
-  'server.address': 'api.openai.com',
-  'server.port': 443,
-};
+/** The metric attributes of a CALL span: all of CALL's keys are ones the conventions list. */
+const METRIC_ATTRIBUTES = CALL;
 
 describe('metrics: the GenAI client metrics of each model call', () => {
   it("records token usage by type and the duration, with the conventions' attributes and buckets", async () => {
@@ -210,6 +205,23 @@ describe('metrics: the GenAI client metrics of each model call', () => {
     const kept = withMetrics({ stats: false, skipScopes: [] }, { scope: '@opentelemetry/instrumentation-openai' });
     kept.tracer.startSpan('chat', { attributes: { ...CALL, ...USAGE } }).end();
     assert.equal((await collect(kept.reader)).get(METRIC_GEN_AI_CLIENT_TOKEN_USAGE)?.length, 2);
+  });
+
+  it('more distinct models than attribute sets are kept: each still recorded under its own attributes', async () => {
+    const p = withMetrics({ stats: false });
+    const models = MAX_CACHED_ATTRIBUTE_SETS + 44;
+    for (let i = 0; i < models; i++)
+      for (const input of [i, 1000])
+        p.tracer
+          .startSpan('chat', {
+            attributes: { ...CALL, 'gen_ai.request.model': `m${i}`, 'gen_ai.usage.input_tokens': input },
+          })
+          .end();
+    const input = (await collect(p.reader))
+      .get(METRIC_GEN_AI_CLIENT_TOKEN_USAGE)!
+      .filter((t) => t.attributes['gen_ai.token.type'] === 'input');
+    assert.equal(input.length, models);
+    for (const t of input) assert.equal(t.value, Number(String(t.attributes['gen_ai.request.model']).slice(1)) + 1000);
   });
 
   it('genAi: false records none of them', async () => {
