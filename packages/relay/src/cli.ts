@@ -7,6 +7,7 @@
 import { DiagConsoleLogger, DiagLogLevel, diag } from '@opentelemetry/api';
 import { MEMORY_QUEUE, RelayConfigError, parseRelayCommand, relayUsage } from './config.js';
 import type { RelayCommand } from './config.js';
+import { metricsUrlOf } from './metrics/otlp-metric-exporter.js';
 import { startRelay } from './server.js';
 import type { Relay } from './server.js';
 import { VERSION } from './version.js';
@@ -66,6 +67,10 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
       ? 'writing enriched spans to stdout as OTLP JSON lines'
       : `forwarding to ${config.forward} (${config.forwardProtocol}, ${queue})`;
   log(`${VERSION} listening on ${relay.address.tracesUrl}, ${target}`);
+  if (config.metrics) {
+    const push = config.forward === undefined ? '' : ` and OTLP to ${metricsUrlOf(config.forward)}`;
+    log(`metrics on ${relay.address.url}/metrics${push}`);
+  }
 
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals): void => {

@@ -92,6 +92,11 @@ export const MEMORY_QUEUE = 'memory';
 export const DEFAULT_RETRY_AFTER_SECONDS = 1;
 /** The OTLP/HTTP traces path, received on and appended to a base `forward` URL. */
 export const TRACES_PATH = '/v1/traces';
+/**
+ * Default {@link RelayOptions.metricsIntervalMillis}: 60 s between two OTLP metric exports, as the
+ * OpenTelemetry SDKs' `OTEL_METRIC_EXPORT_INTERVAL`.
+ */
+export const DEFAULT_METRICS_INTERVAL_MILLIS = 60_000;
 
 /** Where the embedded mode (no `forward`) writes its OTLP JSON lines: `process.stdout` or a test double. */
 export interface RelayOutput {
@@ -193,6 +198,14 @@ export interface RelayOptions {
    */
   countUsageOnce?: boolean;
   /**
+   * Metrics: the processor's GenAI metrics and its `stats()`, and the relay's counters, served as Prometheus
+   * text on `GET /metrics` and, with `forward`, exported over OTLP to its `/v1/metrics` every
+   * `metricsIntervalMillis`. As a flag or variable: `true` or `false`. The default value is `false`.
+   */
+  metrics?: boolean;
+  /** With `metrics` and `forward`: the time between two OTLP metric exports, in ms. The default value is 60000. */
+  metricsIntervalMillis?: number;
+  /**
    * Embedded mode only: where OTLP JSON lines are written. Not a command-line setting. The default is `process.stdout`.
    */
   output?: RelayOutput;
@@ -233,6 +246,8 @@ export interface RelayConfig {
   retryMaxIntervalMillis: number;
   retryMaxElapsedMillis: number;
   shutdownGraceMillis: number;
+  metrics: boolean;
+  metricsIntervalMillis: number;
 }
 
 /** Invalid settings; `problems` lists each one, and the message joins them. */
@@ -276,7 +291,9 @@ type Key =
   | 'retryInitialIntervalMillis'
   | 'retryMaxIntervalMillis'
   | 'retryMaxElapsedMillis'
-  | 'shutdownGraceMillis';
+  | 'shutdownGraceMillis'
+  | 'metrics'
+  | 'metricsIntervalMillis';
 
 /** One command-line setting: its option key, flag, environment variables and help. */
 export interface RelaySetting {
@@ -507,6 +524,22 @@ export const RELAY_SETTINGS: readonly RelaySetting[] = [
     defaultText: String(DEFAULT_SHUTDOWN_GRACE_MILLIS),
     help: 'how long SIGTERM may spend delivering; what is left stays in the durable queue (memory: counted lost)',
   },
+  {
+    key: 'metrics',
+    flag: 'metrics',
+    env: ['GENAI_ENRICH_RELAY_METRICS'],
+    value: 'BOOL',
+    defaultText: 'false',
+    help: "true: GenAI metrics and the relay's own, on GET /metrics (Prometheus text) and, with --forward, over OTLP",
+  },
+  {
+    key: 'metricsIntervalMillis',
+    flag: 'metrics-interval-millis',
+    env: ['OTEL_METRIC_EXPORT_INTERVAL'],
+    value: 'MS',
+    defaultText: String(DEFAULT_METRICS_INTERVAL_MILLIS),
+    help: 'with --metrics and --forward: the time between two OTLP metric exports',
+  },
 ];
 
 const FORWARD_PROTOCOLS: readonly ForwardProtocol[] = ['http/protobuf', 'http/json'];
@@ -547,6 +580,7 @@ const NUMERIC: ReadonlyArray<readonly [Key, IntegerBounds]> = [
   ['retryMaxIntervalMillis', { defaultValue: DEFAULT_RETRY_MAX_INTERVAL_MILLIS, min: 1, max: MAX_TIMER_MILLIS }],
   ['retryMaxElapsedMillis', { defaultValue: DEFAULT_RETRY_MAX_ELAPSED_MILLIS, min: 0, max: MAX_TIMER_MILLIS }],
   ['shutdownGraceMillis', { defaultValue: DEFAULT_SHUTDOWN_GRACE_MILLIS, min: 0, max: MAX_TIMER_MILLIS }],
+  ['metricsIntervalMillis', { defaultValue: DEFAULT_METRICS_INTERVAL_MILLIS, min: 1, max: MAX_TIMER_MILLIS }],
 ];
 
 /** A setting's value and where it came from (`--listen`, `GENAI_ENRICH_RELAY_LISTEN` or `listen`). */
@@ -753,13 +787,8 @@ function resolve(raw: Raw & { unknown?: string[] }): { config: RelayConfig; prob
     if (typeof v !== 'string' || v.trim() === '') bad(raw.queueDir, `expected a directory or ${MEMORY_QUEUE}`);
     else queueDir = v === MEMORY_QUEUE ? MEMORY_QUEUE : resolvePath(v);
   }
-  let countUsageOnce = true;
-  if (raw.countUsageOnce !== undefined) {
-    const v = raw.countUsageOnce.value;
-    if (v === true || v === 'true') countUsageOnce = true;
-    else if (v === false || v === 'false') countUsageOnce = false;
-    else bad(raw.countUsageOnce, 'expected true or false');
-  }
+  const countUsageOnce = toBoolean(raw.countUsageOnce, true, bad);
+  const metrics = toBoolean(raw.metrics, false, bad);
   return {
     problems,
     config: {
@@ -791,6 +820,8 @@ function resolve(raw: Raw & { unknown?: string[] }): { config: RelayConfig; prob
       retryMaxIntervalMillis: numbers.retryMaxIntervalMillis,
       retryMaxElapsedMillis: numbers.retryMaxElapsedMillis,
       shutdownGraceMillis: numbers.shutdownGraceMillis,
+      metrics,
+      metricsIntervalMillis: numbers.metricsIntervalMillis,
     },
   };
 }
@@ -928,6 +959,15 @@ function redactHeaders(value: unknown): string {
 function redactEntry(entry: string): string {
   const eq = entry.indexOf('=');
   return eq < 0 ? entry.trim() : `${entry.slice(0, eq).trim()}=…`;
+}
+
+/** A boolean setting: `true`/`false`, as a value or as text; anything else is reported and `fallback` used. */
+function toBoolean(s: Sourced | undefined, fallback: boolean, bad: (s: Sourced, reason: string) => void): boolean {
+  if (s === undefined) return fallback;
+  if (s.value === true || s.value === 'true') return true;
+  if (s.value === false || s.value === 'false') return false;
+  bad(s, 'expected true or false');
+  return fallback;
 }
 
 function toInteger(value: unknown): number | undefined {

@@ -10,6 +10,7 @@ export {
   DEFAULT_FORWARD_PROTOCOL,
   DEFAULT_IDLE_TIMEOUT_MILLIS,
   DEFAULT_LISTEN,
+  DEFAULT_METRICS_INTERVAL_MILLIS,
   DEFAULT_MAX_BODY_BYTES,
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_MAX_INFLIGHT_BYTES,
@@ -30,6 +31,9 @@ export {
   validateRelayOptions,
 } from './config.js';
 export type { ForwardProtocol, RelayConfig, RelayOptions, RelayOutput } from './config.js';
+// The relay's own metrics (--metrics): names for dashboards and alerts.
+export { RELAY_METER_NAME, RELAY_METRIC_PREFIX, RELAY_METRICS } from './metrics/relay-metrics.js';
+export type { RelayMetric } from './metrics/relay-metrics.js';
 // The processor's defaults for the options the relay passes through, so that one import has them all.
 export {
   DEFAULT_HOLD_MILLIS,

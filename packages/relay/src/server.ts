@@ -14,6 +14,7 @@
  *       ─ processor.onEnd(span) in end order, SLICE_SPANS at a time ─► 200, partial success if any rejected
  *   processor ─ held for late usage (maxHeldSpans, maxHeldBytes: the oldest evicted), joined, normalized
  *     ─► batched ─► CountingExporter (accounting.ts: frees the spans' bytes) ─► OTLP exporter or stdout
+ *   --metrics: GET /metrics, and OTLP to the forward endpoint (metrics/relay-metrics.ts)
  *
  * The byte budget, in the spirit of the Collector's memory_limiter: bytes of request bodies being read
  * (maxInflightBytes, counted on the wire and again inflated) and estimated bytes of spans accepted and not
@@ -43,6 +44,8 @@ import { Forwarding } from './delivery/forwarding.js';
 import type { ForwardingStats } from './delivery/forwarding.js';
 import type { JournalEntry } from './delivery/journal.js';
 import { OtlpJsonLinesExporter } from './stdout-exporter.js';
+import { RelayMetrics } from './metrics/relay-metrics.js';
+import { PROMETHEUS_CONTENT_TYPE } from './metrics/prometheus-text.js';
 
 /** Where the relay listens. */
 export interface RelayAddress {
@@ -153,6 +156,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   }
   const next = forwarding?.queue ?? new OtlpJsonLinesExporter(options.output ?? process.stdout);
   const exporter = new CountingExporter(next, ledger, () => room.notify());
+  const metrics = config.metrics ? new RelayMetrics(config) : undefined;
   const processor = new GenAiEnrichingProcessor(exporter, {
     holdMillis: config.holdMillis,
     maxHeldSpans: config.maxHeldSpans,
@@ -163,14 +167,17 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     maxExportBatchSize: config.maxExportBatchSize,
     scheduledDelayMillis: config.scheduledDelayMillis,
     countUsageOnce: config.countUsageOnce,
+    ...(metrics !== undefined ? { metrics: { meterProvider: metrics.meterProvider } } : {}),
   });
-  const relay = new RelayServer(config, processor, exporter, ledger, room, forwarding);
+  const relay = new RelayServer(config, processor, exporter, ledger, room, forwarding, metrics);
+  metrics?.observe(() => relay.stats());
   try {
     await relay.resume();
     await relay.listen();
   } catch (error) {
     await processor.shutdown();
     await forwarding?.close(Date.now());
+    await metrics?.shutdown();
     throw error;
   }
   return relay;
@@ -199,6 +206,7 @@ class RelayServer implements Relay {
   private readonly _intake: SpanIntake;
   private readonly _bodyLimits: BodyLimits;
   private readonly _server: Server;
+  private readonly _metrics: RelayMetrics | undefined;
   private readonly _counters: Counters = {
     requests: 0,
     exportRequests: 0,
@@ -223,8 +231,10 @@ class RelayServer implements Relay {
     ledger: SpanLedger,
     room: RoomSignal,
     forwarding: Forwarding | undefined,
+    metrics: RelayMetrics | undefined,
   ) {
     this.config = config;
+    this._metrics = metrics;
     this.processor = processor;
     this._exporter = exporter;
     this._ledger = ledger;
@@ -342,6 +352,8 @@ class RelayServer implements Relay {
     await this.processor.forceFlush();
     await this.processor.shutdown();
     await this._forwarding?.close(deadline);
+    // After the processor: the spans flushed at shutdown are in the last metrics export.
+    await this._metrics?.shutdown();
     this._server.closeAllConnections();
     await serverClosed;
   }
@@ -369,10 +381,26 @@ class RelayServer implements Relay {
         }
         return this._json(res, 200, this.stats());
       }
-      this._text(res, 404, `not found: the relay serves POST ${TRACES_PATH}, GET /health and GET /stats`);
+      if (path === '/metrics') return this._serveMetrics(req, res);
+      this._text(
+        res,
+        404,
+        `not found: the relay serves POST ${TRACES_PATH}, GET /health, GET /stats and (with --metrics) GET /metrics`,
+      );
     } catch (error) {
       this._internalError(res, error);
     }
+  }
+
+  /** GET /metrics: Prometheus text, collected now (metrics/relay-metrics.ts). */
+  private _serveMetrics(req: IncomingMessage, res: ServerResponse): void {
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      return this._text(res, 405, '/metrics takes GET', { allow: 'GET, HEAD' });
+    if (this._metrics === undefined) return this._text(res, 404, 'no metrics: start the relay with --metrics true');
+    this._metrics.prometheusText().then(
+      (text) => this._send(res, 200, PROMETHEUS_CONTENT_TYPE, Buffer.from(text, 'utf8')),
+      (error: unknown) => this._internalError(res, error),
+    );
   }
 
   private async _export(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -15,6 +15,7 @@ import {
   DEFAULT_MAX_HELD_SPANS,
   DEFAULT_MAX_INFLIGHT_BYTES,
   DEFAULT_MAX_OPEN_MILLIS,
+  DEFAULT_METRICS_INTERVAL_MILLIS,
   DEFAULT_MAX_QUEUE_BYTES,
   DEFAULT_RELAY_MAX_QUEUE_SIZE,
   DEFAULT_REQUEST_TIMEOUT_MILLIS,
@@ -87,6 +88,8 @@ describe('relay configuration', () => {
         retryMaxIntervalMillis: DEFAULT_RETRY_MAX_INTERVAL_MILLIS,
         retryMaxElapsedMillis: DEFAULT_RETRY_MAX_ELAPSED_MILLIS,
         shutdownGraceMillis: DEFAULT_SHUTDOWN_GRACE_MILLIS,
+        metrics: false,
+        metricsIntervalMillis: DEFAULT_METRICS_INTERVAL_MILLIS,
       });
       assert.deepEqual(resolveRelayConfig({}), config);
       assert.deepEqual(validateRelayOptions({}), []);
@@ -175,6 +178,10 @@ describe('relay configuration', () => {
         '60000',
         '--shutdown-grace-millis',
         '25000',
+        '--metrics',
+        'true',
+        '--metrics-interval-millis',
+        '15000',
       ]);
       assert.deepEqual(config, {
         listen: '0.0.0.0:9000',
@@ -204,6 +211,8 @@ describe('relay configuration', () => {
         retryMaxIntervalMillis: 1000,
         retryMaxElapsedMillis: 60_000,
         shutdownGraceMillis: 25_000,
+        metrics: true,
+        metricsIntervalMillis: 15_000,
       });
     });
 
@@ -236,6 +245,8 @@ describe('relay configuration', () => {
         GENAI_ENRICH_RELAY_RETRY_MAX_INTERVAL_MILLIS: '12',
         GENAI_ENRICH_RELAY_RETRY_MAX_ELAPSED_MILLIS: '0',
         GENAI_ENRICH_RELAY_SHUTDOWN_GRACE_MILLIS: '13',
+        GENAI_ENRICH_RELAY_METRICS: 'true',
+        OTEL_METRIC_EXPORT_INTERVAL: '10000',
       });
       assert.deepEqual(config, {
         listen: '[::1]:4320',
@@ -265,6 +276,8 @@ describe('relay configuration', () => {
         retryMaxIntervalMillis: 12,
         retryMaxElapsedMillis: 0,
         shutdownGraceMillis: 13,
+        metrics: true,
+        metricsIntervalMillis: 10_000,
       });
     });
 
