@@ -446,21 +446,28 @@ class RelayServer implements Relay {
     }
     if (this._closing) return this._throttle(res, format, 503, 'the relay is shutting down');
 
-    // The durable queue: the request is on disk before anything of it is taken (see delivery/journal.ts).
+    // The durable queue: the request is on disk before the 200 goes out (see delivery/journal.ts); it is
+    // written while its spans are handed over.
     const journal = this._forwarding?.journal;
-    let entry: JournalEntry | undefined;
+    let journaled: { entry: JournalEntry; written: Promise<boolean> } | undefined;
     if (journal !== undefined && decoded.spans.length > 0) {
       const full = this._diskFull(read.body.length);
       if (full !== undefined) return this._throttle(res, format, 503, full);
-      entry = await journal.record(read.body, format, decoded.spans);
+      journaled = journal.record(read.body, format, decoded.spans);
     }
     const droppedBefore = this.processor.stats().queueDropped;
     const intake = await this._intake.take(decoded.spans);
     if (intake.refused) {
-      if (entry !== undefined) journal!.forget(entry);
+      if (journaled !== undefined) journal!.forget(journaled.entry);
       return this._throttle(res, format, 503, intake.message);
     }
-    if (entry !== undefined) journal!.unhanded(decoded.spans);
+    if (journaled !== undefined) {
+      journal!.unhanded(decoded.spans);
+      // Not on disk: its spans go on (they were handed over), but the client is told to send it again.
+      if (!(await journaled.written)) {
+        return this._throttle(res, format, 503, 'the durable queue cannot write the request (see the log)');
+      }
+    }
     this._counters.spansReceived += intake.handed;
     // Spans the processor's queue dropped while these were added (the intake leaves room, so none are
     // expected): tell the client rather than no one.

@@ -13,8 +13,9 @@
  * OOM kill) but not the machine losing power before the page cache is written. Batches added in this
  * process are kept in memory too (they are counted in the relay's byte budget), so sending reads no file.
  */
-import { mkdir, readFile, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { remove, writeWhole } from './files.js';
 
 /** One stored batch. */
 export interface StoredBatch {
@@ -96,8 +97,7 @@ export class DirectoryBatchStore implements BatchStore {
     if (this._closed) throw new Error('the queue directory is closed');
     const name = `${String(this._next++).padStart(16, '0')}-${spans}.otlp`;
     const file = join(this._dir, name);
-    await writeFile(`${file}.tmp`, body);
-    await rename(`${file}.tmp`, file);
+    await writeWhole(file, body);
     this.bytes += body.length;
     const batch: FileBatch = { file, spans, bytes: body.length, body: () => Promise.resolve(body) };
     return batch;
@@ -105,7 +105,7 @@ export class DirectoryBatchStore implements BatchStore {
 
   remove(batch: StoredBatch): void {
     this.bytes -= batch.bytes;
-    unlink((batch as FileBatch).file).catch(() => {}); // already gone: nothing to forget
+    remove((batch as FileBatch).file).catch(() => {}); // already gone: nothing to forget
   }
 
   close(): Promise<void> {

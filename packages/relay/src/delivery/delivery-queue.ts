@@ -1,31 +1,37 @@
 /*
- * The relay's sending queue: what the processor exports is encoded, stored (in memory, or in a directory
- * that survives a crash) and acknowledged to the processor at once; consumers then deliver each batch to
- * the forward target, retrying until it is delivered or its retry time runs out.
+ * The relay's sending queue: what the processor exports is encoded and acknowledged at once; consumers
+ * deliver each batch to the forward target, retrying until it is delivered or its retry time runs out. A
+ * batch goes to disk (the store) only when it has to wait: its first attempt failed, or the relay stops.
  *
- *   processor ─ export(spans) ─► encode (values as received) ─► store.add (batch-store.ts) ─► callback: done
- *     ─► journal.enqueued(spans): their requests need no replay now (journal.ts)
+ *   processor ─ export(spans) ─► encode (values as received) ─► claim: note the spans' places in the request
+ *     journal (journal.ts), which keeps their requests until the batch is settled or stored ─► callback: done
  *   consumers (at most `concurrency` batches in flight), oldest batch first:
- *     sender.send (http-sender.ts) ─ success ─────────────► store.remove, delivered (the target's partial
- *                                                           success counted in `rejectedByTarget`)
- *                                  ─ failure (not retryable) ─► store.remove, rejectedByTarget, reported
- *                                  ─ retryable ─► wait: back-off (initial × multiplier^n, at most maxInterval,
- *                                    ± randomization), or Retry-After when longer ─► again; once the batch has
- *                                    been retried for maxElapsed ─► store.remove, lost, reported
- *   drain(deadline): waits for the queue to empty; at the deadline what is left stays in a durable store for
- *     the next start, or is counted lost (memory store)
+ *     sender.send (http-sender.ts) ─ success ─────────────► delivered (a partial success counted in
+ *                                                           `rejectedByTarget`)
+ *                                  ─ failure (not retryable) ─► rejectedByTarget, reported
+ *                                  ─ retryable ─► not on disk yet? stored now (batch-store.ts), its journal
+ *                                    places released ─► wait: back-off (initial × multiplier^n, at most
+ *                                    maxInterval, ± randomization), or Retry-After when longer ─► again; once
+ *                                    retried for maxElapsed ─► lost, reported
+ *     settled (delivered, refused, lost) ─► its file removed, its journal places released
+ *   drain(deadline): waits for the queue to empty; stop(): what is left is stored for the next start (a
+ *     directory), or counted lost (memory)
  *
- * The Collector's `sending_queue` and `retry_on_failure` are the model, with their defaults (5 s initial
- * interval, ×1.5, 30 s at most, 300 s in all). Every timer is unref()ed; nothing here throws into the
- * processor. The queue's bytes are reported through `onQueued` / `onSettled`, so that the relay counts
- * them in its byte budget and refuses new requests (503) when the target is behind, instead of dropping.
+ * So in the healthy path the durable queue writes only the request journal: a batch is written when the
+ * target fails it. A crash loses nothing acknowledged either way (what is not stored is journaled), and
+ * sends again at most the batches in flight, whose journal places were not yet released.
+ *
+ * The Collector's `sending_queue` and `retry_on_failure` are the model, with their defaults. Every timer
+ * is unref()ed but drain's deadline (see there); nothing here throws into the processor. The queue's bytes
+ * are reported through `onQueued` / `onSettled`, so that the relay counts them in its byte budget and
+ * refuses new requests (503) when the target is behind, instead of dropping.
  */
 import { diag } from '@opentelemetry/api';
 import type { ExportResultLike, ReadableSpanLike, SpanExporterLike } from '@genai-enrich/processor';
 import type { BatchStore, StoredBatch } from './batch-store.js';
 import type { Sender } from './http-sender.js';
 
-/** How failed deliveries are retried; the Collector's `retry_on_failure` defaults. */
+/** How failed deliveries are retried (the relay's defaults are the Collector's `retry_on_failure`). */
 export interface RetryPolicy {
   initialIntervalMillis: number;
   multiplier: number;
@@ -36,18 +42,8 @@ export interface RetryPolicy {
   randomization: number;
 }
 
-export const DEFAULT_RETRY_POLICY: RetryPolicy = {
-  initialIntervalMillis: 5_000,
-  multiplier: 1.5,
-  maxIntervalMillis: 30_000,
-  maxElapsedMillis: 300_000,
-  randomization: 0.5,
-};
-
-/** Default {@link DeliveryQueueOptions.concurrency}: batches in flight at once. */
-export const DEFAULT_EXPORT_CONCURRENCY = 4;
-/** Default {@link DeliveryQueueOptions.timeoutMillis}: one attempt, as the OTLP exporters' default timeout. */
-export const DEFAULT_EXPORT_TIMEOUT_MILLIS = 10_000;
+/** Marks a batch's spans as settled or stored in the request journal; never rejects. */
+export type Release = () => Promise<void>;
 
 export interface DeliveryQueueOptions {
   encode(spans: readonly ReadableSpanLike[]): Uint8Array;
@@ -56,11 +52,8 @@ export interface DeliveryQueueOptions {
   concurrency: number;
   timeoutMillis: number;
   retry: RetryPolicy;
-  /**
-   * The exported spans' batch is stored: their requests need no replay now. The batch is acknowledged to
-   * the processor when this resolves. Must not throw or reject.
-   */
-  onStored(spans: readonly ReadableSpanLike[]): Promise<void> | void;
+  /** Notes the spans' places in the request journal, to release once their batch is settled or stored. */
+  claim?(spans: readonly ReadableSpanLike[]): Release;
   /** A batch of `bytes` entered the queue / left it (delivered, rejected or lost). */
   onQueued(bytes: number): void;
   onSettled(bytes: number): void;
@@ -73,18 +66,23 @@ export interface DeliveryCounts {
   delivered: number;
   /** Spans the target refused: not retryable answers, and partial success. */
   rejectedByTarget: number;
-  /** Spans whose retry time ran out, or that a memory-only queue still held when shutdown's deadline came. */
+  /** Spans whose retry time ran out, or that a memory-only queue still held when it stopped. */
   lost: number;
   /** Attempts that failed and were retried. */
   retries: number;
-  /** Exports the processor handed over that could not be stored (a full disk): failed to the processor. */
+  /** Batches that could not be written to the store (a full or broken disk): kept in memory, still journaled. */
   storeFailures: number;
   /** Spans of batches a previous run stored and did not deliver, queued again at start. */
   resumed: number;
 }
 
 interface Pending {
-  batch: StoredBatch;
+  readonly spans: number;
+  readonly bytes: number;
+  /** The encoded batch in memory; undefined for a batch a previous run stored, read when it is sent. */
+  body: Uint8Array | undefined;
+  stored: StoredBatch | undefined;
+  release: Release | undefined;
   firstAttempt: number | undefined;
   attempts: number;
 }
@@ -100,12 +98,11 @@ export class DeliveryQueue implements SpanExporterLike {
   };
   private readonly _options: DeliveryQueueOptions;
   private readonly _waiting: Pending[] = [];
+  /** Every batch not yet settled: waiting, in flight or backing off. */
+  private readonly _unsettled = new Set<Pending>();
   private _inFlight = 0;
-  /** Spans and bytes in the queue now: waiting, in flight or backing off. */
   private _spans = 0;
   private _bytes = 0;
-  /** Spans of exports being stored (not yet in `_spans`). */
-  private _storing = 0;
   private _stopping = false;
   private readonly _sleeps = new Set<() => void>();
   private _idle: Array<() => void> = [];
@@ -114,9 +111,9 @@ export class DeliveryQueue implements SpanExporterLike {
     this._options = options;
   }
 
-  /** Spans not yet delivered (being stored, waiting, in flight, backing off). */
+  /** Spans not yet delivered (waiting, in flight, backing off; after stop(), left in the store). */
   get spans(): number {
-    return this._spans + this._storing;
+    return this._spans;
   }
 
   get bytes(): number {
@@ -129,9 +126,9 @@ export class DeliveryQueue implements SpanExporterLike {
 
   /** Batches stored before a restart: delivered first, as they were queued first. */
   resume(batches: readonly StoredBatch[]): void {
-    for (const batch of batches) {
-      this.counts.resumed += batch.spans;
-      this._enqueue(batch);
+    for (const stored of batches) {
+      this.counts.resumed += stored.spans;
+      this._enqueue({ spans: stored.spans, bytes: stored.bytes, body: undefined, stored, release: undefined });
     }
     this._pump();
   }
@@ -141,27 +138,14 @@ export class DeliveryQueue implements SpanExporterLike {
     try {
       body = this._options.encode(spans);
     } catch (error) {
-      this.counts.storeFailures += spans.length;
       resultCallback({ code: 1, error: error instanceof Error ? error : new Error(String(error)) });
       return;
     }
-    this._storing += spans.length;
-    this._options.store.add(body, spans.length).then(
-      async (batch) => {
-        await this._options.onStored(spans);
-        this._storing -= spans.length;
-        // The spans' estimated bytes are given back first, then the batch's encoded bytes (never more) taken.
-        resultCallback({ code: 0 });
-        this._enqueue(batch);
-        this._pump();
-      },
-      (error: unknown) => {
-        this._storing -= spans.length;
-        this.counts.storeFailures += spans.length;
-        diag.error(`genai-enrich relay: cannot queue ${spans.length} spans for delivery: ${String(error)}`);
-        resultCallback({ code: 1, error: error instanceof Error ? error : new Error(String(error)) });
-      },
-    );
+    const release = this._options.claim?.(spans);
+    // The spans' estimated bytes are given back by the callback, then the batch's encoded bytes taken.
+    resultCallback({ code: 0 });
+    this._enqueue({ spans: spans.length, bytes: body.length, body, stored: undefined, release });
+    this._pump();
   }
 
   /** Resolves once every queued batch has settled, or at `deadline` (epoch ms), whichever is first. */
@@ -170,8 +154,9 @@ export class DeliveryQueue implements SpanExporterLike {
       const left = deadline - Date.now();
       if (left <= 0) return;
       await new Promise<void>((resolve) => {
+        // Not unref()ed, the one timer here that is not: shutdown awaits this deadline, and the retries'
+        // own (unref()ed) timers must get to run until it, even when nothing else keeps the process alive.
         const timer = setTimeout(resolve, left);
-        timer.unref();
         this._idle.push(() => {
           clearTimeout(timer);
           resolve();
@@ -181,7 +166,7 @@ export class DeliveryQueue implements SpanExporterLike {
   }
 
   forceFlush(): Promise<void> {
-    return Promise.resolve(); // stored is as flushed as the processor can make it; drain() waits for delivery
+    return Promise.resolve(); // drain() is what waits for delivery
   }
 
   /** The processor's shutdown: nothing yet; the relay drains the queue within its grace, then calls stop(). */
@@ -190,31 +175,33 @@ export class DeliveryQueue implements SpanExporterLike {
   }
 
   /**
-   * Stops: no new attempts, back-offs cut short. What is left stays in a durable store for the next start;
-   * in memory it is counted lost. Call drain() first to give deliveries a chance.
+   * Stops: no new attempts, back-offs cut short. What is left is stored for the next start (a directory
+   * store) or counted lost (memory). Call drain() first to give deliveries a chance.
    */
   async stop(): Promise<void> {
     if (this._stopping) return;
     this._stopping = true;
     for (const wake of [...this._sleeps]) wake();
-    const left = this._waiting.splice(0);
-    const unsent = left.reduce((n, p) => n + p.batch.spans, 0);
-    // Durable: they stay queued (on disk, and in queuedSpans) for the next start. Memory: lost.
-    if (!this._options.store.durable && unsent > 0) {
-      this._spans -= unsent;
-      this.counts.lost += unsent;
-      diag.error(`genai-enrich relay: ${unsent} spans not delivered by shutdown's deadline are lost (memory queue)`);
-      for (const pending of left) this._settleBytes(pending.batch);
+    this._waiting.length = 0;
+    const left = [...this._unsettled];
+    if (this._options.store.durable) {
+      for (const pending of left) await this._store(pending);
+    } else {
+      const unsent = left.reduce((n, p) => n + p.spans, 0);
+      if (unsent > 0) diag.error(`genai-enrich relay: ${unsent} spans not delivered when the relay stopped are lost`);
+      for (const pending of left) this._settle(pending, 'lost');
     }
     this._options.sender.shutdown();
     await this._options.store.close();
   }
 
-  private _enqueue(batch: StoredBatch): void {
-    this._waiting.push({ batch, firstAttempt: undefined, attempts: 0 });
-    this._spans += batch.spans;
-    this._bytes += batch.bytes;
-    this._options.onQueued(batch.bytes);
+  private _enqueue(fields: Omit<Pending, 'firstAttempt' | 'attempts'>): void {
+    const pending: Pending = { ...fields, firstAttempt: undefined, attempts: 0 };
+    this._waiting.push(pending);
+    this._unsettled.add(pending);
+    this._spans += pending.spans;
+    this._bytes += pending.bytes;
+    this._options.onQueued(pending.bytes);
   }
 
   private _pump(): void {
@@ -230,47 +217,54 @@ export class DeliveryQueue implements SpanExporterLike {
 
   /** Attempts until the batch settles (see the header); never rejects. */
   private async _deliver(pending: Pending): Promise<void> {
-    const { batch } = pending;
     for (;;) {
       let body: Uint8Array;
       try {
-        body = await batch.body();
+        body = pending.body ?? (await pending.stored!.body());
       } catch (error) {
-        this._settle(pending, 'lost', `its stored body cannot be read: ${String(error)}`);
-        return;
+        return this._settle(pending, 'lost', `its stored body cannot be read: ${String(error)}`);
       }
       pending.firstAttempt ??= Date.now();
       pending.attempts++;
       const outcome = await this._options.sender.send(body, this._options.timeoutMillis);
+      if (!this._unsettled.has(pending)) return; // stop() settled it meanwhile
       if (outcome.status === 'success') {
-        this.counts.rejectedByTarget += Math.min(outcome.rejectedSpans, batch.spans);
-        if (outcome.rejectedSpans > 0) {
-          diag.warn(`genai-enrich relay: the target rejected ${outcome.rejectedSpans} spans: ${outcome.message ?? ''}`);
-        }
-        this._settle(pending, 'delivered', undefined, batch.spans - Math.min(outcome.rejectedSpans, batch.spans));
-        return;
+        const rejected = Math.min(outcome.rejectedSpans, pending.spans);
+        this.counts.rejectedByTarget += rejected;
+        if (rejected > 0)
+          diag.warn(`genai-enrich relay: the target rejected ${rejected} spans: ${outcome.message ?? ''}`);
+        return this._settle(pending, 'delivered', undefined, pending.spans - rejected);
       }
-      if (outcome.status === 'failure') {
-        this._settle(pending, 'rejected', outcome.reason);
-        return;
-      }
-      if (this._stopping) {
-        this._requeueForShutdown(pending);
-        return;
-      }
+      if (outcome.status === 'failure') return this._settle(pending, 'rejected', outcome.reason);
+      if (this._stopping) return; // stop() stores it, or counts it lost
       const wait = this._backoff(pending.attempts, outcome.retryInMillis);
       const elapsed = Date.now() - pending.firstAttempt;
       if (elapsed + wait > this._options.retry.maxElapsedMillis) {
-        this._settle(pending, 'lost', `still failing after ${Math.round(elapsed / 1000)} s: ${outcome.reason}`);
-        return;
+        return this._settle(pending, 'lost', `still failing after ${Math.round(elapsed / 1000)} s: ${outcome.reason}`);
       }
       this.counts.retries++;
+      await this._store(pending); // it waits now: on disk, not only in the journal
       await this._sleep(wait);
-      if (this._stopping) {
-        this._requeueForShutdown(pending);
-        return;
-      }
+      if (this._stopping) return;
     }
+  }
+
+  /** Writes the batch to a durable store, once, and releases its journal places; never rejects. */
+  private async _store(pending: Pending): Promise<void> {
+    if (!this._options.store.durable || pending.stored !== undefined || pending.body === undefined) return;
+    try {
+      pending.stored = await this._options.store.add(pending.body, pending.spans);
+    } catch (error) {
+      this.counts.storeFailures++;
+      diag.error(
+        `genai-enrich relay: cannot store a batch of ${pending.spans} spans (${String(error)}); ` +
+          'it stays in memory, and its requests in the journal',
+      );
+      return;
+    }
+    const release = pending.release;
+    pending.release = undefined;
+    await release?.();
   }
 
   /** Exponential back-off with randomization; Retry-After when it asks for longer (capped at maxElapsed). */
@@ -295,36 +289,27 @@ export class DeliveryQueue implements SpanExporterLike {
     });
   }
 
-  /** Shutdown came during its attempts: it stays queued for the next start (durable) or is lost (memory). */
-  private _requeueForShutdown(pending: Pending): void {
-    if (!this._options.store.durable) this._settle(pending, 'lost', 'shutdown came before it could be delivered');
-  }
-
   private _settle(pending: Pending, how: 'delivered' | 'rejected' | 'lost', reason?: string, delivered = 0): void {
-    const { batch } = pending;
+    if (!this._unsettled.delete(pending)) return;
     if (how === 'delivered') this.counts.delivered += delivered;
     else if (how === 'rejected') {
-      this.counts.rejectedByTarget += batch.spans;
-      diag.error(`genai-enrich relay: the target refused ${batch.spans} spans, not retried: ${reason ?? ''}`);
+      this.counts.rejectedByTarget += pending.spans;
+      diag.error(`genai-enrich relay: the target refused ${pending.spans} spans, not retried: ${reason ?? ''}`);
     } else {
-      this.counts.lost += batch.spans;
-      diag.error(`genai-enrich relay: ${batch.spans} spans lost: ${reason ?? ''}`);
+      this.counts.lost += pending.spans;
+      if (reason !== undefined) diag.error(`genai-enrich relay: ${pending.spans} spans lost: ${reason}`);
     }
-    this._options.store.remove(batch);
-    this._spans -= batch.spans;
-    this._settleBytes(batch);
-    this._wakeIdle();
-  }
-
-  private _settleBytes(batch: StoredBatch): void {
-    this._bytes -= batch.bytes;
-    this._options.onSettled(batch.bytes);
-  }
-
-  private _wakeIdle(): void {
-    if (this._spans > 0) return;
-    const idle = this._idle;
-    this._idle = [];
-    for (const wake of idle) wake();
+    if (pending.stored !== undefined) this._options.store.remove(pending.stored);
+    void pending.release?.();
+    pending.release = undefined;
+    pending.body = undefined;
+    this._spans -= pending.spans;
+    this._bytes -= pending.bytes;
+    this._options.onSettled(pending.bytes);
+    if (this._spans === 0) {
+      const idle = this._idle;
+      this._idle = [];
+      for (const wake of idle) wake();
+    }
   }
 }

@@ -4,6 +4,8 @@
  *
  *   open(config) ─► <queueDir>/lock (another live relay holds it? refused) ─► stored batches left by the
  *     previous run ─► queue.resume ─► journaled requests left ─► replay() hands their spans back
+ *   the journal notes each exported batch's spans (claim) and forgets their requests once the queue
+ *     releases them: delivered, refused, lost, or stored because they have to wait
  *   close(deadline) ─► drain until the deadline ─► queue.shutdown ─► journal settled ─► lock removed (and an
  *     ephemeral directory with it)
  */
@@ -106,7 +108,7 @@ export class Forwarding {
         maxElapsedMillis: config.retryMaxElapsedMillis,
         randomization: 0.5,
       },
-      onStored: (spans: readonly ReadableSpanLike[]) => journal?.enqueued(spans),
+      ...(journal === undefined ? {} : { claim: (spans: readonly ReadableSpanLike[]) => journal.claim(spans) }),
       onQueued: hooks.onQueued,
       onSettled: hooks.onSettled,
     });

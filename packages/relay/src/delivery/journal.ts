@@ -7,7 +7,8 @@
  *   <dir>/requests/<sequence>.pb | .json   the request body as it arrived (decompressed)
  *   <dir>/requests/<sequence>.done         the indexes of its spans already in stored batches, appended
  *
- *   record(body, spans) ─► written (.tmp, renamed) ─► each span tagged with its request and index
+ *   record(body, spans) ─► each span tagged with its request and index at once; the file written (.tmp,
+ *     renamed) meanwhile, while the spans are handed over; the 200 waits for `written`
  *   intake refused the request ─► forget: unlinked, as if it never came
  *   intake left spans out (partial success) ─► unhanded: their indexes are done, they are never replayed
  *   delivery queue stored a batch (delivery-queue.ts onStored) ─► enqueued(spans): their indexes appended
@@ -20,8 +21,9 @@
  * whose body cannot be read or decoded at replay is moved aside (`.bad`) and reported, never retried
  * forever. No fsync, as in batch-store.ts.
  */
-import { appendFile, mkdir, readFile, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { appendText, remove, writeWhole } from './files.js';
 import { diag } from '@opentelemetry/api';
 import type { ReadableSpanLike } from '@genai-enrich/processor';
 import { decodeTraceRequest } from '../otlp/index.js';
@@ -72,16 +74,36 @@ export class RequestJournal {
     return journal;
   }
 
-  /** Writes the request and tags its spans; resolves once it is on disk (then the 200 may go out). */
-  async record(body: Uint8Array, format: OtlpFormat, spans: readonly RelaySpan[]): Promise<JournalEntry> {
+  /**
+   * Tags the request's spans and writes it; `written` resolves true once it is on disk (then the 200 may
+   * go out), false when it could not be written (reported). Writing overlaps the hand-over: the request's
+   * later appends and unlinks wait for it (they follow it on the entry's chain).
+   */
+  record(
+    body: Uint8Array,
+    format: OtlpFormat,
+    spans: readonly RelaySpan[],
+  ): { entry: JournalEntry; written: Promise<boolean> } {
     const seq = this._next++;
     const file = join(this._dir, `${String(seq).padStart(16, '0')}.${EXTENSIONS[format]}`);
-    await writeFile(`${file}.tmp`, body);
-    await rename(`${file}.tmp`, file);
+    const written = writeWhole(file, body).then(
+      () => true,
+      (error: unknown) => {
+        diag.error(`genai-enrich relay: cannot write ${file} to the durable queue: ${String(error)}`);
+        return false;
+      },
+    );
     this.bytes += body.length;
-    const entry: JournalEntry = { seq, file, bytes: body.length, outstanding: spans.length, chain: Promise.resolve() };
+    const entry: JournalEntry = {
+      seq,
+      file,
+      bytes: body.length,
+      outstanding: spans.length,
+      chain: written.then(() => {}),
+    };
+    this._busy.add(entry);
     spans.forEach((span, index) => tag(span, { entry, index, handed: false }));
-    return entry;
+    return { entry, written };
   }
 
   /** The intake took this span: it will reach a batch (see `unhanded`). */
@@ -102,11 +124,16 @@ export class RequestJournal {
     if (left.length > 0) void this.enqueued(left);
   }
 
-  /**
-   * These spans are in a stored batch (delivery-queue.ts): resolves once that is on disk, so that the
-   * batch is acknowledged to the processor only then. Never rejects.
-   */
+  /** These spans need no replay now (settled or stored): resolves once that is on disk. Never rejects. */
   enqueued(spans: readonly ReadableSpanLike[]): Promise<void> {
+    return this.claim(spans)();
+  }
+
+  /**
+   * Notes where these spans are in the journal (the spans themselves are not kept), for the delivery queue
+   * to release once their batch is settled or stored. Release resolves once that is on disk; never rejects.
+   */
+  claim(spans: readonly ReadableSpanLike[]): () => Promise<void> {
     const byEntry = new Map<JournalEntry, number[]>();
     for (const span of spans) {
       const tagged = (span as Tagged)[JOURNALED];
@@ -116,13 +143,17 @@ export class RequestJournal {
       if (indexes === undefined) byEntry.set(tagged.entry, (indexes = []));
       indexes.push(tagged.index);
     }
+    return () => this._release(byEntry);
+  }
+
+  private _release(byEntry: Map<JournalEntry, number[]>): Promise<void> {
     const writes: Array<Promise<void>> = [];
     for (const [entry, indexes] of byEntry) {
       entry.outstanding -= indexes.length;
       if (entry.outstanding <= 0) writes.push(this._remove(entry));
       else {
         const line = `${indexes.join(',')}\n`;
-        writes.push(this._then(entry, () => appendFile(doneFile(entry.file), line)));
+        writes.push(this._then(entry, () => appendText(doneFile(entry.file), line)));
       }
     }
     return Promise.all(writes).then(() => {});
@@ -188,8 +219,8 @@ export class RequestJournal {
 
   private _remove(entry: JournalEntry, counted = true): Promise<void> {
     if (counted) this.bytes -= entry.bytes;
-    void this._then(entry, () => unlink(entry.file));
-    return this._then(entry, () => unlink(doneFile(entry.file))); // no .done when nothing was appended
+    void this._then(entry, () => remove(entry.file));
+    return this._then(entry, () => remove(doneFile(entry.file))); // no .done when nothing was appended
   }
 
   private _then(entry: JournalEntry, op: () => Promise<void>): Promise<void> {
