@@ -7,6 +7,7 @@ export { startRelay } from './server.js';
 export type { Relay, RelayAddress, RelayCounters, RelayStats } from './server.js';
 export {
   DEFAULT_FORWARD_PROTOCOL,
+  DEFAULT_GRPC_PORT,
   DEFAULT_IDLE_TIMEOUT_MILLIS,
   DEFAULT_LISTEN,
   DEFAULT_MAX_BODY_BYTES,
