@@ -25,7 +25,8 @@ import {
   stats,
   testServers,
 } from './relay-kit.js';
-import { grpcFrame, http2Call, rawClient, startGrpcReceiver } from './grpc-kit.js';
+import { encodeRpcStatusWithRetryInfo, readRetryDelayMillis } from '../src/rpc-status.js';
+import { grpcFrame, http2Call, rawClient, readStatusDetails, startGrpcReceiver } from './grpc-kit.js';
 import type { Answerer, GrpcReceiver } from './grpc-kit.js';
 
 const { relayTo, protoReceiver } = testServers();
@@ -355,3 +356,24 @@ function refusal(code: number, retryMillis: number | undefined): { code: number;
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+describe('google.rpc.RetryInfo in grpc-status-details-bin (rpc-status.ts)', () => {
+  it('what the relay writes, a reader written apart reads: the code and the delay', () => {
+    for (const millis of [0, 1, 999, 1000, 1500, 30_000]) {
+      const bytes = Buffer.from(encodeRpcStatusWithRetryInfo(14, 'queue full', millis));
+      assert.deepEqual(readStatusDetails(bytes), { code: 14, retryDelayMillis: millis });
+      assert.equal(readRetryDelayMillis(bytes), millis);
+    }
+  });
+
+  it('reads a RetryInfo among other details, written by hand; none, or bytes that are not a Status, give undefined', () => {
+    const retryInfo = (seconds: number, nanos: number): Uint8Array =>
+      sub(3, str(1, 'type.googleapis.com/google.rpc.RetryInfo'), sub(2, sub(1, varint(1, seconds), varint(2, nanos))));
+    const other = sub(3, str(1, 'type.googleapis.com/google.rpc.DebugInfo'), sub(2, str(2, 'detail')));
+    assert.equal(readRetryDelayMillis(msg(varint(1, 8), str(2, 'busy'), other, retryInfo(2, 500_000_000))), 2500);
+    assert.equal(readRetryDelayMillis(msg(varint(1, 8), other)), undefined);
+    assert.equal(readRetryDelayMillis(msg(varint(1, 8), retryInfo(0, 0))), 0);
+    assert.equal(readRetryDelayMillis(Buffer.from('not a status \xff\xff')), undefined);
+    assert.equal(readRetryDelayMillis(msg(varint(1, 8), retryInfo(1, 0)).subarray(0, 20)), undefined);
+  });
+});
