@@ -501,7 +501,7 @@ export function relayUsage(): string {
   const lines = [
     'Usage: genai-enrich-relay [options]',
     '',
-    'Receives OTLP/HTTP traces (protobuf or JSON, optionally gzip), runs them through GenAiEnrichingProcessor',
+    'Receives OTLP traces over HTTP (protobuf or JSON) and gRPC, optionally gzip, runs them through GenAiEnrichingProcessor',
     '(late token usage joined, GenAI attributes and names normalized) and forwards every span exactly once.',
     '',
     'Options (flag, environment variable, default):',
