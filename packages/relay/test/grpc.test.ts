@@ -6,6 +6,8 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { Metadata, status } from '@grpc/grpc-js';
 import { SpanKind } from '@opentelemetry/api';
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -238,6 +240,38 @@ describe('OTLP/gRPC in', () => {
     }
   });
 
+  it('a connection with no call open is closed after --idle-timeout-millis', async () => {
+    const relay = await relayTo(undefined, { idleTimeoutMillis: 200, ...NOWHERE });
+    const client = rawClient(grpcUrl(relay));
+    try {
+      assert.equal((await client.send(protobufOf([plainSpanJson(spanId(1))]))).code, status.OK);
+      assert.equal(relay.stats().relay.connections, 1);
+      const deadline = Date.now() + 3000;
+      while (relay.stats().relay.connections > 0) {
+        assert.ok(Date.now() < deadline, 'the idle connection was closed');
+        await sleep(20);
+      }
+      // The client reconnects for its next call.
+      assert.equal((await client.send(protobufOf([plainSpanJson(spanId(2))]))).code, status.OK);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('a taken gRPC port: startRelay rejects, naming the address and how to turn gRPC off', async () => {
+    const taken = createNetServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as AddressInfo;
+    try {
+      await assert.rejects(
+        relayTo(undefined, { grpcListen: `127.0.0.1:${port}`, ...NOWHERE }),
+        new RegExp(`OTLP/gRPC on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE.*--grpc-listen off`),
+      );
+    } finally {
+      taken.close();
+    }
+  });
+
   it('shutting down: connections are sent away and new calls get UNAVAILABLE; held spans are still forwarded', async () => {
     const receiver = await protoReceiver();
     receiver.stall();
@@ -316,6 +350,30 @@ describe('OTLP/gRPC out (--forward-protocol grpc)', () => {
     const waited = grpc.arrivals[1] - grpc.arrivals[0];
     assert.ok(waited >= 280 && waited < 1000, `retried after ${waited} ms, RetryInfo said 300`);
     assert.equal(relay.stats().relay.failedSpans, 0);
+  });
+
+  it('a target that refuses connections: retried within the export timeout, then counted as failed', async () => {
+    const closed = await grpcReceiver();
+    await closed.close();
+    const saved = process.env['OTEL_EXPORTER_OTLP_TRACES_TIMEOUT'];
+    process.env['OTEL_EXPORTER_OTLP_TRACES_TIMEOUT'] = '1500';
+    let relay: Relay;
+    try {
+      relay = await relayTo(closed.url, { forwardProtocol: 'grpc' });
+    } finally {
+      if (saved === undefined) delete process.env['OTEL_EXPORTER_OTLP_TRACES_TIMEOUT'];
+      else process.env['OTEL_EXPORTER_OTLP_TRACES_TIMEOUT'] = saved;
+    }
+    const started = Date.now();
+    assert.equal((await postJson(relay, request1([plainSpanJson(spanId(1))]))).status, 200);
+    const deadline = Date.now() + 5000;
+    while (relay.stats().relay.failedSpans < 1) {
+      assert.ok(Date.now() < deadline, 'the export failed within its timeout');
+      await sleep(20);
+    }
+    // One retry fits in 1.5 s (back-off 1 s ± 20 %), the next would not: it gives up before the timeout.
+    const took = Date.now() - started;
+    assert.ok(took >= 700 && took < 2500, `failed after ${took} ms`);
   });
 
   it('RESOURCE_EXHAUSTED is retried only with RetryInfo; INVALID_ARGUMENT is not retried', async () => {
