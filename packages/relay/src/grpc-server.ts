@@ -24,13 +24,15 @@
  * answers INTERNAL.
  */
 import { createServer } from 'node:net';
-import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
+import type { Server as NetServer, Socket } from 'node:net';
 import { Metadata, Server, ServerCredentials, status as grpcStatus } from '@grpc/grpc-js';
 import type { ConnectionInjector, ServerUnaryCall, sendUnaryData } from '@grpc/grpc-js';
-import { DEFAULT_RETRY_AFTER_SECONDS, listenAddress } from './config.js';
+import { DEFAULT_RETRY_AFTER_SECONDS } from './config.js';
 import type { RelayConfig } from './config.js';
 import type { Accepted, ExportPipeline } from './export-pipeline.js';
 import { STATUS_DETAILS_KEY, TRACE_EXPORT_METHOD, rawMessage } from './grpc-method.js';
+import { listenOn } from './listen.js';
+import type { BoundAddress } from './listen.js';
 import { encodeTraceResponse } from './otlp/index.js';
 import { RPC_CODE, encodeRpcStatusWithRetryInfo, rpcCodeOf } from './rpc-status.js';
 
@@ -40,13 +42,8 @@ import { RPC_CODE, encodeRpcStatusWithRetryInfo, rpcCodeOf } from './rpc-status.
  */
 export const GRPC_MAX_CONCURRENT_STREAMS = 16;
 
-/** Where the gRPC receiver listens. */
-export interface GrpcAddress {
-  host: string;
-  port: number;
-  /** `http://host:port`: the `url` the OpenTelemetry gRPC exporters take. */
-  url: string;
-}
+/** Where the gRPC receiver listens; `url` (`http://host:port`) is what the OpenTelemetry gRPC exporters take. */
+export type GrpcAddress = BoundAddress;
 
 type ExportCall = ServerUnaryCall<Buffer, Buffer>;
 
@@ -103,20 +100,9 @@ export class GrpcTraceServer {
   }
 
   /** Listens on `config.grpcListen`; rejects when it cannot (the port is taken). */
-  listen(): Promise<GrpcAddress> {
-    const { host, port } = listenAddress(this._config.grpcListen!);
-    return new Promise<GrpcAddress>((resolve, reject) => {
-      const onError = (error: Error): void => reject(error);
-      this._net.once('error', onError);
-      this._net.listen(port, host, () => {
-        this._net.off('error', onError);
-        this._net.on('error', () => {});
-        const bound = this._net.address() as AddressInfo;
-        const shown = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
-        this._address = { host: bound.address, port: bound.port, url: `http://${shown}:${bound.port}` };
-        resolve(this._address);
-      });
-    });
+  async listen(): Promise<GrpcAddress> {
+    this._address = await listenOn(this._net, this._config.grpcListen!);
+    return this._address;
   }
 
   /**

@@ -9,12 +9,7 @@
  *   Status{code=1, message=2, details=3: Any{type_url=1 "type.googleapis.com/google.rpc.RetryInfo",
  *                                            value=2: RetryInfo{retry_delay=1: Duration{seconds=1, nanos=2}}}}
  */
-import {
-  concatBytes,
-  encodeLengthDelimitedField,
-  encodeNumberAndText,
-  encodeVarintField,
-} from './otlp/protobuf-writer.js';
+import { encodeLengthDelimitedField, encodeNumberAndText, encodeVarintField } from './otlp/protobuf-writer.js';
 
 /** gRPC status codes used here, from google/rpc/code.proto. */
 export const RPC_CODE = {
@@ -67,15 +62,16 @@ export function encodeRpcStatusJson(code: number, message: string): Uint8Array {
 /** A `google.rpc.Status` whose details hold a `google.rpc.RetryInfo` of `retryDelayMillis` (see the header). */
 export function encodeRpcStatusWithRetryInfo(code: number, message: string, retryDelayMillis: number): Uint8Array {
   const millis = Math.max(0, Math.round(retryDelayMillis));
-  const duration = concatBytes(
+  // A message's fields, one after the other.
+  const duration = Buffer.concat([
     encodeVarintField(1, Math.floor(millis / 1000)),
     encodeVarintField(2, (millis % 1000) * 1_000_000),
-  );
-  const any = concatBytes(
+  ]);
+  const any = Buffer.concat([
     encodeLengthDelimitedField(1, textEncoder.encode(RETRY_INFO_TYPE_URL)),
     encodeLengthDelimitedField(2, encodeLengthDelimitedField(1, duration)),
-  );
-  return concatBytes(encodeNumberAndText(code, message), encodeLengthDelimitedField(3, any));
+  ]);
+  return Buffer.concat([encodeNumberAndText(code, message), encodeLengthDelimitedField(3, any)]);
 }
 
 /**

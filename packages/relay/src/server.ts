@@ -27,13 +27,13 @@
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { GenAiEnrichingProcessor } from '@genai-enrich/processor';
 import type { GenAiEnrichingProcessorStats, SpanExporterLike } from '@genai-enrich/processor';
 import { ByteBudget, CountingExporter, SpanLedger } from './accounting.js';
 import { readBody } from './body-reader.js';
 import type { BodyLimits, BodyResult, Refusal } from './body-reader.js';
-import { DEFAULT_RETRY_AFTER_SECONDS, TRACES_PATH, listenAddress, resolveRelayConfig } from './config.js';
+import { DEFAULT_RETRY_AFTER_SECONDS, TRACES_PATH, resolveRelayConfig } from './config.js';
 import type { RelayConfig, RelayOptions, RelayOutput } from './config.js';
 import { RoomSignal, SpanIntake, withCarrierOverdraft } from './intake.js';
 import { DECODE_SLICE_SPANS, SPLIT_MIN_BYTES, decodeInSlices } from './split-request.js';
@@ -43,6 +43,7 @@ import { encodeRpcStatusJson, encodeRpcStatusProtobuf, rpcCodeOf } from './rpc-s
 import type { Accepted, ExportPipeline } from './export-pipeline.js';
 import { ExactOtlpGrpcTraceExporter } from './grpc-exporter.js';
 import { GrpcTraceServer } from './grpc-server.js';
+import { listenOn } from './listen.js';
 import { ExactOtlpTraceExporter } from './otlp-exporter.js';
 import { OtlpJsonLinesExporter } from './stdout-exporter.js';
 
@@ -304,28 +305,9 @@ class RelayServer implements Relay {
     this._address!.grpcUrl = this._grpc?.address?.url;
   }
 
-  private _listenHttp(): Promise<void> {
-    const { host, port } = listenAddress(this.config.listen);
-    return new Promise<void>((resolve, reject) => {
-      const onError = (error: Error): void => reject(error);
-      this._server.once('error', onError);
-      this._server.listen(port, host, () => {
-        this._server.off('error', onError);
-        // A failing socket after start-up must not crash the process (the default for an unhandled 'error').
-        this._server.on('error', () => {});
-        const bound = this._server.address() as AddressInfo;
-        const shown = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
-        const url = `http://${shown}:${bound.port}`;
-        this._address = {
-          host: bound.address,
-          port: bound.port,
-          url,
-          tracesUrl: url + TRACES_PATH,
-          grpcUrl: undefined,
-        };
-        resolve();
-      });
-    });
+  private async _listenHttp(): Promise<void> {
+    const bound = await listenOn(this._server, this.config.listen);
+    this._address = { ...bound, tracesUrl: bound.url + TRACES_PATH, grpcUrl: undefined };
   }
 
   stats(): RelayStats {

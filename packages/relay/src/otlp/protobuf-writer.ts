@@ -59,16 +59,3 @@ export function encodeLengthDelimitedField(field: number, content: Uint8Array): 
   out.set(content, head.length);
   return out;
 }
-
-/** The parts one after the other: the fields of one message. */
-export function concatBytes(...parts: Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
