@@ -27,8 +27,15 @@
 // `Anthropic.Completions`, which SDK 1.0.0 removed, and the TypeError of its patch escapes from `require`.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import {
+  METRIC_GEN_AI_CLIENT_CACHE_READ_INPUT_TOKENS,
+  METRIC_GEN_AI_CLIENT_CACHE_WRITE_INPUT_TOKENS,
+  METRIC_GEN_AI_CLIENT_OPERATION_DURATION,
+  METRIC_GEN_AI_CLIENT_TOKEN_USAGE,
+} from '@genai-enrich/processor';
 import { startAnthropicMock, type AnthropicMock, type AnthropicMockCall } from '../helpers/anthropic-mock.js';
 import type { DecodedSpan } from '../helpers/otlp-json.js';
+import { latestPoints } from '../helpers/otlp-metrics.js';
 import { startRealPipeline, type RealPipeline } from '../helpers/real-pipeline.js';
 import { runAnthropicCalls, type AnthropicCallName, type AnthropicCallOutcome } from './anthropic-calls.js';
 import { assertEverySpanOnce, USAGE, usageSum } from './assertions.js';
@@ -94,6 +101,7 @@ describe('@anthropic-ai/sdk 1.12.0 (its own tracing) + @arizeai/openinference-in
     pipeline = await startRealPipeline({
       instrumentations: [new AnthropicInstrumentation()],
       processor: { holdMillis: 300, maxOpenMillis: 600 },
+      metrics: {},
     });
     anthropic = await startAnthropicMock({ chunkDelayMs: 10 });
     // No usage tap: both spans' usage comes from telemetry alone.
@@ -138,6 +146,25 @@ describe('@anthropic-ai/sdk 1.12.0 (its own tracing) + @arizeai/openinference-in
       assert.equal(usageSum(spans, USAGE.cacheCreation), bill.cacheCreation);
     });
   }
+
+  it("the processor's GenAI metrics count each call once: the token histogram and the cache counters sum to the bill", async () => {
+    const exports = await pipeline.collectMetrics();
+    const bills = CALLS.map((call) => billOf(outcomes.get(call)!.wire));
+    const total = (f: keyof Bill): number => bills.reduce((sum, b) => sum + b[f], 0);
+    const sum = (name: string, where = {}): number =>
+      latestPoints(exports, name, where).reduce((n, p) => n + p.value, 0);
+    const model = { 'gen_ai.request.model': 'claude-sonnet-4-5', 'gen_ai.provider.name': 'anthropic' };
+    assert.equal(sum(METRIC_GEN_AI_CLIENT_TOKEN_USAGE, { ...model, 'gen_ai.token.type': 'input' }), total('input'));
+    assert.equal(sum(METRIC_GEN_AI_CLIENT_TOKEN_USAGE, { ...model, 'gen_ai.token.type': 'output' }), total('output'));
+    assert.equal(sum(METRIC_GEN_AI_CLIENT_CACHE_READ_INPUT_TOKENS, model), total('cacheRead'));
+    assert.equal(sum(METRIC_GEN_AI_CLIENT_CACHE_WRITE_INPUT_TOKENS, model), total('cacheCreation'));
+    const durations = latestPoints(exports, METRIC_GEN_AI_CLIENT_OPERATION_DURATION);
+    assert.equal(
+      durations.reduce((n, p) => n + p.count, 0),
+      CALLS.length,
+      'one duration per call',
+    );
+  });
 
   it('create: OpenInference ends its span before the SDK ends the child, so the parent waited for it', () => {
     // OpenInference ends its span in the transform it chains onto the APIPromise's parse; the SDK ends its

@@ -23,6 +23,7 @@ import {
   usageSum,
 } from './assertions.js';
 import { CALLS, runCalls, type CallName, type CallOutcome, type Client } from './calls.js';
+import { assertMetricsMatchTheBill } from './metrics-assertions.js';
 
 type UsageField = 'input' | 'output' | 'cacheRead' | 'reasoning';
 
@@ -63,6 +64,8 @@ export function describeRealPipeline(options: SuiteOptions, { tap = false }: { t
         processor: { holdMillis: HOLD_MILLIS, maxOpenMillis: MAX_OPEN_MILLIS },
         // Slow enough that an early `break` leaves most of the stream unsent.
         mock: { chunkDelayMs: 15 },
+        // Every call counts in the processor's metrics, whichever instrumentation made its span.
+        metrics: { skipScopes: [] },
       });
       client = await options.client(pipeline, tap ? pipeline.processor.fetch : undefined);
       outcomes = await runCalls(pipeline, client, 10_000);
@@ -80,6 +83,10 @@ export function describeRealPipeline(options: SuiteOptions, { tap = false }: { t
         assert.equal(s.tapReports, s.tapUsed + s.tapSuperseded + s.tapUnmatched + s.tapPending);
       });
     }
+
+    it('records GenAI metrics that sum to the bill per model: each call once, aggregates adding nothing', async () => {
+      assertMetricsMatchTheBill(await pipeline.collectMetrics(), outcomes, options.expect, tap);
+    });
 
     it('leaves no legacy keys and names the provider canonically on every GenAI span', () => {
       for (const span of pipeline.receiver.spans) {

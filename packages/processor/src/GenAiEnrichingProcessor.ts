@@ -28,6 +28,8 @@
  *     of the same call ─► moved to genai_enrich.repeated_usage.*; children still pending? it waits for them
  *     [awaitingDescendants] ─► forward. Spans that are not GenAI only pass through the tree.
  *   watchdog: open longer than maxOpenMillis ─► force_ended = true, end() ─► onEnd
+ *   a GenAI span forwarded ─► (the `metrics` option) the GenAI metrics of its final usage  metrics/genai-metrics.ts
+ *   stats() ─► (the `metrics` option) observable instruments, read at collection          metrics/stats-metrics.ts
  *
  * Every wait (held spans, late usage, tap reports, open spans) is a DeadlineMap on one unref()ed
  * ExpiryTimer (deadlines.ts). Spans leave through NextStage (next-stage.ts): a SpanProcessor, or a
@@ -55,6 +57,8 @@ import { captureLateAttributes, mergeLateAttributes } from './late-attributes.js
 import type { LateAttributesListener } from './late-attributes.js';
 import { PendingUsage, eventUsage, joinUsage } from './late-usage.js';
 import { LogfireRequests, isLogfireStreamRecord } from './logfire.js';
+import { markCallsBelow } from './metrics/genai-metrics.js';
+import { ProcessorMetrics } from './metrics/processor-metrics.js';
 import { NextStage } from './next-stage.js';
 import { warnInvalidOptions } from './option-bounds.js';
 import { Problems } from './problems.js';
@@ -101,6 +105,8 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
   private readonly _taps: TapReports;
   private readonly _watchdog: Watchdog;
   private readonly _tree: UsageTree;
+  /** Opt-in (the `metrics` option): GenAI metrics from each GenAI span leaving, and stats() as metrics. */
+  private readonly _metrics: ProcessorMetrics | undefined;
   private readonly _onLateAttributes: LateAttributesListener = (span, attributes) =>
     this._joinLateAttributes(span, attributes);
   private readonly _counts = { received: 0, forwarded: 0, carriers: 0, lateAttributes: 0 };
@@ -128,11 +134,11 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
         countOnce: config.countUsageOnce,
         graceMillis: config.holdMillis,
       },
-      (span) => this._forward(span),
+      (span) => this._forwardGenAi(span),
     );
     const leave = (span: ReadableSpanLike): void => {
       settleUsage(span.attributes);
-      if (!this._tree.leaving(span)) this._forward(span);
+      if (!this._tree.leaving(span)) this._forwardGenAi(span);
     };
     this._held = new HeldSpans(this._timer, config, leave, [this._logfire]);
     this._pending = new PendingUsage(this._timer, config, () =>
@@ -158,6 +164,14 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
       (error) => problems.error('force end', error),
     );
     registerTapSink(this, (report) => this._joinTapReport(report));
+    this._metrics =
+      config.metrics === undefined
+        ? undefined
+        : new ProcessorMetrics(
+            config.metrics,
+            () => this.stats(),
+            (where, error) => problems.error(where, error),
+          );
   }
 
   /**
@@ -196,16 +210,17 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
   onEnd(span: ReadableSpanLike): void {
     if (this._shutdownPromise !== undefined) return;
     this._counts.received++;
-    let held = false;
+    let route: Route = 'other';
     try {
       this._watchdog.unwatch(span);
-      held = this._route(span);
+      route = this._route(span);
     } catch (error) {
       this._problems.error('onEnd', error);
     }
     // A tap report kept with this span while it was open, and not used by _route, found no span.
     this._taps.discardFor(span);
-    if (!held) this._forward(span);
+    if (route === 'other') this._forward(span);
+    else if (route === 'genai') this._forwardGenAi(span);
   }
 
   /**
@@ -317,6 +332,7 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
   /** Forwards every held span (without waiting for usage), then flushes `next`. */
   async forceFlush(): Promise<void> {
     if (this._shutdownPromise !== undefined) return this._shutdownPromise;
+    this._metrics?.resolve();
     this._held.releaseAll('flushed');
     this._tree.releaseAll();
     await this._next.forceFlush();
@@ -338,16 +354,16 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
     await this._next.shutdown();
   }
 
-  /** The way of an ended span (see the header): true when it waits (held, or for its descendants), false when it is to be forwarded. */
-  private _route(span: ReadableSpanLike): boolean {
+  /** The way of an ended span (see the header): it waits (held, or for its descendants), or is forwarded now. */
+  private _route(span: ReadableSpanLike): Route {
     if (!this._spans.isGenAiEnded(span)) {
       this._tree.passThrough(span);
-      return false;
+      return 'other';
     }
     this._spans.normalize(span);
-    if (this._routeGenAi(span)) return true;
+    if (this._routeGenAi(span)) return 'waits';
     settleUsage(span.attributes);
-    return this._tree.leaving(span);
+    return this._tree.leaving(span) ? 'waits' : 'genai';
   }
 
   private _routeGenAi(span: ReadableSpanLike): boolean {
@@ -376,7 +392,8 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
       return true;
     } else {
       // No model was called (a prompt template LangSmith labels chat), or the calls are the spans below it
-      // (an embeddings root over its batches): no usage will come for this span.
+      // (an embeddings root over its batches): no usage will come for this span, and the calls record metrics.
+      markCallsBelow(span);
       return false;
     }
     if (tap !== undefined) this._taps.reconcile(span, tap);
@@ -445,7 +462,16 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
     this._counts.forwarded++;
     this._next.forward(span);
   }
+
+  /** A GenAI span leaves: its usage is final now, so its metrics are recorded here. */
+  private _forwardGenAi(span: ReadableSpanLike): void {
+    this._metrics?.record(span);
+    this._forward(span);
+  }
 }
+
+/** Where `_route` sends an ended span: it waits (held or for descendants), or leaves now, GenAI or other. */
+type Route = 'waits' | 'genai' | 'other';
 
 function responseIdOf(attributes: Attributes): string | undefined {
   const id = attributes[ATTR_GEN_AI_RESPONSE_ID];

@@ -9,6 +9,8 @@ import {
   unknownOptionProblems,
 } from './option-bounds.js';
 import type { IntegerBounds, ProcessorNumericOption } from './option-bounds.js';
+import { metricsProblems, resolveMetrics } from './metrics/options.js';
+import type { ResolvedMetrics } from './metrics/options.js';
 import type { Clock, GenAiEnrichingProcessorOptions } from './types.js';
 
 /** Default {@link GenAiEnrichingProcessorOptions.spanNames}. */
@@ -26,6 +28,7 @@ export {
   DEFAULT_MAX_QUEUE_SIZE,
   DEFAULT_SCHEDULED_DELAY_MILLIS,
 } from './option-bounds.js';
+export { DEFAULT_METRICS_SKIP_SCOPES } from './metrics/options.js';
 
 /** The options with every default filled in. */
 export interface ResolvedConfig {
@@ -43,6 +46,8 @@ export interface ResolvedConfig {
   maxExportBatchSize: number;
   scheduledDelayMillis: number;
   exportTimeoutMillis: number;
+  /** Undefined: no metrics. */
+  metrics: ResolvedMetrics | undefined;
   clock: Clock;
 }
 
@@ -86,6 +91,7 @@ export function validateConfig(options: GenAiEnrichingProcessorOptions | undefin
   ) {
     problems.push(`clock must have now, setTimeout and clearTimeout functions, got ${describeValue(clock)}`);
   }
+  problems.push(...metricsProblems(o['metrics']));
   problems.push(...unknownOptionProblems(o, KNOWN_OPTIONS));
   return problems;
 }
@@ -96,6 +102,7 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   'captureLateAttributes',
   'countUsageOnce',
   'spanNames',
+  'metrics',
   'clock',
 ]);
 
@@ -125,6 +132,7 @@ export function resolveConfig(options: GenAiEnrichingProcessorOptions | undefine
     spanNames,
     captureLateAttributes: o['captureLateAttributes'] !== false,
     countUsageOnce: o['countUsageOnce'] !== false,
+    metrics: resolveMetrics(o['metrics']),
     clock,
   };
 }

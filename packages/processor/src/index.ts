@@ -5,7 +5,13 @@
  * relay, demo and benches reach through `@genai-enrich/processor/internal`).
  */
 export { GenAiEnrichingProcessor } from './GenAiEnrichingProcessor.js';
-export type { GenAiEnrichingProcessorOptions, GenAiEnrichingProcessorStats, LateUsage, UsageSource } from './types.js';
+export type {
+  GenAiEnrichingProcessorMetricsOptions,
+  GenAiEnrichingProcessorOptions,
+  GenAiEnrichingProcessorStats,
+  LateUsage,
+  UsageSource,
+} from './types.js';
 export {
   DEFAULT_HOLD_MILLIS,
   DEFAULT_MAX_HELD_SPANS,
@@ -18,6 +24,7 @@ export {
   DEFAULT_MAX_EXPORT_BATCH_SIZE,
   DEFAULT_SCHEDULED_DELAY_MILLIS,
   DEFAULT_EXPORT_TIMEOUT_MILLIS,
+  DEFAULT_METRICS_SKIP_SCOPES,
   validateConfig,
 } from './config.js';
 export {
@@ -29,6 +36,20 @@ export {
   ATTR_USAGE_SOURCE,
   REPEATED_USAGE_PREFIX,
 } from './attributes.js';
+
+// The metrics it records (the `metrics` option): names for Views and dashboards.
+export {
+  METRIC_GEN_AI_CLIENT_CACHE_READ_INPUT_TOKENS,
+  METRIC_GEN_AI_CLIENT_CACHE_WRITE_INPUT_TOKENS,
+  METRIC_GEN_AI_CLIENT_OPERATION_DURATION,
+  METRIC_GEN_AI_CLIENT_REASONING_OUTPUT_TOKENS,
+  METRIC_GEN_AI_CLIENT_TOKEN_USAGE,
+  OPERATION_DURATION_BUCKETS,
+  TOKEN_USAGE_BUCKETS,
+} from './metrics/genai-metrics.js';
+export { PROCESSOR_METER_NAME } from './metrics/processor-metrics.js';
+export { PROCESSOR_METRIC_PREFIX, STATS_METRICS } from './metrics/stats-metrics.js';
+export type { StatsMetric } from './metrics/stats-metrics.js';
 
 // The HTTP usage tap.
 export { usageTapFetch, isUsageTap } from './tap/fetch.js';

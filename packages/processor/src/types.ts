@@ -9,11 +9,14 @@ import type {
   Context,
   HrTime,
   Link,
+  MeterProvider,
   SpanContext,
   SpanKind,
   SpanStatus,
 } from '@opentelemetry/api';
 import type { SpanNameMode, UsageCounts } from '@genai-enrich/normalizer';
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- named by the {@link}s below
+import type { DEFAULT_METRICS_SKIP_SCOPES } from './metrics/options.js';
 
 /** A span event, as the SDK records it. */
 export interface TimedEventLike {
@@ -183,8 +186,40 @@ export interface GenAiEnrichingProcessorOptions {
   scheduledDelayMillis?: number;
   /** Exporter mode only: how long one export may take before it counts as failed, in ms. The default value is 30000. */
   exportTimeoutMillis?: number;
+  /**
+   * Metrics, off by default: the GenAI client metrics of the conventions, recorded from each model-call span
+   * as it leaves (after joins, the usage tap and counting once), and `stats()` as observable instruments.
+   * See {@link GenAiEnrichingProcessorMetricsOptions}.
+   */
+  metrics?: GenAiEnrichingProcessorMetricsOptions;
   /** @internal Time source and timers; tests pass a fake one. The default is the system clock. */
   clock?: Clock;
+}
+
+/**
+ * Where and what the processor records. Give `meterProvider`, or `global: true` for the global one
+ * (`metrics.getMeterProvider()` of `@opentelemetry/api`, looked up again until one is registered, so the
+ * processor may be made before `NodeSDK.start()` sets it).
+ */
+export interface GenAiEnrichingProcessorMetricsOptions {
+  /** The MeterProvider to record with (`@opentelemetry/sdk-metrics`' or any other). */
+  meterProvider?: MeterProvider;
+  /** Record with the global MeterProvider. Not together with `meterProvider`. The default value is `false`. */
+  global?: boolean;
+  /**
+   * `gen_ai.client.token.usage` and `gen_ai.client.operation.duration` (and the cache and reasoning
+   * counters) from each model-call span. The default value is `true`.
+   */
+  genAi?: boolean;
+  /** `stats()` as `genai_enrich.processor.*` observable counters and up-down counters. The default value is `true`. */
+  stats?: boolean;
+  /**
+   * Instrumentation scope names whose spans get no GenAI metrics from the processor, because the
+   * instrumentation records the same metrics itself: counting them here too would count each call twice.
+   * `[]` records every call (drop the instrumentation's own metrics with a View then). The default value is
+   * {@link DEFAULT_METRICS_SKIP_SCOPES}.
+   */
+  skipScopes?: readonly string[];
 }
 
 /** Counters and gauges from {@link GenAiEnrichingProcessor.stats}. */

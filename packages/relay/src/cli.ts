@@ -5,8 +5,9 @@
  * stdout carries the enriched spans.
  */
 import { DiagConsoleLogger, DiagLogLevel, diag } from '@opentelemetry/api';
-import { RelayConfigError, parseRelayCommand, relayUsage } from './config.js';
+import { MEMORY_QUEUE, RelayConfigError, parseRelayCommand, relayUsage } from './config.js';
 import type { RelayCommand } from './config.js';
+import { metricsUrlOf } from './metrics/otlp-metric-exporter.js';
 import { startRelay } from './server.js';
 import type { Relay } from './server.js';
 import { VERSION } from './version.js';
@@ -61,12 +62,21 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     );
     process.exit(1);
   }
+  const queue =
+    config.queueDir === MEMORY_QUEUE
+      ? 'queue in memory'
+      : `durable queue in ${config.queueDir ?? 'a directory of its own, removed at shutdown'}`;
   const target =
     config.forward === undefined
       ? 'writing enriched spans to stdout as OTLP JSON lines'
-      : `forwarding to ${config.forward} (${config.forwardProtocol})`;
+      : `forwarding to ${config.forward} (${config.forwardProtocol}, ${queue})`;
   const grpc = relay.address.grpcUrl === undefined ? '' : ` and ${relay.address.grpcUrl} (OTLP/gRPC)`;
   log(`${VERSION} listening on ${relay.address.tracesUrl}${grpc}, ${target}`);
+  if (config.metrics) {
+    const push =
+      config.forward === undefined ? '' : ` and OTLP to ${metricsUrlOf(config.forward, config.forwardProtocol)}`;
+    log(`metrics on ${relay.address.url}/metrics${push}`);
+  }
 
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -76,14 +86,21 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     }
     stopping = true;
     log(
-      `${signal}: flushing ${relay.processor.stats().held} held spans, then stopping (${signal} again exits at once)`,
+      `${signal}: flushing ${relay.processor.stats().held} held spans, delivering for up to ` +
+        `${config.shutdownGraceMillis} ms, then stopping (${signal} again exits at once)`,
     );
     relay.close().then(
       () => {
-        const { processor, relay: counters } = relay.stats();
+        const { processor, forwarding } = relay.stats();
+        const delivery =
+          forwarding === undefined
+            ? ''
+            : `; ${forwarding.delivered} delivered, ${forwarding.lost} lost, ${forwarding.rejectedByTarget} ` +
+              `refused by the target` +
+              (forwarding.durable ? `, ${forwarding.queuedSpans} left in the durable queue for the next start` : '');
         log(
           `stopped: ${processor.received} spans received, ${processor.forwarded} forwarded ` +
-            `(${processor.flushed} flushed at shutdown), ${counters.failedSpans} in failed exports`,
+            `(${processor.flushed} flushed at shutdown)${delivery}`,
         );
         process.exit(0);
       },

@@ -5,6 +5,8 @@
  * the OpenTelemetry SDKs. Validation collects every problem at once, each naming where the setting came
  * from (flag, environment variable or option name) and the value it had.
  */
+import { tmpdir } from 'node:os';
+import { join, resolve as resolvePath } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   DEFAULT_HOLD_MILLIS,
@@ -68,10 +70,38 @@ export const DEFAULT_MAX_CONNECTIONS = 512;
 export const DEFAULT_IDLE_TIMEOUT_MILLIS = 10_000;
 /** Default {@link RelayOptions.requestTimeoutMillis}: 60 s for a whole request, headers and body. */
 export const DEFAULT_REQUEST_TIMEOUT_MILLIS = 60_000;
+/**
+ * Default {@link RelayOptions.maxQueueDiskBytes}: 1 GiB of the durable queue's files (stored batches and
+ * journaled requests); past it the relay answers 503.
+ */
+export const DEFAULT_MAX_QUEUE_DISK_BYTES = 1024 * 1024 * 1024;
+/** Default {@link RelayOptions.exportConcurrency}: batches being delivered at once. */
+export const DEFAULT_EXPORT_CONCURRENCY = 4;
+/** Default {@link RelayOptions.exportTimeoutMillis}: one delivery attempt, as the OTLP exporters' default. */
+export const DEFAULT_EXPORT_TIMEOUT_MILLIS = 10_000;
+/** Default {@link RelayOptions.retryInitialIntervalMillis}: the Collector's `retry_on_failure` default. */
+export const DEFAULT_RETRY_INITIAL_INTERVAL_MILLIS = 5_000;
+/** Default {@link RelayOptions.retryMaxIntervalMillis}: the Collector's default. */
+export const DEFAULT_RETRY_MAX_INTERVAL_MILLIS = 30_000;
+/** Default {@link RelayOptions.retryMaxElapsedMillis}: a batch is retried for 5 minutes, the Collector's default. */
+export const DEFAULT_RETRY_MAX_ELAPSED_MILLIS = 300_000;
+/**
+ * Default {@link RelayOptions.shutdownGraceMillis}: how long SIGTERM may spend delivering, within
+ * Kubernetes' default 30 s grace period.
+ */
+export const DEFAULT_SHUTDOWN_GRACE_MILLIS = 20_000;
+/** The `--queue-dir` value that keeps the queue in memory only. */
+export const MEMORY_QUEUE = 'memory';
+
 /** The `Retry-After` value, in seconds, sent with 429 and 503 answers. */
 export const DEFAULT_RETRY_AFTER_SECONDS = 1;
 /** The OTLP/HTTP traces path, received on and appended to a base `forward` URL. */
 export const TRACES_PATH = '/v1/traces';
+/**
+ * Default {@link RelayOptions.metricsIntervalMillis}: 60 s between two OTLP metric exports, as the
+ * OpenTelemetry SDKs' `OTEL_METRIC_EXPORT_INTERVAL`.
+ */
+export const DEFAULT_METRICS_INTERVAL_MILLIS = 60_000;
 
 /** Where the embedded mode (no `forward`) writes its OTLP JSON lines: `process.stdout` or a test double. */
 export interface RelayOutput {
@@ -147,11 +177,45 @@ export interface RelayOptions {
    */
   scheduledDelayMillis?: number;
   /**
+   * Where the durable queue keeps its files (stored batches and journaled requests), or `'memory'` for a
+   * queue that does not survive the process. Only when forwarding. The default is a directory per listen
+   * address under the system's temporary directory (`<tmpdir>/genai-enrich-relay/<host>-<port>`); with port 0, a
+   * fresh directory removed at close.
+   */
+  queueDir?: string;
+  /** The most bytes of the durable queue's files; past it the relay answers 503. The default value is 1 GiB. */
+  maxQueueDiskBytes?: number;
+  /** `gzip` or `none`: how forwarded bodies are compressed. The default value is `'none'`. */
+  forwardCompression?: 'gzip' | 'none';
+  /** Batches delivered at once. The default value is 4. */
+  exportConcurrency?: number;
+  /** How long one delivery attempt may take. The default value is 10000. */
+  exportTimeoutMillis?: number;
+  /** The first wait before a failed delivery is retried; each next one is 1.5 times longer. The default value is 5000. */
+  retryInitialIntervalMillis?: number;
+  /** The longest wait between two attempts. The default value is 30000. */
+  retryMaxIntervalMillis?: number;
+  /**
+   * How long a batch is retried, from its first attempt, before its spans are counted lost; 0 retries
+   * nothing. The default value is 300000.
+   */
+  retryMaxElapsedMillis?: number;
+  /** How long shutdown (SIGTERM) may spend delivering what is queued. The default value is 20000. */
+  shutdownGraceMillis?: number;
+  /**
    * The processor's `countUsageOnce`: usage that repeats usage counted on other spans of the trace (agent,
    * chain, outer-span totals; twin spans) moves to `genai_enrich.repeated_usage.*`. `false` leaves it in
    * place. As a flag or variable: `true` or `false`. The default value is `true`.
    */
   countUsageOnce?: boolean;
+  /**
+   * Metrics: the processor's GenAI metrics and its `stats()`, and the relay's counters, served as Prometheus
+   * text on `GET /metrics` and, with `forward`, exported over OTLP to its `/v1/metrics` every
+   * `metricsIntervalMillis`. As a flag or variable: `true` or `false`. The default value is `false`.
+   */
+  metrics?: boolean;
+  /** With `metrics` and `forward`: the time between two OTLP metric exports, in ms. The default value is 60000. */
+  metricsIntervalMillis?: number;
   /**
    * Embedded mode only: where OTLP JSON lines are written. Not a command-line setting. The default is `process.stdout`.
    */
@@ -184,6 +248,21 @@ export interface RelayConfig {
   maxExportBatchSize: number;
   scheduledDelayMillis: number;
   countUsageOnce: boolean;
+  /**
+   * The durable queue's directory, or `'memory'`; undefined (the default with port 0): a fresh directory
+   * of this run's own, removed at close. Embedded mode has no queue.
+   */
+  queueDir: string | undefined;
+  maxQueueDiskBytes: number;
+  forwardCompression: 'gzip' | 'none';
+  exportConcurrency: number;
+  exportTimeoutMillis: number;
+  retryInitialIntervalMillis: number;
+  retryMaxIntervalMillis: number;
+  retryMaxElapsedMillis: number;
+  shutdownGraceMillis: number;
+  metrics: boolean;
+  metricsIntervalMillis: number;
 }
 
 /** Invalid settings; `problems` lists each one, and the message joins them. */
@@ -219,7 +298,18 @@ type Key =
   | 'maxQueueBytes'
   | 'maxExportBatchSize'
   | 'scheduledDelayMillis'
-  | 'countUsageOnce';
+  | 'countUsageOnce'
+  | 'queueDir'
+  | 'maxQueueDiskBytes'
+  | 'forwardCompression'
+  | 'exportConcurrency'
+  | 'exportTimeoutMillis'
+  | 'retryInitialIntervalMillis'
+  | 'retryMaxIntervalMillis'
+  | 'retryMaxElapsedMillis'
+  | 'shutdownGraceMillis'
+  | 'metrics'
+  | 'metricsIntervalMillis';
 
 /** One command-line setting: its option key, flag, environment variables and help. */
 export interface RelaySetting {
@@ -386,6 +476,94 @@ export const RELAY_SETTINGS: readonly RelaySetting[] = [
     defaultText: 'true',
     help: "true: usage that repeats its descendants' or a twin's moves to genai_enrich.repeated_usage.*; false: left in place",
   },
+  {
+    key: 'queueDir',
+    flag: 'queue-dir',
+    env: ['GENAI_ENRICH_RELAY_QUEUE_DIR'],
+    value: 'DIR',
+    defaultText: '<tmpdir>/genai-enrich-relay/<host>-<port>',
+    help: 'the durable queue: acknowledged spans survive a crash and are delivered after restart; memory: in memory only',
+  },
+  {
+    key: 'maxQueueDiskBytes',
+    flag: 'max-queue-disk-bytes',
+    env: ['GENAI_ENRICH_RELAY_MAX_QUEUE_DISK_BYTES'],
+    value: 'BYTES',
+    defaultText: '1GiB',
+    help: "the durable queue's files (stored batches, journaled requests); 503 above",
+  },
+  {
+    key: 'forwardCompression',
+    flag: 'forward-compression',
+    env: ['OTEL_EXPORTER_OTLP_TRACES_COMPRESSION', 'OTEL_EXPORTER_OTLP_COMPRESSION'],
+    value: 'MODE',
+    defaultText: 'none',
+    help: 'compression of forwarded bodies: gzip or none',
+  },
+  {
+    key: 'exportConcurrency',
+    flag: 'export-concurrency',
+    env: ['GENAI_ENRICH_RELAY_EXPORT_CONCURRENCY'],
+    value: 'N',
+    defaultText: String(DEFAULT_EXPORT_CONCURRENCY),
+    help: 'batches delivered to the forward target at once',
+  },
+  {
+    key: 'exportTimeoutMillis',
+    flag: 'export-timeout-millis',
+    env: ['OTEL_EXPORTER_OTLP_TRACES_TIMEOUT', 'OTEL_EXPORTER_OTLP_TIMEOUT'],
+    value: 'MS',
+    defaultText: String(DEFAULT_EXPORT_TIMEOUT_MILLIS),
+    help: 'how long one delivery attempt may take before it is retried',
+  },
+  {
+    key: 'retryInitialIntervalMillis',
+    flag: 'retry-initial-interval-millis',
+    env: ['GENAI_ENRICH_RELAY_RETRY_INITIAL_INTERVAL_MILLIS'],
+    value: 'MS',
+    defaultText: String(DEFAULT_RETRY_INITIAL_INTERVAL_MILLIS),
+    help: 'first wait before a failed delivery is retried (429, 502, 503, 504, no answer); then × 1.5 each time',
+  },
+  {
+    key: 'retryMaxIntervalMillis',
+    flag: 'retry-max-interval-millis',
+    env: ['GENAI_ENRICH_RELAY_RETRY_MAX_INTERVAL_MILLIS'],
+    value: 'MS',
+    defaultText: String(DEFAULT_RETRY_MAX_INTERVAL_MILLIS),
+    help: 'longest wait between two attempts (a longer Retry-After is honoured)',
+  },
+  {
+    key: 'retryMaxElapsedMillis',
+    flag: 'retry-max-elapsed-millis',
+    env: ['GENAI_ENRICH_RELAY_RETRY_MAX_ELAPSED_MILLIS'],
+    value: 'MS',
+    defaultText: String(DEFAULT_RETRY_MAX_ELAPSED_MILLIS),
+    help: 'how long a batch is retried before its spans count as lost; 0: no retries',
+  },
+  {
+    key: 'shutdownGraceMillis',
+    flag: 'shutdown-grace-millis',
+    env: ['GENAI_ENRICH_RELAY_SHUTDOWN_GRACE_MILLIS'],
+    value: 'MS',
+    defaultText: String(DEFAULT_SHUTDOWN_GRACE_MILLIS),
+    help: 'how long SIGTERM may spend delivering; what is left stays in the durable queue (memory: counted lost)',
+  },
+  {
+    key: 'metrics',
+    flag: 'metrics',
+    env: ['GENAI_ENRICH_RELAY_METRICS'],
+    value: 'BOOL',
+    defaultText: 'false',
+    help: "true: GenAI metrics and the relay's own, on GET /metrics (Prometheus text) and, with --forward, over OTLP",
+  },
+  {
+    key: 'metricsIntervalMillis',
+    flag: 'metrics-interval-millis',
+    env: ['OTEL_METRIC_EXPORT_INTERVAL'],
+    value: 'MS',
+    defaultText: String(DEFAULT_METRICS_INTERVAL_MILLIS),
+    help: 'with --metrics and --forward: the time between two OTLP metric exports',
+  },
 ];
 
 const FORWARD_PROTOCOLS: readonly ForwardProtocol[] = ['http/protobuf', 'http/json', 'grpc'];
@@ -415,6 +593,18 @@ const NUMERIC: ReadonlyArray<readonly [Key, IntegerBounds]> = [
   ['maxQueueBytes', { defaultValue: DEFAULT_MAX_QUEUE_BYTES, min: 1, max: 2 ** 36 }],
   ['maxExportBatchSize', PROCESSOR_OPTION_BOUNDS.maxExportBatchSize],
   ['scheduledDelayMillis', PROCESSOR_OPTION_BOUNDS.scheduledDelayMillis],
+  ['maxQueueDiskBytes', { defaultValue: DEFAULT_MAX_QUEUE_DISK_BYTES, min: 1, max: 2 ** 50 }],
+  // A thousand connections to one target is a typo: each is a socket and a batch in memory.
+  ['exportConcurrency', { defaultValue: DEFAULT_EXPORT_CONCURRENCY, min: 1, max: 1000 }],
+  ['exportTimeoutMillis', { defaultValue: DEFAULT_EXPORT_TIMEOUT_MILLIS, min: 1, max: MAX_TIMER_MILLIS }],
+  [
+    'retryInitialIntervalMillis',
+    { defaultValue: DEFAULT_RETRY_INITIAL_INTERVAL_MILLIS, min: 1, max: MAX_TIMER_MILLIS },
+  ],
+  ['retryMaxIntervalMillis', { defaultValue: DEFAULT_RETRY_MAX_INTERVAL_MILLIS, min: 1, max: MAX_TIMER_MILLIS }],
+  ['retryMaxElapsedMillis', { defaultValue: DEFAULT_RETRY_MAX_ELAPSED_MILLIS, min: 0, max: MAX_TIMER_MILLIS }],
+  ['shutdownGraceMillis', { defaultValue: DEFAULT_SHUTDOWN_GRACE_MILLIS, min: 0, max: MAX_TIMER_MILLIS }],
+  ['metricsIntervalMillis', { defaultValue: DEFAULT_METRICS_INTERVAL_MILLIS, min: 1, max: MAX_TIMER_MILLIS }],
 ];
 
 /** A setting's value and where it came from (`--listen`, `GENAI_ENRICH_RELAY_LISTEN` or `listen`). */
@@ -627,13 +817,20 @@ function resolve(raw: Raw & { unknown?: string[] }): { config: RelayConfig; prob
     'idle timeout',
     'the idle timeout also bounds the wait for headers, which is part of the request',
   );
-  let countUsageOnce = true;
-  if (raw.countUsageOnce !== undefined) {
-    const v = raw.countUsageOnce.value;
-    if (v === true || v === 'true') countUsageOnce = true;
-    else if (v === false || v === 'false') countUsageOnce = false;
-    else bad(raw.countUsageOnce, 'expected true or false');
+  let forwardCompression: 'gzip' | 'none' = 'none';
+  if (raw.forwardCompression !== undefined) {
+    const v = raw.forwardCompression.value;
+    if (v === 'gzip' || v === 'none') forwardCompression = v;
+    else bad(raw.forwardCompression, 'expected gzip or none');
   }
+  let queueDir: string | undefined = port === 0 ? undefined : defaultQueueDir(host, port);
+  if (raw.queueDir !== undefined) {
+    const v = raw.queueDir.value;
+    if (typeof v !== 'string' || v.trim() === '') bad(raw.queueDir, `expected a directory or ${MEMORY_QUEUE}`);
+    else queueDir = v === MEMORY_QUEUE ? MEMORY_QUEUE : resolvePath(v);
+  }
+  const countUsageOnce = toBoolean(raw.countUsageOnce, true, bad);
+  const metrics = toBoolean(raw.metrics, false, bad);
   return {
     problems,
     config: {
@@ -657,6 +854,17 @@ function resolve(raw: Raw & { unknown?: string[] }): { config: RelayConfig; prob
       maxExportBatchSize: Math.min(numbers.maxExportBatchSize, numbers.maxQueueSize),
       scheduledDelayMillis: numbers.scheduledDelayMillis,
       countUsageOnce,
+      queueDir,
+      maxQueueDiskBytes: numbers.maxQueueDiskBytes,
+      forwardCompression,
+      exportConcurrency: numbers.exportConcurrency,
+      exportTimeoutMillis: numbers.exportTimeoutMillis,
+      retryInitialIntervalMillis: numbers.retryInitialIntervalMillis,
+      retryMaxIntervalMillis: numbers.retryMaxIntervalMillis,
+      retryMaxElapsedMillis: numbers.retryMaxElapsedMillis,
+      shutdownGraceMillis: numbers.shutdownGraceMillis,
+      metrics,
+      metricsIntervalMillis: numbers.metricsIntervalMillis,
     },
   };
 }
@@ -811,6 +1019,15 @@ function redactEntry(entry: string): string {
   return eq < 0 ? entry.trim() : `${entry.slice(0, eq).trim()}=…`;
 }
 
+/** A boolean setting: `true`/`false`, as a value or as text; anything else is reported and `fallback` used. */
+function toBoolean(s: Sourced | undefined, fallback: boolean, bad: (s: Sourced, reason: string) => void): boolean {
+  if (s === undefined) return fallback;
+  if (s.value === true || s.value === 'true') return true;
+  if (s.value === false || s.value === 'false') return false;
+  bad(s, 'expected true or false');
+  return fallback;
+}
+
 function toInteger(value: unknown): number | undefined {
   if (typeof value === 'number') return Number.isInteger(value) ? value : undefined;
   if (typeof value === 'string' && /^\d+$/.test(value.trim())) return Number(value.trim());
@@ -833,4 +1050,9 @@ function toBytes(value: unknown): number | undefined {
   const match = /^(\d+)\s*([a-z]*)$/i.exec(value.trim());
   const unit = match === null ? undefined : BYTE_UNITS[match[2].toLowerCase()];
   return match === null || unit === undefined ? undefined : Number(match[1]) * unit;
+}
+
+/** The default durable queue directory for a listen address: one per address, so two relays never share one. */
+function defaultQueueDir(host: string, port: number): string {
+  return join(tmpdir(), 'genai-enrich-relay', `${host.replace(/[^0-9A-Za-z.-]/g, '_')}-${port}`);
 }

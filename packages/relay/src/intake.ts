@@ -88,6 +88,8 @@ export interface IntakeOptions {
   /** Spans in the processor's export queue now (forwarded, not yet handed to the exporter). */
   queued(): number;
   closing(): boolean;
+  /** A span is handed to the processor (the journal's record of what was taken). */
+  onHanded?(span: RelaySpan): void;
 }
 
 export class SpanIntake {
@@ -190,7 +192,19 @@ export class SpanIntake {
     return { refused: false, handed, rejected, reason: reasons.join('; ') };
   }
 
+  /**
+   * Spans a previous run acknowledged (the journal's replay, at start): taken whatever the room, since they
+   * were admitted once already, in end order.
+   */
+  async replay(spans: readonly RelaySpan[]): Promise<void> {
+    const order = await EndOrder.of(spans, estimateSpanBytes);
+    this._ledger.bytes.force(order.totalBytes);
+    this._ledger.reservedSpans += order.length;
+    for (let next = order.take(); next !== undefined; next = order.take()) this._hand(next.span, next.bytes);
+  }
+
   private _hand(span: RelaySpan, bytes: number): void {
+    this._options.onHanded?.(span);
     const handed = sampled(span);
     this._ledger.handed(handed, bytes);
     this._processor.onEnd(handed);

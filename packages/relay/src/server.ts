@@ -15,6 +15,7 @@
  *       ─ processor.onEnd(span) in end order, SLICE_SPANS at a time ─► 200, partial success if any rejected
  *   processor ─ held for late usage (maxHeldSpans, maxHeldBytes: the oldest evicted), joined, normalized
  *     ─► batched ─► CountingExporter (accounting.ts: frees the spans' bytes) ─► OTLP exporter or stdout
+ *   --metrics: GET /metrics, and OTLP to the forward endpoint (metrics/relay-metrics.ts)
  *
  * The byte budget, in the spirit of the Collector's memory_limiter: bytes of request bodies being read
  * (maxInflightBytes, counted on the wire and again inflated) and estimated bytes of spans accepted and not
@@ -29,23 +30,26 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { GenAiEnrichingProcessor } from '@genai-enrich/processor';
-import type { GenAiEnrichingProcessorStats, SpanExporterLike } from '@genai-enrich/processor';
+import type { GenAiEnrichingProcessorStats } from '@genai-enrich/processor';
 import { ByteBudget, CountingExporter, SpanLedger } from './accounting.js';
 import { readBody } from './body-reader.js';
 import type { BodyLimits, BodyResult, Refusal } from './body-reader.js';
 import { DEFAULT_RETRY_AFTER_SECONDS, TRACES_PATH, resolveRelayConfig } from './config.js';
-import type { RelayConfig, RelayOptions, RelayOutput } from './config.js';
+import type { RelayConfig, RelayOptions } from './config.js';
 import { RoomSignal, SpanIntake, withCarrierOverdraft } from './intake.js';
 import { DECODE_SLICE_SPANS, SPLIT_MIN_BYTES, decodeInSlices } from './split-request.js';
 import { OtlpDecodeError, encodeTraceResponse } from './otlp/index.js';
 import type { DecodeResult, OtlpFormat } from './otlp/index.js';
 import { encodeRpcStatusJson, encodeRpcStatusProtobuf, rpcCodeOf } from './rpc-status.js';
 import type { Accepted, ExportPipeline } from './export-pipeline.js';
-import { ExactOtlpGrpcTraceExporter } from './grpc-exporter.js';
 import { GrpcTraceServer } from './grpc-server.js';
 import { listenOn } from './listen.js';
-import { ExactOtlpTraceExporter } from './otlp-exporter.js';
+import { Forwarding } from './delivery/forwarding.js';
+import type { ForwardingStats } from './delivery/forwarding.js';
+import type { JournalEntry } from './delivery/journal.js';
 import { OtlpJsonLinesExporter } from './stdout-exporter.js';
+import { RelayMetrics } from './metrics/relay-metrics.js';
+import { PROMETHEUS_CONTENT_TYPE } from './metrics/prometheus-text.js';
 
 /** Where the relay listens. */
 export interface RelayAddress {
@@ -110,6 +114,8 @@ export interface RelayCounters {
 export interface RelayStats {
   processor: GenAiEnrichingProcessorStats;
   relay: RelayCounters;
+  /** The delivery queue, when the relay forwards (none in embedded mode). */
+  forwarding?: ForwardingStats;
 }
 
 /** A running relay. */
@@ -120,7 +126,8 @@ export interface Relay {
   stats(): RelayStats;
   /**
    * Once: stops accepting (new requests get 503, `/health` 503), forwards every held span (`flushed`),
-   * shuts the processor and exporter down, then closes the server.
+   * shuts the processor down, delivers what is queued for up to `shutdownGraceMillis` (what is left stays
+   * in the durable queue for the next start, or is counted lost in memory), then closes the server.
    */
   close(): Promise<void>;
 }
@@ -144,9 +151,20 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   const config = resolveRelayConfig(options);
   const ledger = new SpanLedger(config.maxQueueBytes);
   const room = new RoomSignal();
-  const exporter = new CountingExporter(createExporter(config, options.output ?? process.stdout), ledger, () =>
-    room.notify(),
-  );
+  let forwarding: Forwarding | undefined;
+  if (config.forward !== undefined) {
+    forwarding = await Forwarding.open(config, config.forward, {
+      // Encoded batches are counted in the queue's byte budget until they are delivered (or given up).
+      onQueued: (bytes) => ledger.bytes.force(bytes),
+      onSettled: (bytes) => {
+        ledger.bytes.give(bytes);
+        room.notify();
+      },
+    });
+  }
+  const next = forwarding?.queue ?? new OtlpJsonLinesExporter(options.output ?? process.stdout);
+  const exporter = new CountingExporter(next, ledger, () => room.notify());
+  const metrics = config.metrics ? new RelayMetrics(config) : undefined;
   const processor = new GenAiEnrichingProcessor(exporter, {
     holdMillis: config.holdMillis,
     maxHeldSpans: config.maxHeldSpans,
@@ -157,27 +175,20 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     maxExportBatchSize: config.maxExportBatchSize,
     scheduledDelayMillis: config.scheduledDelayMillis,
     countUsageOnce: config.countUsageOnce,
+    ...(metrics !== undefined ? { metrics: { meterProvider: metrics.meterProvider } } : {}),
   });
-  const relay = new RelayServer(config, processor, exporter, ledger, room);
+  const relay = new RelayServer(config, processor, exporter, ledger, room, forwarding, metrics);
+  metrics?.observe(() => relay.stats());
   try {
+    await relay.resume();
     await relay.listen();
   } catch (error) {
     await processor.shutdown();
+    await forwarding?.close(Date.now());
+    await metrics?.shutdown();
     throw error;
   }
   return relay;
-}
-
-function createExporter(config: RelayConfig, output: RelayOutput): SpanExporterLike {
-  if (config.forward === undefined) return new OtlpJsonLinesExporter(output);
-  if (config.forwardProtocol === 'grpc') {
-    return new ExactOtlpGrpcTraceExporter({ url: config.forward, headers: { ...config.forwardHeaders } });
-  }
-  return new ExactOtlpTraceExporter({
-    url: config.forward,
-    headers: { ...config.forwardHeaders },
-    protocol: config.forwardProtocol,
-  });
 }
 
 type Counters = Omit<
@@ -198,11 +209,13 @@ class RelayServer implements Relay {
   readonly processor: GenAiEnrichingProcessor;
   private readonly _exporter: CountingExporter;
   private readonly _ledger: SpanLedger;
+  private readonly _forwarding: Forwarding | undefined;
   private readonly _inflight: ByteBudget;
   private readonly _intake: SpanIntake;
   private readonly _bodyLimits: BodyLimits;
   private readonly _server: Server;
   private readonly _grpc: GrpcTraceServer | undefined;
+  private readonly _metrics: RelayMetrics | undefined;
   private readonly _counters: Counters = {
     requests: 0,
     exportRequests: 0,
@@ -227,11 +240,15 @@ class RelayServer implements Relay {
     exporter: CountingExporter,
     ledger: SpanLedger,
     room: RoomSignal,
+    forwarding: Forwarding | undefined,
+    metrics: RelayMetrics | undefined,
   ) {
     this.config = config;
+    this._metrics = metrics;
     this.processor = processor;
     this._exporter = exporter;
     this._ledger = ledger;
+    this._forwarding = forwarding;
     this._inflight = new ByteBudget(config.maxInflightBytes);
     this._intake = new SpanIntake(processor, ledger, room, {
       maxQueueSize: config.maxQueueSize,
@@ -239,6 +256,7 @@ class RelayServer implements Relay {
       waitMillis: config.requestTimeoutMillis,
       queued: () => this._queued(this.processor.stats()),
       closing: () => this._closing,
+      onHanded: forwarding?.journal === undefined ? undefined : (span) => forwarding.journal!.handed(span),
     });
     this._bodyLimits = {
       maxBodyBytes: config.maxBodyBytes,
@@ -328,7 +346,14 @@ class RelayServer implements Relay {
         failedSpans: this._exporter.failed,
         carrierOverdrafts: this._intake.carrierOverdrafts,
       },
+      ...(this._forwarding === undefined ? {} : { forwarding: this._forwarding.stats() }),
     };
+  }
+
+  /** At start: what a previous run acknowledged and journaled goes back to the processor. */
+  async resume(): Promise<void> {
+    const spans = (await this._forwarding?.resume()) ?? [];
+    if (spans.length > 0) await this._intake.replay(spans);
   }
 
   close(): Promise<void> {
@@ -337,6 +362,7 @@ class RelayServer implements Relay {
   }
 
   private async _close(): Promise<void> {
+    const deadline = Date.now() + this.config.shutdownGraceMillis;
     this._closing = true;
     // Stop accepting connections; idle keep-alive ones are closed, busy ones finish (and get 503).
     const serverClosed = new Promise<void>((resolve) => this._server.close(() => resolve()));
@@ -345,6 +371,9 @@ class RelayServer implements Relay {
     // Requests being handed over stop at their next slice (503), so nothing reaches the processor after this.
     await this.processor.forceFlush();
     await this.processor.shutdown();
+    await this._forwarding?.close(deadline);
+    // After the processor: the spans flushed at shutdown are in the last metrics export.
+    await this._metrics?.shutdown();
     this._server.closeAllConnections();
     await Promise.all([serverClosed, this._grpc?.close()]);
   }
@@ -372,10 +401,26 @@ class RelayServer implements Relay {
         }
         return this._json(res, 200, this.stats());
       }
-      this._text(res, 404, `not found: the relay serves POST ${TRACES_PATH}, GET /health and GET /stats`);
+      if (path === '/metrics') return this._serveMetrics(req, res);
+      this._text(
+        res,
+        404,
+        `not found: the relay serves POST ${TRACES_PATH}, GET /health, GET /stats and (with --metrics) GET /metrics`,
+      );
     } catch (error) {
       this._internalError(res, error);
     }
+  }
+
+  /** GET /metrics: Prometheus text, collected now (metrics/relay-metrics.ts). */
+  private _serveMetrics(req: IncomingMessage, res: ServerResponse): void {
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      return this._text(res, 405, '/metrics takes GET', { allow: 'GET, HEAD' });
+    if (this._metrics === undefined) return this._text(res, 404, 'no metrics: start the relay with --metrics true');
+    this._metrics.prometheusText().then(
+      (text) => this._send(res, 200, PROMETHEUS_CONTENT_TYPE, Buffer.from(text, 'utf8')),
+      (error: unknown) => this._internalError(res, error),
+    );
   }
 
   private async _export(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -432,9 +477,21 @@ class RelayServer implements Relay {
     }
     if (this._closing) return { ok: false, status: 503, message: 'the relay is shutting down' };
 
+    // The durable queue: the request is on disk before anything of it is taken (see delivery/journal.ts).
+    const journal = this._forwarding?.journal;
+    let entry: JournalEntry | undefined;
+    if (journal !== undefined && decoded.spans.length > 0) {
+      const full = this._diskFull(body.length);
+      if (full !== undefined) return { ok: false, status: 503, message: full };
+      entry = await journal.record(body, format, decoded.spans);
+    }
     const droppedBefore = this.processor.stats().queueDropped;
     const intake = await this._intake.take(decoded.spans);
-    if (intake.refused) return { ok: false, status: 503, message: intake.message };
+    if (intake.refused) {
+      if (entry !== undefined) journal!.forget(entry);
+      return { ok: false, status: 503, message: intake.message };
+    }
+    if (entry !== undefined) journal!.unhanded(decoded.spans);
     this._counters.spansReceived += intake.handed;
     // Spans the processor's queue dropped while these were added (the intake leaves room, so none are
     // expected): tell the client rather than no one.
@@ -483,6 +540,8 @@ class RelayServer implements Relay {
           `(--max-queue-size) and ${this.config.maxQueueBytes} (--max-queue-bytes); the forward target is slow or down`,
       };
     }
+    const diskFull = this._diskFull(0);
+    if (diskFull !== undefined) return { status: 503, message: diskFull };
     if (!Number.isFinite(declared)) return undefined;
     if (declared > this.config.maxBodyBytes) {
       return { status: 413, message: tooLargeMessage(declared, this.config.maxBodyBytes) };
@@ -499,8 +558,22 @@ class RelayServer implements Relay {
   }
 
   /** Spans waiting in the processor's export queue: forwarded, not yet handed to the exporter, not dropped. */
+  /** Spans accepted and not yet delivered, outside the hold: in the processor's export queue, or being delivered. */
   private _queued(stats: GenAiEnrichingProcessorStats): number {
-    return Math.max(0, stats.forwarded - stats.queueDropped - this._exporter.handed);
+    const delivering = this._forwarding?.queue.spans ?? 0;
+    return Math.max(0, stats.forwarded - stats.queueDropped - this._exporter.handed) + delivering;
+  }
+
+  /** Why the durable queue's files have no room for `bytes` more, or undefined when they have. */
+  private _diskFull(bytes: number): string | undefined {
+    const forwarding = this._forwarding;
+    if (forwarding?.journal === undefined) return undefined;
+    const used = forwarding.stats().diskBytes;
+    if (used + bytes <= this.config.maxQueueDiskBytes) return undefined;
+    return (
+      `the durable queue's files hold ${used} bytes, limit ${this.config.maxQueueDiskBytes} ` +
+      '(--max-queue-disk-bytes); the forward target is slow or down'
+    );
   }
 
   // ── answers ──────────────────────────────────────────────────────────────────────────────────────

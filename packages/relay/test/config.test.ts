@@ -1,6 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   DEFAULT_FORWARD_PROTOCOL,
   DEFAULT_GRPC_PORT,
@@ -14,10 +16,18 @@ import {
   DEFAULT_MAX_HELD_SPANS,
   DEFAULT_MAX_INFLIGHT_BYTES,
   DEFAULT_MAX_OPEN_MILLIS,
+  DEFAULT_METRICS_INTERVAL_MILLIS,
   DEFAULT_MAX_QUEUE_BYTES,
   DEFAULT_RELAY_MAX_QUEUE_SIZE,
   DEFAULT_REQUEST_TIMEOUT_MILLIS,
   DEFAULT_SCHEDULED_DELAY_MILLIS,
+  DEFAULT_EXPORT_CONCURRENCY,
+  DEFAULT_EXPORT_TIMEOUT_MILLIS,
+  DEFAULT_MAX_QUEUE_DISK_BYTES,
+  DEFAULT_RETRY_INITIAL_INTERVAL_MILLIS,
+  DEFAULT_RETRY_MAX_ELAPSED_MILLIS,
+  DEFAULT_RETRY_MAX_INTERVAL_MILLIS,
+  DEFAULT_SHUTDOWN_GRACE_MILLIS,
   RelayConfigError,
   VERSION,
   resolveRelayConfig,
@@ -71,6 +81,17 @@ describe('relay configuration', () => {
         maxExportBatchSize: DEFAULT_MAX_EXPORT_BATCH_SIZE,
         scheduledDelayMillis: DEFAULT_SCHEDULED_DELAY_MILLIS,
         countUsageOnce: true,
+        queueDir: join(tmpdir(), 'genai-enrich-relay', '127.0.0.1-4318'),
+        maxQueueDiskBytes: DEFAULT_MAX_QUEUE_DISK_BYTES,
+        forwardCompression: 'none',
+        exportConcurrency: DEFAULT_EXPORT_CONCURRENCY,
+        exportTimeoutMillis: DEFAULT_EXPORT_TIMEOUT_MILLIS,
+        retryInitialIntervalMillis: DEFAULT_RETRY_INITIAL_INTERVAL_MILLIS,
+        retryMaxIntervalMillis: DEFAULT_RETRY_MAX_INTERVAL_MILLIS,
+        retryMaxElapsedMillis: DEFAULT_RETRY_MAX_ELAPSED_MILLIS,
+        shutdownGraceMillis: DEFAULT_SHUTDOWN_GRACE_MILLIS,
+        metrics: false,
+        metricsIntervalMillis: DEFAULT_METRICS_INTERVAL_MILLIS,
       });
       assert.deepEqual(resolveRelayConfig({}), config);
       assert.deepEqual(validateRelayOptions({}), []);
@@ -144,6 +165,28 @@ describe('relay configuration', () => {
         '0',
         '--count-usage-once',
         'false',
+        '--queue-dir',
+        '/var/lib/relay-queue',
+        '--max-queue-disk-bytes',
+        '2GiB',
+        '--forward-compression',
+        'gzip',
+        '--export-concurrency',
+        '8',
+        '--export-timeout-millis',
+        '3000',
+        '--retry-initial-interval-millis',
+        '100',
+        '--retry-max-interval-millis',
+        '1000',
+        '--retry-max-elapsed-millis',
+        '60000',
+        '--shutdown-grace-millis',
+        '25000',
+        '--metrics',
+        'true',
+        '--metrics-interval-millis',
+        '15000',
       ]);
       assert.deepEqual(config, {
         listen: '0.0.0.0:9000',
@@ -165,6 +208,17 @@ describe('relay configuration', () => {
         maxExportBatchSize: 50,
         scheduledDelayMillis: 0,
         countUsageOnce: false,
+        queueDir: '/var/lib/relay-queue',
+        maxQueueDiskBytes: 2 * 1024 ** 3,
+        forwardCompression: 'gzip',
+        exportConcurrency: 8,
+        exportTimeoutMillis: 3000,
+        retryInitialIntervalMillis: 100,
+        retryMaxIntervalMillis: 1000,
+        retryMaxElapsedMillis: 60_000,
+        shutdownGraceMillis: 25_000,
+        metrics: true,
+        metricsIntervalMillis: 15_000,
       });
     });
 
@@ -189,6 +243,17 @@ describe('relay configuration', () => {
         GENAI_ENRICH_RELAY_MAX_EXPORT_BATCH_SIZE: '40',
         GENAI_ENRICH_RELAY_SCHEDULED_DELAY_MILLIS: '50',
         GENAI_ENRICH_RELAY_COUNT_USAGE_ONCE: 'false',
+        GENAI_ENRICH_RELAY_QUEUE_DIR: 'memory',
+        GENAI_ENRICH_RELAY_MAX_QUEUE_DISK_BYTES: '10m',
+        OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip',
+        GENAI_ENRICH_RELAY_EXPORT_CONCURRENCY: '2',
+        OTEL_EXPORTER_OTLP_TIMEOUT: '4000',
+        GENAI_ENRICH_RELAY_RETRY_INITIAL_INTERVAL_MILLIS: '11',
+        GENAI_ENRICH_RELAY_RETRY_MAX_INTERVAL_MILLIS: '12',
+        GENAI_ENRICH_RELAY_RETRY_MAX_ELAPSED_MILLIS: '0',
+        GENAI_ENRICH_RELAY_SHUTDOWN_GRACE_MILLIS: '13',
+        GENAI_ENRICH_RELAY_METRICS: 'true',
+        OTEL_METRIC_EXPORT_INTERVAL: '10000',
       });
       assert.deepEqual(config, {
         listen: '[::1]:4320',
@@ -210,6 +275,17 @@ describe('relay configuration', () => {
         maxExportBatchSize: 30, // clamped to the queue, as the SDK does
         scheduledDelayMillis: 50,
         countUsageOnce: false,
+        queueDir: 'memory',
+        maxQueueDiskBytes: 10 * 1024 * 1024,
+        forwardCompression: 'gzip',
+        exportConcurrency: 2,
+        exportTimeoutMillis: 4000,
+        retryInitialIntervalMillis: 11,
+        retryMaxIntervalMillis: 12,
+        retryMaxElapsedMillis: 0,
+        shutdownGraceMillis: 13,
+        metrics: true,
+        metricsIntervalMillis: 10_000,
       });
     });
 

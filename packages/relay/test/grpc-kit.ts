@@ -6,11 +6,12 @@
  */
 import { connect, constants as http2 } from 'node:http2';
 import { Client, Metadata, Server, ServerCredentials, credentials } from '@grpc/grpc-js';
-import type { ServerUnaryCall, ServiceError, sendUnaryData } from '@grpc/grpc-js';
+import type { ServerUnaryCall, ServiceDefinition, ServiceError, sendUnaryData } from '@grpc/grpc-js';
 import { decodeTraceRequest } from '../src/otlp/index.js';
 import type { RelaySpan } from '../src/otlp/index.js';
 
 export const EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
+const METRICS_EXPORT_PATH = '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export';
 const same = (b: Buffer): Buffer => b;
 
 /** What a call came to. */
@@ -125,6 +126,8 @@ export interface GrpcReceiver {
   /** When each call arrived (Date.now()). */
   arrivals: number[];
   spans: RelaySpan[];
+  /** ExportMetricsServiceRequest messages (MetricsService/Export), kept as they came. */
+  metricMessages: Buffer[];
   waitFor(count: number, timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -140,6 +143,7 @@ export async function startGrpcReceiver(answer: Answerer = () => null): Promise<
     metadata: [],
     arrivals: [],
     spans: [],
+    metricMessages: [],
     waitFor: (count, timeoutMs = 10_000) =>
       new Promise<void>((resolve, reject) => {
         const deadline = Date.now() + timeoutMs;
@@ -153,18 +157,26 @@ export async function startGrpcReceiver(answer: Answerer = () => null): Promise<
       }),
     close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
   };
+  const method = (path: string): ServiceDefinition[string] => ({
+    path,
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: same,
+    requestDeserialize: same,
+    responseSerialize: same,
+    responseDeserialize: same,
+  });
   server.addService(
+    { Export: method(METRICS_EXPORT_PATH) },
     {
-      Export: {
-        path: EXPORT_PATH,
-        requestStream: false,
-        responseStream: false,
-        requestSerialize: same,
-        requestDeserialize: same,
-        responseSerialize: same,
-        responseDeserialize: same,
+      Export: (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
+        receiver.metricMessages.push(call.request);
+        callback(null, Buffer.alloc(0));
       },
     },
+  );
+  server.addService(
+    { Export: method(EXPORT_PATH) },
     {
       Export: (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
         const n = receiver.messages.length;

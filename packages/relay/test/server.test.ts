@@ -395,8 +395,7 @@ describe('relay server', () => {
       });
       let n = 0;
       const batch = (size: number): unknown => request1(Array.from({ length: size }, () => plainSpanJson(spanId(++n))));
-      assert.equal((await postJson(relay, batch(2))).status, 200, 'exported at once, and stuck in flight');
-      assert.equal((await postJson(relay, batch(2))).status, 200, 'queued');
+      assert.equal((await postJson(relay, batch(2))).status, 200, 'exported at once, and stuck in delivery');
       const tooMany = batch(3);
       const refused = await postJson(relay, tooMany);
       assert.equal(refused.status, 503);
@@ -407,15 +406,15 @@ describe('relay server', () => {
       );
       assert.equal((await postJson(relay, batch(2))).status, 200, 'two more still fit');
       assert.equal((await postJson(relay, batch(1))).status, 503, 'now it is full');
-      assert.equal((await stats(relay)).relay.queued, 4);
+      assert.equal((await stats(relay)).relay.queued, 4, 'spans being delivered count until they are');
 
       receiver.release();
       for (let i = 0; i < 200 && relay.stats().relay.queued > 0; i++) await new Promise((r) => setTimeout(r, 10));
       assert.equal((await postJson(relay, tooMany)).status, 200, 'the retry is accepted');
       await relay.processor.forceFlush();
-      await receiver.waitFor(9);
+      await receiver.waitFor(7);
       const out = byId(receiver.spans, (s) => s.spanContext().spanId);
-      assert.equal(out.size, 9, 'every accepted span arrived exactly once');
+      assert.equal(out.size, 7, 'every accepted span arrived exactly once');
       const s = relay.stats();
       assert.equal(s.processor.queueDropped, 0);
       assert.equal(s.relay.throttled, 2);
