@@ -316,6 +316,7 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
       open: this._watchdog.size,
       openUnwatched: this._watchdog.counts.unwatched,
       queueDropped: this._next.dropped,
+      flushTimeouts: this._next.flushTimeouts,
       tapReports: taps.reports,
       tapUsed: taps.used,
       tapSuperseded: taps.superseded,

@@ -18,6 +18,7 @@ export const DEFAULT_SPAN_NAMES: SpanNameMode = 'fix-templates';
 // The numeric defaults live with their bounds; re-exported here, where the other options' defaults are.
 export {
   DEFAULT_EXPORT_TIMEOUT_MILLIS,
+  DEFAULT_FLUSH_TIMEOUT_MILLIS,
   DEFAULT_HOLD_MILLIS,
   DEFAULT_MAX_EXPORT_BATCH_SIZE,
   DEFAULT_MAX_HELD_BYTES,
@@ -46,6 +47,7 @@ export interface ResolvedConfig {
   maxExportBatchSize: number;
   scheduledDelayMillis: number;
   exportTimeoutMillis: number;
+  flushTimeoutMillis: number;
   /** Undefined: no metrics. */
   metrics: ResolvedMetrics | undefined;
   clock: Clock;

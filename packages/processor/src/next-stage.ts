@@ -1,7 +1,8 @@
 /*
  * Where spans go after the processor: `next` is a SpanProcessor (every call is passed on) or a SpanExporter
  * (batched here by ExportBatcher, as BatchSpanProcessor would). Calls into `next` never throw out of here:
- * a failure is handed to `onError` with the name of the call.
+ * a failure is handed to `onError` with the name of the call. forceFlush and shutdown wait for `next` at
+ * most `flushTimeoutMillis`: an exporter that never answers must not hold an application's exit forever.
  */
 import { diag } from '@opentelemetry/api';
 import type { Context } from '@opentelemetry/api';
@@ -13,6 +14,9 @@ export class NextStage {
   private readonly _processor: SpanProcessorLike | undefined;
   private readonly _batcher: ExportBatcher | undefined;
   private readonly _onError: (where: string, error: unknown) => void;
+  private readonly _config: ResolvedConfig;
+  /** forceFlush and shutdown calls that gave up waiting at flushTimeoutMillis. */
+  flushTimeouts = 0;
 
   constructor(
     next: SpanExporterLike | SpanProcessorLike,
@@ -20,6 +24,7 @@ export class NextStage {
     onError: (where: string, error: unknown) => void,
   ) {
     this._onError = onError;
+    this._config = config;
     if (next !== null && typeof next === 'object' && typeof (next as SpanProcessorLike).onEnd === 'function') {
       this._processor = next as SpanProcessorLike;
     } else if (next !== null && typeof next === 'object' && typeof (next as SpanExporterLike).export === 'function') {
@@ -71,21 +76,39 @@ export class NextStage {
     }
   }
 
-  async forceFlush(): Promise<void> {
-    try {
-      if (this._processor !== undefined) await this._processor.forceFlush();
-      else if (this._batcher !== undefined) await this._batcher.forceFlush();
-    } catch (error) {
-      this._onError('next.forceFlush', error);
-    }
+  forceFlush(): Promise<void> {
+    return this._within('next.forceFlush', () =>
+      this._processor !== undefined ? this._processor.forceFlush() : this._batcher?.forceFlush(),
+    );
   }
 
-  async shutdown(): Promise<void> {
+  shutdown(): Promise<void> {
+    return this._within('next.shutdown', () =>
+      this._processor !== undefined ? this._processor.shutdown() : this._batcher?.shutdown(),
+    );
+  }
+
+  /** Runs `call`, waiting for it at most flushTimeoutMillis; never rejects. */
+  private async _within(where: string, call: () => Promise<void> | undefined): Promise<void> {
+    let timer: ReturnType<ResolvedConfig['clock']['setTimeout']> | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = this._config.clock.setTimeout(() => resolve('timeout'), this._config.flushTimeoutMillis);
+      timer.unref?.();
+    });
     try {
-      if (this._processor !== undefined) await this._processor.shutdown();
-      else if (this._batcher !== undefined) await this._batcher.shutdown();
+      const outcome = await Promise.race([Promise.resolve(call()).then(() => 'done' as const), timedOut]);
+      if (outcome === 'timeout') {
+        this.flushTimeouts++;
+        const queued = this._batcher?.queued ?? 0;
+        diag.warn(
+          `GenAiEnrichingProcessor: ${where} still waiting after ${this._config.flushTimeoutMillis} ms ` +
+            `(flushTimeoutMillis); ${queued} spans not yet exported`,
+        );
+      }
     } catch (error) {
-      this._onError('next.shutdown', error);
+      this._onError(where, error);
+    } finally {
+      if (timer !== undefined) this._config.clock.clearTimeout(timer);
     }
   }
 }

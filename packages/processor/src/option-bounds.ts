@@ -49,6 +49,11 @@ export const DEFAULT_MAX_EXPORT_BATCH_SIZE = 512;
 export const DEFAULT_SCHEDULED_DELAY_MILLIS = 5000;
 /** Default {@link GenAiEnrichingProcessorOptions.exportTimeoutMillis}, as the SDK's BatchSpanProcessor. */
 export const DEFAULT_EXPORT_TIMEOUT_MILLIS = 30_000;
+/**
+ * Default {@link GenAiEnrichingProcessorOptions.flushTimeoutMillis}: as the SDK's TracerProvider waits for
+ * `forceFlush` (its `forceFlushTimeoutMillis`).
+ */
+export const DEFAULT_FLUSH_TIMEOUT_MILLIS = 30_000;
 
 /** The integers an option accepts, and the value used when it is unset or bad. */
 export interface IntegerBounds {
@@ -68,7 +73,8 @@ export type ProcessorNumericOption =
   | 'maxQueueSize'
   | 'maxExportBatchSize'
   | 'scheduledDelayMillis'
-  | 'exportTimeoutMillis';
+  | 'exportTimeoutMillis'
+  | 'flushTimeoutMillis';
 
 /** A bound on a count: at least one, and no larger than a double counts exactly. */
 function count(defaultValue: number): IntegerBounds {
@@ -96,6 +102,7 @@ export const PROCESSOR_OPTION_BOUNDS: Readonly<Record<ProcessorNumericOption, In
   maxExportBatchSize: count(DEFAULT_MAX_EXPORT_BATCH_SIZE),
   scheduledDelayMillis: duration(DEFAULT_SCHEDULED_DELAY_MILLIS, 0),
   exportTimeoutMillis: duration(DEFAULT_EXPORT_TIMEOUT_MILLIS, 1),
+  flushTimeoutMillis: duration(DEFAULT_FLUSH_TIMEOUT_MILLIS, 1),
 });
 
 /**

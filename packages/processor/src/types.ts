@@ -187,6 +187,12 @@ export interface GenAiEnrichingProcessorOptions {
   /** Exporter mode only: how long one export may take before it counts as failed, in ms. The default value is 30000. */
   exportTimeoutMillis?: number;
   /**
+   * The longest `forceFlush()` and `shutdown()` wait for `next` (its flush, or the exports of what is
+   * queued), in ms; then they resolve, and the spans not yet exported are reported (diag, and
+   * `stats().flushTimeouts`). The default value is 30000.
+   */
+  flushTimeoutMillis?: number;
+  /**
    * Metrics, off by default: the GenAI client metrics of the conventions, recorded from each model-call span
    * as it leaves (after joins, the usage tap and counting once), and `stats()` as observable instruments.
    * See {@link GenAiEnrichingProcessorMetricsOptions}.
@@ -263,6 +269,8 @@ export interface GenAiEnrichingProcessorStats {
   openUnwatched: number;
   /** Exporter mode: spans dropped because the export queue was full. */
   queueDropped: number;
+  /** `forceFlush()` and `shutdown()` calls that stopped waiting for `next` at `flushTimeoutMillis`. */
+  flushTimeouts: number;
   /** Usage reports from the HTTP usage tap. `tapReports = tapUsed + tapSuperseded + tapUnmatched + tapPending`. */
   tapReports: number;
   /** Tap reports that supplied usage to a span (all of it, or the counts telemetry lacked). */

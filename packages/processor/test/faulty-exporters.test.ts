@@ -12,12 +12,13 @@ import { FakeClock, settle } from './helpers/fake-clock.js';
 import type { RecordingExporter } from './helpers/exporters.js';
 import { FailingExporter, HangingExporter, SlowExporter, ThrowingExporter } from './helpers/exporters.js';
 
-function run(exporter: RecordingExporter, clock: FakeClock) {
+function run(exporter: RecordingExporter, clock: FakeClock, flushTimeoutMillis?: number) {
   const processor = new GenAiEnrichingProcessor(exporter, {
     clock,
     maxExportBatchSize: 2,
     exportTimeoutMillis: 1000,
     scheduledDelayMillis: 100,
+    ...(flushTimeoutMillis === undefined ? {} : { flushTimeoutMillis }),
   });
   const tracer = new BasicTracerProvider({ spanProcessors: [processor] }).getTracer('t');
   const attributes = {
@@ -83,6 +84,44 @@ describe('GenAiEnrichingProcessor with a faulty exporter', () => {
       await settle();
       await shut;
       assert.equal(exporter.shutdownCalls, 1);
+    } finally {
+      diag.disable();
+    }
+  });
+
+  it('an exporter that never calls back: forceFlush and shutdown give up at flushTimeoutMillis, and say so', async () => {
+    const warnings: string[] = [];
+    diag.setLogger({ error() {}, warn: (m: string) => warnings.push(m), info() {}, debug() {}, verbose() {} });
+    try {
+      const clock = new FakeClock();
+      const exporter = new HangingExporter();
+      // Three batches of 2, 1000 ms each to time out: a flush would take 3000 ms; the limit is 1500.
+      const processor = run(exporter, clock, 1500);
+      let flushed = false;
+      const flush = processor.forceFlush().then(() => (flushed = true));
+      clock.advance(1499);
+      await settle();
+      assert.equal(flushed, false, 'still waiting within the limit');
+      clock.advance(1);
+      await settle();
+      await flush;
+      assert.equal(processor.stats().flushTimeouts, 1);
+      assert.ok(exporter.spans.length < 5, `${exporter.spans.length} of 5 spans handed over`);
+      assert.match(
+        warnings.join('\n'),
+        /next\.forceFlush still waiting after 1500 ms \(flushTimeoutMillis\); \d+ spans not yet exported/,
+      );
+      let shut = false;
+      const shutdown = processor.shutdown().then(() => (shut = true));
+      clock.advance(1500);
+      await settle();
+      await shutdown;
+      assert.equal(shut, true);
+      assert.equal(processor.stats().flushTimeouts, 2);
+      assert.ok(
+        clock.timers.every((t) => t.unrefCalled || t.cleared),
+        'every timer unref()ed',
+      );
     } finally {
       diag.disable();
     }

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { diag, DiagLogLevel } from '@opentelemetry/api';
 import {
   DEFAULT_EXPORT_TIMEOUT_MILLIS,
+  DEFAULT_FLUSH_TIMEOUT_MILLIS,
   DEFAULT_HOLD_MILLIS,
   DEFAULT_MAX_EXPORT_BATCH_SIZE,
   DEFAULT_MAX_HELD_BYTES,
@@ -55,6 +56,7 @@ describe('option bounds', () => {
         ['maxExportBatchSize', DEFAULT_MAX_EXPORT_BATCH_SIZE, 1],
         ['scheduledDelayMillis', DEFAULT_SCHEDULED_DELAY_MILLIS, 0],
         ['exportTimeoutMillis', DEFAULT_EXPORT_TIMEOUT_MILLIS, 1],
+        ['flushTimeoutMillis', DEFAULT_FLUSH_TIMEOUT_MILLIS, 1],
       ],
     );
   });

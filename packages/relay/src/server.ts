@@ -5,7 +5,7 @@
  *
  *   connection ─ over maxConnections? closed at once ─ silent for idleTimeoutMillis, or a request longer
  *     than requestTimeoutMillis? 408 and closed (Node's headersTimeout, keepAliveTimeout, requestTimeout)
- *   POST /v1/traces ─ content type? (415) ─ encoding? (415) ─ shutting down? (503) ─ export queue full? (503)
+ *   POST /v1/traces (or /) ─ content type? (415) ─ encoding? (415) ─ shutting down? (503) ─ export queue full? (503)
  *     ─ body (body-reader.ts): ≤ maxBodyBytes raw and inflated (413), room in maxInflightBytes (429),
  *       never idle for idleTimeoutMillis (408); a refused body is read and discarded, then answered
  *     ─ decodeTraceRequest (400), a large body DECODE_SLICE_SPANS at a time (split-request.ts, split-json.ts)
@@ -287,7 +287,9 @@ class RelayServer implements Relay {
     // Expect: 100-continue (curl sends it for large bodies): a body that would be refused is not asked for.
     this._server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
       const declared = Number(req.headers['content-length']);
-      if (req.url?.split('?', 1)[0] === TRACES_PATH && Number.isFinite(declared) && declared > config.maxBodyBytes) {
+      const path = req.url?.split('?', 1)[0];
+      const traces = path === TRACES_PATH || path === '/';
+      if (traces && Number.isFinite(declared) && declared > config.maxBodyBytes) {
         this._counters.requests++;
         this._counters.exportRequests++;
         return this._text(res, 413, tooLargeMessage(declared, config.maxBodyBytes), { connection: 'close' });
@@ -387,7 +389,8 @@ class RelayServer implements Relay {
     res.on('error', () => {});
     try {
       const path = (req.url ?? '/').split('?', 1)[0];
-      if (path === TRACES_PATH) {
+      // POST / too: LangSmith's OTLP exporter, among others, posts to the configured endpoint as it is.
+      if (path === TRACES_PATH || (path === '/' && req.method === 'POST')) {
         if (req.method !== 'POST') return this._text(res, 405, `${TRACES_PATH} takes POST`, { allow: 'POST' });
         this._counters.exportRequests++;
         this._export(req, res).catch((error: unknown) => this._internalError(res, error));
@@ -405,7 +408,7 @@ class RelayServer implements Relay {
       this._text(
         res,
         404,
-        `not found: the relay serves POST ${TRACES_PATH}, GET /health, GET /stats and (with --metrics) GET /metrics`,
+        `not found: the relay serves POST ${TRACES_PATH} (or POST /), GET /health, GET /stats and (with --metrics) GET /metrics`,
       );
     } catch (error) {
       this._internalError(res, error);

@@ -151,6 +151,24 @@ describe('relay server', () => {
     });
   });
 
+  describe('POST / (an endpoint used as it is, as LangSmith configures it)', () => {
+    it('an OTLP exporter whose url is the bare endpoint: its spans go through as on /v1/traces', async () => {
+      const receiver = await jsonReceiver();
+      const relay = await relayTo(receiver.url, { forwardProtocol: 'http/json' });
+      const sent = await sendTrace(new OTLPProtoExporter({ url: `${relay.address.url}/` }));
+      await receiver.waitFor((spans) => spans.length >= sent.length);
+      const out = byId(receiver.spans, (s) => s.spanId);
+      assert.deepEqual([...out.keys()].sort(), sent.map((s) => s.spanContext().spanId).sort());
+      const chat = [...out.values()].find((s) => s.name === 'chat gpt-4o-mini')!;
+      assert.equal(chat.attributes['gen_ai.provider.name'], 'openai');
+      const counters = relay.stats().relay;
+      assert.ok(counters.acceptedRequests > 0);
+      assert.equal(counters.acceptedRequests, counters.exportRequests);
+      // Other methods on / are not traces.
+      assert.equal((await send(`${relay.address.url}/`, { method: 'GET' })).status, 404);
+    });
+  });
+
   describe('Python emitter fixtures POSTed as OTLP/JSON', () => {
     it('Logfire chat stream, split over two requests: usage joined on the request span, template names filled in', async () => {
       const receiver = await jsonReceiver();

@@ -47,6 +47,12 @@ export const STATS_METRICS: readonly StatsMetric[] = Object.freeze([
   counter('forceEnded', 'watchdog.force_ended', '{span}', 'GenAI spans ended by the watchdog.'),
   counter('openUnwatched', 'watchdog.unwatched', '{span}', 'GenAI spans not watched at maxOpenSpans.'),
   counter('queueDropped', 'queue.dropped', '{span}', 'Spans dropped because the export queue was full.'),
+  counter(
+    'flushTimeouts',
+    'queue.flush_timeouts',
+    '{call}',
+    'forceFlush and shutdown calls that stopped waiting for the next stage at flushTimeoutMillis.',
+  ),
   counter('tapReports', 'tap.reports', '{report}', 'Usage reports from the HTTP usage tap.'),
   counter('tapUsed', 'tap.used', '{report}', 'Tap reports that supplied usage to a span.'),
   counter('tapSuperseded', 'tap.superseded', '{report}', "Tap reports the span's telemetry made unnecessary."),
