@@ -158,6 +158,11 @@ describe('genai-enrich-relay (the built bin under plain node)', () => {
     const relay = runBin(['--listen', '127.0.0.1:0', '--scheduled-delay-millis', '0']);
     const url = await relay.url;
     assert.match(relay.stderr(), /writing enriched spans to stdout as OTLP JSON lines/);
+    // OTLP/gRPC beside it, on a free port too since --listen's is 0.
+    assert.match(
+      relay.stderr(),
+      /listening on http:\/\/127\.0\.0\.1:\d+\/v1\/traces and http:\/\/127\.0\.0\.1:\d+ \(OTLP\/gRPC\)/,
+    );
     assert.equal(await post(url, heldSpans()), 200);
     relay.process.kill('SIGINT');
     const { code } = await relay.exited;
@@ -208,12 +213,12 @@ describe('genai-enrich-relay (the built bin under plain node)', () => {
   });
 
   it('invalid settings: exit 2, every problem on stderr', async () => {
-    const relay = runBin(['--listen', 'x:y', '--forward-protocol', 'grpc']);
+    const relay = runBin(['--listen', 'x:y', '--forward-protocol', 'thrift']);
     const { code } = await relay.exited;
     assert.equal(code, 2);
     assert.match(
       relay.stderr(),
-      /invalid configuration: --listen "x:y": port must be 0–65535; --forward-protocol "grpc": expected http\/protobuf or http\/json/,
+      /invalid configuration: --listen "x:y": port must be 0–65535; --forward-protocol "thrift": expected http\/protobuf, http\/json or grpc/,
     );
     assert.equal(relay.stdout(), '');
   });

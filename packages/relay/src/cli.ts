@@ -55,7 +55,11 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   try {
     relay = await startRelay(config);
   } catch (error) {
-    log(`cannot listen on ${config.listen}: ${error instanceof Error ? error.message : String(error)}`);
+    // The gRPC receiver's error names its own address.
+    const message = error instanceof Error ? error.message : String(error);
+    log(
+      message.startsWith('OTLP/gRPC') ? `cannot listen: ${message}` : `cannot listen on ${config.listen}: ${message}`,
+    );
     process.exit(1);
   }
   const queue =
@@ -66,9 +70,11 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     config.forward === undefined
       ? 'writing enriched spans to stdout as OTLP JSON lines'
       : `forwarding to ${config.forward} (${config.forwardProtocol}, ${queue})`;
-  log(`${VERSION} listening on ${relay.address.tracesUrl}, ${target}`);
+  const grpc = relay.address.grpcUrl === undefined ? '' : ` and ${relay.address.grpcUrl} (OTLP/gRPC)`;
+  log(`${VERSION} listening on ${relay.address.tracesUrl}${grpc}, ${target}`);
   if (config.metrics) {
-    const push = config.forward === undefined ? '' : ` and OTLP to ${metricsUrlOf(config.forward)}`;
+    const push =
+      config.forward === undefined ? '' : ` and OTLP to ${metricsUrlOf(config.forward, config.forwardProtocol)}`;
     log(`metrics on ${relay.address.url}/metrics${push}`);
   }
 

@@ -25,11 +25,16 @@ import {
 } from '@genai-enrich/processor/internal';
 import type { IntegerBounds } from '@genai-enrich/processor/internal';
 
-/** How enriched spans are forwarded: OTLP/HTTP with a protobuf or a JSON body. */
-export type ForwardProtocol = 'http/protobuf' | 'http/json';
+/** How enriched spans are forwarded: OTLP/HTTP with a protobuf or a JSON body, or OTLP/gRPC. */
+export type ForwardProtocol = 'http/protobuf' | 'http/json' | 'grpc';
 
 /** Default {@link RelayOptions.listen}: loopback only, on the OTLP/HTTP port. */
 export const DEFAULT_LISTEN = '127.0.0.1:4318';
+/**
+ * The OTLP/gRPC port: by default the relay receives gRPC on {@link RelayOptions.listen}'s host at this port
+ * (see {@link RelayOptions.grpcListen}).
+ */
+export const DEFAULT_GRPC_PORT = 4317;
 /** Default {@link RelayOptions.forwardProtocol}, as the OpenTelemetry SDKs default to. */
 export const DEFAULT_FORWARD_PROTOCOL: ForwardProtocol = 'http/protobuf';
 /** Default {@link RelayOptions.maxBodyBytes}: 20 MiB, the OTLP specification's recommendation. */
@@ -110,7 +115,13 @@ export interface RelayOptions {
    */
   listen?: string;
   /**
+   * `host:port` to receive OTLP/gRPC on (`TraceService/Export`), or `'off'`. The default is `listen`'s host at
+   * port 4317, or at port 0 (a free port) when `listen`'s port is 0.
+   */
+  grpcListen?: string;
+  /**
    * The OTLP/HTTP endpoint enriched spans go to: a base URL (`/v1/traces` is appended) or the full traces URL.
+   * With `forwardProtocol: 'grpc'`, the gRPC endpoint `http://host:port` (`https://` for TLS), without a path.
    * None: each export batch is written to `output` (stdout) as one OTLP JSON line. The default is none.
    */
   forward?: string;
@@ -215,7 +226,11 @@ export interface RelayOptions {
 export interface RelayConfig {
   /** `host:port`, normalized (`[::1]:4318` for IPv6). */
   listen: string;
-  /** The full traces URL, or undefined for the embedded stdout mode. */
+  /** `host:port` for OTLP/gRPC, normalized; undefined when it is off. */
+  grpcListen: string | undefined;
+  /**
+   * The full traces URL (`http://host:port` for gRPC), or undefined for the embedded stdout mode.
+   */
   forward: string | undefined;
   forwardProtocol: ForwardProtocol;
   forwardHeaders: Record<string, string>;
@@ -266,6 +281,7 @@ export type RelayCommand = { command: 'run'; config: RelayConfig } | { command: 
 
 type Key =
   | 'listen'
+  | 'grpcListen'
   | 'forward'
   | 'forwardProtocol'
   | 'forwardHeaders'
@@ -317,6 +333,14 @@ export const RELAY_SETTINGS: readonly RelaySetting[] = [
     help: 'where to receive OTLP/HTTP (POST /v1/traces)',
   },
   {
+    key: 'grpcListen',
+    flag: 'grpc-listen',
+    env: ['GENAI_ENRICH_RELAY_GRPC_LISTEN'],
+    value: 'HOST:PORT',
+    defaultText: `--listen's host, port ${DEFAULT_GRPC_PORT}`,
+    help: "where to receive OTLP/gRPC (TraceService/Export); off turns it off; port 0 when --listen's port is 0",
+  },
+  {
     key: 'forward',
     flag: 'forward',
     env: ['GENAI_ENRICH_RELAY_FORWARD'],
@@ -330,7 +354,7 @@ export const RELAY_SETTINGS: readonly RelaySetting[] = [
     env: ['OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL'],
     value: 'PROTOCOL',
     defaultText: DEFAULT_FORWARD_PROTOCOL,
-    help: 'http/protobuf or http/json',
+    help: 'http/protobuf, http/json or grpc',
   },
   {
     key: 'forwardHeaders',
@@ -542,7 +566,7 @@ export const RELAY_SETTINGS: readonly RelaySetting[] = [
   },
 ];
 
-const FORWARD_PROTOCOLS: readonly ForwardProtocol[] = ['http/protobuf', 'http/json'];
+const FORWARD_PROTOCOLS: readonly ForwardProtocol[] = ['http/protobuf', 'http/json', 'grpc'];
 
 /**
  * The numeric settings. The processor's options keep the processor's own bounds (option-bounds.ts in the
@@ -667,7 +691,7 @@ export function relayUsage(): string {
   const lines = [
     'Usage: genai-enrich-relay [options]',
     '',
-    'Receives OTLP/HTTP traces (protobuf or JSON, optionally gzip), runs them through GenAiEnrichingProcessor',
+    'Receives OTLP traces over HTTP (protobuf or JSON) and gRPC, optionally gzip, runs them through GenAiEnrichingProcessor',
     '(late token usage joined, GenAI attributes and names normalized) and forwards every span exactly once.',
     '',
     'Options (flag, environment variable, default):',
@@ -714,20 +738,38 @@ function resolve(raw: Raw & { unknown?: string[] }): { config: RelayConfig; prob
     } else ({ host, port } = parsed);
   }
 
-  let forward: string | undefined;
-  if (raw.forward !== undefined) {
-    const parsed = typeof raw.forward.value === 'string' ? parseForward(raw.forward.value) : undefined;
-    if (parsed === undefined) bad(raw.forward, 'expected an http:// or https:// URL');
-    else if (listenValid && sameEndpoint(parsed, host, port))
-      bad(raw.forward, `this is the relay's own listen address (${formatListen(host, port)})`);
-    else forward = parsed;
+  // Off, or listen's host at the gRPC port (a free port when listen's is).
+  let grpc: { host: string; port: number } | undefined = { host, port: port === 0 ? 0 : DEFAULT_GRPC_PORT };
+  if (raw.grpcListen !== undefined) {
+    const v = raw.grpcListen.value;
+    const parsed = v === 'off' ? undefined : typeof v === 'string' ? parseListen(v) : 'expected "host:port" or off';
+    if (typeof parsed === 'string') bad(raw.grpcListen, `${parsed}, or off`);
+    else grpc = parsed;
+  }
+  if (listenValid && grpc !== undefined && grpc.port !== 0 && grpc.port === port && grpc.host === host) {
+    const blamed = raw.grpcListen ?? raw.listen!; // the defaults never clash, so one of them was set
+    bad(blamed, `OTLP/HTTP and OTLP/gRPC cannot share ${formatListen(host, port)} (--grpc-listen off turns gRPC off)`);
   }
 
   let forwardProtocol = DEFAULT_FORWARD_PROTOCOL;
   if (raw.forwardProtocol !== undefined) {
     const v = raw.forwardProtocol.value;
     if (FORWARD_PROTOCOLS.includes(v as ForwardProtocol)) forwardProtocol = v as ForwardProtocol;
-    else bad(raw.forwardProtocol, 'expected http/protobuf or http/json');
+    else bad(raw.forwardProtocol, 'expected http/protobuf, http/json or grpc');
+  }
+
+  let forward: string | undefined;
+  if (raw.forward !== undefined) {
+    const v = raw.forward.value;
+    const toGrpc = forwardProtocol === 'grpc';
+    const parsed = typeof v !== 'string' ? undefined : toGrpc ? parseGrpcEndpoint(v) : parseForward(v);
+    // Forwarding to the relay's own address in the same protocol would loop every span back in.
+    const own = toGrpc ? grpc : listenValid ? { host, port } : undefined;
+    if (parsed === undefined) bad(raw.forward, 'expected an http:// or https:// URL');
+    else if (parsed === GRPC_PATH) bad(raw.forward, 'an OTLP/gRPC endpoint is http(s)://host:port, without a path');
+    else if (own !== undefined && sameEndpoint(parsed, own.host, own.port))
+      bad(raw.forward, `this is the relay's own listen address (${formatListen(own.host, own.port)})`);
+    else forward = parsed;
   }
 
   let forwardHeaders: Record<string, string> = {};
@@ -793,6 +835,7 @@ function resolve(raw: Raw & { unknown?: string[] }): { config: RelayConfig; prob
     problems,
     config: {
       listen: formatListen(host, port),
+      grpcListen: grpc === undefined ? undefined : formatListen(grpc.host, grpc.port),
       forward,
       forwardProtocol,
       forwardHeaders,
@@ -900,6 +943,21 @@ function parseForward(value: string): string | undefined {
   if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') return undefined;
   if (!url.pathname.endsWith(TRACES_PATH)) url.pathname = url.pathname.replace(/\/+$/, '') + TRACES_PATH;
   return url.toString();
+}
+
+/** What parseGrpcEndpoint answers for a URL with a path, a query or a fragment. */
+const GRPC_PATH = 'path';
+
+/**
+ * An OTLP/gRPC endpoint, `http://host:port` (`https://` for TLS), as `scheme://host:port`; undefined when it is
+ * not an http(s) URL, GRPC_PATH when it has more than that (gRPC's path is the method's, not the user's).
+ */
+function parseGrpcEndpoint(value: string): string | undefined {
+  const parsed = parseForward(value);
+  if (parsed === undefined) return undefined;
+  const url = new URL(value);
+  if (url.pathname.replace(/\/+$/, '') !== '' || url.search !== '' || url.hash !== '') return GRPC_PATH;
+  return `${url.protocol}//${url.host}`;
 }
 
 /** Forwarding to the listen address would loop every span back in. Only a literal match is caught. */

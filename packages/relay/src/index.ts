@@ -8,6 +8,7 @@ export type { Relay, RelayAddress, RelayCounters, RelayStats } from './server.js
 export type { ForwardingStats } from './delivery/forwarding.js';
 export {
   DEFAULT_FORWARD_PROTOCOL,
+  DEFAULT_GRPC_PORT,
   DEFAULT_IDLE_TIMEOUT_MILLIS,
   DEFAULT_LISTEN,
   DEFAULT_METRICS_INTERVAL_MILLIS,

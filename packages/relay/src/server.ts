@@ -1,6 +1,7 @@
 /*
- * The OTLP/HTTP relay: a node:http server that feeds what it receives to GenAiEnrichingProcessor, within a
- * byte budget it cannot exceed.
+ * The OTLP relay: a node:http server (and an OTLP/gRPC one beside it, grpc-server.ts, sharing this pipeline
+ * through export-pipeline.ts) that feeds what it receives to GenAiEnrichingProcessor, within a byte budget it
+ * cannot exceed.
  *
  *   connection ─ over maxConnections? closed at once ─ silent for idleTimeoutMillis, or a request longer
  *     than requestTimeoutMillis? 408 and closed (Node's headersTimeout, keepAliveTimeout, requestTimeout)
@@ -27,19 +28,22 @@
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { GenAiEnrichingProcessor } from '@genai-enrich/processor';
 import type { GenAiEnrichingProcessorStats } from '@genai-enrich/processor';
 import { ByteBudget, CountingExporter, SpanLedger } from './accounting.js';
 import { readBody } from './body-reader.js';
 import type { BodyLimits, BodyResult, Refusal } from './body-reader.js';
-import { DEFAULT_RETRY_AFTER_SECONDS, TRACES_PATH, listenAddress, resolveRelayConfig } from './config.js';
+import { DEFAULT_RETRY_AFTER_SECONDS, TRACES_PATH, resolveRelayConfig } from './config.js';
 import type { RelayConfig, RelayOptions } from './config.js';
 import { RoomSignal, SpanIntake, withCarrierOverdraft } from './intake.js';
 import { DECODE_SLICE_SPANS, SPLIT_MIN_BYTES, decodeInSlices } from './split-request.js';
 import { OtlpDecodeError, encodeTraceResponse } from './otlp/index.js';
 import type { DecodeResult, OtlpFormat } from './otlp/index.js';
-import { RPC_CODE, encodeRpcStatusJson, encodeRpcStatusProtobuf } from './rpc-status.js';
+import { encodeRpcStatusJson, encodeRpcStatusProtobuf, rpcCodeOf } from './rpc-status.js';
+import type { Accepted, ExportPipeline } from './export-pipeline.js';
+import { GrpcTraceServer } from './grpc-server.js';
+import { listenOn } from './listen.js';
 import { Forwarding } from './delivery/forwarding.js';
 import type { ForwardingStats } from './delivery/forwarding.js';
 import type { JournalEntry } from './delivery/journal.js';
@@ -55,13 +59,15 @@ export interface RelayAddress {
   url: string;
   /** `http://host:port/v1/traces`, for an exporter's `url`. */
   tracesUrl: string;
+  /** `http://host:port` of the OTLP/gRPC receiver, for a gRPC exporter's `url`; undefined when it is off. */
+  grpcUrl: string | undefined;
 }
 
 /** The relay's own counters, beside the processor's. */
 export interface RelayCounters {
   /** HTTP requests of any kind. */
   requests: number;
-  /** `POST /v1/traces` requests. */
+  /** `POST /v1/traces` requests and OTLP/gRPC Export calls. */
   exportRequests: number;
   /** Export requests answered 200 (their spans were accepted, or rejected by partial success). */
   acceptedRequests: number;
@@ -77,6 +83,8 @@ export interface RelayCounters {
   throttled: number;
   /** Answers by HTTP status code. */
   responses: Record<string, number>;
+  /** Answers to OTLP/gRPC Export calls by gRPC status name (`OK`, `UNAVAILABLE`, …). */
+  grpcResponses: Record<string, number>;
   /**
    * Requests let in past a full export queue because a span in them carries late usage for a held span
    * (at most CARRIER_OVERDRAFT past the queue's limits; see intake.ts).
@@ -206,6 +214,7 @@ class RelayServer implements Relay {
   private readonly _intake: SpanIntake;
   private readonly _bodyLimits: BodyLimits;
   private readonly _server: Server;
+  private readonly _grpc: GrpcTraceServer | undefined;
   private readonly _metrics: RelayMetrics | undefined;
   private readonly _counters: Counters = {
     requests: 0,
@@ -217,6 +226,7 @@ class RelayServer implements Relay {
     bytesDecoded: 0,
     throttled: 0,
     responses: {},
+    grpcResponses: {},
     connectionsRefused: 0,
   };
   private _connections = 0;
@@ -287,6 +297,13 @@ class RelayServer implements Relay {
       res.writeContinue();
       this._handle(req, res);
     });
+    const pipeline: ExportPipeline = {
+      counters: this._counters,
+      inflight: this._inflight,
+      refusal: (bytes) => this._refusalBeforeBody(bytes),
+      accept: (body, taken) => this._accept(body, taken, 'protobuf'),
+    };
+    this._grpc = config.grpcListen === undefined ? undefined : new GrpcTraceServer(config, pipeline);
   }
 
   get address(): RelayAddress {
@@ -294,22 +311,23 @@ class RelayServer implements Relay {
     return this._address;
   }
 
-  listen(): Promise<void> {
-    const { host, port } = listenAddress(this.config.listen);
-    return new Promise<void>((resolve, reject) => {
-      const onError = (error: Error): void => reject(error);
-      this._server.once('error', onError);
-      this._server.listen(port, host, () => {
-        this._server.off('error', onError);
-        // A failing socket after start-up must not crash the process (the default for an unhandled 'error').
-        this._server.on('error', () => {});
-        const bound = this._server.address() as AddressInfo;
-        const shown = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
-        const url = `http://${shown}:${bound.port}`;
-        this._address = { host: bound.address, port: bound.port, url, tracesUrl: url + TRACES_PATH };
-        resolve();
+  async listen(): Promise<void> {
+    await this._listenHttp();
+    try {
+      await this._grpc?.listen();
+    } catch (error) {
+      this._server.close();
+      const message = error instanceof Error ? error.message : String(error);
+      throw new Error(`OTLP/gRPC on ${this.config.grpcListen}: ${message} (--grpc-listen off turns it off)`, {
+        cause: error,
       });
-    });
+    }
+    this._address!.grpcUrl = this._grpc?.address?.url;
+  }
+
+  private async _listenHttp(): Promise<void> {
+    const bound = await listenOn(this._server, this.config.listen);
+    this._address = { ...bound, tracesUrl: bound.url + TRACES_PATH, grpcUrl: undefined };
   }
 
   stats(): RelayStats {
@@ -319,12 +337,13 @@ class RelayServer implements Relay {
       relay: {
         ...this._counters,
         responses: { ...this._counters.responses },
+        grpcResponses: { ...this._counters.grpcResponses },
         queued: this._queued(processor),
         queueBytes: this._ledger.bytes.used,
         queueBytesPeak: this._ledger.bytes.peak,
         inflightBytes: this._inflight.used,
         inflightBytesPeak: this._inflight.peak,
-        connections: this._connections,
+        connections: this._connections + (this._grpc?.connections ?? 0),
         exportedSpans: this._exporter.handed,
         failedSpans: this._exporter.failed,
         carrierOverdrafts: this._intake.carrierOverdrafts,
@@ -350,6 +369,7 @@ class RelayServer implements Relay {
     // Stop accepting connections; idle keep-alive ones are closed, busy ones finish (and get 503).
     const serverClosed = new Promise<void>((resolve) => this._server.close(() => resolve()));
     this._server.closeIdleConnections();
+    this._grpc?.stopAccepting();
     // Requests being handed over stop at their next slice (503), so nothing reaches the processor after this.
     await this.processor.forceFlush();
     await this.processor.shutdown();
@@ -357,7 +377,7 @@ class RelayServer implements Relay {
     // After the processor: the spans flushed at shutdown are in the last metrics export.
     await this._metrics?.shutdown();
     this._server.closeAllConnections();
-    await serverClosed;
+    await Promise.all([serverClosed, this._grpc?.close()]);
   }
 
   // ── requests ─────────────────────────────────────────────────────────────────────────────────────
@@ -429,43 +449,57 @@ class RelayServer implements Relay {
       );
     }
 
-    const read = await readBody(req, gzip, this._bodyLimits, this._counters, this._refusalBeforeBody(req));
+    const declared = Number(req.headers['content-length']);
+    const read = await readBody(req, gzip, this._bodyLimits, this._counters, this._refusalBeforeBody(declared));
     if (!read.ok) {
       if (read.status === 0) return; // nobody is listening for an answer
       return this._refuse(req, res, format, read);
     }
+    const accepted = await this._accept(read.body, read.taken, format);
+    if (!accepted.ok) {
+      if (accepted.status === 400) return this._status(res, format, 400, accepted.message);
+      return this._throttle(res, format, accepted.status, accepted.message);
+    }
+    this._send(res, 200, CONTENT_TYPES[format], encodeTraceResponse(format, accepted.partial));
+  }
+
+  /**
+   * A body read within the limits, whichever protocol brought it: decoded (400), admitted and handed to the
+   * processor (503). `taken`, the body's bytes of the in-flight budget, goes back once it is decoded.
+   */
+  private async _accept(body: Buffer, taken: number, format: OtlpFormat): Promise<Accepted> {
     let decoded: DecodeResult;
     try {
-      decoded = await decodeInSlices(read.body, DECODE_SLICE_SPANS, SPLIT_MIN_BYTES, format);
+      decoded = await decodeInSlices(body, DECODE_SLICE_SPANS, SPLIT_MIN_BYTES, format);
     } catch (error) {
-      if (error instanceof OtlpDecodeError) return this._status(res, format, 400, error.message);
+      if (error instanceof OtlpDecodeError) return { ok: false, status: 400, message: error.message };
       throw error;
     } finally {
       // The body is garbage once decoded; the spans are counted in the queue's budget from here on.
-      this._inflight.give(read.taken);
+      this._inflight.give(taken);
     }
-    if (this._closing) return this._throttle(res, format, 503, 'the relay is shutting down');
+    if (this._closing) return { ok: false, status: 503, message: 'the relay is shutting down' };
 
     // The durable queue: the request is on disk before the 200 goes out (see delivery/journal.ts); it is
     // written while its spans are handed over.
     const journal = this._forwarding?.journal;
     let journaled: { entry: JournalEntry; written: Promise<boolean> } | undefined;
     if (journal !== undefined && decoded.spans.length > 0) {
-      const full = this._diskFull(read.body.length);
-      if (full !== undefined) return this._throttle(res, format, 503, full);
-      journaled = journal.record(read.body, format, decoded.spans);
+      const full = this._diskFull(body.length);
+      if (full !== undefined) return { ok: false, status: 503, message: full };
+      journaled = journal.record(body, format, decoded.spans);
     }
     const droppedBefore = this.processor.stats().queueDropped;
     const intake = await this._intake.take(decoded.spans);
     if (intake.refused) {
       if (journaled !== undefined) journal!.forget(journaled.entry);
-      return this._throttle(res, format, 503, intake.message);
+      return { ok: false, status: 503, message: intake.message };
     }
     if (journaled !== undefined) {
       journal!.unhanded(decoded.spans);
       // Not on disk: its spans go on (they were handed over), but the client is told to send it again.
       if (!(await journaled.written)) {
-        return this._throttle(res, format, 503, 'the durable queue cannot write the request (see the log)');
+        return { ok: false, status: 503, message: 'the durable queue cannot write the request (see the log)' };
       }
     }
     this._counters.spansReceived += intake.handed;
@@ -486,15 +520,16 @@ class RelayServer implements Relay {
         );
       partial = { rejectedSpans: rejected, errorMessage: messages.join('; ') };
     }
-    this._send(res, 200, CONTENT_TYPES[format], encodeTraceResponse(format, partial));
+    return { ok: true, partial };
   }
 
   /**
    * What refuses a request before its body is read: shutting down or a full export queue (503), a declared
    * length over the body limit (413) or over what the in-flight budget has left (429). The body is then
-   * read and discarded, not kept, so that the client sees the answer.
+   * read and discarded, not kept, so that the client sees the answer. `declared`: the body's length, NaN when
+   * it is not known (no Content-Length).
    */
-  private _refusalBeforeBody(req: IncomingMessage): Refusal | undefined {
+  private _refusalBeforeBody(declared: number): Refusal | undefined {
     if (this._closing) return { status: 503, message: 'the relay is shutting down' };
     const stats = this.processor.stats();
     const queued = this._queued(stats);
@@ -517,7 +552,6 @@ class RelayServer implements Relay {
     }
     const diskFull = this._diskFull(0);
     if (diskFull !== undefined) return { status: 503, message: diskFull };
-    const declared = Number(req.headers['content-length']);
     if (!Number.isFinite(declared)) return undefined;
     if (declared > this.config.maxBodyBytes) {
       return { status: 413, message: tooLargeMessage(declared, this.config.maxBodyBytes) };
@@ -588,16 +622,7 @@ class RelayServer implements Relay {
     message: string,
     headers: Record<string, string> = {},
   ): void {
-    const code =
-      status === 400 || status === 415
-        ? RPC_CODE.INVALID_ARGUMENT
-        : status === 413 || status === 429
-          ? RPC_CODE.RESOURCE_EXHAUSTED
-          : status === 503
-            ? RPC_CODE.UNAVAILABLE
-            : status === 408
-              ? RPC_CODE.DEADLINE_EXCEEDED
-              : RPC_CODE.INTERNAL;
+    const code = rpcCodeOf(status);
     const body = format === 'json' ? encodeRpcStatusJson(code, message) : encodeRpcStatusProtobuf(code, message);
     this._send(res, status, CONTENT_TYPES[format], body, headers);
   }

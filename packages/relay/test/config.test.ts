@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   DEFAULT_FORWARD_PROTOCOL,
+  DEFAULT_GRPC_PORT,
   DEFAULT_HOLD_MILLIS,
   DEFAULT_IDLE_TIMEOUT_MILLIS,
   DEFAULT_LISTEN,
@@ -62,6 +63,7 @@ describe('relay configuration', () => {
       const config = run([]);
       assert.deepEqual(config, {
         listen: DEFAULT_LISTEN,
+        grpcListen: `127.0.0.1:${DEFAULT_GRPC_PORT}`,
         forward: undefined,
         forwardProtocol: DEFAULT_FORWARD_PROTOCOL,
         forwardHeaders: {},
@@ -98,6 +100,7 @@ describe('relay configuration', () => {
 
     it('listen on loopback port 4318, 20 MiB bodies, protobuf forwarding, a queue with room for every held span', () => {
       assert.equal(DEFAULT_LISTEN, '127.0.0.1:4318');
+      assert.equal(DEFAULT_GRPC_PORT, 4317);
       assert.equal(DEFAULT_MAX_BODY_BYTES, 20 * 1024 * 1024);
       assert.equal(DEFAULT_FORWARD_PROTOCOL, 'http/protobuf');
       assert.ok(DEFAULT_RELAY_MAX_QUEUE_SIZE >= DEFAULT_MAX_HELD_SPANS);
@@ -126,6 +129,8 @@ describe('relay configuration', () => {
       const config = run([
         '--listen',
         '0.0.0.0:9000',
+        '--grpc-listen',
+        '0.0.0.0:9001',
         '--forward',
         'http://collector:4318',
         '--forward-protocol',
@@ -185,6 +190,7 @@ describe('relay configuration', () => {
       ]);
       assert.deepEqual(config, {
         listen: '0.0.0.0:9000',
+        grpcListen: '0.0.0.0:9001',
         forward: 'http://collector:4318/v1/traces',
         forwardProtocol: 'http/json',
         forwardHeaders: { authorization: 'Bearer abc', 'x-tenant': 'acme' },
@@ -219,6 +225,7 @@ describe('relay configuration', () => {
     it('reads every setting from its environment variable', () => {
       const config = run([], {
         GENAI_ENRICH_RELAY_LISTEN: '[::1]:4320',
+        GENAI_ENRICH_RELAY_GRPC_LISTEN: 'off',
         GENAI_ENRICH_RELAY_FORWARD: 'https://otlp.example.com/otlp/',
         OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
         OTEL_EXPORTER_OTLP_HEADERS: 'api-key=k1',
@@ -250,6 +257,7 @@ describe('relay configuration', () => {
       });
       assert.deepEqual(config, {
         listen: '[::1]:4320',
+        grpcListen: undefined,
         forward: 'https://otlp.example.com/otlp/v1/traces',
         forwardProtocol: 'http/json',
         forwardHeaders: { 'api-key': 'k1' },
@@ -310,6 +318,31 @@ describe('relay configuration', () => {
       assert.equal(run(['--listen=localhost:4318']).listen, 'localhost:4318');
     });
 
+    it("OTLP/gRPC: --listen's host at port 4317 (a free port when --listen's is), another address, or off", () => {
+      assert.equal(run(['--listen', '0.0.0.0:4318']).grpcListen, '0.0.0.0:4317');
+      assert.equal(run(['--listen', '[::1]:9000']).grpcListen, '[::1]:4317');
+      assert.equal(run(['--listen', '127.0.0.1:0']).grpcListen, '127.0.0.1:0');
+      assert.equal(run(['--grpc-listen', '0.0.0.0:5317']).grpcListen, '0.0.0.0:5317');
+      assert.equal(run(['--grpc-listen', '5317']).grpcListen, '127.0.0.1:5317');
+      assert.equal(run(['--grpc-listen', 'off']).grpcListen, undefined);
+      assert.equal(resolveRelayConfig({ grpcListen: 'off' }).grpcListen, undefined);
+    });
+
+    it('forwards over OTLP/gRPC to http(s)://host:port, without a path', () => {
+      const grpc = ['--forward-protocol', 'grpc'];
+      assert.equal(run([...grpc, '--forward', 'http://collector:4317']).forward, 'http://collector:4317');
+      assert.equal(run([...grpc, '--forward', 'https://collector:4317/']).forward, 'https://collector:4317');
+      assert.equal(run([], { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }).forwardProtocol, 'grpc');
+      assert.deepEqual(problems([...grpc, '--forward', 'http://collector:4317/v1/traces']), [
+        '--forward "http://collector:4317/v1/traces": an OTLP/gRPC endpoint is http(s)://host:port, without a path',
+      ]);
+      assert.deepEqual(problems([...grpc, '--forward', 'http://127.0.0.1:4317']), [
+        `--forward "http://127.0.0.1:4317": this is the relay's own listen address (127.0.0.1:4317)`,
+      ]);
+      // Over gRPC, the relay's own OTLP/HTTP port is another server's.
+      assert.equal(run([...grpc, '--forward', 'http://127.0.0.1:4318']).forward, 'http://127.0.0.1:4318');
+    });
+
     it('--help and --version win over everything else', () => {
       assert.deepEqual(parseRelayCommand(['--help', '--listen', 'x:y']), { command: 'help' });
       assert.deepEqual(parseRelayCommand(['-h']), { command: 'help' });
@@ -360,9 +393,14 @@ describe('relay configuration', () => {
       assert.deepEqual(problems(['--forward', 'not a url']), [
         '--forward "not a url": expected an http:// or https:// URL',
       ]);
-      assert.deepEqual(problems(['--forward-protocol', 'grpc']), [
-        '--forward-protocol "grpc": expected http/protobuf or http/json',
+      assert.deepEqual(problems(['--forward-protocol', 'http/grpc']), [
+        '--forward-protocol "http/grpc": expected http/protobuf, http/json or grpc',
       ]);
+      assert.deepEqual(problems(['--grpc-listen', '4317:x']), ['--grpc-listen "4317:x": port must be 0–65535, or off']);
+      assert.deepEqual(problems(['--listen', '127.0.0.1:4317']), [
+        '--listen "127.0.0.1:4317": OTLP/HTTP and OTLP/gRPC cannot share 127.0.0.1:4317 (--grpc-listen off turns gRPC off)',
+      ]);
+      assert.equal(run(['--listen', '127.0.0.1:4317', '--grpc-listen', 'off']).listen, '127.0.0.1:4317');
       assert.deepEqual(problems(['--max-body-bytes', '20GB']), [
         '--max-body-bytes "20GB": expected an integer from 1 to 1073741824 (bytes, or with a KiB/MiB/GiB suffix)',
       ]);
@@ -394,12 +432,12 @@ describe('relay configuration', () => {
       assert.deepEqual(problems([], { GENAI_ENRICH_RELAY_LISTEN: 'x:y' }), [
         'GENAI_ENRICH_RELAY_LISTEN "x:y": port must be 0–65535',
       ]);
-      assert.deepEqual(problems([], { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }), [
-        'OTEL_EXPORTER_OTLP_PROTOCOL "grpc": expected http/protobuf or http/json',
+      assert.deepEqual(problems([], { OTEL_EXPORTER_OTLP_PROTOCOL: 'thrift' }), [
+        'OTEL_EXPORTER_OTLP_PROTOCOL "thrift": expected http/protobuf, http/json or grpc',
       ]);
       assert.deepEqual(
-        problems([], { OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }),
-        ['OTEL_EXPORTER_OTLP_TRACES_PROTOCOL "grpc": expected http/protobuf or http/json'],
+        problems([], { OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'thrift', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }),
+        ['OTEL_EXPORTER_OTLP_TRACES_PROTOCOL "thrift": expected http/protobuf, http/json or grpc'],
       );
       assert.deepEqual(problems([], { GENAI_ENRICH_RELAY_HOLD_MILLIS: 'soon' }), [
         'GENAI_ENRICH_RELAY_HOLD_MILLIS "soon": expected an integer from 0 to 2147483647',
@@ -408,15 +446,15 @@ describe('relay configuration', () => {
 
     it('reports several problems together, flags and environment alike', () => {
       const found = problems(['--listen', 'x:y', '--max-held-spans', 'many', '--bogus', 'stray'], {
-        OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'thrift',
         GENAI_ENRICH_RELAY_FORWARD: 'mailto:a@b',
       });
       assert.deepEqual(found, [
         'unknown option --bogus',
         'unexpected argument "stray"',
         '--listen "x:y": port must be 0–65535',
+        'OTEL_EXPORTER_OTLP_PROTOCOL "thrift": expected http/protobuf, http/json or grpc',
         'GENAI_ENRICH_RELAY_FORWARD "mailto:a@b": expected an http:// or https:// URL',
-        'OTEL_EXPORTER_OTLP_PROTOCOL "grpc": expected http/protobuf or http/json',
         '--max-held-spans "many": expected an integer from 1 to 9007199254740991',
       ]);
     });
@@ -498,14 +536,14 @@ describe('relay configuration', () => {
       assert.deepEqual(
         validateRelayOptions({
           listen: 'x:y',
-          forwardProtocol: 'grpc' as never,
+          forwardProtocol: 'thrift' as never,
           maxBodyBytes: 0,
           holdMillis: 1.5,
           forwardHeaders: { 'a b': 'c' },
         }),
         [
           'listen "x:y": port must be 0–65535',
-          'forwardProtocol "grpc": expected http/protobuf or http/json',
+          'forwardProtocol "thrift": expected http/protobuf, http/json or grpc',
           'forwardHeaders {"a b": …}: "a b" is not a valid header name',
           'maxBodyBytes 0: expected an integer from 1 to 1073741824 (bytes, or with a KiB/MiB/GiB suffix)',
           'holdMillis 1.5: expected an integer from 0 to 2147483647',

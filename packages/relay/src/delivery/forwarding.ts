@@ -1,5 +1,6 @@
 /*
- * Forwarding, assembled: the delivery queue (delivery-queue.ts) with its sender (http-sender.ts), and, for
+ * Forwarding, assembled: the delivery queue (delivery-queue.ts) with its sender (http-sender.ts, or
+ * grpc-sender.ts for --forward-protocol grpc), and, for
  * the durable queue, the directory (batch-store.ts, journal.ts) with a lock so that two relays never share it.
  *
  *   open(config) ─► <queueDir>/lock (another live relay holds it? refused) ─► stored batches left by the
@@ -16,13 +17,16 @@ import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otl
 import type { ReadableSpanLike } from '@genai-enrich/processor';
 import { MEMORY_QUEUE } from '../config.js';
 import type { RelayConfig } from '../config.js';
+import { TRACE_EXPORT_METHOD } from '../grpc-method.js';
 import { encodeTraceRequest } from '../otlp/index.js';
 import type { RelaySpan } from '../otlp/index.js';
 import { DirectoryBatchStore, MemoryBatchStore } from './batch-store.js';
 import type { BatchStore, StoredBatch } from './batch-store.js';
 import { DeliveryQueue } from './delivery-queue.js';
 import type { DeliveryCounts } from './delivery-queue.js';
+import { GrpcSender } from './grpc-sender.js';
 import { HttpSender } from './http-sender.js';
+import type { Sender } from './http-sender.js';
 import { RequestJournal } from './journal.js';
 
 /** What `/stats` shows of forwarding. */
@@ -71,14 +75,18 @@ export class Forwarding {
   }
 
   static async open(config: RelayConfig, forward: string, hooks: ForwardingHooks): Promise<Forwarding> {
+    // OTLP/gRPC carries the same protobuf bytes as http/protobuf.
     const json = config.forwardProtocol === 'http/json';
-    const sender = new HttpSender({
+    const common = {
       url: forward,
-      contentType: json ? 'application/json' : 'application/x-protobuf',
       headers: { ...config.forwardHeaders },
       gzip: config.forwardCompression === 'gzip',
-      readPartialSuccess: (body) => readPartialSuccess(body, json),
-    });
+      readPartialSuccess: (body: Uint8Array) => readPartialSuccess(body, json),
+    };
+    const sender: Sender =
+      config.forwardProtocol === 'grpc'
+        ? new GrpcSender({ ...common, method: TRACE_EXPORT_METHOD })
+        : new HttpSender({ ...common, contentType: json ? 'application/json' : 'application/x-protobuf' });
     const ephemeral = config.queueDir === undefined;
     let dir = config.queueDir === MEMORY_QUEUE ? undefined : config.queueDir;
     if (ephemeral) {

@@ -24,7 +24,7 @@ export const RELAY_METRIC_PREFIX = 'genai_enrich.relay.';
 /** The longest one OTLP metric export may take, as the SDK's default (never above the interval). */
 const EXPORT_TIMEOUT_MILLIS = 30_000;
 
-type Field = Exclude<keyof RelayCounters, 'responses'>;
+type Field = Exclude<keyof RelayCounters, 'responses' | 'grpcResponses'>;
 
 /** One relay counter as a metric: the `/stats` field it reads, its name after the prefix, its kind and unit. */
 export interface RelayMetric {
@@ -35,7 +35,11 @@ export interface RelayMetric {
   readonly description: string;
 }
 
-/** Every relay counter of `/stats` (`responses` is `http.responses`, by `http.response.status_code`). */
+/**
+ * Every relay counter of `/stats` (`responses` is `http.responses`, by `http.response.status_code`;
+ * `grpcResponses` is `grpc.responses`, by `rpc.response.status_code`, the status name as the OpenTelemetry JS
+ * gRPC exporters record it).
+ */
 export const RELAY_METRICS: readonly RelayMetric[] = Object.freeze([
   {
     field: 'requests',
@@ -49,7 +53,7 @@ export const RELAY_METRICS: readonly RelayMetric[] = Object.freeze([
     name: 'export_requests.received',
     kind: 'counter',
     unit: '{request}',
-    description: 'POST /v1/traces requests.',
+    description: 'POST /v1/traces requests and OTLP/gRPC Export calls.',
   },
   {
     field: 'acceptedRequests',
@@ -63,7 +67,8 @@ export const RELAY_METRICS: readonly RelayMetric[] = Object.freeze([
     name: 'export_requests.throttled',
     kind: 'counter',
     unit: '{request}',
-    description: 'Export requests turned away with 429 or 503.',
+    description:
+      'Export requests turned away with 429 or 503 (gRPC: RESOURCE_EXHAUSTED or UNAVAILABLE with RetryInfo).',
   },
   {
     field: 'spansReceived',
@@ -211,14 +216,20 @@ export class RelayMetrics {
       unit: '{response}',
       description: 'Answers, by status code.',
     });
+    const grpcResponses = meter.createObservableCounter(RELAY_METRIC_PREFIX + 'grpc.responses', {
+      unit: '{response}',
+      description: 'Answers to OTLP/gRPC Export calls, by status.',
+    });
     meter.addBatchObservableCallback(
       (result: BatchObservableResult) => {
         const { relay } = stats();
         for (const [m, instrument] of instruments) result.observe(instrument, relay[m.field]);
         for (const [status, count] of Object.entries(relay.responses))
           result.observe(responses, count, { 'http.response.status_code': Number(status) });
+        for (const [status, count] of Object.entries(relay.grpcResponses))
+          result.observe(grpcResponses, count, { 'rpc.response.status_code': status });
       },
-      [...instruments.map(([, instrument]) => instrument), responses],
+      [...instruments.map(([, instrument]) => instrument), responses, grpcResponses],
     );
   }
 

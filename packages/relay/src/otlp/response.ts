@@ -4,7 +4,7 @@
  * partial_success unset when everything was accepted, and MAY set it with rejected_spans 0 to carry a
  * warning. Fields at their default are left out in both encodings, as proto3 serializers do.
  */
-import { encodeNumberAndText, pushVarint } from './protobuf-writer.js';
+import { encodeLengthDelimitedField, encodeNumberAndText } from './protobuf-writer.js';
 import type { OtlpFormat } from './types.js';
 
 const textEncoder = new TextEncoder();
@@ -33,11 +33,6 @@ export function encodeTraceResponse(
     return textEncoder.encode(JSON.stringify({ partialSuccess }));
   }
 
-  const inner = encodeNumberAndText(rejected, message);
-  const head: number[] = [0x0a]; // ExportTraceServiceResponse.partial_success, field 1, length-delimited
-  pushVarint(head, inner.length);
-  const out = new Uint8Array(head.length + inner.length);
-  out.set(head, 0);
-  out.set(inner, head.length);
-  return out;
+  // ExportTraceServiceResponse.partial_success, field 1.
+  return encodeLengthDelimitedField(1, encodeNumberAndText(rejected, message));
 }

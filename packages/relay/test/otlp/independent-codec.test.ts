@@ -7,7 +7,8 @@
  *     ─ raw bodies ─► otlp_codec.py check: protobuf's parser, or its strict proto3 JSON parser (json_format),
  *                     and a field-by-field comparison with what was sent
  *
- * All four combinations. The requests carry every AnyValue type, integral doubles, ±0, NaN, ±Infinity, ints
+ * All four combinations, and OTLP/gRPC in and out (the same protobuf messages, through a raw @grpc/grpc-js
+ * client and a loopback gRPC receiver that keeps each message). The requests carry every AnyValue type, integral doubles, ±0, NaN, ±Infinity, ints
  * near ±2^53 and ±2^63, scopes that differ only in attributes, and GenAI spans whose enrichment is checked
  * beside their exact random attributes; eight are small and one is over 1 MiB (thousands of spans in many
  * ResourceSpans and ScopeSpans). The seed is fixed (GENAI_ENRICH_CODEC_SEED picks another).
@@ -38,6 +39,7 @@ import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { startRelay } from '@genai-enrich/relay';
 import type { ForwardProtocol } from '@genai-enrich/relay';
+import { rawClient, startGrpcReceiver } from '../grpc-kit.js';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -77,6 +79,12 @@ async function pythonCodec(): Promise<{ python: string } | { skip: string }> {
     rmSync(building, { recursive: true, force: true }); // another run got there first
   }
   return { python };
+}
+
+/** A loopback OTLP/gRPC receiver that keeps every message as it arrived. */
+async function grpcReceiver(): Promise<{ url: string; bodies: Buffer[]; close(): Promise<void> }> {
+  const receiver = await startGrpcReceiver();
+  return { url: receiver.url, bodies: receiver.messages, close: () => receiver.close() };
 }
 
 /** A loopback OTLP/HTTP receiver that keeps every request body as it arrived (gunzipped). */
@@ -131,22 +139,39 @@ describe(`exact values through the relay, checked by protobuf's Python codec (se
     generated = JSON.parse(stdout) as Generated;
   });
 
-  for (const input of ['protobuf', 'json'] as const) {
-    for (const forwardProtocol of ['http/protobuf', 'http/json'] as ForwardProtocol[]) {
-      it(
-        `${input} in, ${forwardProtocol} out: every span forwarded once, every value exact, scopes as sent`,
-        { skip },
-        async () => {
-          if ('skip' in codec) return;
-          assert.ok(generated.spans > 1000 && generated.genai > 0, `a real sample: ${generated.spans} spans`);
-          const receiver = await rawReceiver();
-          const relay = await startRelay({
-            listen: '127.0.0.1:0',
-            forward: receiver.url,
-            forwardProtocol,
-            scheduledDelayMillis: 10,
-          });
-          try {
+  const combinations: Array<['protobuf' | 'json' | 'grpc', ForwardProtocol]> = [
+    ['protobuf', 'http/protobuf'],
+    ['protobuf', 'http/json'],
+    ['json', 'http/protobuf'],
+    ['json', 'http/json'],
+    ['grpc', 'http/protobuf'],
+    ['json', 'grpc'],
+    ['grpc', 'grpc'],
+  ];
+  for (const [input, forwardProtocol] of combinations) {
+    it(
+      `${input} in, ${forwardProtocol} out: every span forwarded once, every value exact, scopes as sent`,
+      { skip },
+      async () => {
+        if ('skip' in codec) return;
+        assert.ok(generated.spans > 1000 && generated.genai > 0, `a real sample: ${generated.spans} spans`);
+        const receiver = forwardProtocol === 'grpc' ? await grpcReceiver() : await rawReceiver();
+        const relay = await startRelay({
+          listen: '127.0.0.1:0',
+          forward: receiver.url,
+          forwardProtocol,
+          scheduledDelayMillis: 10,
+        });
+        try {
+          if (input === 'grpc') {
+            const client = rawClient(relay.address.grpcUrl!);
+            for (const request of generated.requests) {
+              const result = await client.send(readFileSync(request.protobuf));
+              assert.equal(result.code, 0, result.details);
+              assert.equal(result.response!.length, 0, 'no partial success: nothing rejected');
+            }
+            client.close();
+          } else {
             for (const request of generated.requests) {
               const response = await fetch(relay.address.tracesUrl, {
                 method: 'POST',
@@ -158,24 +183,24 @@ describe(`exact values through the relay, checked by protobuf's Python codec (se
               // No partial success: nothing rejected.
               assert.equal(body.toString(), input === 'json' ? '{}' : '');
             }
-          } finally {
-            await relay.close(); // forwards everything, then waits for the exports
-            await receiver.close();
           }
-          const files = receiver.bodies.map((body, i) => {
-            const file = join(dir, `forwarded-${input}-${forwardProtocol.slice(5)}-${i}`);
-            writeFileSync(file, body);
-            return file;
-          });
-          const format = forwardProtocol === 'http/json' ? 'json' : 'protobuf';
-          const { stdout } = await run(codec.python, [CODEC, 'check', dir, format, ...files], { timeout: 60_000 });
-          const report = JSON.parse(stdout) as Report;
-          assert.deepEqual(report.problems, []);
-          assert.equal(report.spans, generated.spans);
-          assert.equal(report.sent, generated.spans);
-          assert.ok(report.requests >= 1);
-        },
-      );
-    }
+        } finally {
+          await relay.close(); // forwards everything, then waits for the exports
+          await receiver.close();
+        }
+        const files = receiver.bodies.map((body, i) => {
+          const file = join(dir, `forwarded-${input}-${forwardProtocol.replace('/', '-')}-${i}`);
+          writeFileSync(file, body);
+          return file;
+        });
+        const format = forwardProtocol === 'http/json' ? 'json' : 'protobuf';
+        const { stdout } = await run(codec.python, [CODEC, 'check', dir, format, ...files], { timeout: 60_000 });
+        const report = JSON.parse(stdout) as Report;
+        assert.deepEqual(report.problems, []);
+        assert.equal(report.spans, generated.spans);
+        assert.equal(report.sent, generated.spans);
+        assert.ok(report.requests >= 1);
+      },
+    );
   }
 });
