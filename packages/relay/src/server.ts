@@ -567,7 +567,6 @@ class RelayServer implements Relay {
     return undefined;
   }
 
-  /** Spans waiting in the processor's export queue: forwarded, not yet handed to the exporter, not dropped. */
   /** Spans accepted and not yet delivered, outside the hold: in the processor's export queue, or being delivered. */
   private _queued(stats: GenAiEnrichingProcessorStats): number {
     const delivering = this._forwarding?.queue.spans ?? 0;
