@@ -488,6 +488,7 @@ for (const mode of MODES) {
         open: 0,
         openUnwatched: 0,
         queueDropped: 0,
+        flushTimeouts: 0,
         tapReports: 0,
         tapUsed: 0,
         tapSuperseded: 0,
