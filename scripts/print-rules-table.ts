@@ -7,6 +7,11 @@ import { fileURLToPath } from 'node:url';
 import { MAPPING_RULES, OPERATION_VALUE_MAP, REQUEST_TYPE_MAP } from '../packages/normalizer/src/rules.js';
 import type { ValueKind } from '../packages/normalizer/src/rules.js';
 import { PROVIDER_PREFIX_MAP, PROVIDER_VALUE_MAP } from '../packages/normalizer/src/providers.js';
+import {
+  OPENINFERENCE_KIND_OPERATIONS,
+  TRACELOOP_KIND_NAME_KEYS,
+  TRACELOOP_KIND_OPERATIONS,
+} from '../packages/normalizer/src/span-kinds.js';
 
 export const README_PATH = fileURLToPath(new URL('../packages/normalizer/README.md', import.meta.url));
 const BEGIN = '<!-- rules:begin -->';
@@ -16,6 +21,8 @@ const TRANSFORMS: Record<ValueKind, string> = {
   int: 'integer; numeric strings parsed, junk ignored',
   number: 'finite number; numeric strings parsed',
   string: 'non-empty string',
+  model: 'non-empty string; a number becomes its string (`42` → `"42"`)',
+  json: 'kept as it is: a non-empty JSON string, or a string[]',
   'string[]': 'string[]; a string is wrapped, a JSON-string array parsed',
   stream: '`true`/`"True"` → `true`; false leaves it unset',
   provider: 'provider value map (below)',
@@ -63,6 +70,16 @@ export function generatedSection(): string {
     '### Non-canonical values inside `gen_ai.operation.name` (LiteLLM call types)',
     '',
     mapTable('value', OPERATION_VALUE_MAP, false),
+    '',
+    '### `gen_ai.operation.name` from span kinds (when the span has none)',
+    '',
+    mapTable('`openinference.span.kind` (any case)', OPENINFERENCE_KIND_OPERATIONS, false),
+    '',
+    mapTable('`traceloop.span.kind`', TRACELOOP_KIND_OPERATIONS, false),
+    '',
+    '### `traceloop.entity.name` goes to the key of its span kind (`session.id` → `gen_ai.conversation.id` on OpenInference spans)',
+    '',
+    mapTable('`traceloop.span.kind`', TRACELOOP_KIND_NAME_KEYS, false),
     END,
   ].join('\n');
 }

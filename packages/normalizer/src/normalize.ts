@@ -19,8 +19,6 @@ import {
   GEN_AI_OPERATION_NAME_VALUE_TEXT_COMPLETION,
   GEN_AI_PROVIDER_NAME_VALUE_AZURE_AI_OPENAI,
   GEN_AI_PROVIDER_NAME_VALUE_OPENAI,
-  GEN_AI_OPERATION_NAME_VALUE_CHAT,
-  GEN_AI_OPERATION_NAME_VALUE_EMBEDDINGS,
   GEN_AI_PROVIDER_NAME_VALUE_ANTHROPIC,
   ATTR_GENAI_ENRICH_USAGE_MOVED_TO,
 } from './semconv.js';
@@ -32,9 +30,19 @@ import {
   toTokenCount,
 } from './usage.js';
 import type { UsageCounts } from './usage.js';
+export { ATTR_OPENINFERENCE_SPAN_KIND } from './span-kinds.js';
 import { USAGE_SHAPES } from './provider-usage.js';
 import { applyUsage } from './usage-attributes.js';
 import { includeAnthropicCache } from './usage-consistency.js';
+import {
+  ATTR_OPENINFERENCE_SPAN_KIND,
+  ATTR_SESSION_ID,
+  ATTR_TRACELOOP_ENTITY_NAME,
+  ATTR_TRACELOOP_SPAN_KIND,
+  OPENINFERENCE_KIND_OPERATIONS,
+  TRACELOOP_KIND_OPERATIONS,
+  deriveNames,
+} from './span-kinds.js';
 
 /** Options for {@link normalizeAttributes}. */
 export interface NormalizeOptions {
@@ -45,8 +53,6 @@ export interface NormalizeOptions {
   keepLegacyAttributes?: boolean;
 }
 
-/** The OpenInference span kind attribute; its value tells an LLM call from an embedding call. */
-export const ATTR_OPENINFERENCE_SPAN_KIND = 'openinference.span.kind';
 const ATTR_GEN_AI_SYSTEM = 'gen_ai.system';
 const ATTR_LLM_IS_STREAMING = 'llm.is_streaming';
 const ATTR_AI_PROMPT_MESSAGES = 'ai.prompt.messages';
@@ -100,20 +106,27 @@ function isAlreadyNormal(attributes: Attributes): boolean {
 
 /**
  * A two-character test that rules out most keys that are neither mapping sources nor derivation
- * triggers: every such key starts with `ge`, `ll`, `la`, `ai`, `op`, `re` or `__`.
+ * triggers: every such key starts with `ge`, `ll`, `la`, `ai`, `ag`, `op`, `re`, `to`, `tr`, `se`, `em` or `__`.
  */
 function mayMatter(key: string): boolean {
+  // The second character is read only once the first has matched: most keys stop at the first.
   switch (key.charCodeAt(0)) {
     case 103: // g
       return key.charCodeAt(1) === 101; // e
     case 108: // l
       return key.charCodeAt(1) === 108 || key.charCodeAt(1) === 97; // l, a (langsmith.*)
     case 97: // a
-      return key.charCodeAt(1) === 105; // i
+      return key.charCodeAt(1) === 105 || key.charCodeAt(1) === 103; // i, g (agent.name)
     case 111: // o
       return key.charCodeAt(1) === 112; // p
     case 114: // r
       return key.charCodeAt(1) === 101; // e
+    case 116: // t
+      return key.charCodeAt(1) === 111 || key.charCodeAt(1) === 114; // o (tool.*, tool_call.*), r (traceloop.*)
+    case 115: // s
+      return key.charCodeAt(1) === 101 && key.charCodeAt(2) === 115; // es (session.id; not server.*)
+    case 101: // e
+      return key.charCodeAt(1) === 109; // m (embedding.model_name)
     case 95: // _
       return key.charCodeAt(1) === 95; // _
     default:
@@ -137,6 +150,9 @@ for (const key of [
   ATTR_LOGFIRE_RESPONSE_DATA,
   ATTR_LOGFIRE_USAGE_RAW,
   ATTR_LANGSMITH_USAGE_METADATA,
+  ATTR_TRACELOOP_SPAN_KIND,
+  ATTR_TRACELOOP_ENTITY_NAME,
+  ATTR_SESSION_ID,
   '__proto__',
 ]) {
   KEY_TABLE[key] = TRIGGER;
@@ -227,6 +243,7 @@ function rebuild(attributes: Attributes, keepLegacy: boolean): Attributes {
   }
 
   deriveOperationName(out, vercelOperation);
+  deriveNames(out);
   fillJsonUsage(out);
   includeAnthropicCache(out);
   return out;
@@ -248,6 +265,12 @@ function convert(kind: ValueKind, value: AttributeValue): AttributeValue | undef
     case 'number':
       return toFiniteNumber(value);
     case 'string':
+      return typeof value === 'string' && value.length > 0 ? value : undefined;
+    case 'model':
+      if (typeof value === 'number') return Number.isFinite(value) ? String(value) : undefined;
+      return typeof value === 'string' && value.length > 0 ? value : undefined;
+    case 'json':
+      if (Array.isArray(value)) return value.length > 0 ? value : undefined;
       return typeof value === 'string' && value.length > 0 ? value : undefined;
     case 'string[]':
       return toStringArray(value);
@@ -377,8 +400,11 @@ function deriveOperationName(out: Attributes, vercelOperation: string | undefine
   if (vercelOperation !== undefined) operation = vercelProviderCallOperation(vercelOperation);
   else {
     const kind = out[ATTR_OPENINFERENCE_SPAN_KIND];
-    if (kind === 'LLM') operation = GEN_AI_OPERATION_NAME_VALUE_CHAT;
-    else if (kind === 'EMBEDDING') operation = GEN_AI_OPERATION_NAME_VALUE_EMBEDDINGS;
+    if (typeof kind === 'string') operation = OPENINFERENCE_KIND_OPERATIONS.get(kind.toUpperCase());
+    const traceloop = out[ATTR_TRACELOOP_SPAN_KIND];
+    if (operation === undefined && typeof traceloop === 'string') {
+      operation = TRACELOOP_KIND_OPERATIONS.get(traceloop.toLowerCase());
+    }
   }
   if (operation !== undefined) out[ATTR_GEN_AI_OPERATION_NAME] = operation;
 }

@@ -13,6 +13,8 @@ import {
 /** Non-prefixed keys that mark a span as GenAI on their own. */
 const GENAI_MARKER_KEYS: ReadonlySet<string> = new Set([
   'llm.model_name',
+  'llm.request.model',
+  'llm.response.model',
   'llm.provider',
   'llm.system',
   'llm.request.type',
@@ -20,6 +22,8 @@ const GENAI_MARKER_KEYS: ReadonlySet<string> = new Set([
   'ai.model.id',
   'ai.model.provider',
   'openinference.span.kind',
+  // OpenLLMetry's workflow, task, agent and tool spans (its decorators): the aggregates around model calls.
+  'traceloop.span.kind',
 ]);
 
 /** Key prefixes that mark a span as GenAI. `gen_ai.` covers every semconv and legacy `gen_ai.*` key. */
@@ -62,8 +66,8 @@ export function isGenAiSpan(attributes: Attributes, scopeName?: string): boolean
   if (attributes !== null && typeof attributes === 'object') {
     for (const key in attributes) {
       const c = key.charCodeAt(0);
-      // g(en_ai.), l(lm.), a(i.), o(peninference.): no other key can match.
-      if (c !== 103 && c !== 108 && c !== 97 && c !== 111) continue;
+      // g(en_ai.), l(lm.), a(i.), o(peninference.), t(raceloop.): no other key can match.
+      if (c !== 103 && c !== 108 && c !== 97 && c !== 111 && c !== 116) continue;
       if (GENAI_MARKER_KEYS.has(key)) return true;
       for (const prefix of GENAI_MARKER_PREFIXES) if (key.startsWith(prefix)) return true;
     }

@@ -12,7 +12,9 @@ import * as S from './semconv.js';
 export type ValueKind =
   | 'int' // token counts, seed, counts: integer, numeric strings parsed, junk ignored
   | 'number' // penalties, top_k: finite number, numeric strings parsed
-  | 'string' // ids and model names: non-empty string
+  | 'string' // ids and names: non-empty string
+  | 'model' // model names: a non-empty string, or a number written as one (OpenInference `llm.model_name: 42`)
+  | 'json' // JSON-valued keys (tool definitions): a non-empty string, or a string[], kept as it is
   | 'string[]' // finish reasons, stop sequences: string[]; a string, or a JSON-string array, is wrapped/parsed
   | 'stream' // streaming flags: true / 'True' / 'true' → true; false-ish → mapped to "unset"
   | 'provider' // provider spellings → gen_ai.provider.name values
@@ -79,6 +81,7 @@ export const MAPPING_RULES: readonly MappingRule[] = [
   rule('ai.usage.inputTokens', S.ATTR_GEN_AI_USAGE_INPUT_TOKENS, 'int', 3, 'Vercel AI SDK ≥5'),
   rule('ai.usage.promptTokens', S.ATTR_GEN_AI_USAGE_INPUT_TOKENS, 'int', 4, 'Vercel AI SDK ≤4'),
   rule('ai.usage.tokens', S.ATTR_GEN_AI_USAGE_INPUT_TOKENS, 'int', 5, 'Vercel AI SDK embed'),
+  rule('llm.usage.prompt_tokens', S.ATTR_GEN_AI_USAGE_INPUT_TOKENS, 'int', 6, 'OpenLLMetry Go, OpenLLMetry Py (old)'),
   rule(
     'gen_ai.usage.completion_tokens',
     S.ATTR_GEN_AI_USAGE_OUTPUT_TOKENS,
@@ -89,6 +92,13 @@ export const MAPPING_RULES: readonly MappingRule[] = [
   rule('llm.token_count.completion', S.ATTR_GEN_AI_USAGE_OUTPUT_TOKENS, 'int', 2, 'OpenInference'),
   rule('ai.usage.outputTokens', S.ATTR_GEN_AI_USAGE_OUTPUT_TOKENS, 'int', 3, 'Vercel AI SDK ≥5'),
   rule('ai.usage.completionTokens', S.ATTR_GEN_AI_USAGE_OUTPUT_TOKENS, 'int', 4, 'Vercel AI SDK ≤4'),
+  rule(
+    'llm.usage.completion_tokens',
+    S.ATTR_GEN_AI_USAGE_OUTPUT_TOKENS,
+    'int',
+    5,
+    'OpenLLMetry Go, OpenLLMetry Py (old)',
+  ),
   rule(
     'gen_ai.usage.cache_read_input_tokens',
     S.ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
@@ -200,11 +210,16 @@ export const MAPPING_RULES: readonly MappingRule[] = [
   rule('ai.usage.totalTokens', S.ATTR_GEN_AI_USAGE_TOTAL_TOKENS, 'int', 3, 'Vercel AI SDK'),
 
   // Request.
-  rule('llm.request.model_name', S.ATTR_GEN_AI_REQUEST_MODEL, 'string', 1, 'OpenInference (semconv ≥2.12)'),
+  rule('llm.request.model_name', S.ATTR_GEN_AI_REQUEST_MODEL, 'model', 1, 'OpenInference (semconv ≥2.12)'),
   // OpenInference overwrites llm.model_name with the response model once the call returns.
-  rule('llm.model_name', S.ATTR_GEN_AI_REQUEST_MODEL, 'string', 2, 'OpenInference'),
-  rule('ai.model.id', S.ATTR_GEN_AI_REQUEST_MODEL, 'string', 3, 'Vercel AI SDK'),
-  rule('embedding.model_name', S.ATTR_GEN_AI_REQUEST_MODEL, 'string', 4, 'OpenInference embeddings'),
+  rule('llm.model_name', S.ATTR_GEN_AI_REQUEST_MODEL, 'model', 2, 'OpenInference'),
+  rule('ai.model.id', S.ATTR_GEN_AI_REQUEST_MODEL, 'model', 3, 'Vercel AI SDK'),
+  rule('embedding.model_name', S.ATTR_GEN_AI_REQUEST_MODEL, 'model', 4, 'OpenInference embeddings'),
+  rule('llm.request.model', S.ATTR_GEN_AI_REQUEST_MODEL, 'model', 5, 'OpenLLMetry Go, OpenLLMetry Py (old)'),
+  rule('llm.request.temperature', S.ATTR_GEN_AI_REQUEST_TEMPERATURE, 'number', 1, 'OpenLLMetry Go, OpenLLMetry ≤0.22'),
+  rule('llm.request.top_p', S.ATTR_GEN_AI_REQUEST_TOP_P, 'number', 1, 'OpenLLMetry Go, OpenLLMetry ≤0.22'),
+  rule('llm.request.max_tokens', S.ATTR_GEN_AI_REQUEST_MAX_TOKENS, 'int', 1, 'OpenLLMetry Go, OpenLLMetry ≤0.22'),
+  rule('llm.request.functions', S.ATTR_GEN_AI_TOOL_DEFINITIONS, 'json', 1, 'OpenLLMetry Go, OpenLLMetry ≤0.22'),
   rule(
     'llm.request.type',
     S.ATTR_GEN_AI_OPERATION_NAME,
@@ -250,8 +265,9 @@ export const MAPPING_RULES: readonly MappingRule[] = [
 
   // Response.
   rule('ai.response.id', S.ATTR_GEN_AI_RESPONSE_ID, 'string', 1, 'Vercel AI SDK'),
-  rule('llm.response.model_name', S.ATTR_GEN_AI_RESPONSE_MODEL, 'string', 1, 'OpenInference (semconv ≥2.12)'),
-  rule('ai.response.model', S.ATTR_GEN_AI_RESPONSE_MODEL, 'string', 2, 'Vercel AI SDK'),
+  rule('llm.response.model_name', S.ATTR_GEN_AI_RESPONSE_MODEL, 'model', 1, 'OpenInference (semconv ≥2.12)'),
+  rule('ai.response.model', S.ATTR_GEN_AI_RESPONSE_MODEL, 'model', 2, 'Vercel AI SDK'),
+  rule('llm.response.model', S.ATTR_GEN_AI_RESPONSE_MODEL, 'model', 3, 'OpenLLMetry Go, OpenLLMetry Py (old)'),
   rule(
     'gen_ai.response.finish_reason',
     S.ATTR_GEN_AI_RESPONSE_FINISH_REASONS,
@@ -262,6 +278,14 @@ export const MAPPING_RULES: readonly MappingRule[] = [
   rule('llm.finish_reason', S.ATTR_GEN_AI_RESPONSE_FINISH_REASONS, 'string[]', 2, 'OpenInference'),
   rule('llm.response.finish_reason', S.ATTR_GEN_AI_RESPONSE_FINISH_REASONS, 'string[]', 3, 'OpenLLMetry (old)'),
   rule('ai.response.finishReason', S.ATTR_GEN_AI_RESPONSE_FINISH_REASONS, 'string[]', 4, 'Vercel AI SDK'),
+  rule('llm.response.stop_reason', S.ATTR_GEN_AI_RESPONSE_FINISH_REASONS, 'string[]', 5, 'OpenLLMetry (old)'),
+
+  // Agents and tools: OpenInference's keys (on its AGENT and TOOL spans, and tool calls in messages).
+  rule('agent.name', S.ATTR_GEN_AI_AGENT_NAME, 'string', 1, 'OpenInference'),
+  rule('tool.name', S.ATTR_GEN_AI_TOOL_NAME, 'string', 1, 'OpenInference'),
+  rule('tool.description', S.ATTR_GEN_AI_TOOL_DESCRIPTION, 'string', 1, 'OpenInference'),
+  rule('tool_call.id', S.ATTR_GEN_AI_TOOL_CALL_ID, 'string', 1, 'OpenInference'),
+  rule('tool_call.function.arguments', S.ATTR_GEN_AI_TOOL_CALL_ARGUMENTS, 'string', 1, 'OpenInference'),
   rule(
     'gen_ai.openai.response.service_tier',
     S.ATTR_OPENAI_RESPONSE_SERVICE_TIER,
