@@ -66,6 +66,15 @@ describe('OpenInference span kinds and keys', () => {
     );
   });
 
+  it('embedding.model_name is mapped on a span whose other keys are all canonical', () => {
+    const out = normalizeAttributes({
+      'gen_ai.operation.name': 'embeddings',
+      'embedding.model_name': 'text-embedding-3-small',
+    });
+    assert.equal(out['gen_ai.request.model'], 'text-embedding-3-small');
+    assert.equal(out['embedding.model_name'], undefined);
+  });
+
   it('session.id becomes the conversation id on OpenInference spans only; a canonical id wins', () => {
     const otel = normalizeAttributes({ 'gen_ai.operation.name': 'chat', 'session.id': 'browser-session' });
     assert.equal(otel['gen_ai.conversation.id'], undefined, "OTel's own session.id is not a conversation");
