@@ -1,6 +1,8 @@
 export type { AttributePrimitive, AttributeValue, Attributes } from './types.js';
 export { normalizeAttributes, isNormalized, toStringArray, ATTR_OPENINFERENCE_SPAN_KIND } from './normalize.js';
 export type { NormalizeOptions } from './normalize.js';
+export { compileUserRules, hasUserRuleSource, UserRulesError, USER_RULE_KINDS, MAX_USER_RULES } from './user-rules.js';
+export type { UserRuleInput, UserRuleKind, UserRules, CompiledUserRule } from './user-rules.js';
 export {
   normalizeSpan,
   normalizeSpanName,

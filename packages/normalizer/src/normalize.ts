@@ -34,6 +34,8 @@ export { ATTR_OPENINFERENCE_SPAN_KIND } from './span-kinds.js';
 import { USAGE_SHAPES } from './provider-usage.js';
 import { applyUsage } from './usage-attributes.js';
 import { includeAnthropicCache } from './usage-consistency.js';
+import { applyUserRules } from './user-rules.js';
+import type { UserRules } from './user-rules.js';
 import {
   ATTR_OPENINFERENCE_SPAN_KIND,
   ATTR_SESSION_ID,
@@ -51,6 +53,11 @@ export interface NormalizeOptions {
    * `false`: mapped legacy keys are removed, so backends see each value once.
    */
   keepLegacyAttributes?: boolean;
+  /**
+   * Key mappings and value maps for emitters the built-in rules do not know, from {@link compileUserRules}.
+   * Applied first; the default is none.
+   */
+  rules?: UserRules;
 }
 
 const ATTR_GEN_AI_SYSTEM = 'gen_ai.system';
@@ -77,6 +84,9 @@ const COUNT_KEYS = Object.values(USAGE_ATTRIBUTE_KEYS);
  */
 export function normalizeAttributes(attributes: Attributes, options?: NormalizeOptions): Attributes {
   if (attributes === null || typeof attributes !== 'object') return {};
+  if (options?.rules !== undefined) {
+    attributes = applyUserRules(attributes, options.rules, options.keepLegacyAttributes === true, convert);
+  }
   // Most spans need no change: not GenAI, or already canonical. Proving that is one cheap pass, and
   // then the copy is the engine's bulk clone instead of a key-by-key rebuild.
   if (isAlreadyNormal(attributes)) return { ...attributes };

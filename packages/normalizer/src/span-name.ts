@@ -2,6 +2,7 @@ import type { Attributes } from './types.js';
 import { formatTemplate } from './format-template.js';
 import { isNormalized, normalizeAttributes } from './normalize.js';
 import type { NormalizeOptions } from './normalize.js';
+import { hasUserRuleSource } from './user-rules.js';
 import { isGenAiSpan } from './predicates.js';
 import {
   ATTR_GEN_AI_AGENT_NAME,
@@ -130,6 +131,7 @@ function semconvSpanName(normalized: Attributes, original: Attributes): string |
 export function isSpanNormalized(span: SpanNameAndAttributes, options?: NormalizeSpanOptions): boolean {
   const mode = options?.spanNames ?? DEFAULT_SPAN_NAME_MODE;
   if (mode === 'semconv' || !isNormalized(span.attributes)) return false;
+  if (options?.rules !== undefined && hasUserRuleSource(span.attributes, options.rules)) return false;
   return mode === 'keep' || (span.attributes[ATTR_LOGFIRE_MSG_TEMPLATE] === undefined && !hasTemplateField(span.name));
 }
 

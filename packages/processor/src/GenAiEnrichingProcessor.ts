@@ -123,7 +123,11 @@ export class GenAiEnrichingProcessor implements SpanProcessorLike {
     const config = resolveConfig(options);
     const problems = this._problems;
     this._captureLateAttributes = config.captureLateAttributes;
-    this._spans = new GenAiSpans({ keepLegacyAttributes: config.keepLegacyAttributes, spanNames: config.spanNames });
+    this._spans = new GenAiSpans({
+      keepLegacyAttributes: config.keepLegacyAttributes,
+      spanNames: config.spanNames,
+      ...(config.rules === undefined ? {} : { rules: config.rules }),
+    });
     this._next = new NextStage(next, config, (where, error) => problems.error(where, error));
     this._timer = new ExpiryTimer(config.clock, (error) => problems.error('timer', error));
     this._tree = new UsageTree(

@@ -1,3 +1,5 @@
+import { UserRulesError, compileUserRules } from '@genai-enrich/normalizer';
+import type { UserRules } from '@genai-enrich/normalizer';
 import type { SpanNameMode } from '@genai-enrich/normalizer';
 import {
   PROCESSOR_OPTION_BOUNDS,
@@ -50,6 +52,8 @@ export interface ResolvedConfig {
   flushTimeoutMillis: number;
   /** Undefined: no metrics. */
   metrics: ResolvedMetrics | undefined;
+  /** Undefined: no user rules. */
+  rules: UserRules | undefined;
   clock: Clock;
 }
 
@@ -94,8 +98,30 @@ export function validateConfig(options: GenAiEnrichingProcessorOptions | undefin
     problems.push(`clock must have now, setTimeout and clearTimeout functions, got ${describeValue(clock)}`);
   }
   problems.push(...metricsProblems(o['metrics']));
+  problems.push(...rulesProblems(o['rules']));
   problems.push(...unknownOptionProblems(o, KNOWN_OPTIONS));
   return problems;
+}
+
+function rulesProblems(rules: unknown): string[] {
+  if (rules === undefined) return [];
+  try {
+    compileUserRules(rules);
+    return [];
+  } catch (error) {
+    return error instanceof UserRulesError ? error.problems.map((p) => `rules: ${p}`) : [`rules: ${String(error)}`];
+  }
+}
+
+/** The user's rules, compiled; undefined when there are none or they are invalid (reported by validateConfig). */
+function resolveRules(rules: unknown): UserRules | undefined {
+  if (rules === undefined) return undefined;
+  try {
+    const compiled = compileUserRules(rules);
+    return compiled.rules.length > 0 ? compiled : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
@@ -105,6 +131,7 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   'countUsageOnce',
   'spanNames',
   'metrics',
+  'rules',
   'clock',
 ]);
 
@@ -135,6 +162,7 @@ export function resolveConfig(options: GenAiEnrichingProcessorOptions | undefine
     captureLateAttributes: o['captureLateAttributes'] !== false,
     countUsageOnce: o['countUsageOnce'] !== false,
     metrics: resolveMetrics(o['metrics']),
+    rules: resolveRules(o['rules']),
     clock,
   };
 }

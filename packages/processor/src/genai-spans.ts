@@ -12,6 +12,7 @@
 import {
   isGenAiScope,
   isGenAiSpan,
+  hasUserRuleSource,
   isSpanNormalized,
   normalizeAttributes,
   normalizeSpan,
@@ -53,7 +54,10 @@ export class GenAiSpans {
       this._lastScope = scope;
       this._lastScopeGenAi = known;
     }
-    return known === true || isGenAiSpan(span.attributes);
+    if (known === true || isGenAiSpan(span.attributes)) return true;
+    // An in-house emitter's span, known by the user's rules.
+    const rules = this._options.rules;
+    return rules !== undefined && hasUserRuleSource(span.attributes, rules);
   }
 
   /** onEnding: the verdict, remembered for the onEnd that follows. */

@@ -10,6 +10,7 @@ export type {
   GenAiEnrichingProcessorOptions,
   GenAiEnrichingProcessorStats,
   LateUsage,
+  UserRulesInput,
   UsageSource,
 } from './types.js';
 export {

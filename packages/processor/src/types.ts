@@ -3,6 +3,7 @@
  * the processor works with `@opentelemetry/sdk-trace-base` 2.x and `@opentelemetry/sdk-trace` 3.x alike
  * (their SpanProcessor, SpanExporter and ReadableSpan shapes are identical) without importing either.
  */
+import type { UserRuleInput } from '@genai-enrich/normalizer';
 import type {
   Attributes,
   AttributeValue,
@@ -32,6 +33,10 @@ export interface InstrumentationScopeLike {
   version?: string;
   schemaUrl?: string;
 }
+
+
+/** User rules as given: `{ rules: [...] }` or the array of rules (see `@genai-enrich/normalizer`'s compileUserRules). */
+export type UserRulesInput = { rules: readonly UserRuleInput[] } | readonly UserRuleInput[];
 
 /**
  * The SDK's `ReadableSpan`, as far as this package reads it. SDK 2.x and 3.x name the parent
@@ -186,6 +191,12 @@ export interface GenAiEnrichingProcessorOptions {
   scheduledDelayMillis?: number;
   /** Exporter mode only: how long one export may take before it counts as failed, in ms. The default value is 30000. */
   exportTimeoutMillis?: number;
+  /**
+   * Key mappings and value maps for an emitter the built-in rules do not know: `{ rules: [{ source,
+   * target, kind?, values? }] }` (or the array), as data. Applied before the built-in rules; a span with a
+   * rule's source key counts as GenAI. Invalid rules are reported (validateConfig) and ignored. The default is none.
+   */
+  rules?: UserRulesInput;
   /**
    * The longest `forceFlush()` and `shutdown()` wait for `next` (its flush, or the exports of what is
    * queued), in ms; then they resolve, and the spans not yet exported are reported (diag, and

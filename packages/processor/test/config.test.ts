@@ -12,6 +12,7 @@ import {
   validateConfig,
 } from '../src/config.js';
 import type { GenAiEnrichingProcessorOptions } from '../src/types.js';
+import { exporterPipeline } from './helpers/pipeline.js';
 
 describe('validateConfig', () => {
   it('accepts the default (empty) configuration', () => {
@@ -110,5 +111,41 @@ describe('resolveConfig', () => {
   it('clamps the export batch size to the queue size, as the SDK does', () => {
     const c = resolveConfig({ maxQueueSize: 100, maxExportBatchSize: 512 });
     assert.equal(c.maxExportBatchSize, 100);
+  });
+});
+
+describe('user rules (option rules)', () => {
+  const rules = {
+    rules: [
+      { source: 'acme.llm.model', target: 'gen_ai.request.model' },
+      { source: 'acme.llm.kind', target: 'gen_ai.operation.name', kind: 'operation' as const },
+      { source: 'acme.tokens.in', target: 'gen_ai.usage.input_tokens', kind: 'int' as const },
+      { source: 'acme.tokens.out', target: 'gen_ai.usage.output_tokens', kind: 'int' as const },
+    ],
+  };
+
+  it("an in-house emitter's span is GenAI by its rules, and leaves with the conventions' keys", () => {
+    const p = exporterPipeline({ rules });
+    p.tracer
+      .startSpan('acme complete', {
+        attributes: { 'acme.llm.model': 'm-1', 'acme.llm.kind': 'chat', 'acme.tokens.in': 9, 'acme.tokens.out': 2 },
+      })
+      .end();
+    void p.processor.forceFlush();
+    const [span] = p.exporter.getFinishedSpans();
+    assert.equal(span.attributes['gen_ai.request.model'], 'm-1');
+    assert.equal(span.attributes['gen_ai.usage.input_tokens'], 9);
+    assert.equal(span.attributes['acme.tokens.in'], undefined);
+    assert.equal(span.attributes['genai_enrich.usage_source'], 'telemetry');
+  });
+
+  it('bad rules are named by validateConfig and ignored', () => {
+    assert.deepEqual(validateConfig({ rules: [{ source: 'a', target: 'b', kind: 'x' as never }] }), [
+      'rules: rules[0].kind: expected one of string, int, number, string[], stream, provider, operation, model, json, got "x"',
+    ]);
+    const p = exporterPipeline({ rules: 'nope' as never });
+    p.tracer.startSpan('plain', { attributes: { a: 1 } }).end();
+    void p.processor.forceFlush();
+    assert.equal(p.exporter.getFinishedSpans().length, 1);
   });
 });

@@ -8,6 +8,8 @@
 import { tmpdir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { UserRulesInput } from '@genai-enrich/processor';
+import { loadRules } from './rules-file.js';
 import {
   DEFAULT_HOLD_MILLIS,
   DEFAULT_MAX_EXPORT_BATCH_SIZE,
@@ -217,6 +219,11 @@ export interface RelayOptions {
   /** With `metrics` and `forward`: the time between two OTLP metric exports, in ms. The default value is 60000. */
   metricsIntervalMillis?: number;
   /**
+   * The processor's `rules`: key mappings and value maps for an in-house emitter, as a JSON or YAML file
+   * (`.yaml`/`.yml`), or given in code. Checked at start: every bad rule is named. The default is none.
+   */
+  rules?: string | UserRulesInput;
+  /**
    * Embedded mode only: where OTLP JSON lines are written. Not a command-line setting. The default is `process.stdout`.
    */
   output?: RelayOutput;
@@ -263,6 +270,8 @@ export interface RelayConfig {
   shutdownGraceMillis: number;
   metrics: boolean;
   metricsIntervalMillis: number;
+  /** The rules file's path, or rules given in code; validated. */
+  rules: string | UserRulesInput | undefined;
 }
 
 /** Invalid settings; `problems` lists each one, and the message joins them. */
@@ -309,7 +318,8 @@ type Key =
   | 'retryMaxElapsedMillis'
   | 'shutdownGraceMillis'
   | 'metrics'
-  | 'metricsIntervalMillis';
+  | 'metricsIntervalMillis'
+  | 'rules';
 
 /** One command-line setting: its option key, flag, environment variables and help. */
 export interface RelaySetting {
@@ -563,6 +573,14 @@ export const RELAY_SETTINGS: readonly RelaySetting[] = [
     value: 'MS',
     defaultText: String(DEFAULT_METRICS_INTERVAL_MILLIS),
     help: 'with --metrics and --forward: the time between two OTLP metric exports',
+  },
+  {
+    key: 'rules',
+    flag: 'rules',
+    env: ['GENAI_ENRICH_RELAY_RULES'],
+    value: 'FILE',
+    defaultText: 'none',
+    help: 'key mappings and value maps for an in-house emitter, JSON or YAML (.yaml/.yml)',
   },
 ];
 
@@ -831,6 +849,12 @@ function resolve(raw: Raw & { unknown?: string[] }): { config: RelayConfig; prob
   }
   const countUsageOnce = toBoolean(raw.countUsageOnce, true, bad);
   const metrics = toBoolean(raw.metrics, false, bad);
+  let rules: string | UserRulesInput | undefined;
+  if (raw.rules !== undefined) {
+    const loaded = loadRules(raw.rules.value);
+    if ('problems' in loaded) for (const problem of loaded.problems) bad(raw.rules, problem);
+    else rules = raw.rules.value as string | UserRulesInput;
+  }
   return {
     problems,
     config: {
@@ -865,6 +889,7 @@ function resolve(raw: Raw & { unknown?: string[] }): { config: RelayConfig; prob
       shutdownGraceMillis: numbers.shutdownGraceMillis,
       metrics,
       metricsIntervalMillis: numbers.metricsIntervalMillis,
+      rules,
     },
   };
 }

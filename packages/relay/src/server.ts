@@ -30,13 +30,14 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { GenAiEnrichingProcessor } from '@genai-enrich/processor';
-import type { GenAiEnrichingProcessorStats } from '@genai-enrich/processor';
+import type { GenAiEnrichingProcessorStats, UserRulesInput } from '@genai-enrich/processor';
 import { ByteBudget, CountingExporter, SpanLedger } from './accounting.js';
 import { readBody } from './body-reader.js';
 import type { BodyLimits, BodyResult, Refusal } from './body-reader.js';
 import { DEFAULT_RETRY_AFTER_SECONDS, TRACES_PATH, resolveRelayConfig } from './config.js';
 import type { RelayConfig, RelayOptions } from './config.js';
 import { RoomSignal, SpanIntake, withCarrierOverdraft } from './intake.js';
+import { loadRules } from './rules-file.js';
 import { DECODE_SLICE_SPANS, SPLIT_MIN_BYTES, decodeInSlices } from './split-request.js';
 import { OtlpDecodeError, encodeTraceResponse } from './otlp/index.js';
 import type { DecodeResult, OtlpFormat } from './otlp/index.js';
@@ -175,6 +176,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     maxExportBatchSize: config.maxExportBatchSize,
     scheduledDelayMillis: config.scheduledDelayMillis,
     countUsageOnce: config.countUsageOnce,
+    ...(config.rules === undefined ? {} : { rules: rulesOf(config.rules) }),
     ...(metrics !== undefined ? { metrics: { meterProvider: metrics.meterProvider } } : {}),
   });
   const relay = new RelayServer(config, processor, exporter, ledger, room, forwarding, metrics);
@@ -189,6 +191,12 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     throw error;
   }
   return relay;
+}
+
+/** The rules validated at resolve time (a file read again here: the config may have come from the CLI). */
+function rulesOf(value: string | UserRulesInput): UserRulesInput | undefined {
+  const loaded = loadRules(value);
+  return 'rules' in loaded ? loaded.rules : undefined;
 }
 
 type Counters = Omit<

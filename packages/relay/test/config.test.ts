@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   DEFAULT_FORWARD_PROTOCOL,
   DEFAULT_GRPC_PORT,
@@ -38,6 +39,9 @@ import { RELAY_SETTINGS, parseRelayCommand, relayUsage } from '@genai-enrich/rel
 import type { RelayCommand } from '@genai-enrich/relay/internal';
 import { validateConfig } from '@genai-enrich/processor';
 import { PROCESSOR_OPTION_BOUNDS, integerRange } from '@genai-enrich/processor/internal';
+
+const RULES_YAML = fileURLToPath(new URL('./fixtures/acme-rules.yaml', import.meta.url));
+const RULES_JSON = fileURLToPath(new URL('./fixtures/acme-rules.json', import.meta.url));
 
 function run(argv: string[], env: Record<string, string> = {}): RelayConfig {
   const command: RelayCommand = parseRelayCommand(argv, env);
@@ -92,6 +96,7 @@ describe('relay configuration', () => {
         shutdownGraceMillis: DEFAULT_SHUTDOWN_GRACE_MILLIS,
         metrics: false,
         metricsIntervalMillis: DEFAULT_METRICS_INTERVAL_MILLIS,
+        rules: undefined,
       });
       assert.deepEqual(resolveRelayConfig({}), config);
       assert.deepEqual(validateRelayOptions({}), []);
@@ -187,6 +192,8 @@ describe('relay configuration', () => {
         'true',
         '--metrics-interval-millis',
         '15000',
+        '--rules',
+        RULES_YAML,
       ]);
       assert.deepEqual(config, {
         listen: '0.0.0.0:9000',
@@ -219,6 +226,7 @@ describe('relay configuration', () => {
         shutdownGraceMillis: 25_000,
         metrics: true,
         metricsIntervalMillis: 15_000,
+        rules: RULES_YAML,
       });
     });
 
@@ -254,6 +262,7 @@ describe('relay configuration', () => {
         GENAI_ENRICH_RELAY_SHUTDOWN_GRACE_MILLIS: '13',
         GENAI_ENRICH_RELAY_METRICS: 'true',
         OTEL_METRIC_EXPORT_INTERVAL: '10000',
+        GENAI_ENRICH_RELAY_RULES: RULES_JSON,
       });
       assert.deepEqual(config, {
         listen: '[::1]:4320',
@@ -286,6 +295,7 @@ describe('relay configuration', () => {
         shutdownGraceMillis: 13,
         metrics: true,
         metricsIntervalMillis: 10_000,
+        rules: RULES_JSON,
       });
     });
 
@@ -380,6 +390,18 @@ describe('relay configuration', () => {
   });
 
   describe('validation', () => {
+    it('a rules file: every bad rule named, with the flag and the file', () => {
+      const bad = fileURLToPath(new URL('./fixtures/bad-rules.yaml', import.meta.url));
+      assert.deepEqual(problems(['--rules', bad]), [
+        `--rules ${JSON.stringify(bad)}: rules[0].kind: expected one of string, int, number, string[], stream, provider, operation, model, json, got "javascript"`,
+        `--rules ${JSON.stringify(bad)}: rules[1].source: expected an attribute key (a non-empty string of at most 255 characters)`,
+      ]);
+      assert.match(
+        problems(['--rules', '/nonexistent/rules.json'])[0],
+        /^--rules "\/nonexistent\/rules\.json": cannot read it: ENOENT/,
+      );
+    });
+
     it('names the flag and the value', () => {
       assert.deepEqual(problems(['--listen', 'x:y']), ['--listen "x:y": port must be 0–65535']);
       assert.deepEqual(problems(['--listen', 'localhost']), ['--listen "localhost": expected host:port']);

@@ -6,6 +6,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { request } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { SpanKind } from '@opentelemetry/api';
@@ -166,6 +167,34 @@ describe('relay server', () => {
       assert.equal(counters.acceptedRequests, counters.exportRequests);
       // Other methods on / are not traces.
       assert.equal((await send(`${relay.address.url}/`, { method: 'GET' })).status, 404);
+    });
+  });
+
+  describe('--rules: an in-house emitter', () => {
+    it("its spans leave with the conventions' keys, by the rules of a YAML file", async () => {
+      const receiver = await jsonReceiver();
+      const rules = fileURLToPath(new URL('./fixtures/acme-rules.yaml', import.meta.url));
+      const relay = await relayTo(receiver.url, { forwardProtocol: 'http/json', rules });
+      const span = {
+        ...(plainSpanJson(spanId(1), 'acme complete') as object),
+        attributes: [
+          { key: 'acme.llm.vendor', value: { stringValue: 'oai' } },
+          { key: 'acme.llm.model', value: { stringValue: 'acme-large' } },
+          { key: 'acme.llm.kind', value: { stringValue: 'complete' } },
+          { key: 'acme.tokens.in', value: { intValue: '40' } },
+          { key: 'acme.tokens.out', value: { intValue: 3 } },
+        ],
+      };
+      assert.equal((await postJson(relay, request1([span]))).status, 200);
+      await relay.processor.forceFlush();
+      await receiver.waitFor((spans) => spans.length >= 1);
+      const out = receiver.spans[0].attributes;
+      assert.equal(out['gen_ai.provider.name'], 'openai');
+      assert.equal(out['gen_ai.request.model'], 'acme-large');
+      assert.equal(out['gen_ai.operation.name'], 'chat');
+      assert.equal(out['gen_ai.usage.input_tokens'], 40);
+      assert.equal(out['gen_ai.usage.output_tokens'], 3);
+      assert.equal(out['acme.tokens.in'], undefined);
     });
   });
 
