@@ -34,7 +34,6 @@ export interface InstrumentationScopeLike {
   schemaUrl?: string;
 }
 
-
 /** User rules as given: `{ rules: [...] }` or the array of rules (see `@genai-enrich/normalizer`'s compileUserRules). */
 export type UserRulesInput = { rules: readonly UserRuleInput[] } | readonly UserRuleInput[];
 
