@@ -23,6 +23,8 @@ const SLOW = [
   'test/packaging.test.ts',
   'packages/relay/test/otlp/roundtrip.property.test.ts',
   'packages/relay/test/budget.property.test.ts',
+  'packages/relay/test/crash.test.ts',
+  'packages/relay/test/faults.test.ts',
   'test/demo.test.ts',
   'packages/processor/test/model.property.test.ts',
   'test/pipelines/',
