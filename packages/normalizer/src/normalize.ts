@@ -35,6 +35,7 @@ import { USAGE_SHAPES } from './provider-usage.js';
 import { applyUsage } from './usage-attributes.js';
 import { includeAnthropicCache } from './usage-consistency.js';
 import { applyUserRules } from './user-rules.js';
+import { isFlattenedMessageKey, rebuildMessages } from './messages.js';
 import type { UserRules } from './user-rules.js';
 import {
   ATTR_OPENINFERENCE_SPAN_KIND,
@@ -106,7 +107,10 @@ function isAlreadyNormal(attributes: Attributes): boolean {
   for (const key in attributes) {
     if (!mayMatter(key)) continue;
     const rule = KEY_TABLE[key];
-    if (rule === undefined) continue;
+    if (rule === undefined) {
+      if (isFlattenedMessageKey(key)) return false;
+      continue;
+    }
     if (rule === TRIGGER || rule.rank !== 0) return false;
     const value = attributes[key];
     if (value !== undefined && !isClean(rule.kind, value)) return false;
@@ -254,6 +258,7 @@ function rebuild(attributes: Attributes, keepLegacy: boolean): Attributes {
 
   deriveOperationName(out, vercelOperation);
   deriveNames(out);
+  rebuildMessages(out, keepLegacy);
   fillJsonUsage(out);
   includeAnthropicCache(out);
   return out;
