@@ -14,14 +14,16 @@
  * tool call `{type:"tool_call_response", id, response}`, role `tool`. A missing role is `tool` with a
  * tool_call_id, `assistant` with tool calls or on output, else `user`.
  *
- * Safe by construction: indexes above MAX_INDEX, not numeric, or keys that do not fit the shapes are left
- * as they are; a canonical key the span has is never replaced; the rebuilt JSON replaces the flattened keys
- * only when it takes no more bytes in OTLP than they did (attributeSize), so a span never grows, and only the
+ * Safe by construction: indexes above MAX_INDEX, not numeric, keys that do not fit the shapes, and values
+ * that are not strings (every emitter writes strings; a number or an array would change size and meaning
+ * when copied into JSON text) are left as they are; a canonical key the span has is never replaced; the
+ * rebuilt JSON replaces the flattened keys only when its OTLP protobuf encoding takes no more bytes than
+ * theirs did (otlpStringAttributeSize: exact, UTF-8 and varint lengths), so a span never grows, and only the
  * keys it used are removed. OpenInference's long keys make its JSON smaller from one message on;
  * OpenLLMetry's short ones only from about six messages (a role and a content each), so a short OpenLLMetry
  * prompt stays flattened.
  */
-import type { Attributes, AttributeValue } from './types.js';
+import type { Attributes } from './types.js';
 
 const ATTR_INPUT = 'gen_ai.input.messages';
 const ATTR_OUTPUT = 'gen_ai.output.messages';
@@ -112,9 +114,9 @@ const CONTENT_FIELDS: ReadonlySet<string> = new Set([
 ]);
 
 interface Collected {
-  fields: Map<string, AttributeValue>;
-  contents: Map<number, Map<string, AttributeValue>>;
-  toolCalls: Map<number, Map<string, AttributeValue>>;
+  fields: Map<string, string>;
+  contents: Map<number, Map<string, string>>;
+  toolCalls: Map<number, Map<string, string>>;
 }
 
 /**
@@ -148,7 +150,7 @@ function rebuildOne(out: Attributes, source: Source, keys: readonly string[], ke
   let usedSize = 0;
   for (const key of keys) {
     const value = out[key];
-    if (value === undefined) continue;
+    if (typeof value !== 'string') continue;
     const dot = key.indexOf('.', source.prefix.length);
     const index = toIndex(key.slice(source.prefix.length, dot < 0 ? undefined : dot));
     if (index === undefined || dot < 0) continue;
@@ -158,7 +160,7 @@ function rebuildOne(out: Attributes, source: Source, keys: readonly string[], ke
       messages.set(index, (message = { fields: new Map(), contents: new Map(), toolCalls: new Map() }));
     if (!collect(message, rest, value, source)) continue;
     used.push(key);
-    usedSize += attributeSize(key, value);
+    usedSize += otlpStringAttributeSize(key, value);
   }
   if (messages.size === 0) return;
   // Most short transcripts would not fit (OpenLLMetry's prompts): skip them before building anything.
@@ -170,13 +172,13 @@ function rebuildOne(out: Attributes, source: Source, keys: readonly string[], ke
       toMessage(message, source.output, Array.isArray(finishReasons) ? finishReasons[index] : undefined),
     );
   const json = JSON.stringify(rebuilt);
-  if (attributeSize(source.target, json) > usedSize) return; // never larger than what it replaces
+  if (otlpStringAttributeSize(source.target, json) > usedSize) return; // never larger than what it replaces
   out[source.target] = json;
   if (!keepLegacy) for (const key of used) delete out[key];
 }
 
 /** Files one flattened key of a message; false when the key does not fit the shape (it is then kept). */
-function collect(message: Collected, rest: string, value: AttributeValue, source: Source): boolean {
+function collect(message: Collected, rest: string, value: string, source: Source): boolean {
   if (rest.startsWith(source.toolCalls)) {
     const tail = rest.slice(source.toolCalls.length);
     const dot = tail.indexOf('.');
@@ -211,8 +213,8 @@ function collect(message: Collected, rest: string, value: AttributeValue, source
 }
 
 function toMessage(message: Collected, output: boolean, spanFinishReason: unknown): Record<string, unknown> {
-  const toolCallId = text(message.fields.get('tool_call_id'));
-  const content = text(message.fields.get('content'));
+  const toolCallId = message.fields.get('tool_call_id');
+  const content = message.fields.get('content');
   const parts: Array<Record<string, unknown>> = [];
   if (toolCallId !== undefined && !output) {
     parts.push({ type: 'tool_call_response', id: toolCallId, response: content ?? '' });
@@ -221,8 +223,8 @@ function toMessage(message: Collected, output: boolean, spanFinishReason: unknow
   }
   for (const [, part] of [...message.contents.entries()].sort((a, b) => a[0] - b[0])) {
     const type = part.get('message_content.type');
-    const url = text(part.get('message_content.image.image.url'));
-    const partText = text(part.get('message_content.text'));
+    const url = part.get('message_content.image.image.url');
+    const partText = part.get('message_content.text');
     if (type === 'image' && url !== undefined) parts.push({ type: 'uri', modality: 'image', uri: url });
     else if (partText !== undefined) parts.push({ type: 'text', content: partText });
   }
@@ -231,54 +233,49 @@ function toMessage(message: Collected, output: boolean, spanFinishReason: unknow
     const args = call.get('arguments');
     parts.push({
       type: 'tool_call',
-      ...(call.has('id') ? { id: text(call.get('id')) } : {}),
-      name: text(call.get('name')) ?? '',
+      ...(call.has('id') ? { id: call.get('id') } : {}),
+      name: call.get('name') ?? '',
       ...(args !== undefined ? { arguments: parseArguments(args) } : {}),
     });
   }
-  let role = text(message.fields.get('role'));
+  let role = message.fields.get('role');
   if (role === undefined || role.length === 0) {
     role = toolCallId !== undefined && !output ? 'tool' : calls.length > 0 || output ? 'assistant' : 'user';
   } else if (toolCallId !== undefined && !output && role === 'user') {
     role = 'tool';
   }
-  const name = text(message.fields.get('name'));
+  const name = message.fields.get('name');
   const out: Record<string, unknown> = { role, ...(name !== undefined ? { name } : {}), parts };
   if (output) {
     const reason =
-      text(message.fields.get('finish_reason')) ?? (typeof spanFinishReason === 'string' ? spanFinishReason : '');
+      message.fields.get('finish_reason') ?? (typeof spanFinishReason === 'string' ? spanFinishReason : '');
     out['finish_reason'] = reason;
   }
   return out;
 }
 
 /**
- * The fewest bytes the rebuilt attribute can take (attributeSize of the JSON), from the lengths alone: each
- * message at least `{"role":"<role>","parts":[]}`, each content at least a text part, each tool call at
- * least `{"type":"tool_call","name":""}` and its values.
+ * The fewest bytes the rebuilt attribute can take, from the lengths alone: each message at least
+ * `{"role":"<role>","parts":[]}`, each content at least a text part, each tool call at least
+ * `{"type":"tool_call","name":""}` and its id and name. Arguments count for nothing: they are parsed and
+ * written again, which can shorten them (Python's `json.dumps` puts a space after every `,` and `:`). A
+ * string's JSON takes at least as many bytes as it has characters, and the framing at least 8 bytes, so this
+ * never exceeds otlpStringAttributeSize of the JSON.
  */
 function lowerBound(target: string, messages: ReadonlyMap<number, Collected>): number {
-  let size = target.length + 6 + 2; // the KeyValue, and the JSON array's brackets
+  let size = target.length + 8 + 2; // the KeyValue's framing, and the JSON array's brackets
   for (const message of messages.values()) {
-    const role = message.fields.get('role');
-    size += 23 + (typeof role === 'string' ? role.length : 0) + 1;
+    size += 23 + (message.fields.get('role')?.length ?? 0) + 1;
     const content = message.fields.get('content');
-    if (typeof content === 'string' && content.length > 0) size += 28 + content.length;
+    if (content !== undefined && content.length > 0) size += 28 + content.length;
     for (const call of message.toolCalls.values()) {
-      size += 30;
-      for (const value of call.values()) size += typeof value === 'string' ? value.length : 0;
+      size += 30 + (call.get('id')?.length ?? 0) + (call.get('name')?.length ?? 0);
     }
   }
   return size;
 }
 
-/** A value as text: strings as they are, anything else as its JSON. */
-function text(value: AttributeValue | undefined): string | undefined {
-  return value === undefined ? undefined : typeof value === 'string' ? value : JSON.stringify(value);
-}
-
-function parseArguments(value: AttributeValue): unknown {
-  if (typeof value !== 'string') return value;
+function parseArguments(value: string): unknown {
   try {
     return JSON.parse(value) as unknown;
   } catch {
@@ -298,9 +295,34 @@ function toIndex(text: string): number | undefined {
 }
 
 /**
- * About the bytes an attribute takes in OTLP: its key, its value (a string's characters, other values as
- * their JSON), and the framing of a KeyValue and its AnyValue (tags and lengths, about 6 bytes).
+ * The bytes a string attribute takes in a span's OTLP protobuf encoding: the `attributes` entry (tag and
+ * length) around a KeyValue, its `key` (tag, length, UTF-8) and its `value`, an AnyValue holding
+ * `string_value` (tag, length, UTF-8). An empty value counts as an AnyValue with nothing in it, the fewest
+ * bytes an encoder may write, so the keys replaced are never overcounted.
  */
-function attributeSize(key: string, value: AttributeValue): number {
-  return key.length + (typeof value === 'string' ? value.length : JSON.stringify(value).length) + 6;
+export function otlpStringAttributeSize(key: string, value: string): number {
+  const keyBytes = utf8Length(key);
+  const valueBytes = utf8Length(value);
+  const anyValue = valueBytes === 0 ? 0 : 1 + varintSize(valueBytes) + valueBytes;
+  const keyValue = 1 + varintSize(keyBytes) + keyBytes + 1 + varintSize(anyValue) + anyValue;
+  return 1 + varintSize(keyValue) + keyValue;
+}
+
+function varintSize(n: number): number {
+  return n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5;
+}
+
+/** UTF-8 bytes of a string as OTLP encoders write it: a lone surrogate becomes U+FFFD (3 bytes). */
+function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) bytes += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      bytes += 2; // a pair: two UTF-16 units, four bytes
+      i++;
+    } else bytes += 2;
+  }
+  return bytes;
 }

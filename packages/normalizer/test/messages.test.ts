@@ -87,7 +87,7 @@ describe('rebuilt messages', () => {
     const short = normalizeAttributes({ 'gen_ai.prompt.0.role': 'user', 'gen_ai.prompt.0.content': 'hi' });
     assert.equal(short['gen_ai.input.messages'], undefined);
     assert.equal(short['gen_ai.prompt.0.content'], 'hi');
-    // One output message and the span's finish reason: 118 bytes as JSON against 98 as the two keys.
+    // One output message and the span's finish reason: 120 bytes of OTLP protobuf as JSON, 102 as the two keys.
     const output = normalizeAttributes({
       'llm.output_messages.0.message.role': 'assistant',
       'llm.output_messages.0.message.content': 'A cat.',
