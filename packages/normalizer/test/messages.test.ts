@@ -1,15 +1,18 @@
 /*
  * Flattened messages rebuilt into `gen_ai.input.messages` / `gen_ai.output.messages` (messages.ts): cases
  * written from the emitters' key layouts (OpenInference's semantic conventions, OpenLLMetry's prompt and
- * completion keys), with the exact JSON asserted; the size rule (never more bytes than the keys replaced);
- * and properties: a rebuild round-trips roles, texts and tool calls, never throws on arbitrary flattened
- * keys (gaps, huge or non-numeric indexes, `__proto__`), and normalizing stays idempotent.
+ * completion keys), with the exact JSON asserted; the size rule (never more OTLP protobuf bytes than the
+ * keys replaced; the sizes themselves, and non-string values left alone); and properties: a rebuild
+ * round-trips roles, texts and tool calls (OpenInference; OpenLLMetry with arguments and finish reasons),
+ * never throws on arbitrary flattened keys (gaps, huge or non-numeric indexes, `__proto__`), and normalizing
+ * stays idempotent. That the span never grows is checked with real encoders in
+ * packages/relay/test/otlp/messages-size.property.test.ts.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { normalizeAttributes } from '../src/index.js';
-import { MAX_INDEX } from '../src/messages.js';
+import { MAX_INDEX, otlpStringAttributeSize } from '../src/messages.js';
 
 const json = (value: unknown): unknown => JSON.parse(value as string);
 
@@ -95,6 +98,60 @@ describe('rebuilt messages', () => {
     });
     assert.equal(output['gen_ai.output.messages'], undefined);
     assert.equal(output['llm.output_messages.0.message.content'], 'A cat.');
+  });
+
+  it('sizes are OTLP protobuf bytes: UTF-8 text, varint lengths, an empty value as an empty AnyValue', () => {
+    // entry (tag, length) ⊃ KeyValue: key (tag, length, bytes) + value (tag, length) ⊃ AnyValue: string_value
+    // (tag, length, bytes). Checked against the SDK's serializer in packages/relay/test/otlp/messages-size.
+    const size = (lengths: number, keyBytes: number, valueBytes: number): number => lengths + 4 + keyBytes + valueBytes;
+    assert.equal(otlpStringAttributeSize('k', 'v'), size(4, 1, 1));
+    assert.equal(otlpStringAttributeSize('k', 'é'), size(4, 1, 2));
+    assert.equal(otlpStringAttributeSize('k', '日'), size(4, 1, 3));
+    assert.equal(otlpStringAttributeSize('k', '\u{1F600}'), size(4, 1, 4)); // a surrogate pair
+    assert.equal(otlpStringAttributeSize('k', '\ud800'), size(4, 1, 3)); // a lone surrogate, written as U+FFFD
+    // The SDK writes an empty string_value (2 bytes); counted as the empty AnyValue another encoder may write,
+    // so a key replaced is never overcounted.
+    assert.equal(otlpStringAttributeSize('k', ''), 2 + 3 + 2);
+    // A length of 128 or more takes two bytes: the entry's first (a KeyValue of 128 bytes), then the value
+    // field's (an AnyValue of 128), then string_value's own.
+    assert.equal(otlpStringAttributeSize('k', 'x'.repeat(120)), size(4, 1, 120));
+    assert.equal(otlpStringAttributeSize('k', 'x'.repeat(121)), size(5, 1, 121));
+    assert.equal(otlpStringAttributeSize('k', 'x'.repeat(126)), size(6, 1, 126));
+    assert.equal(otlpStringAttributeSize('k', 'x'.repeat(128)), size(7, 1, 128));
+  });
+
+  it('values that are not strings are left as they came (their size and meaning change as JSON text)', () => {
+    const out = normalizeAttributes({
+      'llm.input_messages.0.message.role': 'user',
+      'llm.input_messages.0.message.content': 'What is 6 times 7?',
+      'llm.input_messages.1.message.role': 'assistant',
+      'llm.input_messages.1.message.content': 42,
+      'llm.input_messages.2.message.role': 'user',
+      'llm.input_messages.2.message.contents.0.message_content.type': 'text',
+      'llm.input_messages.2.message.contents.0.message_content.text': ['not', 'a', 'string'],
+    });
+    assert.deepEqual(out, {
+      'gen_ai.input.messages':
+        '[{"role":"user","parts":[{"type":"text","content":"What is 6 times 7?"}]},' +
+        '{"role":"assistant","parts":[]},{"role":"user","parts":[]}]',
+      'llm.input_messages.1.message.content': 42,
+      'llm.input_messages.2.message.contents.0.message_content.text': ['not', 'a', 'string'],
+    });
+  });
+
+  it("tool-call arguments written with Python's json.dumps spacing are compacted, so the rebuild fits", () => {
+    const out = normalizeAttributes({
+      'gen_ai.completion.0.role': 'assistant',
+      'gen_ai.completion.0.finish_reason': 'tool_use',
+      'gen_ai.completion.0.tool_calls.0.id': 'toolu_01',
+      'gen_ai.completion.0.tool_calls.0.name': 'get_weather',
+      'gen_ai.completion.0.tool_calls.0.arguments': '{"city": "Paris", "unit": "celsius", "days": 3}',
+    });
+    assert.deepEqual(out, {
+      'gen_ai.output.messages':
+        '[{"role":"assistant","parts":[{"type":"tool_call","id":"toolu_01","name":"get_weather",' +
+        '"arguments":{"city":"Paris","unit":"celsius","days":3}}],"finish_reason":"tool_use"}]',
+    });
   });
 
   it('keepLegacyAttributes keeps the flattened keys beside the JSON; keys that fit no shape stay', () => {
@@ -194,5 +251,79 @@ describe('rebuilt messages', () => {
       ),
       { numRuns: 1000 },
     );
+  });
+  it('OpenLLMetry round-trips roles, texts, tool calls with their arguments and finish reasons (fast-check)', () => {
+    const args = fc.dictionary(
+      fc.stringMatching(/^[a-z_]{1,8}$/),
+      fc.oneof(fc.string({ maxLength: 12 }), fc.integer()),
+      {
+        maxKeys: 3,
+      },
+    );
+    const message = fc.record({
+      role: fc.constantFrom('system', 'user', 'assistant'),
+      content: fc.string({ unit: 'grapheme', maxLength: 40 }),
+      finishReason: fc.constantFrom('stop', 'length', 'tool_calls', 'end_turn'),
+      calls: fc.array(
+        fc.record({
+          id: fc.string({ minLength: 1, maxLength: 10 }),
+          name: fc.string({ minLength: 1, maxLength: 10 }),
+          args,
+        }),
+        { maxLength: 2 },
+      ),
+    });
+    let rebuilt = 0;
+    fc.assert(
+      fc.property(fc.array(message, { minLength: 1, maxLength: 10 }), fc.boolean(), (messages, pretty) => {
+        const flat: Record<string, string> = {};
+        for (const [prefix, output] of [
+          ['gen_ai.prompt.', false],
+          ['gen_ai.completion.', true],
+        ] as const) {
+          messages.forEach((m, i) => {
+            flat[`${prefix}${i}.role`] = m.role;
+            flat[`${prefix}${i}.content`] = m.content;
+            if (output) flat[`${prefix}${i}.finish_reason`] = m.finishReason;
+            m.calls.forEach((c, k) => {
+              flat[`${prefix}${i}.tool_calls.${k}.id`] = c.id;
+              flat[`${prefix}${i}.tool_calls.${k}.name`] = c.name;
+              // Pretty-printed (spaces, as Python's json.dumps writes them, or an indent): rebuilding compacts it.
+              const json = JSON.stringify(c.args);
+              flat[`${prefix}${i}.tool_calls.${k}.arguments`] = pretty ? JSON.stringify(c.args, null, 1) : json;
+            });
+          });
+        }
+        const out = normalizeAttributes(flat);
+        assert.deepEqual(normalizeAttributes(out), out);
+        for (const [target, output] of [
+          ['gen_ai.input.messages', false],
+          ['gen_ai.output.messages', true],
+        ] as const) {
+          if (out[target] === undefined) continue; // larger as JSON: left as it came
+          rebuilt++;
+          const parsed = json(out[target]) as Array<{
+            role: string;
+            parts: Array<Record<string, unknown>>;
+            finish_reason?: string;
+          }>;
+          assert.deepEqual(
+            parsed.map((m) => m.role),
+            messages.map((m) => m.role),
+          );
+          parsed.forEach((m, i) => {
+            const texts = m.parts.filter((p) => p['type'] === 'text').map((p) => p['content']);
+            assert.deepEqual(texts, messages[i].content === '' ? [] : [messages[i].content]);
+            assert.deepEqual(
+              m.parts.filter((p) => p['type'] === 'tool_call'),
+              messages[i].calls.map((c) => ({ type: 'tool_call', id: c.id, name: c.name, arguments: { ...c.args } })),
+            );
+            assert.equal(m.finish_reason, output ? messages[i].finishReason : undefined);
+          });
+        }
+      }),
+      { numRuns: 500 },
+    );
+    assert.ok(rebuilt > 100, `only ${rebuilt} rebuilt: the property checked little`);
   });
 });
