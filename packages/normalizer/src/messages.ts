@@ -312,8 +312,14 @@ function varintSize(n: number): number {
   return n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5;
 }
 
-/** UTF-8 bytes of a string as OTLP encoders write it: a lone surrogate becomes U+FFFD (3 bytes). */
+const NON_ASCII = /[\u0080-\uffff]/;
+
+/**
+ * UTF-8 bytes of a string as OTLP encoders write it: a lone surrogate becomes U+FFFD (3 bytes). Most text is
+ * ASCII: the native regex rules that out about four times faster than the loop.
+ */
 function utf8Length(text: string): number {
+  if (!NON_ASCII.test(text)) return text.length;
   let bytes = text.length;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
