@@ -99,7 +99,7 @@ describe('rebuilt messages never make a span larger in OTLP protobuf', () => {
           const out = normalizeAttributes(attributes as never);
           if (out['gen_ai.input.messages'] === undefined && out['gen_ai.output.messages'] === undefined) return;
           rebuilt++;
-          const after = spanWith(out as Attributes);
+          const after = spanWith(out);
           const sdk = [before, after].map((s) => ProtobufTraceSerializer.serializeRequest([s])!.length);
           const relay = [before, after].map((s) => encodeProtobufTraceRequest([s]).length);
           assert.ok(sdk[1] <= sdk[0], `SDK serializer: ${sdk[0]} bytes became ${sdk[1]}`);
