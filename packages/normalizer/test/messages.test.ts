@@ -16,6 +16,29 @@ import { MAX_INDEX, otlpStringAttributeSize } from '../src/messages.js';
 
 const json = (value: unknown): unknown => JSON.parse(value as string);
 
+interface RebuiltMessage {
+  role: string;
+  parts: Array<Record<string, unknown>>;
+  finish_reason?: string;
+}
+
+/** The rebuilt messages, after checking that they keep the flattened ones' roles and texts, in order. */
+function sameRolesAndTexts(
+  value: unknown,
+  messages: ReadonlyArray<{ role: string; content: string }>,
+): RebuiltMessage[] {
+  const rebuilt = json(value) as RebuiltMessage[];
+  assert.deepEqual(
+    rebuilt.map((m) => m.role),
+    messages.map((m) => m.role),
+  );
+  rebuilt.forEach((m, i) => {
+    const texts = m.parts.filter((p) => p['type'] === 'text').map((p) => p['content']);
+    assert.deepEqual(texts, messages[i].content === '' ? [] : [messages[i].content]);
+  });
+  return rebuilt;
+}
+
 describe('rebuilt messages', () => {
   it('OpenInference: roles, text, multimodal parts, tool calls and a tool result, in index order', () => {
     const out = normalizeAttributes({
@@ -202,17 +225,7 @@ describe('rebuilt messages', () => {
         const out = normalizeAttributes(flat);
         assert.deepEqual(normalizeAttributes(out), out);
         if (out['gen_ai.input.messages'] === undefined) return; // larger as JSON: left as it came
-        const rebuilt = json(out['gen_ai.input.messages']) as Array<{
-          role: string;
-          parts: Array<Record<string, unknown>>;
-        }>;
-        assert.deepEqual(
-          rebuilt.map((m) => m.role),
-          messages.map((m) => m.role),
-        );
-        rebuilt.forEach((m, i) => {
-          const texts = m.parts.filter((p) => p['type'] === 'text').map((p) => p['content']);
-          assert.deepEqual(texts, messages[i].content === '' ? [] : [messages[i].content]);
+        sameRolesAndTexts(out['gen_ai.input.messages'], messages).forEach((m, i) => {
           const calls = m.parts.filter((p) => p['type'] === 'tool_call').map((p) => [p['id'], p['name']]);
           assert.deepEqual(
             calls,
@@ -302,18 +315,7 @@ describe('rebuilt messages', () => {
         ] as const) {
           if (out[target] === undefined) continue; // larger as JSON: left as it came
           rebuilt++;
-          const parsed = json(out[target]) as Array<{
-            role: string;
-            parts: Array<Record<string, unknown>>;
-            finish_reason?: string;
-          }>;
-          assert.deepEqual(
-            parsed.map((m) => m.role),
-            messages.map((m) => m.role),
-          );
-          parsed.forEach((m, i) => {
-            const texts = m.parts.filter((p) => p['type'] === 'text').map((p) => p['content']);
-            assert.deepEqual(texts, messages[i].content === '' ? [] : [messages[i].content]);
+          sameRolesAndTexts(out[target], messages).forEach((m, i) => {
             assert.deepEqual(
               m.parts.filter((p) => p['type'] === 'tool_call'),
               messages[i].calls.map((c) => ({ type: 'tool_call', id: c.id, name: c.name, arguments: { ...c.args } })),
