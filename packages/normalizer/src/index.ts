@@ -37,6 +37,7 @@ export {
 export type { MappingRule, ValueKind } from './rules.js';
 export {
   extractUsage,
+  extractProviderUsage,
   extractUsageFromJson,
   toTokenCount,
   USAGE_ATTRIBUTE_KEYS,
@@ -47,7 +48,17 @@ export {
 } from './usage.js';
 export type { ProviderCounts, ProviderUsage } from './usage.js';
 export { USAGE_SHAPES } from './provider-usage.js';
-export { settleUsage, includeAnthropicCache, keepTelemetryUsage } from './usage-consistency.js';
+export {
+  settleUsage,
+  includeAnthropicCache,
+  includeExcludedUsage,
+  mayExcludeUsage,
+  keepTelemetryUsage,
+  CACHE_EXCLUDING_PROVIDERS,
+  REASONING_EXCLUDING_PROVIDERS,
+} from './usage-consistency.js';
+export { ATTR_GENAI_ENRICH_USAGE_ADJUSTED, markUsageAdjusted } from './usage-adjustments.js';
+export type { UsageAdjustment } from './usage-adjustments.js';
 export type { TelemetryUsageReason } from './usage-consistency.js';
 export type { UsageShape, ProviderCountName } from './provider-usage.js';
 export {

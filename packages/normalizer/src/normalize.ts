@@ -19,13 +19,12 @@ import {
   GEN_AI_OPERATION_NAME_VALUE_TEXT_COMPLETION,
   GEN_AI_PROVIDER_NAME_VALUE_AZURE_AI_OPENAI,
   GEN_AI_PROVIDER_NAME_VALUE_OPENAI,
-  GEN_AI_PROVIDER_NAME_VALUE_ANTHROPIC,
   ATTR_GENAI_ENRICH_USAGE_MOVED_TO,
 } from './semconv.js';
 import {
   MAX_USAGE_JSON_LENGTH,
   USAGE_ATTRIBUTE_KEYS,
-  extractUsageFromJson,
+  extractProviderUsageFromJson,
   mapProviderUsage,
   toTokenCount,
 } from './usage.js';
@@ -33,7 +32,8 @@ import type { UsageCounts } from './usage.js';
 export { ATTR_OPENINFERENCE_SPAN_KIND } from './span-kinds.js';
 import { USAGE_SHAPES } from './provider-usage.js';
 import { applyUsage } from './usage-attributes.js';
-import { includeAnthropicCache } from './usage-consistency.js';
+import { includeExcludedUsage, mayExcludeUsage } from './usage-consistency.js';
+import { markUsageAdjusted } from './usage-adjustments.js';
 import { applyUserRules } from './user-rules.js';
 import { isFlattenedMessageKey, rebuildMessages } from './messages.js';
 import type { UserRules } from './user-rules.js';
@@ -184,10 +184,10 @@ function isClean(kind: ValueKind, value: AttributeValue): boolean {
     case 'stream':
       return typeof value === 'boolean';
     case 'provider':
-      // Anthropic goes the long way: its input count may need the cache added back.
+      // Anthropic, Bedrock and Google go the long way: a count may need its cache or reasoning added back.
       return (
         typeof value === 'string' &&
-        value !== GEN_AI_PROVIDER_NAME_VALUE_ANTHROPIC &&
+        !mayExcludeUsage(value) &&
         (PROVIDER_VALUE_MAP.get(value) === value || normalizeProviderName(value) === value)
       );
     case 'operation':
@@ -260,7 +260,7 @@ function rebuild(attributes: Attributes, keepLegacy: boolean): Attributes {
   deriveNames(out);
   rebuildMessages(out, keepLegacy);
   fillJsonUsage(out);
-  includeAnthropicCache(out);
+  includeExcludedUsage(out);
   return out;
 }
 
@@ -443,8 +443,11 @@ function fillJsonUsage(out: Attributes): void {
     }
   }
   if (!missing) return;
-  const usage = extractUsageFromJson(raw) ?? extractUsageFromJson(responseData) ?? langchainUsage(langsmith);
-  if (usage !== undefined) applyUsage(out, usage);
+  const found = extractProviderUsageFromJson(raw) ?? extractProviderUsageFromJson(responseData);
+  const usage = found?.usage ?? langchainUsage(langsmith);
+  if (usage === undefined) return;
+  applyUsage(out, usage);
+  markUsageAdjusted(out, found?.adjusted, usage);
 }
 
 function langchainUsage(value: AttributeValue | undefined): UsageCounts | undefined {

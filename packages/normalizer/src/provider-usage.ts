@@ -14,7 +14,15 @@
  */
 
 /** The counts a usage shape can name, in the provider's own terms. */
-export type ProviderCountName = 'input' | 'output' | 'cacheRead' | 'cacheCreation' | 'reasoning' | 'total';
+export type ProviderCountName =
+  | 'input'
+  | 'output'
+  | 'cacheRead'
+  | 'cacheCreation'
+  | 'reasoning'
+  | 'total'
+  /** Gemini: tokens of tool results fed back to the model, outside its prompt count. Input-side; no semconv key. */
+  | 'toolUsePrompt';
 
 /**
  * Where a usage object keeps each count: a key of the object, or a dotted path into nested objects
@@ -33,7 +41,7 @@ export interface UsageShape {
   readonly paths: UsageShapePaths;
   /**
    * Counts the provider leaves out of its input count. Semconv's input count includes them, so they are
-   * added to it (Anthropic: cache reads and writes).
+   * added to it (Anthropic and Bedrock: cache reads and writes; Gemini: tool-use prompt tokens).
    */
   readonly inputExcludes?: readonly ProviderCountName[];
   /** Counts the provider leaves out of its output count; added, like `inputExcludes` (Gemini: thoughts). */
@@ -84,7 +92,11 @@ export const USAGE_SHAPES = Object.freeze({
     },
     inputExcludes: ['cacheRead', 'cacheCreation'],
   }),
-  /** Gemini `usageMetadata`: candidates leave out thoughts; the prompt includes cached content. */
+  /**
+   * Gemini and Vertex AI `usageMetadata` (GenerateContentResponseUsageMetadata): the prompt includes cached
+   * content but not the tool-use prompt (tool results fed back to the model); candidates leave out thoughts.
+   * The total is the sum of all four, which is semconv's input + output.
+   */
   gemini: row({
     name: 'gcp.gemini',
     paths: {
@@ -93,9 +105,42 @@ export const USAGE_SHAPES = Object.freeze({
       cacheRead: 'cachedContentTokenCount',
       reasoning: 'thoughtsTokenCount',
       total: 'totalTokenCount',
+      toolUsePrompt: 'toolUsePromptTokenCount',
     },
+    inputExcludes: ['toolUsePrompt'],
     outputExcludes: ['reasoning'],
     omitsZeroCounts: true,
+  }),
+  /**
+   * Amazon Bedrock Converse and ConverseStream `usage` (TokenUsage; ConverseStream sends it in its `metadata`
+   * event): `inputTokens` leaves out cache reads and writes, as Anthropic's does (the AI SDK's Bedrock
+   * provider adds them back the same way).
+   */
+  bedrockConverse: row({
+    name: 'aws.bedrock.converse',
+    paths: {
+      input: 'inputTokens',
+      output: 'outputTokens',
+      cacheRead: 'cacheReadInputTokens',
+      cacheCreation: 'cacheWriteInputTokens',
+      total: 'totalTokens',
+    },
+    inputExcludes: ['cacheRead', 'cacheCreation'],
+  }),
+  /**
+   * Amazon Bedrock InvokeModelWithResponseStream: the last chunk of every model family carries
+   * `amazon-bedrock-invocationMetrics`, Bedrock's own counts (the same as the InvokeModel response's
+   * `x-amzn-bedrock-*-token-count` headers), the input without the cache.
+   */
+  bedrockInvocationMetrics: row({
+    name: 'aws.bedrock.invocation_metrics',
+    paths: {
+      input: 'inputTokenCount',
+      output: 'outputTokenCount',
+      cacheRead: 'cacheReadInputTokenCount',
+      cacheCreation: 'cacheWriteInputTokenCount',
+    },
+    inputExcludes: ['cacheRead', 'cacheCreation'],
   }),
   /**
    * LangChain's `UsageMetadata`, which LangSmith writes as the JSON attribute
@@ -125,5 +170,12 @@ export const MIXED_USAGE_SHAPES: readonly UsageShape[] = Object.freeze([
   USAGE_SHAPES.anthropicMessages,
 ]);
 
-/** Read by extractUsage only when the mixed shapes found no input count; the first that finds one wins. */
-export const FALLBACK_USAGE_SHAPES: readonly UsageShape[] = Object.freeze([USAGE_SHAPES.gemini]);
+/**
+ * Read by extractUsage only when the mixed shapes found no input count; the first that finds one wins. Their
+ * keys are camelCase, so no mix of them with the snake_case shapes above is expected.
+ */
+export const FALLBACK_USAGE_SHAPES: readonly UsageShape[] = Object.freeze([
+  USAGE_SHAPES.gemini,
+  USAGE_SHAPES.bedrockConverse,
+  USAGE_SHAPES.bedrockInvocationMetrics,
+]);

@@ -66,22 +66,32 @@ export const PROVIDER_VALUE_MAP: ReadonlyMap<string, string> = new Map([
   ['watsonx_text', IBM_WATSONX_AI],
   ['text-completion-openai', OPENAI],
   ['cohere_chat', COHERE],
-  // OpenInference `llm.provider` / `llm.system` values.
+  // OpenInference `llm.provider` / `llm.system` values (`aws` and `google` are above).
   ['mistralai', MISTRAL_AI],
   ['moonshot', 'moonshot_ai'],
+  ['vertexai', GCP_VERTEX_AI],
+  // LangChain's `ls_provider`, which LangSmith writes as `gen_ai.system`: ChatGoogleGenerativeAI (the Gemini
+  // API), ChatVertexAI, ChatAnthropicVertex, ChatBedrock / ChatBedrockConverse.
+  ['google_genai', GCP_GEMINI],
+  ['google_vertexai', GCP_VERTEX_AI],
+  ['google_anthropic_vertex', GCP_VERTEX_AI],
+  ['amazon_bedrock', AWS_BEDROCK],
   // Custom values that emitters already send in lower case; listed so their capitalised forms fold.
   ['openrouter', 'openrouter'],
 ]);
 
 /**
  * Vercel AI SDK provider strings are `<provider>.<api>` (`openai.chat`, `anthropic.messages`,
- * `google.vertex.chat`). Matched on the first two, then the first dot-separated segment.
+ * `google.vertex.chat`), and name the platform first when it serves another vendor's model
+ * (`bedrock.anthropic.messages`, `vertex.anthropic.messages`). Matched on the first two, then the first
+ * dot-separated segment.
  */
 export const PROVIDER_PREFIX_MAP: ReadonlyMap<string, string> = new Map([
   ['openai', OPENAI],
   ['anthropic', ANTHROPIC],
   ['google.vertex', GCP_VERTEX_AI],
   ['google-vertex', GCP_VERTEX_AI],
+  ['vertex', GCP_VERTEX_AI],
   ['google.generative-ai', GCP_GEMINI],
   ['google', GCP_GEMINI],
   ['amazon-bedrock', AWS_BEDROCK],

@@ -4,9 +4,10 @@
  *
  *   cache read + cache creation ≤ input          reasoning ≤ output
  *
- * Emitters break this two ways. Anthropic's API counts input without the cache, and some emitters copy
- * that number as it is: when the input is smaller than the cache alone the cache was left out, and it is
- * added back (an input at least as large is ambiguous and stays). Any other contradiction says one of the
+ * Emitters break this two ways. Some APIs leave a detail out of their count (Anthropic's and Bedrock's input
+ * the cache, Gemini's output the thoughts), and some emitters copy that number as it is: when the count is
+ * smaller than the detail alone the detail was left out, and it is added back, with a mark
+ * (`genai_enrich.usage_adjusted`, usage-adjustments.ts); a count at least as large is ambiguous and stays. Any other contradiction says one of the
  * numbers is wrong without saying which: the detail counts (cache, reasoning) are taken off the span, as
  * telemetry that did not hold, and kept under `genai_enrich.telemetry_usage` — never estimated, never lost.
  */
@@ -21,8 +22,14 @@ import {
   ATTR_GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
   ATTR_GEN_AI_USAGE_TOTAL_TOKENS,
   GEN_AI_PROVIDER_NAME_VALUE_ANTHROPIC,
+  GEN_AI_PROVIDER_NAME_VALUE_AWS_BEDROCK,
+  GEN_AI_PROVIDER_NAME_VALUE_GCP_GEMINI,
+  GEN_AI_PROVIDER_NAME_VALUE_GCP_GEN_AI,
+  GEN_AI_PROVIDER_NAME_VALUE_GCP_VERTEX_AI,
 } from './semconv.js';
 import { toTokenCount } from './usage.js';
+import { markUsageAdjusted } from './usage-adjustments.js';
+import type { UsageAdjustment } from './usage-adjustments.js';
 
 /** Why telemetry's usage numbers were kept aside under `genai_enrich.telemetry_usage`. */
 export type TelemetryUsageReason =
@@ -32,34 +39,89 @@ export type TelemetryUsageReason =
   | 'inconsistent';
 
 /**
- * Semconv: Anthropic input tokens MUST include cache reads and writes. When the input count is smaller
- * than the cache counts alone, the emitter left the cache out, so it is added back. Equal or larger is
- * ambiguous and left alone.
+ * Providers whose API counts input without its cache reads and writes (Anthropic, Bedrock, and Claude on
+ * Vertex AI, which answers in Anthropic's shape), and whose emitters may copy that count as it is.
  */
-export function includeAnthropicCache(attributes: Attributes): void {
-  if (attributes[ATTR_GEN_AI_PROVIDER_NAME] !== GEN_AI_PROVIDER_NAME_VALUE_ANTHROPIC) return;
-  const input = toTokenCount(attributes[ATTR_GEN_AI_USAGE_INPUT_TOKENS]);
-  if (input === undefined) return;
-  const cache =
-    (toTokenCount(attributes[ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS]) ?? 0) +
-    (toTokenCount(attributes[ATTR_GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS]) ?? 0);
-  if (input >= cache) return;
-  attributes[ATTR_GEN_AI_USAGE_INPUT_TOKENS] = input + cache;
-  // A total the emitter computed from the same cache-less input is stale by the same amount.
-  const total = toTokenCount(attributes[ATTR_GEN_AI_USAGE_TOTAL_TOKENS]);
-  const output = toTokenCount(attributes[ATTR_GEN_AI_USAGE_OUTPUT_TOKENS]);
-  if (total !== undefined && total === input + (output ?? 0)) {
-    attributes[ATTR_GEN_AI_USAGE_TOTAL_TOKENS] = total + cache;
-  }
+export const CACHE_EXCLUDING_PROVIDERS: ReadonlySet<string> = new Set([
+  GEN_AI_PROVIDER_NAME_VALUE_ANTHROPIC,
+  GEN_AI_PROVIDER_NAME_VALUE_AWS_BEDROCK,
+  GEN_AI_PROVIDER_NAME_VALUE_GCP_VERTEX_AI,
+]);
+
+/** Providers whose API counts output without its reasoning (Gemini's candidates leave out the thoughts). */
+export const REASONING_EXCLUDING_PROVIDERS: ReadonlySet<string> = new Set([
+  GEN_AI_PROVIDER_NAME_VALUE_GCP_GEMINI,
+  GEN_AI_PROVIDER_NAME_VALUE_GCP_VERTEX_AI,
+  GEN_AI_PROVIDER_NAME_VALUE_GCP_GEN_AI,
+]);
+
+/** Whether {@link includeExcludedUsage} may change a span of this provider (a `gen_ai.provider.name` value). */
+export function mayExcludeUsage(provider: string): boolean {
+  return CACHE_EXCLUDING_PROVIDERS.has(provider) || REASONING_EXCLUDING_PROVIDERS.has(provider);
 }
 
 /**
- * Makes the span's usage hang together (see the header): Anthropic's cache added back to its input, then
+ * Semconv counts input with its cache and output with its reasoning, and says so explicitly for Anthropic.
+ * For a provider whose API leaves them out ({@link CACHE_EXCLUDING_PROVIDERS},
+ * {@link REASONING_EXCLUDING_PROVIDERS}): an input count smaller than the cache counts alone, or an output
+ * count smaller than the reasoning count, is the API's own number copied as it came, so the detail is added
+ * back and `genai_enrich.usage_adjusted` says so. Equal or larger is ambiguous and left alone.
+ */
+export function includeExcludedUsage(attributes: Attributes): void {
+  const provider = attributes[ATTR_GEN_AI_PROVIDER_NAME];
+  if (typeof provider !== 'string') return;
+  if (CACHE_EXCLUDING_PROVIDERS.has(provider)) {
+    const read = toTokenCount(attributes[ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS]) ?? 0;
+    const creation = toTokenCount(attributes[ATTR_GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS]) ?? 0;
+    const marks: UsageAdjustment[] = [];
+    if (read > 0) marks.push('input+cache_read');
+    if (creation > 0) marks.push('input+cache_creation');
+    addBack(attributes, ATTR_GEN_AI_USAGE_INPUT_TOKENS, ATTR_GEN_AI_USAGE_OUTPUT_TOKENS, read + creation, marks);
+  }
+  if (REASONING_EXCLUDING_PROVIDERS.has(provider)) {
+    const reasoning = toTokenCount(attributes[ATTR_GEN_AI_USAGE_REASONING_OUTPUT_TOKENS]) ?? 0;
+    addBack(attributes, ATTR_GEN_AI_USAGE_OUTPUT_TOKENS, ATTR_GEN_AI_USAGE_INPUT_TOKENS, reasoning, [
+      'output+reasoning',
+    ]);
+  }
+}
+
+/** Adds `detail` to the count at `key` when that count is smaller than it; see {@link includeExcludedUsage}. */
+function addBack(
+  attributes: Attributes,
+  key: string,
+  otherKey: string,
+  detail: number,
+  marks: UsageAdjustment[],
+): void {
+  const count = toTokenCount(attributes[key]);
+  if (count === undefined || count >= detail || !Number.isSafeInteger(count + detail)) return;
+  attributes[key] = count + detail;
+  // A total the emitter computed from the same count is stale by the same amount.
+  const total = toTokenCount(attributes[ATTR_GEN_AI_USAGE_TOTAL_TOKENS]);
+  const other = toTokenCount(attributes[otherKey]);
+  if (total !== undefined && total === count + (other ?? 0)) {
+    attributes[ATTR_GEN_AI_USAGE_TOTAL_TOKENS] = total + detail;
+  }
+  const update: { inputTokens?: number; outputTokens?: number } =
+    key === ATTR_GEN_AI_USAGE_INPUT_TOKENS ? { inputTokens: count + detail } : { outputTokens: count + detail };
+  markUsageAdjusted(attributes, marks, update);
+}
+
+/**
+ * Semconv: Anthropic input tokens MUST include cache reads and writes. The rule of
+ * {@link includeExcludedUsage}, which applies it to every provider whose API leaves them out; kept under
+ * this name for callers of earlier versions.
+ */
+export const includeAnthropicCache: (attributes: Attributes) => void = includeExcludedUsage;
+
+/**
+ * Makes the span's usage hang together (see the header): left-out details added back, then
  * any detail count that contradicts its input or output moved to `genai_enrich.telemetry_usage`. Returns
  * whether it removed anything.
  */
 export function settleUsage(attributes: Attributes): boolean {
-  includeAnthropicCache(attributes);
+  includeExcludedUsage(attributes);
   const removed: Record<string, number> = {};
   const input = toTokenCount(attributes[ATTR_GEN_AI_USAGE_INPUT_TOKENS]);
   const read = toTokenCount(attributes[ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS]);

@@ -8,6 +8,8 @@ import {
 } from './semconv.js';
 import { FALLBACK_USAGE_SHAPES, MIXED_USAGE_SHAPES } from './provider-usage.js';
 import type { ProviderCountName, UsageShape } from './provider-usage.js';
+import { adjustmentOf } from './usage-adjustments.js';
+import type { UsageAdjustment } from './usage-adjustments.js';
 
 /**
  * Token counts in semconv terms: `inputTokens` includes cached input, `outputTokens` includes reasoning.
@@ -64,7 +66,13 @@ export type ProviderCounts = { [K in ProviderCountName]?: number };
 /** One provider usage object in semconv terms, with the provider's own total when it sends one. */
 export interface ProviderUsage {
   usage: UsageCounts;
+  /** The provider's total, when it sends one that equals semconv's input + output (else undefined). */
   totalTokens: number | undefined;
+  /**
+   * What was added to the provider's input or output count to make the semconv one (only counts above zero),
+   * for `genai_enrich.usage_adjusted`; absent when nothing was.
+   */
+  adjusted?: UsageAdjustment[];
 }
 
 const PROVIDER_COUNT_NAMES: readonly ProviderCountName[] = [
@@ -74,6 +82,7 @@ const PROVIDER_COUNT_NAMES: readonly ProviderCountName[] = [
   'cacheCreation',
   'reasoning',
   'total',
+  'toolUsePrompt',
 ];
 
 /**
@@ -125,13 +134,16 @@ export function readProviderCounts(shape: UsageShape, value: unknown, into: Prov
   if (reasoning !== undefined) into.reasoning = reasoning;
   const total = countAt(u, paths[5]);
   if (total !== undefined) into.total = total;
+  const toolUsePrompt = countAt(u, paths[6]);
+  if (toolUsePrompt !== undefined) into.toolUsePrompt = toolUsePrompt;
   return (
     input !== undefined ||
     output !== undefined ||
     cacheRead !== undefined ||
     cacheCreation !== undefined ||
     reasoning !== undefined ||
-    total !== undefined
+    total !== undefined ||
+    toolUsePrompt !== undefined
   );
 }
 
@@ -165,15 +177,34 @@ function semconvCounts(shape: UsageShape, counts: ProviderCounts): UsageCounts {
   return usage;
 }
 
+/** The counts above zero that a shape's rules added to the provider's input and output counts. */
+function adjustmentsOf(shape: UsageShape, counts: ProviderCounts, usage: UsageCounts): UsageAdjustment[] {
+  const out: UsageAdjustment[] = [];
+  if (usage.inputTokens !== undefined) {
+    for (const name of shape.inputExcludes ?? []) if ((counts[name] ?? 0) > 0) out.push(adjustmentOf('input', name));
+  }
+  if (usage.outputTokens !== undefined) {
+    for (const name of shape.outputExcludes ?? []) if ((counts[name] ?? 0) > 0) out.push(adjustmentOf('output', name));
+  }
+  return out;
+}
+
 /**
  * A shape's provider counts in semconv terms (the shape's rules applied: a sum that is not a safe integer
  * is dropped). Undefined unless there is an input or an output count: cache or reasoning counts alone are
- * not a usage report.
+ * not a usage report. The provider's total is kept only where it equals the semconv input + output (or
+ * one of them is missing, as in an embeddings response): a total that counts otherwise would contradict
+ * the span's own counts.
  */
 export function toProviderUsage(shape: UsageShape, counts: ProviderCounts): ProviderUsage | undefined {
   const usage = semconvCounts(shape, counts);
   if (usage.inputTokens === undefined && usage.outputTokens === undefined) return undefined;
-  return { usage, totalTokens: counts.total };
+  let total = counts.total;
+  if (total !== undefined && usage.inputTokens !== undefined && usage.outputTokens !== undefined) {
+    if (total !== usage.inputTokens + usage.outputTokens) total = undefined;
+  }
+  const adjusted = adjustmentsOf(shape, counts, usage);
+  return adjusted.length > 0 ? { usage, totalTokens: total, adjusted } : { usage, totalTokens: total };
 }
 
 /** One usage object of a known shape in semconv terms: {@link readProviderCounts}, then {@link toProviderUsage}. */
@@ -192,17 +223,26 @@ export function mapProviderUsage(shape: UsageShape, value: unknown): ProviderUsa
  *   `input_tokens`) read it alike, so the rules of the one that has rules apply: Anthropic's cache keys are
  *   added when they are there, which they never are in a Responses object;
  * - then, if that found no input count, the first {@link FALLBACK_USAGE_SHAPES} row that finds one
- *   (Gemini), whose counts replace those found before.
+ *   (Gemini, Bedrock Converse, Bedrock invocation metrics), whose counts replace those found before.
  *
  * Accepts the usage object itself or a response/record that holds it under `usage` or `usageMetadata`.
  * Returns `undefined` when no count is found. Never throws.
  */
 export function extractUsage(payload: unknown): UsageCounts | undefined {
+  return extractProviderUsage(payload)?.usage;
+}
+
+/**
+ * {@link extractUsage}, with what its rules added to the provider's counts (`adjusted`, as in
+ * {@link ProviderUsage}); `totalTokens` is not read. Never throws.
+ */
+export function extractProviderUsage(payload: unknown): Omit<ProviderUsage, 'totalTokens'> | undefined {
   let u = obj(payload);
   if (u === undefined) return undefined;
   const nested = obj(u['usage']) ?? obj(u['usageMetadata']) ?? obj(obj(u['response'])?.['usage']);
   if (nested !== undefined) u = nested;
   const out: UsageCounts = {};
+  let adjusted: UsageAdjustment[] = [];
   /** The shape that gave the input count. */
   let inputShape: UsageShape | undefined;
   for (const shape of MIXED_USAGE_SHAPES) {
@@ -215,6 +255,8 @@ export function extractUsage(payload: unknown): UsageCounts | undefined {
         : inputShape.paths.input === shape.paths.input && shape.inputExcludes !== undefined;
     if (givesInput) {
       inputShape = shape;
+      // Only the mixed shapes' input counts have rules (Anthropic's cache).
+      adjusted = adjustmentsOf(shape, counts, usage);
       if (usage.inputTokens !== undefined) out.inputTokens = usage.inputTokens;
       else delete out.inputTokens; // the sum is not a safe integer
     }
@@ -226,11 +268,15 @@ export function extractUsage(payload: unknown): UsageCounts | undefined {
     for (const shape of FALLBACK_USAGE_SHAPES) {
       const counts: ProviderCounts = {};
       if (!readProviderCounts(shape, u, counts) || counts.input === undefined) continue;
-      Object.assign(out, semconvCounts(shape, counts));
+      const usage = semconvCounts(shape, counts);
+      Object.assign(out, usage);
+      adjusted = adjustmentsOf(shape, counts, usage);
       break;
     }
   }
-  for (const field of USAGE_FIELDS) if (out[field] !== undefined) return out;
+  for (const field of USAGE_FIELDS) {
+    if (out[field] !== undefined) return adjusted.length > 0 ? { usage: out, adjusted } : { usage: out };
+  }
   return undefined;
 }
 
@@ -239,6 +285,13 @@ export function extractUsage(payload: unknown): UsageCounts | undefined {
  * from it. Oversized or invalid JSON yields `undefined`.
  */
 export function extractUsageFromJson(value: AttributeValue | undefined): UsageCounts | undefined {
+  return extractProviderUsageFromJson(value)?.usage;
+}
+
+/** {@link extractUsageFromJson} with what the rules added ({@link extractProviderUsage}). */
+export function extractProviderUsageFromJson(
+  value: AttributeValue | undefined,
+): Omit<ProviderUsage, 'totalTokens'> | undefined {
   if (typeof value !== 'string' || value.length > MAX_USAGE_JSON_LENGTH || value.charCodeAt(0) !== 123 /* { */) {
     return undefined;
   }
@@ -248,5 +301,5 @@ export function extractUsageFromJson(value: AttributeValue | undefined): UsageCo
   } catch {
     return undefined;
   }
-  return extractUsage(parsed);
+  return extractProviderUsage(parsed);
 }

@@ -8,9 +8,17 @@ import type { CompletionUsage } from 'openai/resources/completions';
 import type { CreateEmbeddingResponse } from 'openai/resources/embeddings';
 import type { ResponseUsage } from 'openai/resources/responses/responses';
 import type { MessageDeltaUsage, Usage as AnthropicUsage } from '@anthropic-ai/sdk/resources/messages';
+import type { TokenUsage as BedrockTokenUsage } from '@aws-sdk/client-bedrock-runtime';
+import type { GenerateContentResponseUsageMetadata } from '@google/genai';
 import { FALLBACK_USAGE_SHAPES, MIXED_USAGE_SHAPES, USAGE_SHAPES } from '../src/provider-usage.js';
 import type { ProviderCountName, UsageShape } from '../src/provider-usage.js';
-import { extractUsage, mapProviderUsage, readProviderCounts, toProviderUsage } from '../src/usage.js';
+import {
+  extractProviderUsage,
+  extractUsage,
+  mapProviderUsage,
+  readProviderCounts,
+  toProviderUsage,
+} from '../src/usage.js';
 import type { ProviderCounts } from '../src/usage.js';
 
 // Real usage objects, typed by the providers' SDKs where there is one (the numbers of the tap's fixtures).
@@ -55,6 +63,31 @@ const GEMINI = {
   totalTokenCount: 2387,
   promptTokensDetails: [{ modality: 'TEXT', tokenCount: 1290 }],
 };
+// A Gemini turn after a tool call: the tool's result is prompt too, counted apart (total = all four).
+const GEMINI_TOOL_USE = {
+  promptTokenCount: 310,
+  candidatesTokenCount: 42,
+  toolUsePromptTokenCount: 96,
+  thoughtsTokenCount: 64,
+  totalTokenCount: 512,
+} satisfies GenerateContentResponseUsageMetadata;
+// Bedrock Converse `usage` (TokenUsage): inputTokens without the cache; totalTokens with it.
+const BEDROCK = {
+  inputTokens: 11,
+  outputTokens: 52,
+  totalTokens: 1247,
+  cacheReadInputTokens: 1184,
+  cacheWriteInputTokens: 0,
+} satisfies BedrockTokenUsage;
+// InvokeModelWithResponseStream's last chunk: `amazon-bedrock-invocationMetrics` (Anthropic on Bedrock).
+const BEDROCK_INVOCATION_METRICS = {
+  inputTokenCount: 3,
+  outputTokenCount: 13,
+  invocationLatency: 3037,
+  firstByteLatency: 2635,
+  cacheReadInputTokenCount: 0,
+  cacheWriteInputTokenCount: 25037,
+};
 
 describe('USAGE_SHAPES', () => {
   const cases: { shape: UsageShape; usage: object; expected: ReturnType<typeof mapProviderUsage> }[] = [
@@ -82,6 +115,7 @@ describe('USAGE_SHAPES', () => {
       expected: {
         usage: { inputTokens: 6156, outputTokens: 321, cacheReadInputTokens: 4096, cacheCreationInputTokens: 2048 },
         totalTokens: undefined,
+        adjusted: ['input+cache_read', 'input+cache_creation'],
       },
     },
     {
@@ -91,6 +125,36 @@ describe('USAGE_SHAPES', () => {
       expected: {
         usage: { inputTokens: 1290, outputTokens: 1097, cacheReadInputTokens: 1024, reasoningOutputTokens: 892 },
         totalTokens: 2387,
+        adjusted: ['output+reasoning'],
+      },
+    },
+    {
+      // The prompt leaves the tool-use prompt out: 310 + 96; candidates the thoughts: 42 + 64.
+      shape: USAGE_SHAPES.gemini,
+      usage: GEMINI_TOOL_USE,
+      expected: {
+        usage: { inputTokens: 406, outputTokens: 106, reasoningOutputTokens: 64 },
+        totalTokens: 512,
+        adjusted: ['input+tool_use_prompt', 'output+reasoning'],
+      },
+    },
+    {
+      // inputTokens leaves the cache out: 11 + 1184 (+ 0 written, which is not an adjustment).
+      shape: USAGE_SHAPES.bedrockConverse,
+      usage: BEDROCK,
+      expected: {
+        usage: { inputTokens: 1195, outputTokens: 52, cacheReadInputTokens: 1184, cacheCreationInputTokens: 0 },
+        totalTokens: 1247,
+        adjusted: ['input+cache_read'],
+      },
+    },
+    {
+      shape: USAGE_SHAPES.bedrockInvocationMetrics,
+      usage: BEDROCK_INVOCATION_METRICS,
+      expected: {
+        usage: { inputTokens: 25040, outputTokens: 13, cacheReadInputTokens: 0, cacheCreationInputTokens: 25037 },
+        totalTokens: undefined,
+        adjusted: ['input+cache_creation'],
       },
     },
   ];
@@ -99,6 +163,8 @@ describe('USAGE_SHAPES', () => {
     it(`${shape.name} maps a real usage object, by its row and by extractUsage`, () => {
       assert.deepStrictEqual(mapProviderUsage(shape, usage), expected);
       assert.deepStrictEqual(extractUsage(usage), expected!.usage);
+      const extracted = extractProviderUsage(usage);
+      assert.deepStrictEqual(extracted?.adjusted, expected!.adjusted);
     });
   }
 
@@ -181,7 +247,15 @@ describe('USAGE_SHAPES', () => {
 
 // ---------------------------------------------------------------------------------------------- property
 
-const NAMES: readonly ProviderCountName[] = ['input', 'output', 'cacheRead', 'cacheCreation', 'reasoning', 'total'];
+const NAMES: readonly ProviderCountName[] = [
+  'input',
+  'output',
+  'cacheRead',
+  'cacheCreation',
+  'reasoning',
+  'total',
+  'toolUsePrompt',
+];
 
 /** A count as a provider or a buggy emitter may write it: mostly valid, sometimes junk or huge. */
 const countValue = fc.oneof(
