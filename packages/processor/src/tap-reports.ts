@@ -18,11 +18,13 @@ import {
   ATTR_GEN_AI_RESPONSE_MODEL,
   fillMissingUsage,
   keepTelemetryUsage,
+  markUsageAdjusted,
   replaceUsage,
   toTokenCount,
   toUsageCounts,
   usageDiffers,
 } from '@genai-enrich/normalizer';
+import type { UsageAdjustment } from '@genai-enrich/normalizer';
 import type { Attributes } from '@opentelemetry/api';
 import { ATTR_USAGE_SOURCE } from './attributes.js';
 import { knownEstimate } from './estimates.js';
@@ -49,8 +51,14 @@ export function cleanTapReport(raw: TapReport): TapReport | undefined {
     usage,
     totalTokens: toTokenCount(raw.totalTokens),
     ...(raw.streamed === true ? { streamed: true } : {}),
+    ...(Array.isArray(raw.adjusted) ? { adjusted: raw.adjusted.filter(isAdjustment) } : {}),
     ...(raw.activeSpan !== null && typeof raw.activeSpan === 'object' ? { activeSpan: raw.activeSpan } : {}),
   };
+}
+
+/** An entry of `genai_enrich.usage_adjusted` (`input+…` or `output+…`), from a report the processor did not make. */
+function isAdjustment(value: unknown): value is UsageAdjustment {
+  return typeof value === 'string' && value.length <= 64 && (value.startsWith('input+') || value.startsWith('output+'));
 }
 
 export class TapReports {
@@ -135,6 +143,7 @@ export class TapReports {
   /** A span without usage takes all of the report's counts, and the response id and model it lacks. */
   use(span: ReadableSpanLike, report: TapReport): void {
     joinUsage(span, report.usage, 'http_tap', report.totalTokens);
+    markUsageAdjusted(span.attributes, report.adjusted, report.usage);
     fillIdentity(span.attributes, report);
     this.counts.used++;
   }
@@ -149,6 +158,7 @@ export class TapReports {
     const attributes = span.attributes;
     if (usageDiffers(attributes, report.usage, report.totalTokens)) {
       const telemetry = replaceUsage(attributes, report.usage, report.totalTokens);
+      markUsageAdjusted(attributes, report.adjusted, report.usage);
       const estimate = knownEstimate(span, report);
       keepTelemetryUsage(
         attributes,
@@ -163,6 +173,8 @@ export class TapReports {
       return;
     }
     const filled = fillMissingUsage(attributes, report.usage) > 0;
+    // Telemetry that agrees with the provider's adjusted count is that count: it says so too.
+    markUsageAdjusted(attributes, report.adjusted, report.usage);
     fillIdentity(attributes, report);
     if (filled) {
       const source = attributes[ATTR_USAGE_SOURCE];

@@ -15,7 +15,7 @@ import type {
   SpanKind,
   SpanStatus,
 } from '@opentelemetry/api';
-import type { SpanNameMode, UsageCounts } from '@genai-enrich/normalizer';
+import type { SpanNameMode, UsageAdjustment, UsageCounts } from '@genai-enrich/normalizer';
 // eslint-disable-next-line @typescript-eslint/no-unused-vars -- named by the {@link}s below
 import type { DEFAULT_METRICS_SKIP_SCOPES } from './metrics/options.js';
 
@@ -119,6 +119,11 @@ export interface TapReport {
   readonly totalTokens: number | undefined;
   /** The response was a stream (SSE): some instrumentations estimate a stream's usage instead of reading it. */
   readonly streamed?: boolean;
+  /**
+   * What the provider's usage row added to its input or output count (Anthropic's and Bedrock's cache, Gemini's
+   * thoughts), written to the span as `genai_enrich.usage_adjusted` where its counts are the ones used.
+   */
+  readonly adjusted?: readonly UsageAdjustment[];
   /**
    * The span object that was active when the request was made. While the watchdog still tracks it as
    * open, the report waits for it past `holdMillis` (an abandoned stream's span ends only when the

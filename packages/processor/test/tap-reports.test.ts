@@ -158,6 +158,36 @@ describe('TapReports', () => {
     assertBalance(taps);
   });
 
+  it('marks genai_enrich.usage_adjusted where the span ends up with the provider row’s adjusted count', () => {
+    const { taps, source, receive } = setup();
+    const adjusted = report({
+      usage: { inputTokens: 1259, outputTokens: 52, cacheReadInputTokens: 1184, cacheCreationInputTokens: 64 },
+      adjusted: ['input+cache_read', 'input+cache_creation'],
+    });
+    // use(): all counts are the report's.
+    const empty = endedSpan(source, 'chat', chatAttributes({ 'gen_ai.provider.name': 'aws.bedrock' }));
+    taps.use(empty, receive(adjusted));
+    assert.deepEqual(empty.attributes['genai_enrich.usage_adjusted'], ['input+cache_read', 'input+cache_creation']);
+    // reconcile(), the provider's bill wins over a cache-less input: marked.
+    const cacheless = endedSpan(
+      source,
+      'chat',
+      chatAttributes({ 'gen_ai.usage.input_tokens': 5000, 'gen_ai.usage.output_tokens': 52 }),
+    );
+    taps.reconcile(cacheless, receive(adjusted));
+    assert.equal(cacheless.attributes['gen_ai.usage.input_tokens'], 1259);
+    assert.deepEqual(cacheless.attributes['genai_enrich.usage_adjusted'], ['input+cache_read', 'input+cache_creation']);
+    // A span that keeps only its output count from telemetry, and has no input: the input filled is marked.
+    const own = endedSpan(source, 'chat', chatAttributes({ 'gen_ai.usage.output_tokens': 52 }));
+    taps.reconcile(own, receive(adjusted));
+    assert.deepEqual(own.attributes['genai_enrich.usage_adjusted'], ['input+cache_read', 'input+cache_creation']);
+    // Junk entries from a foreign sink are dropped.
+    assert.deepEqual(cleanTapReport({ ...adjusted, adjusted: ['input+x', 'nonsense', 3 as never] })?.adjusted, [
+      'input+x',
+    ]);
+    assertBalance(taps);
+  });
+
   it('reconcile(): telemetry that agrees keeps its counts; missing ones are filled (telemetry+http_tap), or the report is superseded', () => {
     const { taps, source, receive } = setup();
     // Spans whose telemetry reported input and output counts.

@@ -1,7 +1,9 @@
 /*
  * The HTTP usage tap: a `fetch` that reads an LLM provider's response as the application reads it.
  *
- *   app ── fetch(url, init) ──► tap: a known endpoint? (POST …/chat/completions, /responses, /embeddings, /messages)
+ *   app ── fetch(url, init) ──► tap: a known endpoint? (POST …/chat/completions, /responses, /embeddings, /messages,
+ *                               │      …:generateContent, …:streamGenerateContent, /model/{id}/converse[-stream],
+ *                               │      /model/{id}/invoke[-with-response-stream]: see tapEndpoint)
  *                               │ no ─► base fetch, untouched
  *                               │ yes: note the active span (trace id + span id); with `includeUsage`, add
  *                               │      stream_options.include_usage to a chat stream request that lacks it
@@ -23,7 +25,8 @@ import type { TapReportSink } from './sink.js';
 import { UsageChunkStripper } from './strip.js';
 // eslint-disable-next-line @typescript-eslint/no-unused-vars -- DEFAULT_TAP_MAX_BUFFER_BYTES: named by a {@link}
 import { DEFAULT_TAP_MAX_BUFFER_BYTES, UsageStreamParser } from './usage-parser.js';
-import type { TapBodyFormat, TapEndpoint, TapFinding } from './usage-parser.js';
+import type { TapBodyFormat, TapBodyReader, TapEndpoint, TapFinding } from './usage-parser.js';
+import { BedrockEventStreamParser, KnownUsageReader, bedrockHeaderUsage } from './bedrock-usage.js';
 import { resolveTapOptions } from './options.js';
 import type { ResolvedTapOptions } from './options.js';
 
@@ -61,6 +64,10 @@ type TappedFetch = FetchLike & { [TAPPED]?: { readonly base: () => FetchLike } }
 
 interface Plan {
   readonly endpoint: TapEndpoint;
+  /** The model the URL names (Bedrock, Gemini), for a response that does not name it. */
+  readonly model: string | undefined;
+  /** The URL asks for a stream (Gemini's streamGenerateContent, whose JSON-array answer is one). */
+  readonly stream: boolean;
   readonly spanKey: string | undefined;
   readonly activeSpan: object | undefined;
   readonly init: RequestInit | undefined;
@@ -130,22 +137,80 @@ export function isUsageTap(fetch: unknown): boolean {
 
 /** The endpoint a request goes to, if the tap reads its responses. */
 export function tapEndpoint(url: { readonly pathname: string }, method: string): TapEndpoint | undefined {
+  return tapTarget(url, method)?.endpoint;
+}
+
+/** Where a request goes, for the tap: the endpoint, and what the URL says about the model and streaming. */
+interface TapTarget {
+  readonly endpoint: TapEndpoint;
+  readonly model: string | undefined;
+  readonly stream: boolean;
+}
+
+/**
+ * The endpoint by the URL's path, on any host (OpenAI-compatible servers, gateways and proxies keep the
+ * paths):
+ *   …/chat/completions, …/responses, …/embeddings ─────────────── OpenAI
+ *   …/messages, …/publishers/anthropic/models/{m}:[stream]rawPredict ── Anthropic (Vertex AI serves Claude so)
+ *   …/models/{m}:generateContent, …:streamGenerateContent ────────── Gemini API and Vertex AI
+ *   …/model/{id}/converse[-stream], …/invoke[-with-response-stream] ─ Bedrock
+ */
+function tapTarget(url: { readonly pathname: string }, method: string): TapTarget | undefined {
   if (method.toUpperCase() !== 'POST') return undefined;
   let path = url.pathname;
   if (path.endsWith('/')) path = path.slice(0, -1);
-  if (path.endsWith('/chat/completions')) return 'openai.chat';
-  if (path.endsWith('/responses')) return 'openai.responses';
-  if (path.endsWith('/embeddings')) return 'openai.embeddings';
-  if (path.endsWith('/messages')) return 'anthropic.messages';
-  return undefined;
+  if (path.endsWith('/chat/completions')) return plain('openai.chat');
+  if (path.endsWith('/responses')) return plain('openai.responses');
+  if (path.endsWith('/embeddings')) return plain('openai.embeddings');
+  if (path.endsWith('/messages')) return plain('anthropic.messages');
+  const colon = path.lastIndexOf(':');
+  if (colon > 0) {
+    const rpc = path.slice(colon + 1);
+    const slash = path.lastIndexOf('/', colon);
+    const model = slash >= 0 ? decodeName(path.slice(slash + 1, colon)) : undefined;
+    if (rpc === 'generateContent' || rpc === 'streamGenerateContent') {
+      return { endpoint: 'gemini.generate_content', model, stream: rpc === 'streamGenerateContent' };
+    }
+    if ((rpc === 'rawPredict' || rpc === 'streamRawPredict') && path.includes('/publishers/anthropic/models/')) {
+      return { endpoint: 'anthropic.messages', model, stream: rpc === 'streamRawPredict' };
+    }
+    return undefined;
+  }
+  // Bedrock: /model/{modelId}/{action}, the model id percent-encoded (`:` and ARN slashes).
+  const segments = path.split('/');
+  const bedrock = BEDROCK_ACTIONS.get(segments[segments.length - 1]);
+  if (bedrock === undefined || segments.length < 4 || segments[segments.length - 3] !== 'model') return undefined;
+  return { endpoint: bedrock.endpoint, model: decodeName(segments[segments.length - 2]), stream: bedrock.stream };
+}
+
+const BEDROCK_ACTIONS: ReadonlyMap<string, { readonly endpoint: TapEndpoint; readonly stream: boolean }> = new Map([
+  ['converse', { endpoint: 'bedrock.converse', stream: false }],
+  ['converse-stream', { endpoint: 'bedrock.converse', stream: true }],
+  ['invoke', { endpoint: 'bedrock.invoke', stream: false }],
+  ['invoke-with-response-stream', { endpoint: 'bedrock.invoke', stream: true }],
+]);
+
+function plain(endpoint: TapEndpoint): TapTarget {
+  return { endpoint, model: undefined, stream: false };
+}
+
+/** A path segment as a name (`anthropic.claude-3%3A0` → `anthropic.claude-3:0`); undefined when it is none. */
+function decodeName(segment: string): string | undefined {
+  if (segment.length === 0 || segment.length > 256) return undefined;
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
 }
 
 function planRequest(input: FetchInput, init: RequestInit | undefined, includeUsage: boolean): Plan | undefined {
   const isRequest = typeof Request !== 'undefined' && input instanceof Request;
   const url = isRequest ? new URL(input.url) : new URL(String(input));
   const method = init?.method ?? (isRequest ? input.method : 'GET');
-  const endpoint = tapEndpoint(url, method);
-  if (endpoint === undefined) return undefined;
+  const target = tapTarget(url, method);
+  if (target === undefined) return undefined;
+  const { endpoint, model, stream } = target;
   const activeSpan = trace.getSpan(context.active());
   const active = activeSpan?.spanContext();
   const spanKey = active !== undefined && isSpanContextValid(active) ? active.traceId + active.spanId : undefined;
@@ -154,10 +219,10 @@ function planRequest(input: FetchInput, init: RequestInit | undefined, includeUs
     if (body !== undefined) {
       const headers = new Headers(init.headers);
       headers.delete('content-length');
-      return { endpoint, spanKey, activeSpan, init: { ...init, body, headers }, strip: true };
+      return { endpoint, model, stream, spanKey, activeSpan, init: { ...init, body, headers }, strip: true };
     }
   }
-  return { endpoint, spanKey, activeSpan, init, strip: false };
+  return { endpoint, model, stream, spanKey, activeSpan, init, strip: false };
 }
 
 /** The request body with `stream_options.include_usage` set, or undefined when it needs no change. */
@@ -186,11 +251,34 @@ export function withIncludeUsage(body: string): string | undefined {
   return JSON.stringify(r);
 }
 
-function bodyFormat(response: Response): TapBodyFormat | undefined {
+/** How the body is encoded: SSE, JSON, or AWS's binary event stream (Bedrock's streams). */
+type WireFormat = TapBodyFormat | 'eventstream';
+
+function bodyFormat(response: Response): WireFormat | undefined {
   const type = response.headers.get('content-type')?.toLowerCase() ?? '';
   if (type.includes('text/event-stream')) return 'sse';
   if (type.includes('json')) return 'json';
+  if (type.includes('application/vnd.amazon.eventstream')) return 'eventstream';
   return undefined;
+}
+
+/** The reader of a response's usage, or undefined when the tap has none for it. */
+function bodyReader(
+  plan: Plan,
+  format: WireFormat,
+  headers: Headers,
+  maxBufferBytes: number,
+): TapBodyReader | undefined {
+  const { endpoint } = plan;
+  if (endpoint === 'bedrock.converse' || endpoint === 'bedrock.invoke') {
+    if (format === 'eventstream') {
+      return new BedrockEventStreamParser(endpoint === 'bedrock.converse' ? 'converse' : 'invoke', maxBufferBytes);
+    }
+    const known = bedrockHeaderUsage(headers);
+    if (known !== undefined) return new KnownUsageReader(known);
+  }
+  if (format === 'eventstream') return undefined;
+  return new UsageStreamParser(endpoint, format, { maxBufferBytes });
 }
 
 function tapResponse(response: Response, plan: Plan, sink: TapReportSink, maxBufferBytes: number): Response {
@@ -198,19 +286,24 @@ function tapResponse(response: Response, plan: Plan, sink: TapReportSink, maxBuf
   if (source === null || !response.ok) return response;
   const format = bodyFormat(response);
   if (format === undefined) return response;
+  let parser: TapBodyReader | undefined = bodyReader(plan, format, response.headers, maxBufferBytes);
+  if (parser === undefined) return response;
   const reader = source.getReader();
-  let parser: UsageStreamParser | undefined = new UsageStreamParser(plan.endpoint, format, { maxBufferBytes });
   const stripper = plan.strip && format === 'sse' ? new UsageChunkStripper(maxBufferBytes) : undefined;
+  // Bedrock names the call by its request id (the AI SDK's response id); its body names no model.
+  const bedrock = plan.endpoint === 'bedrock.converse' || plan.endpoint === 'bedrock.invoke';
+  const requestId = bedrock ? (response.headers.get('x-amzn-requestid') ?? undefined) : undefined;
   const report = (finding: TapFinding): void => {
     parser = undefined; // one report per response
     try {
       sink({
-        responseId: finding.responseId,
+        responseId: finding.responseId ?? requestId,
         spanKey: plan.spanKey,
-        model: finding.model,
+        model: finding.model ?? plan.model,
         usage: finding.usage,
         totalTokens: finding.totalTokens,
-        streamed: format === 'sse',
+        streamed: format !== 'json' || plan.stream,
+        ...(finding.adjusted !== undefined ? { adjusted: finding.adjusted } : {}),
         ...(plan.activeSpan !== undefined ? { activeSpan: plan.activeSpan } : {}),
       });
     } catch {

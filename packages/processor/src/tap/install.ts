@@ -14,8 +14,10 @@ type Fetch = typeof globalThis.fetch;
 type FetchInput = Parameters<Fetch>[0];
 
 /**
- * Provider API hosts the installer always taps. An entry starting with `.` matches any subdomain. They all
- * serve the OpenAI or Anthropic wire format on the paths the tap reads.
+ * Provider API hosts the installer always taps. An entry starting with `.` matches any subdomain. They serve
+ * the OpenAI, Anthropic, Gemini or Bedrock wire format on the paths the tap reads. Google's and AWS's are
+ * whole domains (regional hosts: `us-central1-aiplatform.googleapis.com`, `bedrock-runtime.eu-west-1.amazonaws.com`):
+ * their other services' requests are on other paths (see tapEndpoint) and go to the original fetch untouched.
  */
 export const KNOWN_PROVIDER_HOSTS: readonly string[] = Object.freeze([
   'api.openai.com',
@@ -28,6 +30,8 @@ export const KNOWN_PROVIDER_HOSTS: readonly string[] = Object.freeze([
   'api.x.ai',
   'api.fireworks.ai',
   'openrouter.ai',
+  '.googleapis.com',
+  '.amazonaws.com',
 ]);
 
 /** Options of {@link installUsageTap}. */

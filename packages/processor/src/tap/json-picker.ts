@@ -5,6 +5,8 @@
  * `response.completed` event that repeats the whole output): the usage tap needs only
  *   top-level  type, id, model, usage
  *   and id, model, usage under a top-level `response` or `message` object.
+ * Gemini's `responseId`, `modelVersion` and `usageMetadata` are picked as id, model and usage (a provider
+ * sends one naming or the other; should both come, the later one wins).
  *
  * Shape of the scan:
  * - "Care" containers are the top-level object and a `response` / `message` object directly under it.
@@ -101,6 +103,13 @@ function keyId(buf: Uint8Array, len: number): number {
       return equalsAscii(buf, 'message') ? K_MESSAGE : K_OTHER;
     case 8:
       return equalsAscii(buf, 'response') ? K_RESPONSE : K_OTHER;
+    // Gemini's names for the same three (GenerateContentResponse).
+    case 10:
+      return equalsAscii(buf, 'responseId') ? K_ID : K_OTHER;
+    case 12:
+      return equalsAscii(buf, 'modelVersion') ? K_MODEL : K_OTHER;
+    case 13:
+      return equalsAscii(buf, 'usageMetadata') ? K_USAGE : K_OTHER;
     default:
       return K_OTHER;
   }

@@ -21,6 +21,15 @@
  *   into the same counts, field by field.
  *
  *   JSON body ─► buffered up to the bound, JSON.parse'd at end(); past the bound ─► JsonPicker.
+ *   Gemini JSON body that is an array (streamGenerateContent without alt=sse) ─► JsonArraySplitter
+ *               (json-array.ts): each element goes through the same event buffer and dispatch as an SSE
+ *               event's data; the last usageMetadata counts once the array has closed.
+ *
+ * Gemini's chunks name their usage, id and model `usageMetadata`, `responseId` and `modelVersion` (the picker
+ * reads them as usage, id and model), carry no terminal event (the usage of the last chunk counts at end()),
+ * and every count key ends in `Count"`: its needle. Bedrock's JSON bodies are read here too (Converse's
+ * `usage`, Claude's on InvokeModel) when the response has no token-count headers; its event streams are
+ * bedrock-usage.ts's.
  *
  * Why the needles are safe to skip with: every count key of the endpoint's usage shape (the normalizer's
  * provider usage table, by way of usage-mapping.ts) ends in `_tokens"`, and Anthropic's all in
@@ -37,13 +46,25 @@
  * The `event:` SSE field is ignored: every provider repeats the event type inside the data.
  */
 import { mapProviderUsage, readProviderCounts, toProviderUsage } from '@genai-enrich/normalizer';
-import type { ProviderCounts, ProviderUsage, UsageCounts, UsageShape } from '@genai-enrich/normalizer';
+import type { ProviderCounts, ProviderUsage, UsageAdjustment, UsageCounts, UsageShape } from '@genai-enrich/normalizer';
 import { Hay, findSeq, needle, startsWithAt } from './bytes.js';
+import { JsonArraySplitter } from './json-array.js';
+import type { JsonArrayElementSink } from './json-array.js';
 import { JsonPicker, PICKER_MAX_USAGE_BYTES } from './json-picker.js';
 import { LF, SseLineEnds } from './sse.js';
 import { TAP_USAGE, asName, asRecord } from './usage-mapping.js';
 
-export type TapEndpoint = 'openai.chat' | 'openai.responses' | 'openai.embeddings' | 'anthropic.messages';
+export type TapEndpoint =
+  | 'openai.chat'
+  | 'openai.responses'
+  | 'openai.embeddings'
+  | 'anthropic.messages'
+  /** Gemini API and Vertex AI `:generateContent` / `:streamGenerateContent` (SSE with `alt=sse`, else a JSON array). */
+  | 'gemini.generate_content'
+  /** Bedrock Converse's JSON body (ConverseStream is an event stream: bedrock-usage.ts). */
+  | 'bedrock.converse'
+  /** Bedrock InvokeModel's JSON body, read when the token-count headers are missing. */
+  | 'bedrock.invoke';
 export type TapBodyFormat = 'sse' | 'json';
 
 export interface TapFinding {
@@ -55,6 +76,8 @@ export interface TapFinding {
   usage: UsageCounts;
   /** The provider's own total when it sends one (OpenAI), else undefined. */
   totalTokens: number | undefined;
+  /** What the usage row added to the provider's counts (`genai_enrich.usage_adjusted`); absent when nothing. */
+  adjusted?: readonly UsageAdjustment[];
 }
 
 /**
@@ -98,7 +121,9 @@ const COUNT_KEY_NEEDLES = Object.fromEntries(
 const NEEDLE_DONE = needle('DONE]');
 const NEEDLE_STOP = needle('_stop"');
 // Searched without its opening quote: memchr on `"` would stop at every quote of the event.
-const USAGE_KEY = needle('usage"');
+const USAGE_KEYS = Object.fromEntries(
+  Object.entries(TAP_USAGE).map(([endpoint, reading]) => [endpoint, needle(reading.keys.usage + '"')]),
+) as Record<TapEndpoint, Uint8Array>;
 const MESSAGE_STOP = needle('"message_stop"');
 const DONE = needle('[DONE]');
 
@@ -116,10 +141,38 @@ const TERMINAL_RESPONSE_TYPES = new Set(['response.completed', 'response.incompl
 
 const decoder = new TextDecoder('utf-8');
 
-export class UsageStreamParser {
+/** What the tap needs of a body reader; UsageStreamParser is one, bedrock-usage.ts has the others. */
+export interface TapBodyReader {
+  /** Set as soon as the response's usage is known for good; undefined otherwise. */
+  readonly finding: TapFinding | undefined;
+  /** The reader gave up; it ignores all further input. */
+  readonly failed: boolean;
+  /** Bytes currently held. */
+  readonly bufferedBytes: number;
+  /** Feeds the next body chunk. Never throws; keeps no reference to `chunk`. */
+  push(chunk: Uint8Array): void;
+  /** The body ended normally: the finding, if complete usage was seen. Never throws. */
+  end(): TapFinding | undefined;
+}
+
+export class UsageStreamParser implements TapBodyReader {
   private readonly _endpoint: TapEndpoint;
   /** Where the endpoint's usage object keeps its counts (the normalizer's provider usage table). */
   private readonly _shape: UsageShape;
+  /** The response's keys for usage, id and model. */
+  private readonly _keys: { readonly usage: string; readonly id: string; readonly model: string };
+  private readonly _usageKeyNeedle: Uint8Array;
+  /** A Gemini JSON body that is an array (streamGenerateContent without alt=sse), split into its elements. */
+  private _array: JsonArraySplitter | undefined;
+  /** Whether a Gemini JSON body's first byte was looked at (only Gemini's may be an array). */
+  private _jsonKindKnown = false;
+  private readonly _arraySink: JsonArrayElementSink = {
+    elementBytes: (u8, start, end) => {
+      this._eventHasData = true;
+      this._appendData(u8, start, end);
+    },
+    elementEnd: () => this._dispatch(),
+  };
   private readonly _sse: boolean;
   private readonly _max: number;
   /** [counts needle, terminal needle]; the second is searched for only once usage was seen. */
@@ -163,6 +216,8 @@ export class UsageStreamParser {
   constructor(endpoint: TapEndpoint, format: TapBodyFormat, options?: { maxBufferBytes?: number }) {
     this._endpoint = endpoint;
     this._shape = TAP_USAGE[endpoint].shape;
+    this._keys = TAP_USAGE[endpoint].keys;
+    this._usageKeyNeedle = USAGE_KEYS[endpoint];
     this._sse = format === 'sse';
     const requested = options?.maxBufferBytes;
     this._max =
@@ -173,9 +228,9 @@ export class UsageStreamParser {
     this._needles =
       endpoint === 'anthropic.messages'
         ? [counts, NEEDLE_STOP]
-        : endpoint === 'openai.responses'
-          ? [counts] // its terminal events carry the usage themselves
-          : [counts, NEEDLE_DONE];
+        : endpoint === 'openai.chat' || endpoint === 'openai.embeddings'
+          ? [counts, NEEDLE_DONE]
+          : [counts]; // Responses: its terminal events carry the usage themselves; Gemini: no terminal event
     this._hitAt = this._needles.map(() => -1);
   }
 
@@ -224,6 +279,9 @@ export class UsageStreamParser {
             this._findOpenAiChat();
           }
         }
+      } else if (this._array !== undefined) {
+        // Only a closed array is a whole body; its last usage counts.
+        if (this._array.done) this._findOpenAiChat();
       } else if (!this._done) {
         this._endJson();
       }
@@ -255,6 +313,14 @@ export class UsageStreamParser {
   // ---------------------------------------------------------------------------------------------- JSON
 
   private _pushJson(chunk: Uint8Array): void {
+    if (!this._jsonKindKnown && this._endpoint === 'gemini.generate_content') {
+      if (!this._seeJsonKind(chunk)) return;
+    }
+    if (this._array !== undefined) {
+      this._array.push(new Hay(chunk), this._arraySink);
+      if (this._array.failed) this._finish(); // not an array of objects: nothing to find
+      return;
+    }
     if (!this._picking) {
       if (this._len + chunk.length <= this._max) {
         this._append(chunk, 0, chunk.length);
@@ -270,6 +336,21 @@ export class UsageStreamParser {
     if (picker.failed) this._finish(); // malformed: nothing to find
   }
 
+  /**
+   * Looks for the JSON body's first byte: a Gemini body that starts with `[` is a stream of elements. False
+   * while the body has been only whitespace (which JSON.parse skips, so it need not be buffered).
+   */
+  private _seeJsonKind(chunk: Uint8Array): boolean {
+    let i = 0;
+    while (i < chunk.length && isWs(chunk[i])) i++;
+    if (i === chunk.length) return false;
+    this._jsonKindKnown = true;
+    if (chunk[i] === 0x5b /* [ */) {
+      this._array = new JsonArraySplitter();
+    }
+    return true;
+  }
+
   private _endJson(): void {
     let body: Record<string, unknown> | undefined;
     if (this._picking) {
@@ -278,10 +359,15 @@ export class UsageStreamParser {
       body = parseObject(this._buf!, this._len);
     }
     if (body === undefined) return;
-    const id = this._endpoint === 'openai.embeddings' ? undefined : asName(body['id']);
-    const model = asName(body['model']);
-    const mapped = mapProviderUsage(this._shape, body['usage']);
+    const id = this._endpoint === 'openai.embeddings' ? undefined : asName(this._field(body, 'id'));
+    const model = asName(this._field(body, 'model'));
+    const mapped = mapProviderUsage(this._shape, this._field(body, 'usage'));
     if (mapped !== undefined) this._finding = makeFinding(id, model, mapped);
+  }
+
+  /** A top-level field by the endpoint's own key, or as the picker names it. */
+  private _field(body: Record<string, unknown>, name: 'usage' | 'id' | 'model'): unknown {
+    return body[this._keys[name]] ?? body[name];
   }
 
   // ----------------------------------------------------------------------------------------------- SSE
@@ -456,7 +542,7 @@ export class UsageStreamParser {
     }
     if (
       first ||
-      hasUsageObject(buf, n) ||
+      hasUsageObject(buf, n, this._usageKeyNeedle) ||
       (this._endpoint === 'anthropic.messages' && findSeq(buf, n, MESSAGE_STOP) >= 0)
     ) {
       const event = parseObject(buf, n);
@@ -506,17 +592,19 @@ export class UsageStreamParser {
         return;
       }
       default: {
+        // Chat and embeddings; Gemini's chunks (its own key names, or the picker's).
         if (first) {
-          this._firstId = asName(event['id']);
-          this._firstModel = asName(event['model']);
+          this._firstId = asName(this._field(event, 'id'));
+          this._firstModel = asName(this._field(event, 'model'));
         }
-        // Some OpenAI-compatible servers repeat usage on several chunks: the last one with counts wins.
-        const mapped = mapProviderUsage(this._shape, event['usage']);
+        // Some OpenAI-compatible servers repeat usage on several chunks, Gemini may send it on each: the
+        // last one with counts wins.
+        const mapped = mapProviderUsage(this._shape, this._field(event, 'usage'));
         if (mapped === undefined) return;
         this._lastUsage = mapped;
         this._activeNeedles = this._needles.length;
-        this._usageId = asName(event['id']);
-        this._usageModel = asName(event['model']);
+        this._usageId = asName(this._field(event, 'id'));
+        this._usageModel = asName(this._field(event, 'model'));
       }
     }
   }
@@ -561,8 +649,14 @@ export class UsageStreamParser {
 
 const LF_BYTE = new Uint8Array([LF]);
 
-function makeFinding(responseId: string | undefined, model: string | undefined, mapped: ProviderUsage): TapFinding {
-  return { responseId, model, usage: mapped.usage, totalTokens: mapped.totalTokens };
+export function makeFinding(
+  responseId: string | undefined,
+  model: string | undefined,
+  mapped: ProviderUsage,
+): TapFinding {
+  return mapped.adjusted !== undefined
+    ? { responseId, model, usage: mapped.usage, totalTokens: mapped.totalTokens, adjusted: mapped.adjusted }
+    : { responseId, model, usage: mapped.usage, totalTokens: mapped.totalTokens };
 }
 
 function parseObject(buf: Uint8Array, n: number): Record<string, unknown> | undefined {
@@ -586,13 +680,13 @@ function isDone(buf: Uint8Array, n: number): boolean {
   return e - s === DONE.length && startsWithAt(buf, s, DONE);
 }
 
-/** Whether the data holds `"usage"`, optional whitespace, `:`, optional whitespace, `{`. */
-function hasUsageObject(buf: Uint8Array, n: number): boolean {
-  let at = findSeq(buf, n, USAGE_KEY, 1);
+/** Whether the data holds `"<usage key>"`, optional whitespace, `:`, optional whitespace, `{`. */
+function hasUsageObject(buf: Uint8Array, n: number, key: Uint8Array): boolean {
+  let at = findSeq(buf, n, key, 1);
   while (at >= 0) {
-    let i = at + USAGE_KEY.length;
+    let i = at + key.length;
     if (buf[at - 1] !== 0x22) {
-      at = findSeq(buf, n, USAGE_KEY, at + 1);
+      at = findSeq(buf, n, key, at + 1);
       continue;
     }
     while (i < n && isWs(buf[i])) i++;
@@ -601,7 +695,7 @@ function hasUsageObject(buf: Uint8Array, n: number): boolean {
       while (i < n && isWs(buf[i])) i++;
       if (i < n && buf[i] === 0x7b) return true;
     }
-    at = findSeq(buf, n, USAGE_KEY, at + 1);
+    at = findSeq(buf, n, key, at + 1);
   }
   return false;
 }

@@ -61,6 +61,8 @@ describe('installUsageTap', () => {
     assert.ok(KNOWN_PROVIDER_HOSTS.includes('api.openai.com'));
     assert.ok(KNOWN_PROVIDER_HOSTS.includes('api.anthropic.com'));
     assert.ok(KNOWN_PROVIDER_HOSTS.includes('.openai.azure.com'));
+    assert.ok(KNOWN_PROVIDER_HOSTS.includes('.googleapis.com'), 'Gemini API and Vertex AI, regional hosts too');
+    assert.ok(KNOWN_PROVIDER_HOSTS.includes('.amazonaws.com'), 'bedrock-runtime.<region>.amazonaws.com');
   });
 
   it('installs once: a second install warns and changes nothing', () => {

@@ -8,6 +8,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 export interface Answer {
   status?: number;
   contentType: string;
+  /** More response headers (Bedrock's request id and token counts). */
+  headers?: Readonly<Record<string, string>>;
   /** Written one by one, with `delayMs` between them. */
   pieces: readonly Uint8Array[];
   delayMs?: number;
@@ -18,6 +20,8 @@ export interface Received {
   path: string;
   headers: Record<string, string | string[] | undefined>;
   body: string;
+  /** The request body's bytes, exactly. */
+  bodyBytes: Uint8Array;
   /** False when the client closed the connection before the whole answer was written. */
   completed: boolean;
   /** Resolves once the exchange is over, either way. */
@@ -39,6 +43,7 @@ export async function startProviderServer(answer: (path: string, body: string) =
       path: req.url ?? '',
       headers: req.headers,
       body: '',
+      bodyBytes: new Uint8Array(0),
       completed: false,
       done: new Promise((r) => (resolveDone = r)),
     };
@@ -51,10 +56,12 @@ export async function startProviderServer(answer: (path: string, body: string) =
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      record.body = Buffer.concat(chunks).toString('utf8');
+      const bytes = Buffer.concat(chunks);
+      record.bodyBytes = new Uint8Array(bytes);
+      record.body = bytes.toString('utf8');
       const a = answer(record.path, record.body);
       void (async () => {
-        res.writeHead(a.status ?? 200, { 'content-type': a.contentType });
+        res.writeHead(a.status ?? 200, { ...a.headers, 'content-type': a.contentType });
         res.flushHeaders();
         for (const piece of a.pieces) {
           if (gone || res.destroyed) return;

@@ -29,6 +29,7 @@ import type {
   RawMessageStartEvent,
   RawMessageStopEvent,
 } from '@anthropic-ai/sdk/resources/messages';
+import type { UsageAdjustment } from '@genai-enrich/normalizer';
 import type { TapBodyFormat, TapEndpoint, TapFinding } from '../../src/tap/usage-parser.js';
 
 export type Eol = '\n' | '\r\n' | '\r';
@@ -504,7 +505,19 @@ export function anthropicFinding(spec: AnthropicSpec): TapFinding {
       cacheCreationInputTokens: u.cacheCreation,
     },
     totalTokens: undefined,
+    ...adjustedBy([
+      ['input+cache_read', u.cacheRead],
+      ['input+cache_creation', u.cacheCreation],
+    ]),
   };
+}
+
+/** `adjusted` as a finding has it: the entries whose added count is above zero, absent when none is. */
+export function adjustedBy(entries: ReadonlyArray<readonly [UsageAdjustment, number]>): {
+  adjusted?: UsageAdjustment[];
+} {
+  const adjusted = entries.filter(([, n]) => n > 0).map(([entry]) => entry);
+  return adjusted.length > 0 ? { adjusted } : {};
 }
 
 function anthropicUsage(u: AnthropicSpec['usage'], output: number): Message['usage'] {

@@ -161,6 +161,7 @@ describe('UsageStreamParser: each endpoint and format', () => {
       // 12 uncached + 4096 read from cache + 2048 written to cache
       usage: { inputTokens: 6156, outputTokens: 321, cacheReadInputTokens: 4096, cacheCreationInputTokens: 2048 },
       totalTokens: undefined,
+      adjusted: ['input+cache_read', 'input+cache_creation'],
     };
     assert.deepEqual(early, expected, 'known at message_stop');
     assert.deepEqual(ended, expected);
@@ -173,6 +174,7 @@ describe('UsageStreamParser: each endpoint and format', () => {
       model: 'claude-sonnet-4-5-20250929',
       usage: { inputTokens: 6156, outputTokens: 321, cacheReadInputTokens: 4096, cacheCreationInputTokens: 2048 },
       totalTokens: undefined,
+      adjusted: ['input+cache_read', 'input+cache_creation'],
     });
   });
 
