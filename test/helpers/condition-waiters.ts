@@ -34,3 +34,12 @@ export class ConditionWaiters<T> {
     });
   }
 }
+
+/** Polls `check` every 5 ms until it holds (a mock sees a client go away a little after it went); throws after `timeoutMs`. */
+export async function pollUntil(check: () => boolean, timeoutMs = 2000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

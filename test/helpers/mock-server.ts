@@ -22,7 +22,7 @@ export class Exchange {
   }
 
   /** Returns false (and writes nothing) once the client has gone. */
-  write(chunk: string): boolean {
+  write(chunk: string | Uint8Array): boolean {
     if (this.closed || this.res.destroyed) return false;
     this.res.write(chunk);
     return true;
