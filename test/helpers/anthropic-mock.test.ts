@@ -88,7 +88,7 @@ describe('anthropic mock with @anthropic-ai/sdk', () => {
         type: 'message',
         role: 'assistant',
         model: 'claude-haiku-4-5-20251001',
-        content: [{ type: 'text', text: ANTHROPIC_MOCK_REPLY_TEXT, citations: null }],
+        content: [{ type: 'text', text: ANTHROPIC_MOCK_REPLY_TEXT }],
         stop_reason: 'end_turn',
         stop_sequence: null,
         stop_details: null,
@@ -152,7 +152,7 @@ describe('anthropic mock with @anthropic-ai/sdk', () => {
     assert.deepEqual(events[1], {
       type: 'content_block_start',
       index: 0,
-      content_block: { type: 'text', text: '', citations: null },
+      content_block: { type: 'text', text: '' },
     });
     const text = events
       .map((e) => (e.type === 'content_block_delta' && e.delta.type === 'text_delta' ? e.delta.text : ''))
@@ -191,7 +191,7 @@ describe('anthropic mock with @anthropic-ai/sdk', () => {
     assert.equal(message.id, call.responseId);
     assert.equal(message.model, 'claude-haiku-4-5-20251001');
     assert.equal(message.stop_reason, 'end_turn');
-    assert.deepEqual(message.content, [{ type: 'text', text: ANTHROPIC_MOCK_REPLY_TEXT, citations: null }]);
+    assert.deepEqual(message.content, [{ type: 'text', text: ANTHROPIC_MOCK_REPLY_TEXT }]);
     // The helper merges message_delta's cumulative counts into message_start's usage.
     assert.deepEqual(message.usage, sdkUsage(FIRST_USAGE));
     assert.equal(await stream.finalText(), ANTHROPIC_MOCK_REPLY_TEXT);

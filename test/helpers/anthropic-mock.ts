@@ -164,8 +164,8 @@ export async function startAnthropicMock(options: AnthropicMockOptions = {}): Pr
   function sendJson(res: ServerResponse, status: number, body: unknown, ex?: Exchange): boolean {
     if (res.destroyed || ex?.closed) return false;
     res.writeHead(status, { ...commonHeaders(requestId()), 'content-type': 'application/json' });
-    if (ex) return ex.end(JSON.stringify(body));
-    res.end(JSON.stringify(body));
+    if (ex) return ex.end(wireJson(body));
+    res.end(wireJson(body));
     return true;
   }
 
@@ -226,8 +226,7 @@ export async function startAnthropicMock(options: AnthropicMockOptions = {}): Pr
       return;
     }
 
-    const send = (event: WireStreamEvent): boolean =>
-      ex.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+    const send = (event: WireStreamEvent): boolean => ex.write(`event: ${event.type}\ndata: ${wireJson(event)}\n\n`);
 
     res.writeHead(200, {
       ...commonHeaders(requestId()),
@@ -288,6 +287,14 @@ export async function startAnthropicMock(options: AnthropicMockOptions = {}): Pr
   });
   const { port, close } = await listenLoopback(server);
   return { baseURL: `http://127.0.0.1:${port}`, calls, close };
+}
+
+/**
+ * JSON as the API writes it: a text block without citations has no `citations` key (the SDK's type says
+ * `null`, which it never fills in; the AI SDK's schema refuses a null there, as it may: the API never sends one).
+ */
+export function wireJson(value: unknown): string {
+  return JSON.stringify(value, (key, v: unknown) => (key === 'citations' && v === null ? undefined : v));
 }
 
 function requireModel(body: Record<string, unknown>): string {

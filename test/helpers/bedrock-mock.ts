@@ -33,6 +33,7 @@ import type {
   TokenUsage,
 } from '@aws-sdk/client-bedrock-runtime';
 import type { Message, RawMessageStreamEvent, Usage as AnthropicUsage } from '@anthropic-ai/sdk/resources/messages';
+import { wireJson } from './anthropic-mock.js';
 import { Exchange, alnum, isRecord, listenLoopback, readBody, splitText } from './mock-server.js';
 
 export type BedrockMockAction = 'converse' | 'converse-stream' | 'invoke' | 'invoke-with-response-stream';
@@ -231,7 +232,7 @@ export async function startBedrockMock(options: BedrockMockOptions = {}): Promis
         'x-amzn-bedrock-cache-write-input-token-count': String(usage.cacheWriteInputTokens),
         'x-amzn-bedrock-invocation-latency': '412',
       });
-      if (ex.end(JSON.stringify(message(true)))) call.usage = usage;
+      if (ex.end(wireJson(message(true)))) call.usage = usage;
       return;
     }
 
@@ -262,7 +263,7 @@ export async function startBedrockMock(options: BedrockMockOptions = {}): Promis
     }
 
     const chunk = (event: RawMessageStreamEvent | Record<string, unknown>): boolean =>
-      write(bedrockFrame('chunk', { bytes: Buffer.from(JSON.stringify(event)).toString('base64'), p: alnum(8) }));
+      write(bedrockFrame('chunk', { bytes: Buffer.from(wireJson(event)).toString('base64'), p: alnum(8) }));
     if (!chunk({ type: 'message_start', message: message(false) } satisfies RawMessageStreamEvent)) return;
     for (const text of texts) {
       await pause();

@@ -40,15 +40,18 @@ export type UsageField = 'input' | 'output' | 'cacheRead' | 'cacheCreation' | 'r
 const FIELDS: readonly UsageField[] = ['input', 'output', 'cacheRead', 'cacheCreation', 'reasoning'];
 
 export type ProviderExpectation =
-  /** Telemetry carries the bill: every count it has equals the provider's. */
-  | { telemetry: 'bill' }
+  /** Telemetry carries the bill: every count it has equals the provider's. `forceEnded`: by the watchdog. */
+  | { telemetry: 'bill'; forceEnded?: boolean }
   /**
    * Telemetry carries part of the bill. `lost`: counts it leaves out; `raw`: it copied the provider's own input
    * (without the cache) where there was no cache count to add back. The tap puts the bill on the span.
    */
   | { telemetry: 'partial'; lost: readonly UsageField[]; raw?: boolean; why: string }
-  /** The call's inference span arrives without usage, marked; the tap fills it from the wire. */
-  | { telemetry: 'missing'; why: string }
+  /**
+   * The call's inference span arrives without usage, marked; the tap fills it from the wire. `forceEnded`: the
+   * emitter never ends the span, the watchdog does.
+   */
+  | { telemetry: 'missing'; why: string; forceEnded?: boolean }
   /** The application stops reading a stream: no usage on the wire, none invented. */
   | { earlyBreak: true; forceEnded: boolean; why: string }
   /** The emitter makes no inference span for the call (the tap's report finds none to join). */
@@ -178,9 +181,11 @@ export function describeProviderPipeline<M extends { close(): Promise<void> }>(
 function describeExpectation(e: ProviderExpectation, tap: boolean): string {
   if ('noInferenceSpan' in e) return `no inference span (${e.noInferenceSpan})`;
   if ('earlyBreak' in e) return `stopped early: no usage invented${e.forceEnded ? ', force-ended' : ''} (${e.why})`;
-  if (e.telemetry === 'bill') return 'the bill, from telemetry, counted once';
-  if (tap) return `the bill, the gap closed from the wire (${e.why})`;
-  return e.telemetry === 'missing' ? `usage missing and marked (${e.why})` : `part of the bill (${e.why})`;
+  if (e.telemetry === 'bill')
+    return `${e.forceEnded === true ? 'force-ended, ' : ''}the bill, from telemetry, counted once`;
+  const forced = e.telemetry === 'missing' && e.forceEnded === true ? 'force-ended, ' : '';
+  if (tap) return `${forced}the bill, the gap closed from the wire (${e.why})`;
+  return e.telemetry === 'missing' ? `${forced}usage missing and marked (${e.why})` : `part of the bill (${e.why})`;
 }
 
 function checkCall(outcome: Outcome, e: ProviderExpectation, tap: boolean, aggregates: number): void {
@@ -208,7 +213,8 @@ function checkCall(outcome: Outcome, e: ProviderExpectation, tap: boolean, aggre
   }
   const bill = wire.bill;
   assert.ok(bill !== undefined && wire.completed, `${call.name}: the mock billed the call`);
-  assert.equal(span.attributes[USAGE.forceEnded], undefined);
+  const forceEnded = (e.telemetry === 'missing' || e.telemetry === 'bill') && e.forceEnded === true;
+  assert.equal(span.attributes[USAGE.forceEnded], forceEnded ? true : undefined, `${call.name}: force-ended`);
 
   if (tap || e.telemetry === 'bill') {
     // The bill, every count of it; a zero detail may be absent.

@@ -1,0 +1,4 @@
+import { describeProviderPipeline } from './provider-suite.js';
+import { anthropicSetup } from './setups/vercel-providers.js';
+
+describeProviderPipeline(anthropicSetup, { tap: true });

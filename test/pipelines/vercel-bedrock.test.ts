@@ -1,0 +1,4 @@
+import { describeProviderPipeline } from './provider-suite.js';
+import { bedrockSetup } from './setups/vercel-providers.js';
+
+describeProviderPipeline(bedrockSetup);
