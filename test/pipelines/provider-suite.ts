@@ -52,7 +52,10 @@ export type ProviderExpectation =
    * emitter never ends the span, the watchdog does.
    */
   | { telemetry: 'missing'; why: string; forceEnded?: boolean }
-  /** The application stops reading a stream: no usage on the wire, none invented. */
+  /**
+   * The application stops reading a stream: its usage is never read (the provider may have written it into
+   * the socket already), so none may arrive, with the tap or without.
+   */
   | { earlyBreak: true; forceEnded: boolean; why: string }
   /** The emitter makes no inference span for the call (the tap's report finds none to join). */
   | { noInferenceSpan: string };
@@ -203,9 +206,7 @@ function checkCall(outcome: Outcome, e: ProviderExpectation, tap: boolean, aggre
   const at = (f: UsageField): unknown => span.attributes[USAGE[f]];
 
   if ('earlyBreak' in e) {
-    assert.equal(wire.bill, undefined, `${call.name}: the mock wrote no usage`);
-    assert.equal(wire.completed, false);
-    assert.equal(at('input'), undefined, `${call.name}: no usage invented`);
+    assert.equal(at('input'), undefined, `${call.name}: no usage invented, none read ahead`);
     assert.equal(span.attributes[USAGE.missing], true, `${call.name}: marked usage_missing`);
     assert.equal(span.attributes[USAGE.forceEnded], e.forceEnded ? true : undefined, `${call.name}: force-ended`);
     assert.equal(usageSum(spans, USAGE.input), 0);
