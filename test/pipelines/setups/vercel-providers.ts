@@ -82,6 +82,14 @@ export function geminiBill(u: GeminiMockUsage): Bill {
   };
 }
 
+export function anthropicWire(mock: AnthropicMock): WireCall[] {
+  return mock.calls.map((c) => ({
+    bill: c.usage !== undefined ? anthropicBill(c.usage) : undefined,
+    completed: c.completed,
+    responseId: c.responseId,
+  }));
+}
+
 export function geminiWire(mock: GeminiMock): WireCall[] {
   return mock.calls.map((c) => ({
     bill: c.usage !== undefined ? geminiBill(c.usage) : undefined,
@@ -95,12 +103,7 @@ export const anthropicSetup: ProviderSuiteOptions<AnthropicMock> = {
   provider: 'anthropic',
   instrumentations: async () => [],
   startMock: () => startAnthropicMock({ chunkDelayMs: 15 }),
-  wire: (mock) =>
-    mock.calls.map((c) => ({
-      bill: c.usage !== undefined ? anthropicBill(c.usage) : undefined,
-      completed: c.completed,
-      responseId: c.responseId,
-    })),
+  wire: anthropicWire,
   expect: expectations({
     telemetry: 'missing',
     forceEnded: true,

@@ -1,0 +1,80 @@
+// OpenLLMetry `@traceloop/instrumentation-anthropic` 0.27.0 on `@anthropic-ai/sdk` 0.80.0 (the version it is
+// built against, installed as `anthropic-sdk-0`), against the loopback Anthropic mock, through
+// GenAiEnrichingProcessor and the OTLP/HTTP exporter.
+//
+// Where 0.27.0 breaks: with `@anthropic-ai/sdk` ≥ 1.0 it throws on `require` (it patches
+// `Anthropic.Completions`, which 1.0 removed), so it is registered here with `manuallyInstrument` on the 0.x
+// module. It copies Anthropic's `input_tokens`, which leave the cache out, beside the cache counts: the
+// normalizer adds the cache back (`genai_enrich.usage_adjusted`). Its spans carry no response id.
+import { createRequire } from 'node:module';
+import { ANTHROPIC_MOCK_REPLY_TEXT, startAnthropicMock } from '../../helpers/anthropic-mock.js';
+import type { AnthropicMock } from '../../helpers/anthropic-mock.js';
+import type { CallRun, ProviderSuiteOptions } from '../provider-suite.js';
+import { anthropicWire } from './vercel-providers.js';
+
+type AnthropicSdk0 = typeof import('anthropic-sdk-0');
+
+const REQUEST = {
+  model: 'claude-sonnet-4-5',
+  max_tokens: 64,
+  messages: [{ role: 'user' as const, content: 'Say hello.' }],
+};
+
+export const setup: ProviderSuiteOptions<AnthropicMock> = {
+  title: '@traceloop/instrumentation-anthropic 0.27.0 + @anthropic-ai/sdk 0.80.0',
+  provider: 'anthropic',
+  instrumentations: async () => [],
+  startMock: () => startAnthropicMock({ chunkDelayMs: 15 }),
+  wire: anthropicWire,
+  expect: {
+    create: { telemetry: 'bill' },
+    'create-stream': { telemetry: 'bill' },
+    'messages-stream': { telemetry: 'bill' },
+    'early-break': {
+      earlyBreak: true,
+      forceEnded: true,
+      why: 'the instrumentation ends its span only when the stream ends',
+    },
+  },
+  calls: async (pipeline, mock, fetch): Promise<Record<string, CallRun>> => {
+    const { AnthropicInstrumentation } = await import('@traceloop/instrumentation-anthropic');
+    const instrumentation = new AnthropicInstrumentation();
+    instrumentation.setTracerProvider(pipeline.provider);
+    const sdk = createRequire(import.meta.url)('anthropic-sdk-0') as AnthropicSdk0;
+    // Its types name the SDK it imports, which resolves to 1.x in this repository.
+    instrumentation.manuallyInstrument(sdk as unknown as Parameters<typeof instrumentation.manuallyInstrument>[0]);
+    const client = new sdk.Anthropic({
+      apiKey: 'test-key',
+      baseURL: mock.baseURL,
+      maxRetries: 0,
+      ...(fetch !== undefined ? { fetch } : {}),
+    });
+    const textOf = (content: ReadonlyArray<{ type: string; text?: string }>): string =>
+      content.map((b) => (b.type === 'text' ? (b.text ?? '') : '')).join('');
+    return {
+      create: {
+        text: ANTHROPIC_MOCK_REPLY_TEXT,
+        run: async () => textOf((await client.messages.create(REQUEST)).content),
+      },
+      'create-stream': {
+        text: ANTHROPIC_MOCK_REPLY_TEXT,
+        async run() {
+          let text = '';
+          for await (const event of await client.messages.create({ ...REQUEST, stream: true }))
+            if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') text += event.delta.text;
+          return text;
+        },
+      },
+      'messages-stream': {
+        text: ANTHROPIC_MOCK_REPLY_TEXT,
+        run: async () => textOf((await client.messages.stream(REQUEST).finalMessage()).content),
+      },
+      'early-break': {
+        async run() {
+          for await (const _event of await client.messages.create({ ...REQUEST, stream: true })) break;
+          return '';
+        },
+      },
+    };
+  },
+};
