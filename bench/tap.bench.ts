@@ -3,11 +3,15 @@
  * (the baseline) and through `processor.fetch`, in one run, rounds interleaved, median of each. Target:
  * the tap ≤ 1.10× plain fetch.
  *
- * Two bodies, as a provider sends them:
+ * Six bodies, as a provider sends them:
  *   - chat completions SSE with include_usage: ~50 000 small chunks (each with `"usage":null`), then the
  *     usage-only chunk and [DONE];
  *   - Responses SSE: text deltas, then a `response.completed` event that repeats the whole output (one line
- *     of about 5 MB, far past the tap's buffer, so its usage is found by the constant-memory scanner).
+ *     of about 5 MB, far past the tap's buffer, so its usage is found by the constant-memory scanner);
+ *   - Gemini streamGenerateContent, as SSE (alt=sse) and as a JSON array (pretty-printed elements), usage
+ *     on the last chunk;
+ *   - Bedrock ConverseStream and InvokeModelWithResponseStream (Claude), AWS event streams: contentBlockDelta
+ *     frames then `metadata`; `chunk` frames of base64 Anthropic events, the last with the invocation metrics.
  * The server writes each body in 64 KiB pieces; the client reads with a reader loop and counts bytes.
  * Also measured, without the network: the parser alone on the same pieces, per 10 MB.
  *
@@ -16,9 +20,11 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GenAiEnrichingProcessor } from '@genai-enrich/processor';
-import { UsageStreamParser } from '@genai-enrich/processor/internal';
+import { EventStreamCodec } from '@smithy/eventstream-codec';
+import { fromUtf8, toUtf8 } from '@smithy/util-utf8';
+import { BedrockEventStreamParser, UsageStreamParser } from '@genai-enrich/processor/internal';
 import type { ReadableSpanLike } from '@genai-enrich/processor';
-import type { TapEndpoint } from '@genai-enrich/processor/internal';
+import type { TapBodyReader } from '@genai-enrich/processor/internal';
 import { machineLine } from './harness.js';
 
 const TARGET_BYTES = 10 * 1024 * 1024;
@@ -110,16 +116,157 @@ function responsesBody(): Buffer {
   return Buffer.from(parts.join(''));
 }
 
-const BODIES: { name: string; path: string; endpoint: TapEndpoint; body: Buffer }[] = [
-  { name: 'chat completions SSE', path: '/v1/chat/completions', endpoint: 'openai.chat', body: chatBody() },
-  { name: 'Responses SSE', path: '/v1/responses', endpoint: 'openai.responses', body: responsesBody() },
+function geminiChunk(i: number, last: boolean, count: number): unknown {
+  return {
+    candidates: [
+      {
+        content: { parts: [{ text: `token ${i} ` }], role: 'model' },
+        index: 0,
+        ...(last ? { finishReason: 'STOP' } : {}),
+      },
+    ],
+    ...(last
+      ? {
+          usageMetadata: {
+            promptTokenCount: 1200,
+            candidatesTokenCount: count,
+            thoughtsTokenCount: 64,
+            totalTokenCount: 1264 + count,
+          },
+        }
+      : {}),
+    modelVersion: 'gemini-2.5-flash',
+    responseId: 'B3nchGemini0123456789ab',
+  };
+}
+
+/** Gemini chunks written by `write` until 10 MB, the last with its usage. */
+function geminiBody(write: (chunk: unknown, i: number) => string, open = '', close = ''): Buffer {
+  const parts: string[] = [open];
+  let size = 0;
+  let i = 0;
+  for (; size < TARGET_BYTES; i++) {
+    const text = write(geminiChunk(i, false, 0), i);
+    parts.push(text);
+    size += text.length;
+  }
+  parts.push(write(geminiChunk(i, true, i + 1), i), close);
+  return Buffer.from(parts.join(''));
+}
+
+const codec = new EventStreamCodec(toUtf8, fromUtf8);
+const frame = (type: string, payload: unknown): Uint8Array =>
+  codec.encode({
+    headers: {
+      ':event-type': { type: 'string', value: type },
+      ':content-type': { type: 'string', value: 'application/json' },
+      ':message-type': { type: 'string', value: 'event' },
+    },
+    body: fromUtf8(JSON.stringify(payload)),
+  });
+
+/** Event-stream frames made by `next` until 10 MB, then `last`. */
+function eventStreamBody(next: (i: number) => Uint8Array, last: (count: number) => Uint8Array): Buffer {
+  const frames: Uint8Array[] = [];
+  let size = 0;
+  let i = 0;
+  for (; size < TARGET_BYTES; i++) {
+    const f = next(i);
+    frames.push(f);
+    size += f.length;
+  }
+  frames.push(last(i));
+  return Buffer.concat(frames);
+}
+
+const base64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64');
+
+interface Body {
+  name: string;
+  path: string;
+  contentType: string;
+  body: Buffer;
+  /** The tap's reader of this body, for the parser-alone column. */
+  reader: () => TapBodyReader;
+}
+
+const BODIES: Body[] = [
+  {
+    name: 'chat completions SSE',
+    path: '/v1/chat/completions',
+    contentType: 'text/event-stream',
+    body: chatBody(),
+    reader: () => new UsageStreamParser('openai.chat', 'sse'),
+  },
+  {
+    name: 'Responses SSE',
+    path: '/v1/responses',
+    contentType: 'text/event-stream',
+    body: responsesBody(),
+    reader: () => new UsageStreamParser('openai.responses', 'sse'),
+  },
+  {
+    name: 'Gemini SSE',
+    path: '/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse',
+    contentType: 'text/event-stream',
+    body: geminiBody((c) => `data: ${JSON.stringify(c)}\r\n\r\n`),
+    reader: () => new UsageStreamParser('gemini.generate_content', 'sse'),
+  },
+  {
+    name: 'Gemini JSON array',
+    path: '/v1beta/models/gemini-2.5-flash:streamGenerateContent',
+    contentType: 'application/json; charset=UTF-8',
+    body: geminiBody((c, i) => (i === 0 ? '' : '\n,\r\n') + JSON.stringify(c, null, 2), '[', '\n]'),
+    reader: () => new UsageStreamParser('gemini.generate_content', 'json'),
+  },
+  {
+    name: 'Bedrock ConverseStream',
+    path: '/model/anthropic.claude-sonnet-4-5-20250929-v1%3A0/converse-stream',
+    contentType: 'application/vnd.amazon.eventstream',
+    body: eventStreamBody(
+      (i) => frame('contentBlockDelta', { contentBlockIndex: 0, delta: { text: `token ${i} ` } }),
+      (count) =>
+        frame('metadata', {
+          usage: { inputTokens: 12, outputTokens: count, totalTokens: 1036 + count, cacheReadInputTokens: 1024 },
+          metrics: { latencyMs: 900 },
+        }),
+    ),
+    reader: () => new BedrockEventStreamParser('converse', 64 * 1024),
+  },
+  {
+    name: 'Bedrock InvokeModel stream',
+    path: '/model/anthropic.claude-sonnet-4-5-20250929-v1%3A0/invoke-with-response-stream',
+    contentType: 'application/vnd.amazon.eventstream',
+    body: eventStreamBody(
+      (i) =>
+        frame('chunk', {
+          bytes: base64({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: `token ${i} ` } }),
+        }),
+      (count) =>
+        frame('chunk', {
+          bytes: base64({
+            type: 'message_stop',
+            'amazon-bedrock-invocationMetrics': {
+              inputTokenCount: 12,
+              outputTokenCount: count,
+              invocationLatency: 900,
+              firstByteLatency: 100,
+              cacheReadInputTokenCount: 1024,
+              cacheWriteInputTokenCount: 0,
+            },
+          }),
+        }),
+    ),
+    reader: () => new BedrockEventStreamParser('invoke', 64 * 1024),
+  },
 ];
 
 const server = createServer((req, res) => {
-  const body = BODIES.find((b) => b.path === req.url)!.body;
+  const b = BODIES.find((x) => x.path === req.url)!;
+  const body = b.body;
   req.resume();
   req.on('end', () => {
-    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.writeHead(200, { 'content-type': b.contentType });
     let at = 0;
     const write = (): void => {
       while (at < body.length) {
@@ -168,7 +315,7 @@ async function timeOnce(fetchFn: typeof fetch, path: string, expected: number): 
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-console.log(`# HTTP usage tap, 10 MB SSE bodies (${machineLine()})\n`);
+console.log(`# HTTP usage tap, 10 MB streamed bodies (${machineLine()})\n`);
 console.log(
   '| body | plain fetch ms | through the tap ms | × plain (medians) | × plain (median of paired rounds) | parser alone ms |',
 );
@@ -198,7 +345,7 @@ for (const b of BODIES) {
   const parserRuns: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     const start = process.hrtime.bigint();
-    const parser = new UsageStreamParser(b.endpoint, 'sse');
+    const parser = b.reader();
     for (const p of pieces) parser.push(p);
     if (parser.end() === undefined && parser.finding === undefined)
       throw new Error(`${b.name}: the parser found no usage`);

@@ -23,7 +23,8 @@ export { estimateSpanBytes } from './span-size.js';
 
 // The usage tap's incremental parser and the reports it makes, for the tap bench.
 export { UsageStreamParser } from './tap/usage-parser.js';
-export type { TapBodyFormat, TapEndpoint, TapFinding } from './tap/usage-parser.js';
+export type { TapBodyFormat, TapBodyReader, TapEndpoint, TapFinding } from './tap/usage-parser.js';
+export { BedrockEventStreamParser } from './tap/bedrock-usage.js';
 export type { TapReport } from './types.js';
 export { registerTapSink } from './tap/sink.js';
 export type { TapReportSink } from './tap/sink.js';

@@ -14,15 +14,15 @@
  * response id is the request id header (x-amzn-requestid), which is what the AI SDK calls the response id,
  * and the model is the one in the URL (/model/{modelId}/…); the tap (fetch.ts) fills both.
  *
- * Only frames that can hold usage are copied: the `metadata` event's payload, and the latest `chunk` (its
- * base64 hides any needle, and only the last one matters, so each replaces the one before and only the last
- * is decoded, once the body ended). An `exception` frame (a throttling or validation error mid-stream) ends
+ * Only frames that can hold usage are copied: the `metadata` event, and the latest `chunk` (its base64 hides
+ * any needle, and only the last one matters, so each replaces the one before, and only the last is
+ * CRC-checked and decoded, once the body ended). An `exception` frame (a throttling or validation error mid-stream) ends
  * the reading with nothing to report.
  */
 import { USAGE_SHAPES, mapProviderUsage } from '@genai-enrich/normalizer';
 import type { ProviderUsage } from '@genai-enrich/normalizer';
 import { EventStreamReader } from './eventstream.js';
-import type { EventStreamHeaders, EventStreamSink } from './eventstream.js';
+import type { EventStreamHeaders, EventStreamSink, FrameUse } from './eventstream.js';
 import { asRecord } from './usage-mapping.js';
 import { makeFinding } from './usage-parser.js';
 import type { TapBodyReader, TapFinding } from './usage-parser.js';
@@ -83,8 +83,6 @@ export class BedrockEventStreamParser implements TapBodyReader, EventStreamSink 
   private _finding: TapFinding | undefined;
   private _broken = false;
   private _done = false;
-  /** InvokeModel: the payload of the latest `chunk` event. */
-  private _lastChunk: Uint8Array | undefined;
 
   constructor(kind: BedrockStreamKind, maxBufferBytes: number) {
     this._kind = kind;
@@ -100,7 +98,7 @@ export class BedrockEventStreamParser implements TapBodyReader, EventStreamSink 
   }
 
   get bufferedBytes(): number {
-    return this._reader.bufferedBytes + (this._lastChunk?.length ?? 0);
+    return this._reader.bufferedBytes;
   }
 
   push(chunk: Uint8Array): void {
@@ -110,41 +108,40 @@ export class BedrockEventStreamParser implements TapBodyReader, EventStreamSink 
     } catch {
       this._broken = true;
     }
-    if (this.failed) this._lastChunk = undefined;
   }
 
   end(): TapFinding | undefined {
     if (this._finding !== undefined || this.failed || this._done) return this._finding;
     this._done = true;
     // A stream cut inside a frame is not whole: nothing is reported from it.
-    if (this._kind === 'invoke' && this._reader.atBoundary && this._lastChunk !== undefined) {
+    if (this._kind === 'invoke' && this._reader.atBoundary) {
+      const last = this._reader.takeLatest();
       try {
-        this._finding = invocationMetrics(this._lastChunk);
+        this._finding = last !== undefined ? invocationMetrics(last.payload) : undefined;
       } catch {
         this._finding = undefined;
       }
     }
-    this._lastChunk = undefined;
     return this._finding;
   }
 
-  /** @internal EventStreamSink: events of the stream's kind that can hold usage; an exception ends the read. */
-  wants(headers: EventStreamHeaders): boolean {
+  /**
+   * @internal EventStreamSink: ConverseStream's `metadata` now, InvokeModel's chunks kept as the latest; an
+   * exception ends the read.
+   */
+  use(headers: EventStreamHeaders): FrameUse {
     const type = headers[':message-type'];
     if (type !== undefined && type !== 'event') {
       this._broken = true;
-      return false;
+      return 'skip';
     }
     const event = headers[':event-type'];
-    return this._kind === 'converse' ? event === 'metadata' : event === 'chunk';
+    if (this._kind === 'converse') return event === 'metadata' ? 'now' : 'skip';
+    return event === 'chunk' ? 'latest' : 'skip';
   }
 
-  /** @internal EventStreamSink. */
+  /** @internal EventStreamSink: ConverseStream's `metadata` event. */
   frame(_headers: EventStreamHeaders, payload: Uint8Array): void {
-    if (this._kind === 'invoke') {
-      this._lastChunk = payload;
-      return;
-    }
     const metadata = asRecord(JSON.parse(decoder.decode(payload)));
     const mapped = mapProviderUsage(USAGE_SHAPES.bedrockConverse, metadata?.['usage']);
     if (mapped !== undefined) {

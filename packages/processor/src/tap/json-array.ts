@@ -8,14 +8,12 @@
  *                                     │ `]` ──► done                │
  *                                     ▼                             ├ outside strings: braces counted in JS
  *                                  anything else: not ours (fail)   └ strings: skipped to the next `"` with
- *                                                                     native indexOf; escaped iff an odd run
+ *                                                                     V8's indexOf; escaped iff an odd run
  *                                                                     of `\` precedes it (carried across chunks)
  *
  * Brackets inside an element need no count: only the braces of the top-level object decide where it ends,
  * and every brace inside a string is skipped with the string.
  */
-import type { Hay } from './bytes.js';
-
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const OPEN_OBJ = 0x7b;
@@ -53,16 +51,16 @@ export class JsonArraySplitter {
     return this._state === S_DONE;
   }
 
-  /** Splits one chunk, viewed by `hay`; calls the sink for what it finds. */
-  push(hay: Hay, sink: JsonArrayElementSink): void {
-    const u8 = hay.u8;
+  /** Splits one chunk; calls the sink for what it finds. Keeps no reference to the chunk. */
+  push(u8: Uint8Array, sink: JsonArrayElementSink): void {
     const n = u8.length;
     let pos = 0;
     let elementStart = this._state === S_ELEMENT || this._state === S_STRING ? 0 : -1;
     while (pos < n) {
       const state = this._state;
       if (state === S_ELEMENT) {
-        let q = hay.indexOfByte(QUOTE, pos);
+        // Strings in a chunk are short: V8's own indexOf finds the next quote sooner than a call into C++.
+        let q = u8.indexOf(QUOTE, pos);
         if (q < 0) q = n;
         let i = pos;
         for (; i < q; i++) {
@@ -84,7 +82,7 @@ export class JsonArraySplitter {
           pos = n;
         }
       } else if (state === S_STRING) {
-        const q = hay.indexOfByte(QUOTE, pos);
+        const q = u8.indexOf(QUOTE, pos);
         if (q < 0) {
           this._backslashes = trailingBackslashes(u8, pos, n, this._backslashes);
           pos = n;

@@ -317,7 +317,7 @@ export class UsageStreamParser implements TapBodyReader {
       if (!this._seeJsonKind(chunk)) return;
     }
     if (this._array !== undefined) {
-      this._array.push(new Hay(chunk), this._arraySink);
+      this._array.push(chunk, this._arraySink);
       if (this._array.failed) this._finish(); // not an array of objects: nothing to find
       return;
     }

@@ -30,8 +30,12 @@ function read(
 ): Read {
   const frames: Read['frames'] = [];
   const reader = new EventStreamReader(
-    { wants: want, frame: (headers, payload) => frames.push({ headers: { ...headers }, payload: payload.slice() }) },
+    {
+      use: (h) => (want(h) ? 'now' : 'skip'),
+      frame: (headers, payload) => frames.push({ headers: { ...headers }, payload: payload.slice() }),
+    },
     max,
+    { every: true },
   );
   let at = 0;
   let maxBuffered = 0;
@@ -117,6 +121,64 @@ describe('EventStreamReader', () => {
     assert.equal(r.reader.failed, false);
     assert.equal(r.frames.length, 1);
     assert.match(new TextDecoder().decode(r.frames[0].payload), /"inputTokens":2/);
+  });
+
+  it('looks only at the last whole frame of each chunk, and at frames chunks cut: the stream’s last is always seen', () => {
+    const { body, frameEnds } = converseStream();
+    const seen = (cuts: readonly number[]): string[] => {
+      const types: string[] = [];
+      const reader = new EventStreamReader(
+        {
+          use: (h) => {
+            types.push(h[':event-type']);
+            return 'skip';
+          },
+          frame: () => {},
+        },
+        1024,
+      );
+      let at = 0;
+      for (const cut of [...cuts, body.length]) {
+        reader.push(body.subarray(at, cut));
+        at = cut;
+      }
+      assert.equal(reader.failed, false);
+      assert.equal(reader.atBoundary, true);
+      return types;
+    };
+    assert.deepEqual(seen([]), ['metadata'], 'one chunk: only its last frame');
+    assert.deepEqual(seen([frameEnds[2]]), ['contentBlockDelta', 'metadata'], 'cut between frames');
+    assert.deepEqual(seen([frameEnds[2] + 5]), ['contentBlockDelta', 'contentBlockDelta', 'metadata'], 'cut in one');
+    for (let cut = 0; cut <= body.length; cut++) assert.equal(seen([cut]).at(-1), 'metadata', `cut at ${cut}`);
+    // A length that cannot be a frame's, on the way to the last one, stops the reader.
+    const bad = body.slice();
+    new DataView(bad.buffer).setUint32(frameEnds[1], 3);
+    const reader = new EventStreamReader({ use: () => 'skip', frame: () => {} }, 1024);
+    reader.push(bad);
+    assert.equal(reader.failed, true);
+  });
+
+  it("'latest' keeps only the last such frame, cut anywhere, and checks its CRC only when taken", () => {
+    const frames = [1, 2, 3].map((n) => frame('chunk', { bytes: String(n) }));
+    const body = concat([...frames, frame('other', {})]);
+    const take = (bytes: Uint8Array, cuts: number[]) => {
+      const reader = new EventStreamReader(
+        { use: (h) => (h[':event-type'] === 'chunk' ? 'latest' : 'skip'), frame: () => assert.fail('not now') },
+        1024,
+        { every: true },
+      );
+      let at = 0;
+      for (const cut of [...cuts, bytes.length]) {
+        reader.push(bytes.subarray(at, cut));
+        at = cut;
+      }
+      const latest = reader.takeLatest();
+      return latest === undefined ? undefined : new TextDecoder().decode(latest.payload);
+    };
+    for (let cut = 0; cut <= body.length; cut++) assert.equal(take(body, [cut]), '{"bytes":"3"}', `cut at ${cut}`);
+    const damaged = body.slice();
+    damaged[frames[0].length * 3 - 6] ^= 1; // inside the third chunk's payload
+    assert.equal(take(damaged, []), undefined, 'a damaged frame is not used');
   });
 
   it('stops for good on a prelude that fails its CRC, or lengths that cannot be', () => {

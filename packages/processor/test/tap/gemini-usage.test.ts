@@ -3,7 +3,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { Hay } from '../../src/tap/bytes.js';
 import { JsonArraySplitter } from '../../src/tap/json-array.js';
 import { DEFAULT_TAP_MAX_BUFFER_BYTES, TAP_CAPTURE_MAX_BYTES, UsageStreamParser } from '../../src/tap/usage-parser.js';
 import type { TapFinding } from '../../src/tap/usage-parser.js';
@@ -110,7 +109,7 @@ describe('JsonArraySplitter', () => {
     let at = 0;
     for (const cut of [...cuts, body.length]) {
       if (cut < at) continue;
-      splitter.push(new Hay(body.subarray(at, cut)), sink);
+      splitter.push(body.subarray(at, cut), sink);
       at = cut;
     }
     return splitter.failed ? 'failed' : elements;
