@@ -19,8 +19,8 @@ import type { TokenUsage } from '@aws-sdk/client-bedrock-runtime';
 import { FetchHttpHandler } from '@smithy/fetch-http-handler';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { Message, RawMessageStreamEvent } from '@anthropic-ai/sdk/resources/messages';
-import { BEDROCK_MOCK_REPLY_TEXT, bedrockMockBill, startBedrockMock } from './bedrock-mock.js';
-import type { BedrockMock, BedrockMockUsage } from './bedrock-mock.js';
+import { BEDROCK_MOCK_REPLY_TEXT, bedrockMockBill, bedrockMockTokenUsage, startBedrockMock } from './bedrock-mock.js';
+import type { BedrockMock } from './bedrock-mock.js';
 import { pollUntil } from './condition-waiters.js';
 
 const MODEL_ID = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0';
@@ -41,16 +41,6 @@ function clientFor(mock: BedrockMock, overFetch: boolean): BedrockRuntimeClient 
     // The client's default handler speaks HTTP/2 (for bidirectional streams); the mock speaks HTTP/1.1.
     requestHandler: overFetch ? new FetchHttpHandler() : new NodeHttpHandler(),
   });
-}
-
-function sdkUsage(u: BedrockMockUsage): TokenUsage {
-  return {
-    inputTokens: u.inputTokens,
-    outputTokens: u.outputTokens,
-    totalTokens: u.inputTokens + u.outputTokens + u.cacheReadInputTokens + u.cacheWriteInputTokens,
-    cacheReadInputTokens: u.cacheReadInputTokens,
-    cacheWriteInputTokens: u.cacheWriteInputTokens,
-  };
 }
 
 const claude = {
@@ -74,7 +64,7 @@ describe('bedrock mock with @aws-sdk/client-bedrock-runtime', () => {
       );
       assert.equal(out.$metadata.requestId, call.requestId);
       assert.equal(out.output?.message?.content?.[0].text, BEDROCK_MOCK_REPLY_TEXT);
-      assert.deepEqual(out.usage, sdkUsage(call.usage!));
+      assert.deepEqual(out.usage, bedrockMockTokenUsage(call.usage!));
     });
 
     it(`${via}: ConverseStream, decoded by the SDK's event-stream parser`, async (t) => {
@@ -98,7 +88,7 @@ describe('bedrock mock with @aws-sdk/client-bedrock-runtime', () => {
       ]);
       const call = mock.calls[0];
       await pollUntil(() => call.completed);
-      assert.deepEqual(usage, sdkUsage(call.usage!));
+      assert.deepEqual(usage, bedrockMockTokenUsage(call.usage!));
       assert.equal(out.$metadata.requestId, call.requestId);
     });
 

@@ -101,11 +101,11 @@ function usageForCall(k: number): BedrockMockUsage {
   };
 }
 
-function tokenUsage(u: BedrockMockUsage): TokenUsage {
+/** Converse's `usage` for a billed call: Bedrock's total counts the cache too. */
+export function bedrockMockTokenUsage(u: BedrockMockUsage): TokenUsage {
   return {
     inputTokens: u.inputTokens,
     outputTokens: u.outputTokens,
-    // Bedrock's total counts the cache too.
     totalTokens: u.inputTokens + u.outputTokens + u.cacheReadInputTokens + u.cacheWriteInputTokens,
     cacheReadInputTokens: u.cacheReadInputTokens,
     cacheWriteInputTokens: u.cacheWriteInputTokens,
@@ -200,7 +200,7 @@ export async function startBedrockMock(options: BedrockMockOptions = {}): Promis
       const response = {
         output: { message: { role: 'assistant', content: [{ text: BEDROCK_MOCK_REPLY_TEXT }] } },
         stopReason: 'end_turn',
-        usage: tokenUsage(usage),
+        usage: bedrockMockTokenUsage(usage),
         metrics: { latencyMs: 412 },
       } satisfies ConverseResponse;
       res.writeHead(200, { ...headers, 'content-type': 'application/json' });
@@ -255,7 +255,10 @@ export async function startBedrockMock(options: BedrockMockOptions = {}): Promis
       if (!write(bedrockFrame('contentBlockStop', { contentBlockIndex: 0 } satisfies ContentBlockStopEvent))) return;
       if (!write(bedrockFrame('messageStop', { stopReason: 'end_turn' } satisfies MessageStopEvent))) return;
       await pause();
-      const metadata = { usage: tokenUsage(usage), metrics: { latencyMs: 388 } } satisfies ConverseStreamMetadataEvent;
+      const metadata = {
+        usage: bedrockMockTokenUsage(usage),
+        metrics: { latencyMs: 388 },
+      } satisfies ConverseStreamMetadataEvent;
       if (!write(bedrockFrame('metadata', metadata))) return;
       call.usage = usage;
       ex.end();

@@ -9,7 +9,7 @@ import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { GoogleGenAI } from '@google/genai';
 import type { GenerateContentResponseUsageMetadata } from '@google/genai';
-import { GEMINI_MOCK_REPLY_TEXT, geminiMockBill, startGeminiMock } from './gemini-mock.js';
+import { GEMINI_MOCK_REPLY_TEXT, geminiMockBill, geminiMockUsageMetadata, startGeminiMock } from './gemini-mock.js';
 import type { GeminiMock, GeminiMockUsage, GeminiWireResponse } from './gemini-mock.js';
 import { pollUntil as waitFor } from './condition-waiters.js';
 
@@ -27,16 +27,9 @@ function clientFor(mock: GeminiMock, vertexai = false): GoogleGenAI {
   });
 }
 
-/** What the client reads as usageMetadata for a billed usage. */
+/** The counts the client reads for a billed usage (the per-modality details aside). */
 function clientUsage(u: GeminiMockUsage): Partial<GenerateContentResponseUsageMetadata> {
-  return {
-    promptTokenCount: u.prompt,
-    candidatesTokenCount: u.candidates,
-    totalTokenCount: u.prompt + u.candidates + u.thoughts + u.toolUse,
-    ...(u.cached > 0 ? { cachedContentTokenCount: u.cached } : {}),
-    ...(u.thoughts > 0 ? { thoughtsTokenCount: u.thoughts } : {}),
-    ...(u.toolUse > 0 ? { toolUsePromptTokenCount: u.toolUse } : {}),
-  };
+  return countsOf(geminiMockUsageMetadata(u));
 }
 
 function countsOf(

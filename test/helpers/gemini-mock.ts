@@ -97,7 +97,8 @@ function usageForCall(k: number, toolUse: boolean): GeminiMockUsage {
   };
 }
 
-function wireUsage(u: GeminiMockUsage): GenerateContentResponseUsageMetadata {
+/** The `usageMetadata` of a billed call, as the API writes it (zero counts left out). */
+export function geminiMockUsageMetadata(u: GeminiMockUsage): GenerateContentResponseUsageMetadata {
   return {
     promptTokenCount: u.prompt,
     candidatesTokenCount: u.candidates,
@@ -176,7 +177,7 @@ export async function startGeminiMock(options: GeminiMockOptions = {}): Promise<
             ...(last ? { finishReason: FinishReason.STOP } : {}),
           },
         ],
-        ...(last ? { usageMetadata: wireUsage(usage) } : {}),
+        ...(last ? { usageMetadata: geminiMockUsageMetadata(usage) } : {}),
         modelVersion: call.responseModel,
         ...(createTime !== undefined ? { createTime } : {}),
         responseId: call.responseId,

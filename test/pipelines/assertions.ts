@@ -88,3 +88,10 @@ export function assertEverySpanOnce(pipeline: RealPipeline): void {
   assert.equal(stats.held, 0);
   assert.equal(stats.errors, 0);
 }
+
+/** With the tap: it reported something, and every report is used, superseded, unmatched or pending. */
+export function assertTapReportsBalance(pipeline: RealPipeline): void {
+  const s = pipeline.processor.stats();
+  assert.ok(s.tapReports > 0, 'the tap reported usage');
+  assert.equal(s.tapReports, s.tapUsed + s.tapSuperseded + s.tapUnmatched + s.tapPending);
+}

@@ -75,7 +75,8 @@ export interface ProviderUsage {
   adjusted?: UsageAdjustment[];
 }
 
-const PROVIDER_COUNT_NAMES: readonly ProviderCountName[] = [
+/** Every count a usage shape can name, in the order readProviderCounts reads them. */
+export const PROVIDER_COUNT_NAMES: readonly ProviderCountName[] = [
   'input',
   'output',
   'cacheRead',

@@ -11,8 +11,9 @@ import type { MessageDeltaUsage, Usage as AnthropicUsage } from '@anthropic-ai/s
 import type { TokenUsage as BedrockTokenUsage } from '@aws-sdk/client-bedrock-runtime';
 import type { GenerateContentResponseUsageMetadata } from '@google/genai';
 import { FALLBACK_USAGE_SHAPES, MIXED_USAGE_SHAPES, USAGE_SHAPES } from '../src/provider-usage.js';
-import type { ProviderCountName, UsageShape } from '../src/provider-usage.js';
+import type { UsageShape } from '../src/provider-usage.js';
 import {
+  PROVIDER_COUNT_NAMES,
   extractProviderUsage,
   extractUsage,
   mapProviderUsage,
@@ -247,15 +248,7 @@ describe('USAGE_SHAPES', () => {
 
 // ---------------------------------------------------------------------------------------------- property
 
-const NAMES: readonly ProviderCountName[] = [
-  'input',
-  'output',
-  'cacheRead',
-  'cacheCreation',
-  'reasoning',
-  'total',
-  'toolUsePrompt',
-];
+const NAMES = PROVIDER_COUNT_NAMES;
 
 /** A count as a provider or a buggy emitter may write it: mostly valid, sometimes junk or huge. */
 const countValue = fc.oneof(

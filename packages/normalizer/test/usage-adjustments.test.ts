@@ -8,13 +8,17 @@ import { normalizeAttributes } from '../src/normalize.js';
 import { includeExcludedUsage, mayExcludeUsage, settleUsage } from '../src/usage-consistency.js';
 import { ATTR_GENAI_ENRICH_USAGE_ADJUSTED, markUsageAdjusted } from '../src/usage-adjustments.js';
 import type { Attributes } from '../src/types.js';
+import { USAGE_ATTRIBUTE_KEYS } from '../src/usage.js';
+import { ATTR_GEN_AI_USAGE_TOTAL_TOKENS } from '../src/semconv.js';
 
-const IN = 'gen_ai.usage.input_tokens';
-const OUT = 'gen_ai.usage.output_tokens';
-const READ = 'gen_ai.usage.cache_read.input_tokens';
-const WRITE = 'gen_ai.usage.cache_creation.input_tokens';
-const REASONING = 'gen_ai.usage.reasoning.output_tokens';
-const TOTAL = 'gen_ai.usage.total_tokens';
+const {
+  inputTokens: IN,
+  outputTokens: OUT,
+  cacheReadInputTokens: READ,
+  cacheCreationInputTokens: WRITE,
+  reasoningOutputTokens: REASONING,
+} = USAGE_ATTRIBUTE_KEYS;
+const TOTAL = ATTR_GEN_AI_USAGE_TOTAL_TOKENS;
 const MARK = ATTR_GENAI_ENRICH_USAGE_ADJUSTED;
 
 describe('includeExcludedUsage', () => {

@@ -16,7 +16,7 @@ import type {
   TokenUsage,
 } from '@aws-sdk/client-bedrock-runtime';
 import type { RawMessageStreamEvent } from '@anthropic-ai/sdk/resources/messages';
-import type { TapFinding } from '../../src/tap/usage-parser.js';
+import type { TapEndpoint, TapFinding } from '../../src/tap/usage-parser.js';
 import { adjustedBy, concat, jsonBody, writeSse } from './usage-fixtures.js';
 import type { Fixture, SseStyle } from './usage-fixtures.js';
 
@@ -147,16 +147,13 @@ export function geminiJson(spec: GeminiSpec = GEMINI): Fixture {
     modelVersion: spec.modelVersion,
     responseId: spec.responseId,
   } satisfies GeminiChunk;
-  const body = jsonBody(response);
-  return {
-    name: 'gemini json',
-    endpoint: 'gemini.generate_content',
-    format: 'json',
-    body,
-    expected: geminiFinding(spec),
-    determinedAt: body.length,
-    terminalAt: Infinity,
-  };
+  return jsonFixture('gemini json', 'gemini.generate_content', response, geminiFinding(spec));
+}
+
+/** A JSON body: known only once it has ended. */
+function jsonFixture(name: string, endpoint: TapEndpoint, value: unknown, expected: TapFinding): Fixture {
+  const body = jsonBody(value);
+  return { name, endpoint, format: 'json', body, expected, determinedAt: body.length, terminalAt: Infinity };
 }
 
 // ------------------------------------------------------------------------------------------ Bedrock
@@ -211,16 +208,7 @@ export function bedrockConverseJson(spec: BedrockSpec = BEDROCK): Fixture {
     usage: bedrockTokenUsage(spec),
     metrics: { latencyMs: 412 },
   } satisfies ConverseResponse;
-  const body = jsonBody(response);
-  return {
-    name: 'bedrock converse json',
-    endpoint: 'bedrock.converse',
-    format: 'json',
-    body,
-    expected: bedrockFinding(spec),
-    determinedAt: body.length,
-    terminalAt: Infinity,
-  };
+  return jsonFixture('bedrock converse json', 'bedrock.converse', response, bedrockFinding(spec));
 }
 
 export const codec = new EventStreamCodec(toUtf8, fromUtf8);
