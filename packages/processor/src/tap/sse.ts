@@ -81,11 +81,20 @@ export class SseLineEnds {
    * one, is tried first. Like afterLineEnd, sets `pendingCR` when the empty line's CR ends the chunk.
    */
   lastBlankLineEnd(chunk: Uint8Array, from: number, to: number): number {
-    // Usually the last LF is the end of an empty line already: check it before searching for LF LF.
+    // Usually the last LF is the end of an empty line already: check it before searching for LF LF (a
+    // search that scans the whole range backward when the stream has none, as CR LF streams do).
     // (A view bounds the backward scan: in a CR-only stream it would otherwise run to the chunk's start
     // for every call.)
+    // The same for CR LF line ends (Gemini's): LF CR LF or CR CR LF, an empty line after a line end.
     const lf = to - from >= 2 ? chunk.subarray(from, to).lastIndexOf(LF) : -1;
-    if (lf > 0 && chunk[from + lf - 1] === LF) return from + lf + 1;
+    if (lf > 0) {
+      const before = chunk[from + lf - 1];
+      if (before === LF) return from + lf + 1;
+      if (before === CR && lf > 1) {
+        const twoBefore = chunk[from + lf - 2];
+        if (twoBefore === LF || twoBefore === CR) return from + lf + 1;
+      }
+    }
     let i = lastIndexOfSeqIn(chunk, LFLF, from, to);
     if (i >= 0) return i + 2;
     i = lastIndexOfSeqIn(chunk, LFCR, from, to);

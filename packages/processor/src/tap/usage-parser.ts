@@ -21,9 +21,10 @@
  *   into the same counts, field by field.
  *
  *   JSON body ─► buffered up to the bound, JSON.parse'd at end(); past the bound ─► JsonPicker.
- *   Gemini JSON body that is an array (streamGenerateContent without alt=sse) ─► JsonArraySplitter
- *               (json-array.ts): each element goes through the same event buffer and dispatch as an SSE
- *               event's data; the last usageMetadata counts once the array has closed.
+ *   Gemini JSON body that is an array (streamGenerateContent without alt=sse) ─► JsonArrayReader
+ *               (json-array.ts): the elements it reads exactly (the first two, those with a count key near
+ *               a chunk's end, the last) go through the same event buffer and dispatch as an SSE event's
+ *               data; the others are skimmed past. The last usageMetadata counts once the array closed.
  *
  * Gemini's chunks name their usage, id and model `usageMetadata`, `responseId` and `modelVersion` (the picker
  * reads them as usage, id and model), carry no terminal event (the usage of the last chunk counts at end()),
@@ -48,7 +49,7 @@
 import { mapProviderUsage, readProviderCounts, toProviderUsage } from '@genai-enrich/normalizer';
 import type { ProviderCounts, ProviderUsage, UsageAdjustment, UsageCounts, UsageShape } from '@genai-enrich/normalizer';
 import { Hay, findSeq, needle, startsWithAt } from './bytes.js';
-import { JsonArraySplitter } from './json-array.js';
+import { JsonArrayReader } from './json-array.js';
 import type { JsonArrayElementSink } from './json-array.js';
 import { JsonPicker, PICKER_MAX_USAGE_BYTES } from './json-picker.js';
 import { LF, SseLineEnds } from './sse.js';
@@ -163,7 +164,7 @@ export class UsageStreamParser implements TapBodyReader {
   private readonly _keys: { readonly usage: string; readonly id: string; readonly model: string };
   private readonly _usageKeyNeedle: Uint8Array;
   /** A Gemini JSON body that is an array (streamGenerateContent without alt=sse), split into its elements. */
-  private _array: JsonArraySplitter | undefined;
+  private _array: JsonArrayReader | undefined;
   /** Whether a Gemini JSON body's first byte was looked at (only Gemini's may be an array). */
   private _jsonKindKnown = false;
   private readonly _arraySink: JsonArrayElementSink = {
@@ -249,7 +250,7 @@ export class UsageStreamParser implements TapBodyReader {
    * maxBufferBytes + {@link TAP_CAPTURE_MAX_BYTES}.
    */
   get bufferedBytes(): number {
-    return this._len + (this._picker?.bufferedBytes ?? 0);
+    return this._len + (this._picker?.bufferedBytes ?? 0) + (this._array?.bufferedBytes ?? 0);
   }
 
   /**
@@ -281,7 +282,7 @@ export class UsageStreamParser implements TapBodyReader {
         }
       } else if (this._array !== undefined) {
         // Only a closed array is a whole body; its last usage counts.
-        if (this._array.done) this._findOpenAiChat();
+        if (this._array.finish(this._arraySink)) this._findOpenAiChat();
       } else if (!this._done) {
         this._endJson();
       }
@@ -300,6 +301,7 @@ export class UsageStreamParser implements TapBodyReader {
 
   private _release(): void {
     this._buf = undefined;
+    this._array = undefined;
     this._len = 0;
     this._picker = undefined;
     this._picking = false;
@@ -346,7 +348,7 @@ export class UsageStreamParser implements TapBodyReader {
     if (i === chunk.length) return false;
     this._jsonKindKnown = true;
     if (chunk[i] === 0x5b /* [ */) {
-      this._array = new JsonArraySplitter();
+      this._array = new JsonArrayReader(COUNT_KEY_NEEDLES[this._endpoint], this._max);
     }
     return true;
   }

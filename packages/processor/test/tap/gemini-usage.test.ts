@@ -1,12 +1,13 @@
 // Gemini's usage off the wire: generateContent's JSON, streamGenerateContent as SSE (alt=sse) and as a
-// streamed JSON array, cut anywhere; the array splitter on its own.
+// streamed JSON array, cut anywhere; the array splitter on its own; the skimming array reader against
+// JSON.parse of the whole body.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { JsonArraySplitter } from '../../src/tap/json-array.js';
 import { DEFAULT_TAP_MAX_BUFFER_BYTES, TAP_CAPTURE_MAX_BYTES, UsageStreamParser } from '../../src/tap/usage-parser.js';
 import type { TapFinding } from '../../src/tap/usage-parser.js';
-import { GEMINI, geminiArray, geminiFinding, geminiJson, geminiSse } from './gemini-bedrock-fixtures.js';
+import { GEMINI, geminiArray, geminiChunks, geminiFinding, geminiJson, geminiSse } from './gemini-bedrock-fixtures.js';
 import type { GeminiSpec } from './gemini-bedrock-fixtures.js';
 import type { Fixture } from './usage-fixtures.js';
 import { PLAIN } from './usage-fixtures.js';
@@ -148,5 +149,64 @@ describe('JsonArraySplitter', () => {
 
   it('fails on what is not an array of objects', () => {
     for (const body of ['{}', '[1]', '["a"]', 'x']) assert.equal(split(utf8.encode(body), []), 'failed', body);
+  });
+});
+
+describe('UsageStreamParser: a Gemini JSON array read skimming', () => {
+  /** The body's last element with usage, read as a whole generateContent body: the oracle. */
+  function expectedOf(body: Uint8Array): TapFinding | undefined {
+    const elements = JSON.parse(new TextDecoder().decode(body)) as Record<string, unknown>[];
+    const last = elements.filter((e) => e['usageMetadata'] !== undefined).at(-1);
+    if (last === undefined) return undefined;
+    const whole = new UsageStreamParser('gemini.generate_content', 'json');
+    whole.push(utf8.encode(JSON.stringify(last)));
+    return whole.end();
+  }
+
+  it('finds what JSON.parse of the whole body finds, whatever the texts, gaps, cuts and bound (property)', () => {
+    // Texts long enough that chunks pass the 8 KiB window, holding what could look like structure.
+    const text = fc.oneof(
+      fc.string({ maxLength: 40 }),
+      fc.constantFrom('}\n,\r\n{', '"},{"usageMetadata":{"promptTokenCount":7}}', '\\', 'Count"', '] }'),
+      fc.string({ minLength: 2000, maxLength: 6000 }),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(text, { minLength: 1, maxLength: 30 }),
+        fc.boolean(),
+        fc.constantFrom('\n,\r\n', ',\r\n', ',\n', ',', ' , '),
+        fc.boolean(),
+        fc.array(fc.nat(), { maxLength: 12 }),
+        fc.constantFrom(undefined, 256, 4096),
+        (texts, everyChunk, gap, pretty, rawCuts, max) => {
+          const spec = { ...GEMINI, texts, usageOnEveryChunk: everyChunk };
+          const elements = geminiChunks(spec).map((c) => JSON.stringify(c, null, pretty ? 2 : undefined));
+          const body = utf8.encode('[' + elements.join(gap) + (pretty ? '\n]' : ']'));
+          const cuts = rawCuts.map((c) => c % (body.length + 1)).sort((a, b) => a - b);
+          assert.deepEqual(feed({ ...geminiArray(spec), body }, cuts, max), expectedOf(body));
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('a nested array written with the top-level gap gives the right usage or none, never the nested one', () => {
+    const fake = { usageMetadata: { promptTokenCount: 999_999, candidatesTokenCount: 999_999 } };
+    const nested = `[{"x":1}\n,\r\n${JSON.stringify(fake)}]`;
+    const [first, second, third] = geminiChunks({ ...GEMINI, texts: ['a', 'b', 'c'] }).map((c) => JSON.stringify(c));
+    const real = geminiFinding({ ...GEMINI, texts: ['a', 'b', 'c'] });
+    const bodies = [
+      // The nested array before the usage, and after it.
+      `[${first}\n,\r\n${second}\n,\r\n{"args":${nested},${third.slice(1)}\n]`,
+      `[${first}\n,\r\n${second}\n,\r\n${third.slice(0, -1)},"args":${nested}}\n]`,
+    ];
+    for (const text of bodies) {
+      const body = utf8.encode(text);
+      assert.deepEqual(JSON.parse(text).length, 3); // valid JSON
+      for (let cut = 0; cut <= body.length; cut++) {
+        const found = feed({ ...geminiArray(), body }, [cut]);
+        if (found !== undefined) assert.deepEqual(found, real, `cut at ${cut}`);
+      }
+    }
   });
 });

@@ -93,6 +93,14 @@ describe('SseLineEnds', () => {
       assert.equal(at('data: a\n\rdata: b'), 9);
     });
 
+    it('finds the empty line at the last LF of a CR LF stream, and none where the last LF ends a line', () => {
+      assert.equal(at('data: a\r\n\r\ndata: b\r\n\r\ndata: c'), 22);
+      assert.equal(at('data: a\r\r\ndata: b'), 10); // CR ends the line, CR LF is the empty one
+      assert.equal(at('data: a\n\r\ndata: b'), 10);
+      assert.equal(at('data: a\r\ndata: b\r\n'), -1);
+      assert.equal(at('data: a\r\n\r\ndata: b\r\n', 11), -1); // the empty line before `from` is not looked at
+    });
+
     it('looks only inside [from, to), and returns -1 without an empty line there', () => {
       assert.equal(at('data: a\ndata: b\n'), -1);
       assert.equal(at('data: a\n\ndata: b\n\n', 0, 9), 9);
