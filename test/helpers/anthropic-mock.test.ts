@@ -45,7 +45,7 @@ const REQUEST_ID = /^req_011C[A-Za-z0-9]{20}$/;
 
 // Usage of calls 1 and 2 of a mock: odd calls read the cache, even calls write it.
 const FIRST_USAGE = { inputTokens: 40, outputTokens: 8, cacheReadInputTokens: 1024, cacheCreationInputTokens: 0 };
-const SECOND_USAGE = { inputTokens: 50, outputTokens: 9, cacheReadInputTokens: 0, cacheCreationInputTokens: 200 };
+const SECOND_USAGE = { inputTokens: 50, outputTokens: 9, cacheReadInputTokens: 0, cacheCreationInputTokens: 20 };
 
 /** The SDK's view of the wire usage for a recorded call; the fields the mock never varies are fixed. */
 function sdkUsage(u: typeof FIRST_USAGE, outputTokens = u.outputTokens): Anthropic.Usage {
@@ -165,7 +165,7 @@ describe('anthropic mock with @anthropic-ai/sdk', () => {
       usage: {
         input_tokens: 50,
         output_tokens: 9,
-        cache_creation_input_tokens: 200,
+        cache_creation_input_tokens: 20,
         cache_read_input_tokens: 0,
         output_tokens_details: null,
         server_tool_use: null,
@@ -236,7 +236,7 @@ describe('anthropic mock with @anthropic-ai/sdk', () => {
           'claude-opus-4-5-20251101',
           { inputTokens: 60, outputTokens: 10, cacheReadInputTokens: 1024, cacheCreationInputTokens: 0 },
         ],
-        ['my-model', { inputTokens: 70, outputTokens: 11, cacheReadInputTokens: 0, cacheCreationInputTokens: 200 }],
+        ['my-model', { inputTokens: 70, outputTokens: 11, cacheReadInputTokens: 0, cacheCreationInputTokens: 20 }],
       ],
     );
     // Not through the client: it warns on every call to this (deprecated) alias.

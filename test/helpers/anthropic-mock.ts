@@ -100,7 +100,8 @@ export function mockAnthropicResponseModel(requestModel: string): string {
 
 /**
  * Call k (1-based) of a mock: input 30 + 10k, output 7 + k; odd calls read 1024 cached tokens, even calls
- * write 200 to the cache, so consecutive calls differ in every field.
+ * write 20 to the cache (less than the uncached input, so only the emitter can say whether its input count
+ * includes the cache), so consecutive calls differ in every field.
  */
 function usageForCall(k: number): AnthropicMockUsage {
   const odd = k % 2 === 1;
@@ -108,7 +109,7 @@ function usageForCall(k: number): AnthropicMockUsage {
     inputTokens: 30 + 10 * k,
     outputTokens: 7 + k,
     cacheReadInputTokens: odd ? 1024 : 0,
-    cacheCreationInputTokens: odd ? 0 : 200,
+    cacheCreationInputTokens: odd ? 0 : 20,
   };
 }
 

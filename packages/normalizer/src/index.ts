@@ -55,11 +55,13 @@ export {
   mayExcludeUsage,
   keepTelemetryUsage,
   CACHE_EXCLUDING_PROVIDERS,
+  CACHE_EXCLUDING_EMITTERS,
   REASONING_EXCLUDING_PROVIDERS,
+  emitterExcludesCache,
 } from './usage-consistency.js';
 export { ATTR_GENAI_ENRICH_USAGE_ADJUSTED, markUsageAdjusted } from './usage-adjustments.js';
 export type { UsageAdjustment } from './usage-adjustments.js';
-export type { TelemetryUsageReason } from './usage-consistency.js';
+export type { EmitterScope, TelemetryUsageReason } from './usage-consistency.js';
 export type { UsageShape, ProviderCountName } from './provider-usage.js';
 export {
   USAGE_KEYS,

@@ -33,6 +33,7 @@ export { ATTR_OPENINFERENCE_SPAN_KIND } from './span-kinds.js';
 import { USAGE_SHAPES } from './provider-usage.js';
 import { applyUsage } from './usage-attributes.js';
 import { includeExcludedUsage, mayExcludeUsage } from './usage-consistency.js';
+import type { EmitterScope } from './usage-consistency.js';
 import { markUsageAdjusted } from './usage-adjustments.js';
 import { applyUserRules } from './user-rules.js';
 import { isFlattenedMessageKey, rebuildMessages } from './messages.js';
@@ -83,7 +84,11 @@ const COUNT_KEYS = Object.values(USAGE_ATTRIBUTE_KEYS);
  *
  * Never mutates its input and never throws on any attribute map.
  */
-export function normalizeAttributes(attributes: Attributes, options?: NormalizeOptions): Attributes {
+export function normalizeAttributes(
+  attributes: Attributes,
+  options?: NormalizeOptions,
+  scope?: EmitterScope,
+): Attributes {
   if (attributes === null || typeof attributes !== 'object') return {};
   if (options?.rules !== undefined) {
     attributes = applyUserRules(attributes, options.rules, options.keepLegacyAttributes === true, convert);
@@ -91,7 +96,7 @@ export function normalizeAttributes(attributes: Attributes, options?: NormalizeO
   // Most spans need no change: not GenAI, or already canonical. Proving that is one cheap pass, and
   // then the copy is the engine's bulk clone instead of a key-by-key rebuild.
   if (isAlreadyNormal(attributes)) return { ...attributes };
-  return rebuild(attributes, options?.keepLegacyAttributes === true);
+  return rebuild(attributes, options?.keepLegacyAttributes === true, scope);
 }
 
 /**
@@ -197,7 +202,7 @@ function isClean(kind: ValueKind, value: AttributeValue): boolean {
   }
 }
 
-function rebuild(attributes: Attributes, keepLegacy: boolean): Attributes {
+function rebuild(attributes: Attributes, keepLegacy: boolean, scope: EmitterScope | undefined): Attributes {
   const out: Attributes = {};
   const vercelOperation = vercelOperationOf(attributes);
 
@@ -260,7 +265,7 @@ function rebuild(attributes: Attributes, keepLegacy: boolean): Attributes {
   deriveNames(out);
   rebuildMessages(out, keepLegacy);
   fillJsonUsage(out);
-  includeExcludedUsage(out);
+  includeExcludedUsage(out, scope);
   return out;
 }
 

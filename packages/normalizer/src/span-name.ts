@@ -2,6 +2,7 @@ import type { Attributes } from './types.js';
 import { formatTemplate } from './format-template.js';
 import { isNormalized, normalizeAttributes } from './normalize.js';
 import type { NormalizeOptions } from './normalize.js';
+import type { EmitterScope } from './usage-consistency.js';
 import { hasUserRuleSource } from './user-rules.js';
 import { isGenAiSpan } from './predicates.js';
 import {
@@ -43,6 +44,8 @@ export interface NormalizeSpanOptions extends NormalizeOptions {
 export interface SpanNameAndAttributes {
   name: string;
   attributes: Attributes;
+  /** The instrumentation scope that emitted the span: some rules depend on it (CACHE_EXCLUDING_EMITTERS). */
+  instrumentationScope?: EmitterScope;
 }
 
 /**
@@ -141,7 +144,7 @@ export function isSpanNormalized(span: SpanNameAndAttributes, options?: Normaliz
  * Returns new objects; never mutates its input and never throws.
  */
 export function normalizeSpan(span: SpanNameAndAttributes, options?: NormalizeSpanOptions): SpanNameAndAttributes {
-  const attributes = normalizeAttributes(span.attributes, options);
+  const attributes = normalizeAttributes(span.attributes, options, span.instrumentationScope);
   const original = span.attributes !== null && typeof span.attributes === 'object' ? span.attributes : attributes;
   const name = normalizeSpanName(span.name, original, options?.spanNames ?? DEFAULT_SPAN_NAME_MODE, attributes);
   if (

@@ -47,14 +47,14 @@ function runCases(group: string, cases: readonly EmitterCase[]): void {
       describe(`${c.emitter}: ${caseTitle(c)}`, () => {
         it(`normalizes the attributes (${c.source})`, todoOption(c.todo), () => {
           const before = structuredClone(c.input);
-          const out = normalizeAttributes(c.input);
+          const out = normalizeAttributes(c.input, undefined, c.scope);
           assertEqualNoting(out, c.expected, c.bug);
           assert.deepStrictEqual(c.input, before, 'normalizeAttributes must not mutate its input');
         });
 
         it('is idempotent', todoOption(c.todo), () => {
-          const out = normalizeAttributes(c.input);
-          assert.deepStrictEqual(normalizeAttributes(out), out);
+          const out = normalizeAttributes(c.input, undefined, c.scope);
+          assert.deepStrictEqual(normalizeAttributes(out, undefined, c.scope), out);
         });
 
         const keepLegacy = c.expectedKeepLegacy;
@@ -63,9 +63,9 @@ function runCases(group: string, cases: readonly EmitterCase[]): void {
             'keepLegacyAttributes: true keeps the mapped legacy keys beside the canonical ones',
             todoOption(c.todo),
             () => {
-              const out = normalizeAttributes(c.input, { keepLegacyAttributes: true });
+              const out = normalizeAttributes(c.input, { keepLegacyAttributes: true }, c.scope);
               assertEqualNoting(out, keepLegacy, c.bug);
-              assert.deepStrictEqual(normalizeAttributes(out, { keepLegacyAttributes: true }), out);
+              assert.deepStrictEqual(normalizeAttributes(out, { keepLegacyAttributes: true }, c.scope), out);
             },
           );
         }
@@ -73,7 +73,7 @@ function runCases(group: string, cases: readonly EmitterCase[]): void {
         const expectedName = c.expectedSpanName;
         if (expectedName !== undefined) {
           it(`normalizeSpan renames "${c.spanName}" to "${expectedName}"`, () => {
-            const span = normalizeSpan({ name: c.spanName, attributes: c.input });
+            const span = normalizeSpan({ name: c.spanName, attributes: c.input, instrumentationScope: c.scope });
             assert.equal(span.name, expectedName);
             // The template is already in logfire.msg_template, so the attributes are the normalized ones.
             assert.deepStrictEqual(span.attributes, c.expected);

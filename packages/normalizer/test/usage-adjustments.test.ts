@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { normalizeAttributes } from '../src/normalize.js';
-import { includeExcludedUsage, mayExcludeUsage, settleUsage } from '../src/usage-consistency.js';
+import { emitterExcludesCache, includeExcludedUsage, mayExcludeUsage, settleUsage } from '../src/usage-consistency.js';
 import { ATTR_GENAI_ENRICH_USAGE_ADJUSTED, markUsageAdjusted } from '../src/usage-adjustments.js';
 import type { Attributes } from '../src/types.js';
 import { USAGE_ATTRIBUTE_KEYS } from '../src/usage.js';
@@ -20,6 +20,55 @@ const {
 } = USAGE_ATTRIBUTE_KEYS;
 const TOTAL = ATTR_GEN_AI_USAGE_TOTAL_TOKENS;
 const MARK = ATTR_GENAI_ENRICH_USAGE_ADJUSTED;
+
+describe('includeExcludedUsage with the emitter known (instrumentation scope)', () => {
+  const OPENLLMETRY = '@traceloop/instrumentation-anthropic';
+  const span = (): Attributes => ({
+    'gen_ai.provider.name': 'anthropic',
+    [IN]: 2500,
+    [OUT]: 300,
+    [READ]: 1024,
+    [WRITE]: 20,
+  });
+
+  it('adds the cache to an input larger than it when the scope is a version known to leave it out, once', () => {
+    for (const version of ['0.27.0', '0.26.0', '0.9.1', 'v0.27.0', '0.27.0-rc.1']) {
+      const a = span();
+      includeExcludedUsage(a, { name: OPENLLMETRY, version });
+      assert.equal(a[IN], 3544, version);
+      assert.deepEqual(a[MARK], ['input+cache_read', 'input+cache_creation']);
+      includeExcludedUsage(a, { name: OPENLLMETRY, version });
+      settleUsage(a);
+      assert.equal(a[IN], 3544, `${version}: not added twice`);
+    }
+  });
+
+  it('leaves an input larger than the cache alone for other scopes, newer or unreadable versions', () => {
+    const scopes = [
+      undefined,
+      { name: OPENLLMETRY, version: '0.27.1' },
+      { name: OPENLLMETRY, version: '1.0.0' },
+      { name: OPENLLMETRY },
+      { name: OPENLLMETRY, version: 'main' },
+      { name: '@arizeai/openinference-instrumentation-anthropic', version: '0.2.8' },
+    ];
+    for (const scope of scopes) {
+      const a = span();
+      includeExcludedUsage(a, scope);
+      assert.deepEqual(a, span(), JSON.stringify(scope));
+      assert.equal(emitterExcludesCache(scope), false);
+    }
+  });
+
+  it('reaches normalizeAttributes: idempotent, and only for the providers whose API leaves the cache out', () => {
+    const scope = { name: OPENLLMETRY, version: '0.27.0' };
+    const out = normalizeAttributes(span(), undefined, scope);
+    assert.equal(out[IN], 3544);
+    assert.deepEqual(normalizeAttributes(out, undefined, scope), out);
+    const openai = { ...span(), 'gen_ai.provider.name': 'openai' };
+    assert.equal(normalizeAttributes(openai, undefined, scope)[IN], 2500);
+  });
+});
 
 describe('includeExcludedUsage', () => {
   for (const provider of ['anthropic', 'aws.bedrock', 'gcp.vertex_ai']) {

@@ -82,7 +82,10 @@ export class GenAiSpans {
     marked[NORMALIZED] = true;
     // Most spans are already canonical: then the span's own attribute map stays, and no copy is made.
     if (isSpanNormalized(span, this._options)) return;
-    const out = normalizeSpan({ name: span.name, attributes: span.attributes }, this._options);
+    const out = normalizeSpan(
+      { name: span.name, attributes: span.attributes, instrumentationScope: scopeOf(span) },
+      this._options,
+    );
     const writable = span as Mutable<ReadableSpanLike>;
     writable.attributes = out.attributes;
     if (out.name !== span.name) writable.name = out.name;
