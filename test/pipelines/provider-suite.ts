@@ -20,6 +20,7 @@ import {
   usageSum,
 } from './assertions.js';
 import { waitForEveryStartedSpan } from './calls.js';
+import { assertProviderMetrics } from './provider-metrics.js';
 
 /** A call's usage as semconv counts it (input with its cache, output with its reasoning). */
 export interface Bill {
@@ -121,6 +122,7 @@ export function describeProviderPipeline<M extends { close(): Promise<void> }>(
       pipeline = await startRealPipeline({
         instrumentations: await options.instrumentations(),
         processor: { holdMillis: HOLD_MILLIS, maxOpenMillis: MAX_OPEN_MILLIS },
+        metrics: { skipScopes: [] },
       });
       mock = await options.startMock();
       const calls = await options.calls(pipeline, mock, tap ? pipeline.processor.fetch : undefined);
@@ -156,6 +158,15 @@ export function describeProviderPipeline<M extends { close(): Promise<void> }>(
     if (tap) {
       it('accounts for every tap report', () => assertTapReportsBalance(pipeline));
     }
+
+    it('records GenAI metrics that sum to what the spans must carry of the bill, each call once', async () => {
+      const calls = [...outcomes.values()].map((o) => ({
+        name: o.name,
+        expectation: options.expect[o.name],
+        wire: o.wire,
+      }));
+      assertProviderMetrics(await pipeline.collectMetrics(), calls, tap);
+    });
 
     it('leaves no legacy keys and names the provider canonically on every GenAI span', () => {
       for (const { name, call, spans } of outcomes.values()) {
