@@ -19,10 +19,10 @@
  *
  *   fixture body ─┬─ POST (one request, or split) ─► startRelay ─ http/json ─► loopback receiver ─┐
  *                 └─ decoded ─► replay(): processor.onEnd ─► OTLP exporter ─► loopback receiver ─┴─► the same checks
+ *   (both paths: test/helpers/fixture-relay.ts)
  */
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import {
   ATTR_GENAI_ENRICH_USAGE_ADJUSTED as ADJUSTED,
   ATTR_GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS as CACHE_CREATION,
@@ -33,22 +33,11 @@ import {
   ATTR_GEN_AI_USAGE_TOTAL_TOKENS as TOTAL,
 } from '@genai-enrich/normalizer';
 import { ATTR_HOLD_OUTCOME, ATTR_USAGE_MISSING, ATTR_USAGE_MOVED_TO, ATTR_USAGE_SOURCE } from '@genai-enrich/processor';
-import type { GenAiEnrichingProcessorStats } from '@genai-enrich/processor';
-import { startRelay } from '@genai-enrich/relay';
 import type { DecodedSpan } from './helpers/otlp-json.js';
-import { startOtlpReceiver } from './helpers/otlp-receiver.js';
-import { inEndOrder, toReplaySpans } from './helpers/otlp-replay.js';
-import {
-  PYTHON_FIXTURES,
-  assertExactlyOnce,
-  assertStats,
-  byId,
-  get,
-  loadFixture,
-  only,
-  replay,
-} from './helpers/fixture-replay.js';
+import { assertExactlyOnce, assertStats, get, loadFixture, only } from './helpers/fixture-replay.js';
 import type { Fixture } from './helpers/fixture-replay.js';
+import { everySpan, inProcess, itThroughBothPaths, sumOver } from './helpers/fixture-relay.js';
+import type { RequestsOutcome } from './helpers/fixture-relay.js';
 
 /** A call's bill in semconv terms: input with the cache inside it, output with the reasoning inside it. */
 interface Bill {
@@ -71,11 +60,6 @@ interface Case {
   /** Whether the emitter leaves the cache and reasoning breakdown where the processor can read it. */
   readonly breakdownOnSpan: boolean;
 }
-
-const closers: Array<() => Promise<void>> = [];
-after(async () => {
-  for (const close of closers.splice(0).reverse()) await close();
-});
 
 // ── the providers' usage objects, as the fixtures carry them ─────────────────────────────────────────
 
@@ -160,62 +144,7 @@ const ANTHROPIC: Case = {
   breakdownOnSpan: true,
 };
 
-// ── the two paths ────────────────────────────────────────────────────────────────────────────────────
-
-interface Outcome {
-  readonly out: ReadonlyMap<string, DecodedSpan>;
-  readonly received: readonly DecodedSpan[];
-  readonly final: GenAiEnrichingProcessorStats;
-}
-
-/** The fixture's raw OTLP/JSON body keeping only the spans in `ids`. */
-function requestBody(file: string, ids: ReadonlySet<string>): unknown {
-  const body = JSON.parse(readFileSync(new URL(file, PYTHON_FIXTURES), 'utf8')) as {
-    resourceSpans: Array<{ scopeSpans: Array<{ spans: Array<{ spanId: string }> }> }>;
-  };
-  for (const resource of body.resourceSpans) {
-    for (const scope of resource.scopeSpans) scope.spans = scope.spans.filter((s) => ids.has(s.spanId));
-  }
-  return { resourceSpans: body.resourceSpans };
-}
-
-async function throughRelay(file: string, requests: readonly ReadonlySet<string>[]): Promise<Outcome> {
-  const receiver = await startOtlpReceiver();
-  closers.push(() => receiver.close());
-  const relay = await startRelay({
-    listen: '127.0.0.1:0',
-    forward: receiver.url,
-    forwardProtocol: 'http/json',
-    scheduledDelayMillis: 10,
-  });
-  closers.push(() => relay.close());
-  let sent = 0;
-  for (const ids of requests) {
-    const answer = await fetch(relay.address.tracesUrl, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(requestBody(file, ids)),
-      signal: AbortSignal.timeout(5000),
-    });
-    assert.equal(answer.status, 200);
-    assert.deepEqual(await answer.json(), {}, 'no partial success: every span accepted');
-    sent += ids.size;
-  }
-  await receiver.waitFor((spans) => spans.length >= sent, 5000);
-  assert.equal(relay.stats().relay.spansReceived, sent);
-  return { out: byId(receiver.spans), received: [...receiver.spans], final: relay.stats().processor };
-}
-
-/** The same requests as onEnd batches of one in-process processor, 5 s apart (Python's export delay). */
-async function inProcess(fixture: Fixture, requests: readonly ReadonlySet<string>[]): Promise<Outcome> {
-  const spans = toReplaySpans(fixture.decoded);
-  return replay(
-    requests.map((ids) => inEndOrder(spans.filter((s) => ids.has(s.spanContext().spanId)))),
-    5000,
-  );
-}
-
-const everything = (fixture: Fixture): Set<string>[] => [new Set(fixture.decoded.map((s) => s.spanId))];
+// ── the requests ─────────────────────────────────────────────────────────────────────────────────────
 
 /** The first span to end in one request, the rest in a second: a call that outlived one export tick. */
 function firstEndedApart(fixture: Fixture): Set<string>[] {
@@ -224,15 +153,6 @@ function firstEndedApart(fixture: Fixture): Set<string>[] {
 }
 
 // ── the checks ───────────────────────────────────────────────────────────────────────────────────────
-
-function sumOver(spans: readonly DecodedSpan[], key: string): number {
-  let total = 0;
-  for (const span of spans) {
-    const value = span.attributes[key];
-    if (typeof value === 'number') total += value;
-  }
-  return total;
-}
 
 /** Keys the processor must have mapped away; LiteLLM's raw provider payload (`llm.<provider>.*`) is not one. */
 function legacyKeys(span: DecodedSpan): string[] {
@@ -248,7 +168,7 @@ function legacyKeys(span: DecodedSpan): string[] {
   );
 }
 
-function assertCountedOnce(c: Case, fixture: Fixture, outcome: Outcome): void {
+function assertCountedOnce(c: Case, fixture: Fixture, outcome: RequestsOutcome): void {
   assertExactlyOnce(fixture, outcome);
   assertStats(outcome.final);
   assert.equal(outcome.final.received, fixture.decoded.length);
@@ -298,16 +218,11 @@ describe('Python emitters calling Bedrock, Gemini and Anthropic, through the rel
   for (const c of [BEDROCK, GEMINI, ANTHROPIC]) {
     const fixture = loadFixture(c.file);
     const splits: Array<[string, Set<string>[]]> = [
-      ['one request', everything(fixture)],
+      ['one request', everySpan(fixture)],
       ['the first span to end in a request of its own', firstEndedApart(fixture)],
     ];
     for (const [how, requests] of splits) {
-      it(`${c.file}, ${how}: the relay`, async () => {
-        assertCountedOnce(c, fixture, await throughRelay(c.file, requests));
-      });
-      it(`${c.file}, ${how}: the in-process replay`, async () => {
-        assertCountedOnce(c, fixture, await inProcess(fixture, requests));
-      });
+      itThroughBothPaths(`${c.file}, ${how}`, fixture, requests, (outcome) => assertCountedOnce(c, fixture, outcome));
     }
   }
 
@@ -320,7 +235,7 @@ describe('Python emitters calling Bedrock, Gemini and Anthropic, through the rel
       assert.equal(emitted.attributes[INPUT], bill.input, `${c.file}: LiteLLM's prompt_tokens`);
       assert.equal(emitted.attributes[OUTPUT], bill.output, `${c.file}: LiteLLM's completion_tokens`);
       for (const key of [CACHE_READ, CACHE_CREATION, REASONING]) assert.equal(emitted.attributes[key], undefined);
-      const outcome = await inProcess(fixture, everything(fixture));
+      const outcome = await inProcess(fixture, everySpan(fixture));
       const call = get(outcome.out, emitted);
       assert.equal(call.attributes[ATTR_USAGE_SOURCE], 'telemetry');
       assert.equal(outcome.final.holds, 0, 'usage on the span: never held');
@@ -361,7 +276,7 @@ describe('Python emitters calling Bedrock, Gemini and Anthropic, through the rel
       for (const c of [BEDROCK, GEMINI]) {
         const fixture = loadFixture(c.file);
         const bill = c.billOf(fixture);
-        const outcome = await inProcess(fixture, everything(fixture));
+        const outcome = await inProcess(fixture, everySpan(fixture));
         assert.equal(sumOver(outcome.received, CACHE_READ), bill.cacheRead, `${c.file}: cache read`);
         assert.equal(sumOver(outcome.received, CACHE_CREATION), bill.cacheCreation, `${c.file}: cache creation`);
         assert.equal(sumOver(outcome.received, REASONING), bill.reasoning, `${c.file}: reasoning`);
