@@ -13,9 +13,8 @@
  * request by end time); children in a first request and their parents in a second (what the relay must join
  * across requests); and, as a known gap, parents in the first request.
  */
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import type { AttributeValue } from '@opentelemetry/api';
 import {
   ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS as CACHE_READ,
@@ -31,22 +30,11 @@ import {
   ATTR_USAGE_SOURCE,
   REPEATED_USAGE_PREFIX as REPEATED,
 } from '@genai-enrich/processor';
-import type { GenAiEnrichingProcessorStats } from '@genai-enrich/processor';
-import { startRelay } from '@genai-enrich/relay';
-import type { RelayOptions } from '@genai-enrich/relay';
 import type { DecodedSpan } from './helpers/otlp-json.js';
-import { startOtlpReceiver } from './helpers/otlp-receiver.js';
-import { inEndOrder, toReplaySpans } from './helpers/otlp-replay.js';
-import {
-  PYTHON_FIXTURES,
-  assertExactlyOnce,
-  assertStats,
-  byId,
-  get,
-  loadFixture,
-  replay,
-} from './helpers/fixture-replay.js';
+import { assertExactlyOnce, assertStats, get, loadFixture } from './helpers/fixture-replay.js';
 import type { Fixture } from './helpers/fixture-replay.js';
+import { everySpan, itThroughBothPaths, sumOver, throughRelay } from './helpers/fixture-relay.js';
+import type { RequestsOutcome } from './helpers/fixture-relay.js';
 
 /** What a trace's spans must sum to: the model calls' billed counts, per the fixture's `_notes`. */
 interface Bill {
@@ -74,11 +62,6 @@ const AGENT: Case = {
   repeats: 2,
 };
 
-const closers: Array<() => Promise<void>> = [];
-after(async () => {
-  for (const close of closers.splice(0).reverse()) await close();
-});
-
 // ── the fixtures' own facts ──────────────────────────────────────────────────────────────────────────
 
 const kindOf = (span: DecodedSpan): AttributeValue | undefined => span.attributes['langsmith.span.kind'];
@@ -104,94 +87,9 @@ function childrenFirst(fixture: Fixture): [Set<string>, Set<string>] {
   return [new Set(leaves), new Set(inner)];
 }
 
-const everything = (fixture: Fixture): Set<string>[] => [new Set(fixture.decoded.map((s) => s.spanId))];
-
-// ── the two paths ────────────────────────────────────────────────────────────────────────────────────
-
-interface Outcome {
-  readonly out: ReadonlyMap<string, DecodedSpan>;
-  readonly received: readonly DecodedSpan[];
-  readonly final: GenAiEnrichingProcessorStats;
-  /** Processor stats once each request (relay) or batch (in-process) was handed over. */
-  readonly afterEachRequest: readonly GenAiEnrichingProcessorStats[];
-}
-
-/**
- * The fixture's raw OTLP/JSON body (bytesValue and all) keeping only the spans in `ids`; `parentsFirst` lists
- * them in reverse, the order LangSmith may end them in (see the fixture's `_notes`).
- */
-function requestBody(file: string, ids: ReadonlySet<string>, parentsFirst: boolean): unknown {
-  const body = JSON.parse(readFileSync(new URL(file, PYTHON_FIXTURES), 'utf8')) as {
-    resourceSpans: Array<{ scopeSpans: Array<{ spans: Array<{ spanId: string }> }> }>;
-  };
-  for (const resource of body.resourceSpans) {
-    for (const scope of resource.scopeSpans) {
-      scope.spans = scope.spans.filter((s) => ids.has(s.spanId));
-      if (parentsFirst) scope.spans.reverse();
-    }
-  }
-  return { resourceSpans: body.resourceSpans };
-}
-
-/** POSTs one OTLP/JSON request per id set to a real relay forwarding http/json to a loopback receiver. */
-async function throughRelay(
-  file: string,
-  requests: readonly ReadonlySet<string>[],
-  options: RelayOptions = {},
-  parentsFirst = false,
-): Promise<Outcome> {
-  const receiver = await startOtlpReceiver();
-  closers.push(() => receiver.close());
-  const relay = await startRelay({
-    listen: '127.0.0.1:0',
-    forward: receiver.url,
-    forwardProtocol: 'http/json',
-    scheduledDelayMillis: 10,
-    ...options,
-  });
-  closers.push(() => relay.close());
-  const afterEachRequest: GenAiEnrichingProcessorStats[] = [];
-  let count = 0;
-  for (const ids of requests) {
-    const answer = await fetch(relay.address.tracesUrl, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(requestBody(file, ids, parentsFirst)),
-      signal: AbortSignal.timeout(5000),
-    });
-    assert.equal(answer.status, 200);
-    assert.deepEqual(await answer.json(), {}, 'no partial success: every span accepted');
-    afterEachRequest.push(relay.stats().processor);
-    count += ids.size;
-  }
-  await receiver.waitFor((spans) => spans.length >= count, 5000);
-  const final = relay.stats().processor;
-  assert.equal(relay.stats().relay.spansReceived, count);
-  return { out: byId(receiver.spans), received: [...receiver.spans], final, afterEachRequest };
-}
-
-/** The same requests as onEnd batches of one in-process processor, 5 s apart (Python's export delay). */
-async function inProcess(fixture: Fixture, requests: readonly ReadonlySet<string>[]): Promise<Outcome> {
-  const spans = toReplaySpans(fixture.decoded);
-  const batches = requests.map((ids) => inEndOrder(spans.filter((s) => ids.has(s.spanContext().spanId))));
-  const result = await replay(batches, 5000);
-  let handed = 0;
-  const afterEachRequest = batches.map((batch) => result.statsAfterEach[(handed += batch.length) - 1]);
-  return { ...result, afterEachRequest };
-}
-
 // ── the checks ───────────────────────────────────────────────────────────────────────────────────────
 
-function sumOver(spans: readonly DecodedSpan[], key: string): number {
-  let total = 0;
-  for (const span of spans) {
-    const value = span.attributes[key];
-    if (typeof value === 'number') total += value;
-  }
-  return total;
-}
-
-function assertCountedOnce(c: Case, fixture: Fixture, outcome: Outcome): void {
+function assertCountedOnce(c: Case, fixture: Fixture, outcome: RequestsOutcome): void {
   assertExactlyOnce(fixture, outcome);
 
   // The bill, from the fixture's model calls, is what the fixture's notes say it is.
@@ -263,7 +161,7 @@ function assertCountedOnce(c: Case, fixture: Fixture, outcome: Outcome): void {
 }
 
 /** The prompt template is labelled chat but calls nothing: it leaves the moment it arrives. */
-function assertTemplateForwardedAtOnce(fixture: Fixture, outcome: Outcome): void {
+function assertTemplateForwardedAtOnce(fixture: Fixture, outcome: RequestsOutcome): void {
   const template = fixture.decoded.find((s) => s.name === 'ChatPromptTemplate');
   assert.ok(template !== undefined);
   assert.equal(template.attributes['gen_ai.operation.name'], 'chat', 'LangSmith maps run type prompt to chat');
@@ -281,23 +179,17 @@ describe('LangSmith OpenTelemetry mode (Python) through the relay: each call cou
   for (const c of [CHAIN, AGENT]) {
     const fixture = loadFixture(c.file);
     const requests: Array<[string, Set<string>[]]> = [
-      ['one request', everything(fixture)],
+      ['one request', everySpan(fixture)],
       ['children in a first request, their parents in a second', childrenFirst(fixture)],
     ];
     for (const [how, ids] of requests) {
-      it(`${c.file}, ${how}: the relay`, async () => {
-        const outcome = await throughRelay(c.file, ids);
-        assertCountedOnce(c, fixture, outcome);
-        if (c === CHAIN) assertTemplateForwardedAtOnce(fixture, outcome);
-      });
-      it(`${c.file}, ${how}: the in-process replay`, async () => {
-        const outcome = await inProcess(fixture, ids);
+      itThroughBothPaths(`${c.file}, ${how}`, fixture, ids, (outcome) => {
         assertCountedOnce(c, fixture, outcome);
         if (c === CHAIN) assertTemplateForwardedAtOnce(fixture, outcome);
       });
     }
     it(`${c.file}, one request listing parents before their children: the relay hands it over by end time`, async () => {
-      const outcome = await throughRelay(c.file, everything(fixture), {}, true);
+      const outcome = await throughRelay(c.file, everySpan(fixture), {}, true);
       assertCountedOnce(c, fixture, outcome);
     });
   }
@@ -312,7 +204,7 @@ describe('LangSmith OpenTelemetry mode (Python) through the relay: each call cou
 
   it('with --count-usage-once false the relay leaves the chain total in place: the trace counts the call twice', async () => {
     const fixture = loadFixture(CHAIN.file);
-    const outcome = await throughRelay(CHAIN.file, everything(fixture), { countUsageOnce: false });
+    const outcome = await throughRelay(CHAIN.file, everySpan(fixture), { countUsageOnce: false });
     assertExactlyOnce(fixture, outcome);
     assert.equal(sumOver(outcome.received, INPUT), 2 * CHAIN.bill.input);
     assert.equal(outcome.final.usageRepeated, 0);

@@ -20,6 +20,8 @@ import {
 } from './semconv.js';
 import { USAGE_ATTRIBUTE_KEYS, toTokenCount } from './usage.js';
 import type { UsageCounts } from './usage.js';
+import { ATTR_GENAI_ENRICH_USAGE_ADJUSTED, markUsageAdjusted } from './usage-adjustments.js';
+import type { UsageAdjustment } from './usage-adjustments.js';
 
 const USAGE_FIELDS = Object.keys(USAGE_ATTRIBUTE_KEYS) as Array<keyof UsageCounts>;
 
@@ -127,11 +129,21 @@ export function fillMissingUsage(target: Attributes, usage: UsageCounts): number
 
 /**
  * Moves a carrier's usage (a later span of the same call) to `target` with {@link applyLateUsage}, total
- * included, and removes every usage key from the carrier, so that the trace counts the call once.
+ * included, and removes every usage key from the carrier, so that the trace counts the call once. The
+ * carrier's `genai_enrich.usage_adjusted` describes the counts it carried, so it goes with them: each entry
+ * lands on the target when the target's count on its side is now the carrier's (the mark never describes a
+ * count the target kept of its own), and none stays on the carrier.
  */
 export function moveUsage(carrier: Attributes, target: Attributes): void {
-  applyLateUsage(target, readUsage(carrier), toTokenCount(carrier[ATTR_GEN_AI_USAGE_TOTAL_TOKENS]));
+  const usage = readUsage(carrier);
+  applyLateUsage(target, usage, toTokenCount(carrier[ATTR_GEN_AI_USAGE_TOTAL_TOKENS]));
   for (const key of USAGE_KEYS) delete carrier[key];
+  const marks = carrier[ATTR_GENAI_ENRICH_USAGE_ADJUSTED];
+  if (marks === undefined) return;
+  delete carrier[ATTR_GENAI_ENRICH_USAGE_ADJUSTED];
+  if (!Array.isArray(marks)) return;
+  const entries = marks.filter((v): v is UsageAdjustment => typeof v === 'string');
+  markUsageAdjusted(target, entries, usage);
 }
 
 /**

@@ -19,6 +19,7 @@ const OUT = 'gen_ai.usage.output_tokens';
 const CACHE = 'gen_ai.usage.cache_read.input_tokens';
 const REASONING = 'gen_ai.usage.reasoning.output_tokens';
 const TOTAL = 'gen_ai.usage.total_tokens';
+const ADJUSTED = 'genai_enrich.usage_adjusted';
 
 describe('readUsage / applyUsage', () => {
   it('round-trips canonical usage attributes and never overwrites', () => {
@@ -107,6 +108,46 @@ describe('moveUsage', () => {
     moveUsage(carrier, target);
     assert.deepEqual(carrier, { 'gen_ai.response.id': 'r' });
     assert.deepEqual(target, { [IN]: 42, [OUT]: 17, [REASONING]: 3, [TOTAL]: 59 });
+  });
+
+  // Logfire's Anthropic stream record: the normalizer marked its input as Anthropic's plus the cache (from
+  // gen_ai.usage.raw); the request span that receives the counts must say so, and the carrier must not.
+  it('moves the usage_adjusted mark with the counts it describes', () => {
+    const CREATION = 'gen_ai.usage.cache_creation.input_tokens';
+    const marks = ['input+cache_read', 'input+cache_creation'];
+    const carrier: Attributes = { [IN]: 5414, [OUT]: 512, [CACHE]: 3840, [CREATION]: 1536, [ADJUSTED]: marks };
+    const target: Attributes = { 'gen_ai.request.model': 'claude-sonnet-4-5' };
+    moveUsage(carrier, target);
+    assert.deepEqual(carrier, {});
+    assert.deepEqual(target, {
+      'gen_ai.request.model': 'claude-sonnet-4-5',
+      [IN]: 5414,
+      [OUT]: 512,
+      [CACHE]: 3840,
+      [CREATION]: 1536,
+      [ADJUSTED]: marks,
+    });
+  });
+
+  it("moves no mark onto a count the target kept of its own, and drops the carrier's either way", () => {
+    const carrier: Attributes = { [IN]: 5414, [OUT]: 512, [ADJUSTED]: ['input+cache_read', 'output+reasoning'] };
+    const target: Attributes = { [IN]: 5000 };
+    moveUsage(carrier, target);
+    assert.deepEqual(carrier, {});
+    // The target's own input stays, so the input mark does not describe it; the output it took does.
+    assert.deepEqual(target, { [IN]: 5000, [OUT]: 512, [ADJUSTED]: ['output+reasoning'] });
+  });
+
+  it('adds the carried marks to those the target has, once each, and ignores a malformed mark', () => {
+    const carrier: Attributes = { [OUT]: 90, [ADJUSTED]: ['output+reasoning'] };
+    const target: Attributes = { [IN]: 40, [ADJUSTED]: ['input+tool_use_prompt'] };
+    moveUsage(carrier, target);
+    assert.deepEqual(target[ADJUSTED], ['input+tool_use_prompt', 'output+reasoning']);
+    const junk: Attributes = { [IN]: 7, [ADJUSTED]: 'input+cache_read' };
+    const into: Attributes = {};
+    moveUsage(junk, into);
+    assert.deepEqual(junk, {});
+    assert.deepEqual(into, { [IN]: 7 });
   });
 
   it("keeps the sum of every usage key over carrier and target equal to the carrier's usage when the target had none", () => {
