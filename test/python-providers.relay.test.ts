@@ -15,7 +15,8 @@
  *
  * The crux is that both emitters already include the cache in their input (LiteLLM for Bedrock Converse,
  * Logfire for Anthropic since 4.31), and LiteLLM already adds Gemini's thoughts to its output: nothing may be
- * added a second time.
+ * added a second time. LiteLLM writes the cache and reasoning counts only in `metadata.usage_object`, a Python
+ * repr of its Usage, which the normalizer reads (litellm-usage.ts).
  *
  *   fixture body ─┬─ POST (one request, or split) ─► startRelay ─ http/json ─► loopback receiver ─┐
  *                 └─ decoded ─► replay(): processor.onEnd ─► OTLP exporter ─► loopback receiver ─┴─► the same checks
@@ -57,8 +58,6 @@ interface Case {
   readonly billOf: (fixture: Fixture) => Bill;
   /** What `genai_enrich.usage_adjusted` must say on the model call (undefined: absent). */
   readonly adjusted: readonly string[] | undefined;
-  /** Whether the emitter leaves the cache and reasoning breakdown where the processor can read it. */
-  readonly breakdownOnSpan: boolean;
 }
 
 // ── the providers' usage objects, as the fixtures carry them ─────────────────────────────────────────
@@ -124,16 +123,16 @@ const BEDROCK: Case = {
   provider: 'aws.bedrock',
   isModelCall: litellmRequest,
   billOf: bedrockBill,
-  adjusted: undefined,
-  breakdownOnSpan: false,
+  // LiteLLM added Bedrock's cache to its prompt_tokens; the breakdown comes from metadata.usage_object.
+  adjusted: ['input+cache_read', 'input+cache_creation'],
 };
 const GEMINI: Case = {
   file: 'litellm-gemini-thinking-cache.json',
   provider: 'gcp.gemini',
   isModelCall: litellmRequest,
   billOf: geminiBill,
-  adjusted: undefined,
-  breakdownOnSpan: false,
+  // LiteLLM added Gemini's thoughts to its completion_tokens.
+  adjusted: ['output+reasoning'],
 };
 const ANTHROPIC: Case = {
   file: 'logfire-anthropic-stream-cache.json',
@@ -141,7 +140,6 @@ const ANTHROPIC: Case = {
   isModelCall: (span) => span.name === 'Message with {request_data[model]!r}',
   billOf: anthropicBill,
   adjusted: ['input+cache_read', 'input+cache_creation'],
-  breakdownOnSpan: true,
 };
 
 // ── the requests ─────────────────────────────────────────────────────────────────────────────────────
@@ -183,10 +181,10 @@ function assertCountedOnce(c: Case, fixture: Fixture, outcome: RequestsOutcome):
   assert.equal(call.attributes[OUTPUT], bill.output, `${what}: output is the bill's`);
   const total = call.attributes[TOTAL];
   if (total !== undefined) assert.equal(total, bill.input + bill.output, `${what}: total`);
-  if (c.breakdownOnSpan) {
-    assert.equal(call.attributes[CACHE_READ], bill.cacheRead, `${what}: cache read`);
-    assert.equal(call.attributes[CACHE_CREATION], bill.cacheCreation, `${what}: cache creation`);
-  }
+  // The breakdown too (a zero count may be absent).
+  assert.equal(call.attributes[CACHE_READ] ?? 0, bill.cacheRead, `${what}: cache read`);
+  assert.equal(call.attributes[CACHE_CREATION] ?? 0, bill.cacheCreation, `${what}: cache creation`);
+  assert.equal(call.attributes[REASONING] ?? 0, bill.reasoning, `${what}: reasoning`);
   assert.equal(call.attributes['gen_ai.provider.name'], c.provider, `${what}: gen_ai.provider.name`);
   assert.equal(call.attributes['gen_ai.operation.name'], 'chat');
   assert.deepEqual(call.attributes[ADJUSTED], c.adjusted, `${what}: usage_adjusted`);
@@ -206,9 +204,7 @@ function assertCountedOnce(c: Case, fixture: Fixture, outcome: RequestsOutcome):
     cacheCreation: sumOver(outcome.received, CACHE_CREATION),
     reasoning: sumOver(outcome.received, REASONING),
   };
-  // Without the breakdown on the span (LiteLLM, the todo below), the input and output still sum to the bill.
-  const expected = c.breakdownOnSpan ? bill : { ...bill, cacheRead: 0, cacheCreation: 0, reasoning: 0 };
-  assert.deepEqual(counted, expected, 'the plain sum of gen_ai.usage.* over the trace is the bill');
+  assert.deepEqual(counted, bill, 'the plain sum of gen_ai.usage.* over the trace is the bill');
   assert.equal(sumOver(outcome.received, TOTAL), total ?? 0, 'one total, the call’s');
 }
 
@@ -267,20 +263,18 @@ describe('Python emitters calling Bedrock, Gemini and Anthropic, through the rel
     assert.equal(outcome.final.carriers, 1);
   });
 
-  it(
-    'LiteLLM: the cache and reasoning breakdown reaches the span',
-    {
-      todo: 'LiteLLM writes only prompt/completion/total tokens on its span; the cache read/write and thoughts counts are only in metadata.usage_object (a Python repr of its Usage) and on the raw child (the provider object, a Python repr), which the normalizer does not read',
-    },
-    async () => {
-      for (const c of [BEDROCK, GEMINI]) {
-        const fixture = loadFixture(c.file);
-        const bill = c.billOf(fixture);
-        const outcome = await inProcess(fixture, everySpan(fixture));
-        assert.equal(sumOver(outcome.received, CACHE_READ), bill.cacheRead, `${c.file}: cache read`);
-        assert.equal(sumOver(outcome.received, CACHE_CREATION), bill.cacheCreation, `${c.file}: cache creation`);
-        assert.equal(sumOver(outcome.received, REASONING), bill.reasoning, `${c.file}: reasoning`);
-      }
-    },
-  );
+  it('LiteLLM: the cache and reasoning breakdown reaches the span from metadata.usage_object (a Python repr)', async () => {
+    for (const c of [BEDROCK, GEMINI]) {
+      const fixture = loadFixture(c.file);
+      const bill = c.billOf(fixture);
+      const emitted = only(fixture.decoded, c.isModelCall, 'litellm_request');
+      assert.equal(typeof emitted.attributes['metadata.usage_object'], 'string');
+      const outcome = await inProcess(fixture, everySpan(fixture));
+      const call = get(outcome.out, emitted);
+      assert.equal(call.attributes[CACHE_READ] ?? 0, bill.cacheRead, `${c.file}: cache read`);
+      assert.equal(call.attributes[CACHE_CREATION] ?? 0, bill.cacheCreation, `${c.file}: cache creation`);
+      assert.equal(call.attributes[REASONING] ?? 0, bill.reasoning, `${c.file}: reasoning`);
+      assert.equal(call.attributes['metadata.usage_object'], emitted.attributes['metadata.usage_object'], 'kept');
+    }
+  });
 });

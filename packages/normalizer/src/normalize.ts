@@ -36,6 +36,7 @@ import { includeExcludedUsage, mayExcludeUsage } from './usage-consistency.js';
 import type { EmitterScope } from './usage-consistency.js';
 import { markUsageAdjusted } from './usage-adjustments.js';
 import { applyUserRules } from './user-rules.js';
+import { ATTR_LITELLM_USAGE_OBJECT, litellmUsage } from './litellm-usage.js';
 import { isFlattenedMessageKey, rebuildMessages } from './messages.js';
 import type { UserRules } from './user-rules.js';
 import {
@@ -430,14 +431,16 @@ function deriveOperationName(out: Attributes, vercelOperation: string | undefine
 }
 
 /**
- * Logfire and LangSmith put cache and reasoning counts only in JSON strings (the provider's usage object;
- * LangChain's `UsageMetadata`); fill each missing canonical count from them.
+ * Logfire, LangSmith and LiteLLM put cache and reasoning counts only in strings (the provider's usage object
+ * as JSON; LangChain's `UsageMetadata`; LiteLLM's Usage as a Python repr, litellm-usage.ts); fill each
+ * missing canonical count from them. (LiteLLM's spans always carry legacy keys, so they reach this.)
  */
 function fillJsonUsage(out: Attributes): void {
   const raw = out[ATTR_LOGFIRE_USAGE_RAW];
   const responseData = out[ATTR_LOGFIRE_RESPONSE_DATA];
   const langsmith = out[ATTR_LANGSMITH_USAGE_METADATA];
-  if (raw === undefined && responseData === undefined && langsmith === undefined) return;
+  const litellm = out[ATTR_LITELLM_USAGE_OBJECT];
+  if (raw === undefined && responseData === undefined && langsmith === undefined && litellm === undefined) return;
   // A record whose usage already moved to its request span would count the call twice.
   if (out[ATTR_GENAI_ENRICH_USAGE_MOVED_TO] !== undefined) return;
   let missing = false;
@@ -448,7 +451,10 @@ function fillJsonUsage(out: Attributes): void {
     }
   }
   if (!missing) return;
-  const found = extractProviderUsageFromJson(raw) ?? extractProviderUsageFromJson(responseData);
+  const found =
+    extractProviderUsageFromJson(raw) ??
+    extractProviderUsageFromJson(responseData) ??
+    litellmUsage(litellm, out[ATTR_GEN_AI_PROVIDER_NAME]);
   const usage = found?.usage ?? langchainUsage(langsmith);
   if (usage === undefined) return;
   applyUsage(out, usage);
