@@ -33,6 +33,11 @@ export interface AnthropicMockCall {
    * Undefined when the client left before that (a `message_start` placeholder does not count).
    */
   usage: AnthropicMockUsage | undefined;
+  /**
+   * A stream's `message_start` usage as written: the input and cache counts, and a placeholder output count
+   * (ANTHROPIC_MOCK_START_OUTPUT_TOKENS). What a client that stops reading early has seen.
+   */
+  startUsage?: AnthropicMockUsage;
   /** False when the client went away before the mock finished writing the body. */
   completed: boolean;
 }
@@ -236,6 +241,7 @@ export async function startAnthropicMock(options: AnthropicMockOptions = {}): Pr
     });
     res.flushHeaders();
     if (!send({ type: 'message_start', message: message([], false) })) return;
+    call.startUsage = { ...usage, outputTokens: ANTHROPIC_MOCK_START_OUTPUT_TOKENS };
     if (!send({ type: 'content_block_start', index: 0, content_block: textBlock('') })) return;
     if (!send({ type: 'ping' })) return;
     for (const text of splitText(ANTHROPIC_MOCK_REPLY_TEXT, chunks)) {

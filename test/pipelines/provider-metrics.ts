@@ -1,7 +1,8 @@
 // The processor's GenAI metrics in the provider suites (provider-suite.ts), checked against what the mock
 // billed: the token histogram's input and output sums, and the cache read, cache write and reasoning
 // counters, equal the counts each call's inference span must carry (the bill with the tap or where telemetry
-// carries it; the emitter's part of it otherwise), each call once, aggregates adding nothing; one duration
+// carries it; the emitter's part of it otherwise; what a stream's first event counted, for an emitter that
+// keeps it when the reader stops early), each call once, aggregates adding nothing; one duration
 // per inference span the watchdog did not end. The oracle is the mock's record, not the spans.
 import assert from 'node:assert/strict';
 import {
@@ -17,6 +18,8 @@ import { latestPoints } from '../helpers/otlp-metrics.js';
 import type { Bill, ProviderExpectation, UsageField, WireCall } from './provider-suite.js';
 
 type Totals = Record<UsageField, number> & { durations: number };
+
+const FIELDS: readonly UsageField[] = ['input', 'output', 'cacheRead', 'cacheCreation', 'reasoning'];
 
 const zero = (): Totals => ({ input: 0, output: 0, cacheRead: 0, cacheCreation: 0, reasoning: 0, durations: 0 });
 
@@ -39,11 +42,14 @@ export function assertProviderMetrics(
     if ('noInferenceSpan' in e) continue;
     const forceEnded = 'earlyBreak' in e ? e.forceEnded : e.telemetry !== 'partial' && e.forceEnded === true;
     if (!forceEnded) expected.durations++;
-    const bill = wire[0]?.bill;
-    if (bill === undefined || 'earlyBreak' in e) continue;
-    for (const f of ['input', 'output', 'cacheRead', 'cacheCreation', 'reasoning'] as const) {
-      expected[f] += carried(bill, f, e, tap);
+    if ('earlyBreak' in e) {
+      const started = e.started === true ? wire[0]?.started : undefined;
+      if (started !== undefined) for (const f of FIELDS) expected[f] += started[f];
+      continue;
     }
+    const bill = wire[0]?.bill;
+    if (bill === undefined) continue;
+    for (const f of FIELDS) expected[f] += carried(bill, f, e, tap);
   }
   const ours = (name: string): DecodedMetricPoint[] =>
     latestPoints(exports, name).filter((p) => p.scope === PROCESSOR_METER_NAME);

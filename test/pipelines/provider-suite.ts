@@ -42,6 +42,11 @@ export interface WireCall {
   completed: boolean;
   /** The id the call's span should carry, when the provider gives one. */
   responseId?: string;
+  /**
+   * What a stream's first event counted (Anthropic's message_start: input and cache; its output count is a
+   * placeholder, so `output` here is 0 and a span must not carry it).
+   */
+  started?: Bill;
 }
 
 export type UsageField = 'input' | 'output' | 'cacheRead' | 'cacheCreation' | 'reasoning';
@@ -62,9 +67,10 @@ export type ProviderExpectation =
   | { telemetry: 'missing'; why: string; forceEnded?: boolean }
   /**
    * The application stops reading a stream: its usage is never read (the provider may have written it into
-   * the socket already), so none may arrive, with the tap or without.
+   * the socket already), so none may arrive, with the tap or without. `started`: the emitter keeps what the
+   * stream's first event counted (WireCall.started), and that arrives as it was, the tap adding nothing.
    */
-  | { earlyBreak: true; forceEnded: boolean; why: string }
+  | { earlyBreak: true; forceEnded: boolean; started?: true; why: string }
   /** The emitter makes no inference span for the call (the tap's report finds none to join). */
   | { noInferenceSpan: string };
 
@@ -197,6 +203,8 @@ export function describeProviderPipeline<M extends { close(): Promise<void> }>(
 
 function describeExpectation(e: ProviderExpectation, tap: boolean): string {
   if ('noInferenceSpan' in e) return `no inference span (${e.noInferenceSpan})`;
+  if ('earlyBreak' in e && e.started === true)
+    return `stopped early: what the first event counted, as it was (${e.why})`;
   if ('earlyBreak' in e) return `stopped early: no usage invented${e.forceEnded ? ', force-ended' : ''} (${e.why})`;
   if (e.telemetry === 'bill')
     return `${e.forceEnded === true ? 'force-ended, ' : ''}the bill, from telemetry, counted once`;
@@ -219,6 +227,16 @@ function checkCall(outcome: Outcome, e: ProviderExpectation, tap: boolean, aggre
   const wire = outcome.wire[0];
   const at = (f: UsageField): unknown => span.attributes[USAGE[f]];
 
+  if ('earlyBreak' in e && e.started === true) {
+    const started = wire.started;
+    assert.ok(started !== undefined, `${call.name}: the stream started`);
+    for (const f of FIELDS)
+      assert.equal(at(f) ?? 0, started[f], `${call.name}: ${USAGE[f]} as the first event counted`);
+    assert.equal(span.attributes[USAGE.source], 'telemetry', `${call.name}: nothing from the tap`);
+    assert.equal(span.attributes[USAGE.forceEnded], e.forceEnded ? true : undefined, `${call.name}: force-ended`);
+    assert.equal(usageSum(spans, USAGE.input), started.input, `${call.name}: counted once`);
+    return;
+  }
   if ('earlyBreak' in e) {
     assert.equal(at('input'), undefined, `${call.name}: no usage invented, none read ahead`);
     assert.equal(span.attributes[USAGE.missing], true, `${call.name}: marked usage_missing`);

@@ -85,6 +85,8 @@ export function geminiBill(u: GeminiMockUsage): Bill {
 export function anthropicWire(mock: AnthropicMock): WireCall[] {
   return mock.calls.map((c) => ({
     bill: c.usage !== undefined ? anthropicBill(c.usage) : undefined,
+    // message_start's output count is a placeholder, no count of anything: left out.
+    ...(c.startUsage !== undefined ? { started: { ...anthropicBill(c.startUsage), output: 0 } } : {}),
     completed: c.completed,
     responseId: c.responseId,
   }));

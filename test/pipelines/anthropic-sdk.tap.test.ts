@@ -1,0 +1,4 @@
+import { describeProviderPipeline } from './provider-suite.js';
+import { sdkSetup } from './setups/anthropic-sdk.js';
+
+describeProviderPipeline(sdkSetup, { tap: true });
