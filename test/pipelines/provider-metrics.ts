@@ -29,7 +29,9 @@ function carried(bill: Bill, f: UsageField, e: ProviderExpectation, tap: boolean
   if (tap || e.telemetry === 'bill') return bill[f];
   if (e.telemetry === 'missing') return 0;
   if (e.lost.includes(f)) return 0;
-  return f === 'input' && e.raw === true ? bill.rawInput : bill[f];
+  if (f === 'input' && e.raw === true) return bill.rawInput;
+  if (f === 'output' && e.rawOutput === true) return bill.rawOutput ?? bill.output;
+  return bill[f];
 }
 
 export function assertProviderMetrics(

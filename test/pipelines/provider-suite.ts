@@ -31,6 +31,8 @@ export interface Bill {
   reasoning: number;
   /** The provider's own input count, where it differs (Anthropic and Bedrock leave the cache out). */
   rawInput: number;
+  /** The provider's own output count, where it differs (Gemini's candidates leave the thoughts out). */
+  rawOutput?: number;
   /** What `genai_enrich.usage_adjusted` lists when the span's counts are the bill's. */
   adjusted: readonly string[];
 }
@@ -57,9 +59,10 @@ export type ProviderExpectation =
   | { telemetry: 'bill'; forceEnded?: boolean }
   /**
    * Telemetry carries part of the bill. `lost`: counts it leaves out; `raw`: it copied the provider's own input
-   * (without the cache) where there was no cache count to add back. The tap puts the bill on the span.
+   * (without the cache) where there was no cache count to add back; `rawOutput`: the same for the output
+   * (Gemini's candidates without the thoughts). The tap puts the bill on the span.
    */
-  | { telemetry: 'partial'; lost: readonly UsageField[]; raw?: boolean; why: string }
+  | { telemetry: 'partial'; lost: readonly UsageField[]; raw?: boolean; rawOutput?: boolean; why: string }
   /**
    * The call's inference span arrives without usage, marked; the tap fills it from the wire. `forceEnded`: the
    * emitter never ends the span, the watchdog does.
@@ -102,6 +105,8 @@ export interface ProviderSuiteOptions<M extends { close(): Promise<void> }> {
   ) => Promise<Readonly<Record<string, CallRun>>>;
   /** Spans above the call that repeat its usage (the AI SDK's outer span). */
   aggregates?: number;
+  /** Undoes what `calls` set up in the process (a patched global fetch), after the suite. */
+  close?: () => void;
 }
 
 export const HOLD_MILLIS = 300;
@@ -153,6 +158,7 @@ export function describeProviderPipeline<M extends { close(): Promise<void> }>(
       });
     });
     after(async () => {
+      options.close?.();
       await pipeline?.close();
       await mock?.close();
     });
@@ -263,11 +269,12 @@ function checkCall(outcome: Outcome, e: ProviderExpectation, tap: boolean, aggre
     else assert.ok(source === 'telemetry' || source === 'telemetry+http_tap', `${call.name}: source ${String(source)}`);
     if (tap) {
       assert.deepEqual(span.attributes['genai_enrich.usage_adjusted'] ?? [], bill.adjusted, `${call.name}: adjusted`);
-      if (e.telemetry === 'partial' && e.raw === true) {
-        // Telemetry's cache-less input was not the bill: kept aside, with the reason.
+      if (e.telemetry === 'partial' && (e.raw === true || e.rawOutput === true)) {
+        // Telemetry's provider-own counts were not the bill: kept aside, with the reason.
         const kept = JSON.parse(String(span.attributes['genai_enrich.telemetry_usage'])) as Record<string, unknown>;
         assert.equal(kept['reason'], 'provider_disagreed');
-        assert.equal(kept[USAGE.input], bill.rawInput);
+        if (e.raw === true) assert.equal(kept[USAGE.input], bill.rawInput);
+        if (e.rawOutput === true) assert.equal(kept[USAGE.output], bill.rawOutput);
       }
     }
     // The emitter's response id, or the one the tap read off the wire.
@@ -278,6 +285,8 @@ function checkCall(outcome: Outcome, e: ProviderExpectation, tap: boolean, aggre
     for (const f of FIELDS) {
       if (e.lost.includes(f)) assert.equal(at(f), undefined, `${call.name}: ${USAGE[f]} lost (${e.why})`);
       else if (f === 'input' && e.raw === true) assert.equal(at(f), bill.rawInput, `${call.name}: the raw input`);
+      else if (f === 'output' && e.rawOutput === true)
+        assert.equal(at(f), bill.rawOutput, `${call.name}: the raw output`);
       else if (bill[f] > 0 || f === 'output') assert.equal(at(f), bill[f], `${call.name}: ${USAGE[f]}`);
     }
     for (const f of FIELDS) {

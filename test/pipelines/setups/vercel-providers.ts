@@ -78,6 +78,7 @@ export function geminiBill(u: GeminiMockUsage): Bill {
     cacheCreation: 0,
     reasoning: b.reasoningOutputTokens,
     rawInput: u.prompt,
+    rawOutput: u.candidates,
     adjusted: [...(u.toolUse > 0 ? ['input+tool_use_prompt'] : []), ...(u.thoughts > 0 ? ['output+reasoning'] : [])],
   };
 }

@@ -1,0 +1,4 @@
+import { describeProviderPipeline } from './provider-suite.js';
+import { setup } from './setups/vertexai-openllmetry.js';
+
+describeProviderPipeline(setup, { tap: true });
