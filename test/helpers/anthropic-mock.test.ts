@@ -12,7 +12,12 @@ import type {
   MessageCreateParamsNonStreaming,
   RawMessageStreamEvent,
 } from '@anthropic-ai/sdk/resources/messages/messages';
-import { ANTHROPIC_MOCK_REPLY_TEXT, mockAnthropicResponseModel, startAnthropicMock } from './anthropic-mock.js';
+import {
+  ANTHROPIC_MOCK_REPLY_TEXT,
+  ANTHROPIC_MOCK_START_OUTPUT_TOKENS,
+  mockAnthropicResponseModel,
+  startAnthropicMock,
+} from './anthropic-mock.js';
 import type { AnthropicMock, AnthropicMockCall, AnthropicMockOptions } from './anthropic-mock.js';
 
 async function mockFor(t: TestContext, options?: AnthropicMockOptions): Promise<AnthropicMock> {
@@ -129,6 +134,8 @@ describe('anthropic mock with @anthropic-ai/sdk', () => {
       requestModel: 'claude-opus-4-5',
       responseModel: 'claude-opus-4-5-20251101',
       usage: SECOND_USAGE,
+      // What message_start carried: the input and cache counts, a placeholder output.
+      startUsage: { ...SECOND_USAGE, outputTokens: ANTHROPIC_MOCK_START_OUTPUT_TOKENS },
       completed: true,
     } satisfies AnthropicMockCall);
     assert.match(call.responseId, MESSAGE_ID);
