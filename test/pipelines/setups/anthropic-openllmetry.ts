@@ -9,32 +9,19 @@
 // cache (the mock's even calls), because the span's scope names a version known to leave it out. Its spans
 // carry no response id.
 import { createRequire } from 'node:module';
-import { startAnthropicMock } from '../../helpers/anthropic-mock.js';
-import type { AnthropicMock } from '../../helpers/anthropic-mock.js';
-import type { CallRun, ProviderSuiteOptions } from '../provider-suite.js';
-import { anthropicCallRuns } from './anthropic-sdk.js';
+import { anthropicCallRuns, anthropicSuite } from './anthropic-sdk.js';
 import type { MessagesClient } from './anthropic-sdk.js';
-import { anthropicWire } from './vercel-providers.js';
 
 type AnthropicSdk0 = typeof import('anthropic-sdk-0');
 
-export const setup: ProviderSuiteOptions<AnthropicMock> = {
+export const setup = anthropicSuite({
   title: '@traceloop/instrumentation-anthropic 0.27.0 + @anthropic-ai/sdk 0.80.0',
-  provider: 'anthropic',
-  instrumentations: async () => [],
-  startMock: () => startAnthropicMock({ chunkDelayMs: 15 }),
-  wire: anthropicWire,
-  expect: {
-    create: { telemetry: 'bill' },
-    'create-stream': { telemetry: 'bill' },
-    'messages-stream': { telemetry: 'bill' },
-    'early-break': {
-      earlyBreak: true,
-      forceEnded: true,
-      why: 'the instrumentation ends its span only when the stream ends',
-    },
+  earlyBreak: {
+    earlyBreak: true,
+    forceEnded: true,
+    why: 'the instrumentation ends its span only when the stream ends',
   },
-  calls: async (pipeline, mock, fetch): Promise<Record<string, CallRun>> => {
+  calls: async (pipeline, mock, fetch) => {
     const { AnthropicInstrumentation } = await import('@traceloop/instrumentation-anthropic');
     const instrumentation = new AnthropicInstrumentation();
     instrumentation.setTracerProvider(pipeline.provider);
@@ -49,4 +36,4 @@ export const setup: ProviderSuiteOptions<AnthropicMock> = {
     });
     return anthropicCallRuns(client as unknown as MessagesClient);
   },
-};
+});

@@ -7,7 +7,7 @@
 import { ANTHROPIC_MOCK_REPLY_TEXT, startAnthropicMock } from '../../helpers/anthropic-mock.js';
 import type { AnthropicMock } from '../../helpers/anthropic-mock.js';
 import { requireCjs } from '../../helpers/real-pipeline.js';
-import type { CallRun, ProviderSuiteOptions } from '../provider-suite.js';
+import type { CallRun, ProviderExpectation, ProviderSuiteOptions } from '../provider-suite.js';
 import { anthropicWire } from './vercel-providers.js';
 
 const REQUEST = {
@@ -73,42 +73,48 @@ function client(mock: AnthropicMock, fetch: typeof globalThis.fetch | undefined,
   }) as unknown as MessagesClient;
 }
 
-export const sdkSetup: ProviderSuiteOptions<AnthropicMock> = {
-  title: '@anthropic-ai/sdk 1.12.0 (its own tracing)',
-  provider: 'anthropic',
-  instrumentations: async () => [],
-  startMock: () => startAnthropicMock({ chunkDelayMs: 15 }),
-  wire: anthropicWire,
-  expect: {
-    create: { telemetry: 'bill' },
-    'create-stream': { telemetry: 'bill' },
-    'messages-stream': { telemetry: 'bill' },
-    'early-break': {
-      earlyBreak: true,
-      forceEnded: false,
-      started: true,
-      why: "the SDK ends its span when the stream is closed, with message_start's input and cache counts",
+/** The suite of the Anthropic calls with one emitter: telemetry carries the bill; the early break differs. */
+export function anthropicSuite(o: {
+  title: string;
+  instrumentations?: ProviderSuiteOptions<AnthropicMock>['instrumentations'];
+  earlyBreak: ProviderExpectation;
+  calls: ProviderSuiteOptions<AnthropicMock>['calls'];
+}): ProviderSuiteOptions<AnthropicMock> {
+  return {
+    title: o.title,
+    provider: 'anthropic',
+    instrumentations: o.instrumentations ?? (async () => []),
+    startMock: () => startAnthropicMock({ chunkDelayMs: 15 }),
+    wire: anthropicWire,
+    expect: {
+      create: { telemetry: 'bill' },
+      'create-stream': { telemetry: 'bill' },
+      'messages-stream': { telemetry: 'bill' },
+      'early-break': o.earlyBreak,
     },
+    calls: o.calls,
+  };
+}
+
+export const sdkSetup = anthropicSuite({
+  title: '@anthropic-ai/sdk 1.12.0 (its own tracing)',
+  earlyBreak: {
+    earlyBreak: true,
+    forceEnded: false,
+    started: true,
+    why: "the SDK ends its span when the stream is closed, with message_start's input and cache counts",
   },
   calls: async (_pipeline, mock, fetch) => anthropicCallRuns(client(mock, fetch, true)),
-};
+});
 
-export const openinferenceSetup: ProviderSuiteOptions<AnthropicMock> = {
+export const openinferenceSetup = anthropicSuite({
   title: '@arizeai/openinference-instrumentation-anthropic 0.2.8 + @anthropic-ai/sdk 1.12.0 (its tracing off)',
-  provider: 'anthropic',
   instrumentations: async () => {
     const { AnthropicInstrumentation } = await import('@arizeai/openinference-instrumentation-anthropic');
     return [new AnthropicInstrumentation()];
   },
-  startMock: () => startAnthropicMock({ chunkDelayMs: 15 }),
-  wire: anthropicWire,
-  expect: {
-    create: { telemetry: 'bill' },
-    'create-stream': { telemetry: 'bill' },
-    'messages-stream': { telemetry: 'bill' },
-    // OpenInference reads the stream to its end itself when the application stops early, so its span has
-    // the whole bill (and the application's break saves nothing).
-    'early-break': { telemetry: 'bill' },
-  },
+  // OpenInference reads the stream to its end itself when the application stops early, so its span has
+  // the whole bill (and the application's break saves nothing).
+  earlyBreak: { telemetry: 'bill' },
   calls: async (_pipeline, mock, fetch) => anthropicCallRuns(client(mock, fetch, false)),
-};
+});
