@@ -282,13 +282,18 @@ export class EventStreamReader {
  */
 function lastWholeFrame(chunk: Uint8Array, pos: number): number {
   const n = chunk.length;
+  // A DataView's getUint32 compiles to one load; each length is read once (the next frame's is carried over).
+  const view = new DataView(chunk.buffer, chunk.byteOffset, n);
+  let total = view.getUint32(pos);
   for (;;) {
-    const total = u32(chunk, pos);
     if (total < PRELUDE_BYTES + CRC_BYTES || total > MAX_MESSAGE_BYTES) return -1;
     const next = pos + total;
     // This frame is the last whole one unless the next one is whole too.
-    if (next + PRELUDE_BYTES > n || next + u32(chunk, next) > n) return pos;
+    if (next + PRELUDE_BYTES > n) return pos;
+    const nextTotal = view.getUint32(next);
+    if (next + nextTotal > n) return pos;
     pos = next;
+    total = nextTotal;
   }
 }
 
