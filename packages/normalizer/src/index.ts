@@ -26,7 +26,7 @@ export {
   INFERENCE_OPERATIONS,
   GENAI_SCOPE_PREFIXES,
 } from './predicates.js';
-export { normalizeProviderName, PROVIDER_VALUE_MAP, PROVIDER_PREFIX_MAP } from './providers.js';
+export { normalizeProviderName, PROVIDER_VALUE_MAP, PROVIDER_PREFIX_MAP, SCOPE_PROVIDERS } from './providers.js';
 export {
   MAPPING_RULES,
   REQUEST_TYPE_MAP,

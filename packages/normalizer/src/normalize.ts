@@ -1,5 +1,5 @@
 import type { Attributes, AttributeValue } from './types.js';
-import { PROVIDER_VALUE_MAP, isFrameworkName, normalizeProviderName } from './providers.js';
+import { PROVIDER_VALUE_MAP, isFrameworkName, normalizeProviderName, providerOfScope } from './providers.js';
 import {
   ATTR_AI_OPERATION_ID,
   ATTR_LOGFIRE_RESPONSE_DATA,
@@ -264,6 +264,11 @@ function rebuild(attributes: Attributes, keepLegacy: boolean, scope: EmitterScop
 
   deriveOperationName(out, vercelOperation);
   deriveNames(out);
+  // A provider mapped from a legacy key (a canonical one always wins) that its scope knows better.
+  if (attributes[ATTR_GEN_AI_PROVIDER_NAME] === undefined) {
+    const scoped = providerOfScope(out[ATTR_GEN_AI_PROVIDER_NAME], scope?.name);
+    if (scoped !== undefined) out[ATTR_GEN_AI_PROVIDER_NAME] = scoped;
+  }
   rebuildMessages(out, keepLegacy);
   fillJsonUsage(out);
   includeExcludedUsage(out, scope);

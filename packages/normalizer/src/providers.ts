@@ -150,3 +150,21 @@ export const FRAMEWORK_NAMES: ReadonlySet<string> = new Set([
 export function isFrameworkName(value: string): boolean {
   return FRAMEWORK_NAMES.has(value.toLowerCase());
 }
+
+/**
+ * Instrumentations that name their provider more vaguely than they know it: each patches one provider's
+ * clients only, so a span of theirs carrying the generic value is that provider's. By scope name: the generic
+ * value they write, and the provider it stands for.
+ */
+export const SCOPE_PROVIDERS: ReadonlyMap<string, { readonly generic: string; readonly provider: string }> = new Map([
+  // OpenLLMetry-JS writes gen_ai.system "Google" (→ gcp.gen_ai), but patches only Vertex AI's clients
+  // (@google-cloud/vertexai, @google-cloud/aiplatform): npm 0.27.0 dist/index.js.
+  ['@traceloop/instrumentation-vertexai', { generic: 'gcp.gen_ai', provider: 'gcp.vertex_ai' }],
+]);
+
+/** The provider a span of `scope` stands for, when its provider value is the scope's generic one. */
+export function providerOfScope(provider: unknown, scopeName: string | undefined): string | undefined {
+  if (scopeName === undefined) return undefined;
+  const known = SCOPE_PROVIDERS.get(scopeName);
+  return known !== undefined && provider === known.generic ? known.provider : undefined;
+}

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { normalizeProviderName, PROVIDER_VALUE_MAP } from '../src/providers.js';
+import { normalizeAttributes } from '../src/normalize.js';
 
 describe('normalizeProviderName', () => {
   const cases: Array<[string, string, string]> = [
@@ -73,5 +74,26 @@ describe('normalizeProviderName', () => {
       const once = normalizeProviderName(input);
       assert.equal(normalizeProviderName(once), once, input);
     }
+  });
+});
+
+describe('the provider a scope knows better', () => {
+  const VERTEX = { name: '@traceloop/instrumentation-vertexai', version: '0.27.0' };
+  const span = { 'gen_ai.system': 'Google', 'llm.request.type': 'completion', 'gen_ai.usage.prompt_tokens': 70 };
+
+  it("OpenLLMetry's Vertex AI instrumentation: its generic Google is Vertex AI, idempotently", () => {
+    const out = normalizeAttributes(span, undefined, VERTEX);
+    assert.equal(out['gen_ai.provider.name'], 'gcp.vertex_ai');
+    assert.deepEqual(normalizeAttributes(out, undefined, VERTEX), out);
+    assert.equal(normalizeAttributes(span)['gen_ai.provider.name'], 'gcp.gen_ai', 'without the scope: generic');
+    const other = { name: '@traceloop/instrumentation-openai', version: '0.27.0' };
+    assert.equal(normalizeAttributes(span, undefined, other)['gen_ai.provider.name'], 'gcp.gen_ai');
+  });
+
+  it('never overrides a canonical provider, nor a specific value from a legacy key', () => {
+    const canonical = { ...span, 'gen_ai.provider.name': 'gcp.gen_ai' };
+    assert.equal(normalizeAttributes(canonical, undefined, VERTEX)['gen_ai.provider.name'], 'gcp.gen_ai');
+    const gemini = { ...span, 'gen_ai.system': 'gemini' };
+    assert.equal(normalizeAttributes(gemini, undefined, VERTEX)['gen_ai.provider.name'], 'gcp.gemini');
   });
 });

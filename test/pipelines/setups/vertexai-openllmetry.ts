@@ -8,7 +8,8 @@
 // `installUsageTap` (as an application would for a client it cannot give a fetch), which sees the real host.
 // Google auth: an OAuth2Client holding an access token that does not expire, so no token is fetched.
 //
-// What 0.27.0 records: `gen_ai.system` "Google" (→ gcp.gen_ai), the prompt count and the candidates count as
+// What 0.27.0 records: `gen_ai.system` "Google" (→ gcp.vertex_ai: the normalizer knows from the span's scope
+// that this instrumentation patches only Vertex AI's clients), the prompt count and the candidates count as
 // the API sent them (without the tool-use prompt, without the thoughts: no reasoning count is written, so
 // nothing can be added back), no cache count, no response id. A stream's span ends when the aggregated response
 // resolves: the client reads the stream to its end for it, even when the application stops reading early.
@@ -48,7 +49,7 @@ let undo: Array<() => void> = [];
 
 export const setup: ProviderSuiteOptions<GeminiMock> = {
   title: '@traceloop/instrumentation-vertexai 0.27.0 + @google-cloud/vertexai 1.12.0',
-  provider: 'gcp.gen_ai',
+  provider: 'gcp.vertex_ai',
   instrumentations: async () => {
     const { VertexAIInstrumentation } = await import('@traceloop/instrumentation-vertexai');
     return [new VertexAIInstrumentation()];
