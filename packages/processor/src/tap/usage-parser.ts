@@ -16,9 +16,9 @@
  *   a CR LF cut across chunks; it also finds the blank lines skipping resumes at), `data:` values joined
  *   into a bounded event buffer; at the blank line an event is JSON.parse'd only if it is the first one
  *   (id, model), carries `"usage"` + `{`, or is a terminal marker ([DONE], message_stop). An event over
- *   the bound goes through the constant-memory JsonPicker instead. Its usage is read by the endpoint's
- *   row of the normalizer's usage table (usage-mapping.ts); Anthropic's message_start and message_delta
- *   into the same counts, field by field.
+ *   the bound goes through the constant-memory JsonPicker instead. What the parsed event says (its id,
+ *   model and usage, and whether that makes the finding) is usage-events.ts's, by the endpoint's row of the
+ *   normalizer's usage table (usage-mapping.ts).
  *
  *   JSON body ─► buffered up to the bound, JSON.parse'd at end(); past the bound ─► JsonPicker.
  *   Gemini JSON body that is an array (streamGenerateContent without alt=sse) ─► JsonArrayReader
@@ -46,14 +46,17 @@
  *
  * The `event:` SSE field is ignored: every provider repeats the event type inside the data.
  */
-import { mapProviderUsage, readProviderCounts, toProviderUsage } from '@genai-enrich/normalizer';
-import type { ProviderCounts, ProviderUsage, UsageAdjustment, UsageCounts, UsageShape } from '@genai-enrich/normalizer';
+import type { UsageAdjustment, UsageCounts } from '@genai-enrich/normalizer';
 import { Hay, findSeq, needle, startsWithAt } from './bytes.js';
 import { JsonArrayReader } from './json-array.js';
 import type { JsonArrayElementSink } from './json-array.js';
 import { JsonPicker, PICKER_MAX_USAGE_BYTES } from './json-picker.js';
 import { LF, SseLineEnds } from './sse.js';
-import { TAP_USAGE, asName, asRecord } from './usage-mapping.js';
+import { TAP_USAGE, asRecord } from './usage-mapping.js';
+import { EVENT_FINAL, EVENT_USAGE_SEEN, UsageEvents } from './usage-events.js';
+import type { EventOutcome } from './usage-events.js';
+
+export { makeFinding } from './usage-events.js';
 
 export type TapEndpoint =
   | 'openai.chat'
@@ -138,8 +141,6 @@ const L_OTHER = 7;
 const DATA_FIELD = needle('data');
 const BOM = [0xef, 0xbb, 0xbf];
 
-const TERMINAL_RESPONSE_TYPES = new Set(['response.completed', 'response.incomplete', 'response.failed']);
-
 const decoder = new TextDecoder('utf-8');
 
 /** What the tap needs of a body reader; UsageStreamParser is one, bedrock-usage.ts has the others. */
@@ -158,10 +159,8 @@ export interface TapBodyReader {
 
 export class UsageStreamParser implements TapBodyReader {
   private readonly _endpoint: TapEndpoint;
-  /** Where the endpoint's usage object keeps its counts (the normalizer's provider usage table). */
-  private readonly _shape: UsageShape;
-  /** The response's keys for usage, id and model. */
-  private readonly _keys: { readonly usage: string; readonly id: string; readonly model: string };
+  /** What the events say (usage-events.ts). */
+  private readonly _events: UsageEvents;
   private readonly _usageKeyNeedle: Uint8Array;
   /** A Gemini JSON body that is an array (streamGenerateContent without alt=sse), split into its elements. */
   private _array: JsonArrayReader | undefined;
@@ -180,7 +179,6 @@ export class UsageStreamParser implements TapBodyReader {
   private readonly _needles: readonly Uint8Array[];
   private _activeNeedles = 1;
 
-  private _finding: TapFinding | undefined;
   private _failed = false;
   /** Nothing more to read: the terminal event was handled, or the input can no longer yield a finding. */
   private _done = false;
@@ -204,20 +202,9 @@ export class UsageStreamParser implements TapBodyReader {
   // Per-push cache of the next hit of each needle (−1: not searched yet; the chunk length: none).
   private readonly _hitAt: number[];
 
-  // What the events said so far.
-  private _firstId: string | undefined;
-  private _firstModel: string | undefined;
-  private _lastUsage: ProviderUsage | undefined;
-  private _usageId: string | undefined;
-  private _usageModel: string | undefined;
-  /** Anthropic's counts, merged field by field across message_start and message_delta. */
-  private _anthropic: ProviderCounts = {};
-  private _anthropicDelta = false;
-
   constructor(endpoint: TapEndpoint, format: TapBodyFormat, options?: { maxBufferBytes?: number }) {
     this._endpoint = endpoint;
-    this._shape = TAP_USAGE[endpoint].shape;
-    this._keys = TAP_USAGE[endpoint].keys;
+    this._events = new UsageEvents(endpoint);
     this._usageKeyNeedle = USAGE_KEYS[endpoint];
     this._sse = format === 'sse';
     const requested = options?.maxBufferBytes;
@@ -237,7 +224,7 @@ export class UsageStreamParser implements TapBodyReader {
 
   /** Set as soon as the stream's terminal event has been read with usage; undefined otherwise. */
   get finding(): TapFinding | undefined {
-    return this._finding;
+    return this._events.finding;
   }
 
   /** An internal error happened; the parser ignores all further input. */
@@ -269,20 +256,14 @@ export class UsageStreamParser implements TapBodyReader {
 
   /** The body ended normally. Returns the finding if complete usage was seen, else undefined. Never throws. */
   end(): TapFinding | undefined {
-    if (this._finding !== undefined || this._failed) return this._finding;
+    if (this._events.finding !== undefined || this._failed) return this._events.finding;
     try {
       if (this._sse) {
         // An event not closed by a blank line is incomplete and, as in EventSource, dropped.
-        if (!this._done) {
-          if (this._endpoint === 'anthropic.messages') {
-            if (this._anthropicDelta) this._findAnthropic();
-          } else if (this._endpoint !== 'openai.responses') {
-            this._findOpenAiChat();
-          }
-        }
+        if (!this._done) this._events.endOfEvents();
       } else if (this._array !== undefined) {
         // Only a closed array is a whole body; its last usage counts.
-        if (this._array.finish(this._arraySink)) this._findOpenAiChat();
+        if (this._array.finish(this._arraySink)) this._events.endOfEvents();
       } else if (!this._done) {
         this._endJson();
       }
@@ -291,7 +272,7 @@ export class UsageStreamParser implements TapBodyReader {
     }
     this._done = true;
     this._release();
-    return this._finding;
+    return this._events.finding;
   }
 
   private _fail(): void {
@@ -360,16 +341,7 @@ export class UsageStreamParser implements TapBodyReader {
     } else if (this._len > 0) {
       body = parseObject(this._buf!, this._len);
     }
-    if (body === undefined) return;
-    const id = this._endpoint === 'openai.embeddings' ? undefined : asName(this._field(body, 'id'));
-    const model = asName(this._field(body, 'model'));
-    const mapped = mapProviderUsage(this._shape, this._field(body, 'usage'));
-    if (mapped !== undefined) this._finding = makeFinding(id, model, mapped);
-  }
-
-  /** A top-level field by the endpoint's own key, or as the picker names it. */
-  private _field(body: Record<string, unknown>, name: 'usage' | 'id' | 'model'): unknown {
-    return body[this._keys[name]] ?? body[name];
+    if (body !== undefined) this._events.onBody(body);
   }
 
   // ----------------------------------------------------------------------------------------------- SSE
@@ -525,7 +497,7 @@ export class UsageStreamParser implements TapBodyReader {
       const picked = this._picker!.finish();
       this._picker!.reset();
       this._needFirst = false;
-      if (picked !== undefined) this._onEvent(picked as Record<string, unknown>, first);
+      if (picked !== undefined) this._outcome(this._events.onEvent(picked as Record<string, unknown>, first));
       return;
     }
     const n = this._len;
@@ -536,8 +508,8 @@ export class UsageStreamParser implements TapBodyReader {
     if (this._endpoint !== 'anthropic.messages' && this._endpoint !== 'openai.responses' && isDone(buf, n)) {
       // [DONE] ends the stream once usage was seen; before that it is ignored like any event without
       // usage (the skipping scan does not look for it then).
-      if (this._lastUsage !== undefined) {
-        this._findOpenAiChat();
+      if (this._events.usageSeen) {
+        this._events.endOfEvents();
         this._finish();
       }
       return;
@@ -548,81 +520,14 @@ export class UsageStreamParser implements TapBodyReader {
       (this._endpoint === 'anthropic.messages' && findSeq(buf, n, MESSAGE_STOP) >= 0)
     ) {
       const event = parseObject(buf, n);
-      if (event !== undefined) this._onEvent(event, first);
+      if (event !== undefined) this._outcome(this._events.onEvent(event, first));
     }
   }
 
-  private _onEvent(event: Record<string, unknown>, first: boolean): void {
-    switch (this._endpoint) {
-      case 'anthropic.messages': {
-        const type = event['type'];
-        if (type === 'message_start') {
-          const message = asRecord(event['message']);
-          if (message === undefined) return;
-          this._firstId = asName(message['id']);
-          this._firstModel = asName(message['model']);
-          readProviderCounts(this._shape, message['usage'], this._anthropic);
-        } else if (type === 'message_delta') {
-          if (readProviderCounts(this._shape, event['usage'], this._anthropic)) {
-            this._anthropicDelta = true;
-            this._activeNeedles = 2;
-          }
-        } else if (type === 'message_stop') {
-          // message_start's output count is a placeholder: without a message_delta there is no finding.
-          if (this._anthropicDelta && this._findAnthropic()) this._finish();
-        }
-        return;
-      }
-      case 'openai.responses': {
-        const response = asRecord(event['response']);
-        if (response === undefined) return;
-        if (first) {
-          this._firstId = asName(response['id']);
-          this._firstModel = asName(response['model']);
-        }
-        const type = event['type'];
-        if (typeof type !== 'string' || !TERMINAL_RESPONSE_TYPES.has(type)) return;
-        const mapped = mapProviderUsage(this._shape, response['usage']);
-        // A terminal event without usage does not end the search: nothing else would be skipped that way.
-        if (mapped === undefined) return;
-        this._finding = makeFinding(
-          asName(response['id']) ?? this._firstId,
-          asName(response['model']) ?? this._firstModel,
-          mapped,
-        );
-        this._finish();
-        return;
-      }
-      default: {
-        // Chat and embeddings; Gemini's chunks (its own key names, or the picker's).
-        if (first) {
-          this._firstId = asName(this._field(event, 'id'));
-          this._firstModel = asName(this._field(event, 'model'));
-        }
-        // Some OpenAI-compatible servers repeat usage on several chunks, Gemini may send it on each: the
-        // last one with counts wins.
-        const mapped = mapProviderUsage(this._shape, this._field(event, 'usage'));
-        if (mapped === undefined) return;
-        this._lastUsage = mapped;
-        this._activeNeedles = this._needles.length;
-        this._usageId = asName(this._field(event, 'id'));
-        this._usageModel = asName(this._field(event, 'model'));
-      }
-    }
-  }
-
-  private _findOpenAiChat(): void {
-    const mapped = this._lastUsage;
-    if (mapped === undefined) return;
-    const id = this._endpoint === 'openai.embeddings' ? undefined : (this._usageId ?? this._firstId);
-    this._finding = makeFinding(id, this._usageModel ?? this._firstModel, mapped);
-  }
-
-  private _findAnthropic(): boolean {
-    const mapped = toProviderUsage(this._shape, this._anthropic);
-    if (mapped === undefined) return false;
-    this._finding = makeFinding(this._firstId, this._firstModel, mapped);
-    return true;
+  /** Usage seen: the terminal event's needle is searched for from now on. A finding: nothing more to read. */
+  private _outcome(outcome: EventOutcome): void {
+    if (outcome === EVENT_USAGE_SEEN) this._activeNeedles = this._needles.length;
+    else if (outcome === EVENT_FINAL) this._finish();
   }
 
   // ------------------------------------------------------------------------------------------- buffers
@@ -650,16 +555,6 @@ export class UsageStreamParser implements TapBodyReader {
 }
 
 const LF_BYTE = new Uint8Array([LF]);
-
-export function makeFinding(
-  responseId: string | undefined,
-  model: string | undefined,
-  mapped: ProviderUsage,
-): TapFinding {
-  return mapped.adjusted !== undefined
-    ? { responseId, model, usage: mapped.usage, totalTokens: mapped.totalTokens, adjusted: mapped.adjusted }
-    : { responseId, model, usage: mapped.usage, totalTokens: mapped.totalTokens };
-}
 
 function parseObject(buf: Uint8Array, n: number): Record<string, unknown> | undefined {
   try {
