@@ -2,6 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { EVENT_FINAL, EVENT_NOTHING, EVENT_USAGE_SEEN, UsageEvents } from '../../src/tap/usage-events.js';
+import type { TapFinding } from '../../src/tap/usage-parser.js';
 
 describe('UsageEvents', () => {
   it('Anthropic: message_start and message_delta merge field by field; message_stop after a delta is final', () => {
@@ -57,7 +58,9 @@ describe('UsageEvents', () => {
     responses.endOfEvents();
     assert.equal(responses.finding, undefined, 'the end of the stream makes no Responses finding');
     assert.equal(responses.onEvent({ type: 'response.completed', response: { usage } }, false), EVENT_FINAL);
-    assert.equal(responses.finding?.responseId, 'resp_1');
+    // (TypeScript narrowed the field to undefined by the assertion above; the call changed it.)
+    const found = responses.finding as TapFinding | undefined;
+    assert.equal(found?.responseId, 'resp_1');
 
     const embeddings = new UsageEvents('openai.embeddings');
     embeddings.onBody({ id: 'ignored', model: 'text-embedding-3-small', usage: { prompt_tokens: 8, total_tokens: 8 } });
